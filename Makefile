@@ -1,0 +1,46 @@
+# Two entry points (see README.md): `make demo` runs the main job, `make test` the whole suite.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+INTEROP_VENV := .venv-interop
+STAMP := $(VENV)/.installed
+INTEROP_STAMP := $(INTEROP_VENV)/.installed
+
+.PHONY: demo test lint unit notebooks interop bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+# recordlinkage pins pandas < 3, so its interop tests run in their own environment
+$(INTEROP_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(INTEROP_VENV)
+	$(INTEROP_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(INTEROP_VENV)/bin/python -m pip install --quiet -e ".[recordlinkage]" "pytest>=8" "hypothesis>=6.100"
+	touch $(INTEROP_STAMP)
+
+demo: $(STAMP)
+	$(BIN)/bansos-linkage demo
+
+test: lint unit notebooks interop
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/ruff format --check src tests benchmarks
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not interop"
+
+notebooks: $(STAMP)
+	$(BIN)/python -m pytest -q --nbmake notebooks
+
+interop: $(INTEROP_STAMP)
+	$(INTEROP_VENV)/bin/python -m pytest -q -m interop
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_standardise.py
+
+clean:
+	rm -rf $(VENV) $(INTEROP_VENV) build src/*.egg-info

@@ -1,0 +1,141 @@
+"""Command-line interface: ``bansos-linkage COMMAND``.
+
+Thin by design: each command parses its arguments and calls the public API.
+Exit codes: 0 ok, 2 bad input or usage, 1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bansos_linkage import __version__
+from bansos_linkage.errors import BansosLinkageError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger("bansos_linkage")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING - 10 * args.verbose, format="%(levelname)s %(message)s"
+    )
+    if not hasattr(args, "func"):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(args.func(args) or EXIT_OK)
+    except (BansosLinkageError, FileNotFoundError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # an internal error: say what kind, never the data
+        print(f"internal error ({type(exc).__name__}); rerun with -v for details", file=sys.stderr)
+        log.debug("internal error", exc_info=True)
+        return EXIT_INTERNAL
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="bansos-linkage",
+        description="Link Indonesian social-protection registers and score eligibility.",
+    )
+    parser.add_argument("--version", action="version", version=f"bansos-linkage {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_standardise(sub)
+    _add_schema(sub)
+    _add_demo(sub)
+    return parser
+
+
+def _add_standardise(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "standardise",
+        help="standardise a register export into canonical records",
+        description="Read a CSV/Parquet/Excel export, map it through a schema, and write the "
+        "canonical records plus OUTPUT-stem.report and .rejected tables beside OUTPUT.",
+    )
+    p.add_argument("input", type=Path, help="CSV, Parquet or Excel export")
+    p.add_argument(
+        "--schema", required=True, help="preset name (dtks, regsosek, p3ke) or YAML file"
+    )
+    p.add_argument("--out", required=True, type=Path, help="output file (.parquet or .csv)")
+    p.add_argument("--sheet", help="Excel sheet name (default: the first sheet)")
+    p.add_argument("--encoding", help="CSV encoding (default: utf-8, then cp1252, then latin-1)")
+    p.add_argument("--delimiter", help="CSV delimiter (default: sniffed)")
+    p.add_argument("--crosswalk", type=Path, help="BPS -> Kemendagri region-code crosswalk CSV")
+    p.set_defaults(func=_cmd_standardise)
+
+
+def _cmd_standardise(args: argparse.Namespace) -> int:
+    from bansos_linkage.io import read_table, write_table
+    from bansos_linkage.standardise import standardise
+
+    data = read_table(
+        args.input, sheet=args.sheet, encoding=args.encoding, delimiter=args.delimiter
+    )
+    result = standardise(data, args.schema, crosswalk=args.crosswalk)
+    out: Path = args.out
+    suffix = out.suffix.lower() if out.suffix.lower() in (".parquet", ".csv") else ".parquet"
+    write_table(result.records, out if out.suffix else out.with_suffix(suffix))
+    write_table(result.report, out.with_name(f"{out.stem}.report{suffix}"))
+    write_table(result.rejected, out.with_name(f"{out.stem}.rejected{suffix}"))
+    print(result.summary_text())
+    return EXIT_OK
+
+
+def _add_schema(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "schema",
+        help="list or show source-schema presets",
+        description="List the built-in presets, or print one as YAML to copy and edit.",
+    )
+    p.add_argument("name", nargs="?", help="preset name or YAML file to show")
+    p.set_defaults(func=_cmd_schema)
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from bansos_linkage.schema import list_presets, load_schema, preset_path
+
+    if args.name is None:
+        print("\n".join(list_presets()))
+    elif args.name in list_presets():
+        print(preset_path(args.name).read_text(encoding="utf-8"), end="")
+    else:
+        print(load_schema(args.name).to_yaml(), end="")
+    return EXIT_OK
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="run the end-to-end demo on built-in sample data",
+        description="Standardise the bundled DTKS, Regsosek and P3KE sample "
+        "exports and print the validation summaries.",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out/demo"),
+        help="folder for the demo outputs (default: out/demo)",
+    )
+    p.set_defaults(func=_cmd_demo)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from bansos_linkage.demo import run_demo
+
+    print(run_demo(args.out))
+    print(f"\noutputs written to {args.out}/")
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

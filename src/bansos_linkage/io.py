@@ -1,0 +1,230 @@
+"""Read and write register exports: CSV, Parquet and Excel, never losing a row.
+
+Every value is read as text so that ids, NIKs and KK numbers keep their leading
+zeros; empty cells become ``<NA>``. Each table read from a file carries, in
+``DataFrame.attrs``, the file name and the spreadsheet row number of its first
+data row so that later stages can point a person at the exact row.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io as _io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bansos_linkage.errors import InputError
+
+#: ``DataFrame.attrs`` keys set by :func:`read_table`.
+ATTR_SOURCE = "bansos_source"
+ATTR_FIRST_ROW = "bansos_first_row"
+
+TEXT_DTYPE = pd.StringDtype()
+CSV_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})
+EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
+_DELIMITERS = ",;\t|"
+_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")  # latin-1 decodes any byte: the last resort
+
+
+def read_table(
+    path: str | Path,
+    *,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> pd.DataFrame:
+    """Read a CSV, Parquet or Excel export with every value as text.
+
+    Parameters
+    ----------
+    path
+        ``.csv``/``.txt``/``.tsv``, ``.parquet`` or ``.xlsx`` file.
+    sheet
+        Excel sheet name or 0-based position; the first sheet by default.
+    encoding
+        CSV encoding; by default UTF-8 (with or without BOM), then cp1252, then latin-1.
+    delimiter
+        CSV delimiter; by default sniffed among ``, ; TAB |``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Text columns (``string`` dtype) with ``<NA>`` for empty cells.
+
+    Raises
+    ------
+    InputError
+        When the file is missing, of an unknown type, or malformed (naming the row).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_text("id;nik\\n001;0012\\n", encoding="utf-8")
+    >>> read_table(p)["nik"].tolist()
+    ['0012']
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found", file=path)
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        df, first_row = _read_csv(path, encoding, delimiter), 2
+    elif suffix in PARQUET_SUFFIXES:
+        df, first_row = _read_parquet(path), 1
+    elif suffix in EXCEL_SUFFIXES:
+        df, first_row = _read_excel(path, sheet), 2
+    else:
+        raise InputError("unknown file type; expected .csv, .parquet or .xlsx", file=path)
+    _check_header(df, path)
+    df.attrs[ATTR_SOURCE] = str(path)
+    df.attrs[ATTR_FIRST_ROW] = first_row
+    return df
+
+
+def write_table(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table as CSV, Parquet or Excel, chosen by the file extension.
+
+    List-valued columns (such as name tokens) are written space-joined in CSV
+    and Excel. Values that a spreadsheet would run as a formula are not altered
+    here; review sheets (a later stage) escape them.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    if suffix in PARQUET_SUFFIXES:
+        df.to_parquet(path, index=False)
+    elif suffix in CSV_SUFFIXES:
+        _flat(df).to_csv(path, index=False, sep="\t" if suffix == ".tsv" else ",")
+    elif suffix in EXCEL_SUFFIXES:
+        _flat(df).to_excel(path, index=False)
+    else:
+        raise InputError("unknown output type; expected .csv, .parquet or .xlsx", file=path)
+    return path
+
+
+def _flat(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object and out[col].map(lambda v: isinstance(v, list)).any():
+            out[col] = out[col].map(lambda v: " ".join(v) if isinstance(v, list) else v)
+    return out
+
+
+def _decode(path: Path, encoding: str | None) -> str:
+    raw = path.read_bytes()
+    for enc in (encoding,) if encoding else _ENCODINGS:
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError as exc:
+            if encoding:
+                raise InputError(
+                    f"not valid {encoding} text at byte {exc.start}", file=path
+                ) from None
+    raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
+
+
+def _sniff_delimiter(text: str) -> str:
+    sample = "\n".join(text.splitlines()[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        header = text.split("\n", 1)[0]
+        return max(_DELIMITERS, key=header.count)
+
+
+def _read_csv(path: Path, encoding: str | None, delimiter: str | None) -> pd.DataFrame:
+    text = _decode(path, encoding)
+    if not text.strip():
+        raise InputError("the file is empty; expected a header row", file=path)
+    sep = delimiter or _sniff_delimiter(text)
+    try:
+        df = pd.read_csv(
+            _io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skipinitialspace=False,
+        )
+    except pd.errors.ParserError as exc:
+        raise InputError(f"malformed CSV ({_parser_detail(exc)})", file=path) from None
+    return _as_text(df, cells_are_text=True)
+
+
+def _parser_detail(exc: Exception) -> str:
+    # pandas says "Expected N fields in line L, saw M": keep only that structure.
+    msg = str(exc).strip().splitlines()[-1]
+    return msg[:200]
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise InputError(f"not a readable Parquet file ({type(exc).__name__})", file=path) from None
+    return _as_text(df)
+
+
+def _read_excel(path: Path, sheet: str | int | None) -> pd.DataFrame:
+    try:
+        df = pd.read_excel(
+            path, sheet_name=0 if sheet is None else sheet, dtype=object, engine="openpyxl"
+        )
+    except (ValueError, KeyError) as exc:
+        if sheet is not None and "not found" in str(exc).lower():
+            raise InputError(f"no sheet named {sheet!r}", file=path) from None
+        raise InputError(f"not a readable Excel file ({type(exc).__name__})", file=path) from None
+    except Exception as exc:  # zip/xml errors from openpyxl
+        raise InputError(f"not a readable Excel file ({type(exc).__name__})", file=path) from None
+    return _as_text(df)
+
+
+def _cell_text(value: object) -> object:
+    """Text of one cell as the exporting program showed it; None for empty."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float):
+        if np.isnan(value):
+            return None
+        # integral floats lost nothing more than their ".0" when written by a program
+        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+    if isinstance(value, dt.datetime):  # pd.Timestamp is one too
+        midnight = value.hour == value.minute == value.second == value.microsecond == 0
+        return value.date().isoformat() if midnight else value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _as_text(df: pd.DataFrame, cells_are_text: bool = False) -> pd.DataFrame:
+    df.columns = [str(c).strip() for c in df.columns]
+    out = {}
+    for col in df.columns:
+        series = df[col]
+        if not cells_are_text:
+            values = [_cell_text(v) for v in series.tolist()]
+            series = pd.Series(values, index=df.index, dtype=object)
+        out[col] = series.astype(TEXT_DTYPE)
+    result = pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+    result.columns = list(df.columns)
+    return result
+
+
+def _check_header(df: pd.DataFrame, path: Path) -> None:
+    cols = [str(c) for c in df.columns]
+    if any(c == "" or c.startswith("Unnamed:") for c in cols):
+        pos = next(i for i, c in enumerate(cols) if c == "" or c.startswith("Unnamed:"))
+        raise InputError(f"column {pos + 1} has no header name", file=path, row=1)
+    dupes = sorted({c for c in cols if cols.count(c) > 1})
+    if dupes or any(
+        "." in c and c.rsplit(".", 1)[0] in cols and c.rsplit(".", 1)[1].isdigit() for c in cols
+    ):
+        raise InputError("duplicate column names in the header", file=path, row=1)

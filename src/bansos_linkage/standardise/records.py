@@ -1,0 +1,522 @@
+"""Standardise a whole register export into canonical person records.
+
+:func:`standardise` maps the source columns through a schema, runs each field
+standardiser once over the whole column, and collects every problem into one
+validation report. Nothing is lost: every input row ends up either in
+``records`` (kept, with nulls where a value was invalid) or in ``rejected``
+(no id, or an id already used), and ``n_input == n_kept + n_rejected``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bansos_linkage.errors import SchemaError
+from bansos_linkage.io import ATTR_FIRST_ROW, ATTR_SOURCE, TEXT_DTYPE, read_table
+from bansos_linkage.schema import (
+    CANONICAL_FIELDS,
+    REGION_LEVELS,
+    SourceSchema,
+    load_schema,
+    normalise_header,
+)
+from bansos_linkage.standardise.addresses import parse_address, standardise_rt_rw
+from bansos_linkage.standardise.codes import standardise_relationship, standardise_sex
+from bansos_linkage.standardise.dates import standardise_date
+from bansos_linkage.standardise.names import standardise_name
+from bansos_linkage.standardise.nik import standardise_kk, standardise_nik
+from bansos_linkage.standardise.problems import ProblemType
+from bansos_linkage.standardise.regions import (
+    compose_region_code,
+    read_crosswalk,
+    standardise_region_code,
+)
+
+log = logging.getLogger(__name__)
+
+#: Columns of the validation report.
+REPORT_COLUMNS: tuple[str, ...] = (
+    "record_id",
+    "row",
+    "field",
+    "column",
+    "problem",
+    "severity",
+    "value",
+)
+#: Reasons a whole row is rejected.
+REJECT_MISSING_ID = "missing_id"
+REJECT_DUPLICATE_ID = "duplicate_id"
+_PLACE_FIELDS = (
+    "birth_place",
+    "province_name",
+    "regency_name",
+    "district_name",
+    "village_name",
+    "dusun",
+)
+_RAW_KEPT = ("full_name", "mother_name", "nik", "kk_number", "birth_date")
+
+
+@dataclass
+class StandardisedRecords:
+    """The result of :func:`standardise`.
+
+    Attributes
+    ----------
+    records
+        Canonical person records, one row per kept input row, in input order.
+        Canonical fields first, then derived fields (``name_*``, ``nik_*``,
+        ``*_raw`` originals), then the source's other columns untouched.
+    rejected
+        Input rows that were not kept: ``row``, ``record_id``, ``reason`` and the
+        row's original values.
+    report
+        One row per (record, field, problem): see :data:`REPORT_COLUMNS`. The
+        ``value`` column holds the original value; it belongs in output files,
+        never in logs.
+    """
+
+    records: pd.DataFrame
+    rejected: pd.DataFrame
+    report: pd.DataFrame
+    schema: SourceSchema
+    source: str | None = None
+    problem_types: dict[str, ProblemType] = field(default_factory=dict)
+
+    @property
+    def n_kept(self) -> int:
+        """Rows kept as canonical records."""
+        return len(self.records)
+
+    @property
+    def n_rejected(self) -> int:
+        """Rows rejected (no id or duplicate id)."""
+        return len(self.rejected)
+
+    @property
+    def n_input(self) -> int:
+        """Rows read from the source; always ``n_kept + n_rejected``."""
+        return self.n_kept + self.n_rejected
+
+    def summary(self) -> pd.DataFrame:
+        """Count of problems per field, problem and severity, with descriptions."""
+        if self.report.empty:
+            return pd.DataFrame(columns=["field", "problem", "severity", "count", "description"])
+        counts = (
+            self.report.groupby(["field", "problem", "severity"], observed=True)
+            .size()
+            .rename("count")
+            .reset_index()
+        )
+        counts["description"] = counts["problem"].map(
+            lambda code: self.problem_types[code].description if code in self.problem_types else ""
+        )
+        return counts.sort_values(["field", "count"], ascending=[True, False], ignore_index=True)
+
+    def summary_text(self) -> str:
+        """A short human-readable summary: the row counts, then problems per field."""
+        lines = [
+            f"source: {self.source or '<DataFrame>'} (schema {self.schema.name})",
+            f"rows read: {self.n_input:,}  kept: {self.n_kept:,}  rejected: {self.n_rejected:,}",
+        ]
+        if self.n_rejected:
+            for reason, n in self.rejected["reason"].value_counts().items():
+                lines.append(f"  rejected {reason}: {n:,}")
+        summary = self.summary()
+        if summary.empty:
+            lines.append("no problems found")
+        else:
+            lines.append("problems (field / problem / severity / count):")
+            for r in summary.itertuples(index=False):
+                lines.append(f"  {r.field:<14} {r.problem:<28} {r.severity:<8} {r.count:>9,}")
+        return "\n".join(lines)
+
+
+def standardise(
+    data: pd.DataFrame | str | Path,
+    schema: str | Path | SourceSchema | dict[str, Any],
+    *,
+    crosswalk: pd.DataFrame | str | Path | None = None,
+    reference_date: dt.date | None = None,
+) -> StandardisedRecords:
+    """Standardise a register export into canonical person records.
+
+    Parameters
+    ----------
+    data
+        A table read with :func:`bansos_linkage.io.read_table` (or any DataFrame of
+        text), or the path of a CSV, Parquet or Excel file.
+    schema
+        A preset name (``"dtks"``, ``"regsosek"``, ``"p3ke"``), a mapping YAML
+        file, a dict, or a loaded :class:`~bansos_linkage.schema.SourceSchema`.
+    crosswalk
+        BPS -> Kemendagri region-code crosswalk (overrides the schema's).
+    reference_date
+        "Today" for date checks (future birth dates, two-digit years); defaults
+        to the current date. Pass it for reproducible runs.
+
+    Returns
+    -------
+    StandardisedRecords
+
+    Raises
+    ------
+    SchemaError
+        If the schema is unknown or malformed, or a required mapped column is absent.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"ID DTKS": ["1", "2", "2"],
+    ...                     "NAMA": ["Hj. Siti Aminah, S.Pd.", "Moh. Ridwan", "X"],
+    ...                     "NIK": ["3302034708900003", "0", "1"]})
+    >>> schema = {"id_column": "ID DTKS", "fields": {"full_name": "NAMA", "nik": "NIK"}}
+    >>> out = standardise(raw, schema)
+    >>> out.records["full_name"].tolist()
+    ['SITI AMINAH', 'MUHAMMAD RIDWAN']
+    >>> out.n_input, out.n_kept, out.n_rejected
+    (3, 2, 1)
+    """
+    schema = load_schema(schema)
+    if isinstance(data, (str, Path)):
+        data = read_table(data)
+    source = data.attrs.get(ATTR_SOURCE)
+    first_row = int(data.attrs.get(ATTR_FIRST_ROW, 1))
+    columns = resolve_columns(data, schema, source)
+    rows = pd.Series(range(first_row, first_row + len(data)), index=data.index, dtype="int64")
+
+    ids = _text(data[columns["record_id"]]).str.strip()
+    keep_mask, reasons = _identity(ids)
+    rejected = _rejected_table(data, ids, rows, reasons)
+    kept = data.loc[keep_mask]
+    ctx = _Context(
+        frame=kept,
+        columns=columns,
+        schema=schema,
+        ids=ids[keep_mask],
+        rows=rows[keep_mask],
+        crosswalk=_crosswalk(crosswalk, schema),
+        reference_date=reference_date or dt.date.today(),
+    )
+    for step in _STEPS:
+        step(ctx)
+    records = _assemble(ctx, data, columns)
+    report = _report(ctx)
+    log.info(
+        "standardised %d rows: %d kept, %d rejected, %d problems",
+        len(data),
+        len(records),
+        len(rejected),
+        len(report),
+    )
+    return StandardisedRecords(records, rejected, report, schema, source, ctx.problem_types)
+
+
+def resolve_columns(
+    data: pd.DataFrame, schema: SourceSchema, source: str | None = None
+) -> dict[str, str]:
+    """Map each canonical field of ``schema`` to the actual column name in ``data``.
+
+    Raises
+    ------
+    SchemaError
+        Naming the schema file and key when a required column is absent or when
+        two columns of ``data`` match one name.
+    """
+    by_key: dict[str, list[str]] = {}
+    for col in data.columns:
+        by_key.setdefault(normalise_header(col), []).append(str(col))
+    where = f" in {source}" if source else ""
+
+    def find(candidates: tuple[str, ...], key: str, optional: bool) -> str | None:
+        for cand in candidates:
+            hits = by_key.get(normalise_header(cand), [])
+            if len(hits) > 1:
+                raise SchemaError(
+                    f"several columns{where} match {cand!r}: {hits}", file=schema.origin, key=key
+                )
+            if hits:
+                return hits[0]
+        if optional:
+            return None
+        raise SchemaError(
+            f"none of the columns {list(candidates)} is present{where}", file=schema.origin, key=key
+        )
+
+    out = {"record_id": find(schema.id_column, "id_column", optional=False)}
+    for name, fm in schema.fields.items():
+        col = find(fm.columns, f"fields.{name}", fm.optional)
+        if col is not None:
+            out[name] = col
+    return out  # type: ignore[return-value]
+
+
+# --- internals -------------------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    frame: pd.DataFrame
+    columns: dict[str, str]
+    schema: SourceSchema
+    ids: pd.Series
+    rows: pd.Series
+    crosswalk: pd.DataFrame | None
+    reference_date: dt.date
+    out: dict[str, pd.Series] = field(default_factory=dict)
+    problems: list[tuple[str, str, pd.Series, pd.Series]] = field(default_factory=list)
+    problem_types: dict[str, ProblemType] = field(default_factory=dict)
+
+    def raw(self, name: str) -> pd.Series | None:
+        col = self.columns.get(name)
+        return None if col is None else _text(self.frame[col])
+
+    def add_problems(
+        self,
+        name: str,
+        result: pd.DataFrame,
+        raw: pd.Series,
+        types: dict[str, ProblemType],
+        column: str | None = None,
+    ) -> None:
+        self.problems.append((name, column or self.columns.get(name, ""), result["problem"], raw))
+        self.problem_types.update(types)
+
+
+def _text(series: pd.Series) -> pd.Series:
+    return series if series.dtype == TEXT_DTYPE else series.astype(TEXT_DTYPE)
+
+
+def _identity(ids: pd.Series) -> tuple[pd.Series, pd.Series]:
+    missing = ids.isna() | (ids == "")
+    duplicate = ids.duplicated(keep="first") & ~missing
+    reasons = pd.Series(pd.NA, index=ids.index, dtype=TEXT_DTYPE)
+    reasons[missing] = REJECT_MISSING_ID
+    reasons[duplicate] = REJECT_DUPLICATE_ID
+    return ~(missing | duplicate), reasons
+
+
+def _rejected_table(
+    data: pd.DataFrame, ids: pd.Series, rows: pd.Series, reasons: pd.Series
+) -> pd.DataFrame:
+    mask = reasons.notna()
+    head = pd.DataFrame({"row": rows[mask], "record_id": ids[mask], "reason": reasons[mask]})
+    originals = data.loc[mask].add_prefix("source:")
+    return pd.concat([head, originals], axis=1).reset_index(drop=True)
+
+
+def _crosswalk(
+    crosswalk: pd.DataFrame | str | Path | None, schema: SourceSchema
+) -> pd.DataFrame | None:
+    chosen = crosswalk if crosswalk is not None else schema.region_crosswalk
+    if chosen is None or isinstance(chosen, pd.DataFrame):
+        return chosen
+    return read_crosswalk(chosen)
+
+
+def _step_names(ctx: _Context) -> None:
+    from bansos_linkage.standardise import names
+
+    for name in ("full_name", "mother_name"):
+        raw = ctx.raw(name)
+        if raw is None:
+            continue
+        res = standardise_name(raw)
+        ctx.add_problems(name, res, raw, names.PROBLEMS)
+        ctx.out[name] = res["name"]
+        if name == "full_name":
+            for col in res.columns:
+                if col.startswith("name_"):
+                    ctx.out[col] = res[col]
+
+
+def _step_identifiers(ctx: _Context) -> None:
+    from bansos_linkage.standardise import nik as nik_module
+
+    kk_raw = ctx.raw("kk_number")
+    if kk_raw is not None:
+        res = standardise_kk(kk_raw)
+        ctx.add_problems("kk_number", res, kk_raw, nik_module.PROBLEMS)
+        ctx.out["kk_number"] = res["kk_number"]
+    nik_raw = ctx.raw("nik")
+    if nik_raw is not None:
+        res = standardise_nik(nik_raw, kk=kk_raw, reference_year=ctx.reference_date.year)
+        ctx.add_problems("nik", res, nik_raw, nik_module.PROBLEMS)
+        for col in res.columns:
+            if col.startswith("nik"):
+                ctx.out[col] = res[col]
+
+
+def _step_dates(ctx: _Context) -> None:
+    from bansos_linkage.standardise import dates
+
+    raw = ctx.raw("birth_date")
+    if raw is None:
+        return
+    res = standardise_date(raw, ctx.schema.date_formats or None, reference_date=ctx.reference_date)
+    ctx.add_problems("birth_date", res, raw, dates.PROBLEMS)
+    ctx.out["birth_date"] = res["date"]
+    ctx.out["birth_date_precision"] = res["date_precision"]
+
+
+def _step_codes(ctx: _Context) -> None:
+    from bansos_linkage.standardise import codes
+
+    raw = ctx.raw("sex")
+    if raw is not None:
+        res = standardise_sex(raw, ctx.schema.sex_codes or None)
+        ctx.add_problems("sex", res, raw, codes.PROBLEMS)
+        ctx.out["sex"] = res["sex"]
+    raw = ctx.raw("relationship")
+    if raw is not None:
+        res = standardise_relationship(raw, ctx.schema.relationship_codes or None)
+        ctx.add_problems("relationship", res, raw, codes.PROBLEMS)
+        ctx.out["relationship"] = res["relationship"]
+
+
+def _step_regions(ctx: _Context) -> None:
+    from bansos_linkage.standardise import regions
+
+    mapped = [lvl for lvl in REGION_LEVELS if lvl in ctx.columns]
+    if not mapped:
+        return
+    if len(mapped) == 1:
+        raw = ctx.raw(mapped[0])
+        column = ctx.columns[mapped[0]]
+    else:
+        parts = {lvl.removesuffix("_code"): ctx.raw(lvl) for lvl in mapped}
+        raw = compose_region_code(**parts, scheme=ctx.schema.region_scheme)
+        column = "+".join(ctx.columns[lvl] for lvl in mapped)
+    res = standardise_region_code(raw, scheme=ctx.schema.region_scheme, crosswalk=ctx.crosswalk)
+    ctx.add_problems("region", res, raw, regions.PROBLEMS, column=column)
+    for col in (*REGION_LEVELS, "region_scheme"):
+        ctx.out[col] = res[col]
+
+
+def _step_address(ctx: _Context) -> None:
+    from bansos_linkage.standardise import addresses
+
+    raw = ctx.raw("address")
+    rt_rw = {kind: ctx.raw(kind) for kind in ("rt", "rw")}
+    if raw is not None:
+        # separate RT/RW columns win over the free text; disagreements are flagged
+        res = parse_address(raw, **rt_rw)
+        ctx.add_problems("address", res, raw, addresses.PROBLEMS)
+        for col in ("address", "dusun", "street", "rt", "rw"):
+            ctx.out[col] = res[col]
+    for kind, column in rt_rw.items():
+        if column is None:
+            continue
+        res = standardise_rt_rw(column, kind=kind)
+        if raw is None:
+            ctx.out[kind] = res[kind]
+        else:  # an empty RT/RW column is no problem when the address line gave one
+            res = res.assign(problem=res["problem"].where(ctx.out[kind].isna() | res[kind].notna()))
+        ctx.add_problems(kind, res, column, addresses.PROBLEMS)
+
+
+def _step_text_fields(ctx: _Context) -> None:
+    for name in _PLACE_FIELDS:
+        raw = ctx.raw(name)
+        if raw is None:
+            continue
+        cleaned = clean_place_name(raw)
+        if name == "dusun" and "dusun" in ctx.out:
+            cleaned = cleaned.fillna(ctx.out["dusun"])
+        ctx.out[name] = cleaned
+    raw = ctx.raw("household_id")
+    if raw is not None:
+        ctx.out["household_id"] = raw.str.strip().replace("", pd.NA)
+
+
+_STEPS: tuple[Callable[[_Context], None], ...] = (
+    _step_names,
+    _step_identifiers,
+    _step_dates,
+    _step_codes,
+    _step_regions,
+    _step_address,
+    _step_text_fields,
+)
+
+
+def clean_place_name(series: pd.Series) -> pd.Series:
+    """Upper-case a place name and collapse spacing and punctuation noise.
+
+    Examples
+    --------
+    >>> clean_place_name(pd.Series([" kab.  Lombok   Timur ", "", None])).tolist()
+    ['KAB. LOMBOK TIMUR', <NA>, <NA>]
+    """
+    text = _text(series).str.upper().str.replace(r"\s+", " ", regex=True).str.strip(" ,;-")
+    return text.where(text != "", pd.NA).astype(TEXT_DTYPE)
+
+
+def _assemble(ctx: _Context, data: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    out: dict[str, pd.Series] = {"record_id": ctx.ids}
+    for name in CANONICAL_FIELDS[1:]:
+        if name in ctx.out:
+            out[name] = ctx.out[name]
+    for name, series in ctx.out.items():
+        out.setdefault(name, series)
+    for name in _RAW_KEPT:
+        if name in columns:
+            out[f"{name}_raw"] = _text(ctx.frame[columns[name]])
+    mapped = set(columns.values())
+    extras = (
+        [c for c in data.columns if c not in mapped]
+        if ctx.schema.keep == "all"
+        else (
+            [] if ctx.schema.keep == "none" else [c for c in ctx.schema.keep if c in data.columns]
+        )
+    )
+    for col in extras:
+        out[col if col not in out else f"{col}_source"] = ctx.frame[col]
+    return pd.DataFrame(out).reset_index(drop=True)
+
+
+def _report(ctx: _Context) -> pd.DataFrame:
+    parts = []
+    for name, column, problem, raw in ctx.problems:
+        mask = problem.notna()
+        if not mask.any():
+            continue
+        codes = problem[mask].astype(str)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "record_id": ctx.ids[mask],
+                    "row": ctx.rows[mask],
+                    "field": name,
+                    "column": column,
+                    "problem": codes,
+                    "severity": codes.map(
+                        lambda c: (
+                            ctx.problem_types[c].severity if c in ctx.problem_types else "warning"
+                        )
+                    ),
+                    "value": raw[mask],
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=TEXT_DTYPE) for c in REPORT_COLUMNS})
+    report = pd.concat(parts, ignore_index=True)
+    for col in ("record_id", "field", "column", "problem", "severity", "value"):
+        report[col] = report[col].astype(TEXT_DTYPE)
+    return report[list(REPORT_COLUMNS)]
+
+
+def standardise_file(
+    path: str | Path, schema: str | Path | SourceSchema, **kwargs: Any
+) -> StandardisedRecords:
+    """Read ``path`` with :func:`~bansos_linkage.io.read_table` and :func:`standardise` it."""
+    return standardise(read_table(path), schema, **kwargs)

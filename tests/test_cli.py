@@ -1,0 +1,129 @@
+"""The bansos-linkage command line: help, version, exit codes, outputs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bansos_linkage import __version__, read_table, sample_path
+from bansos_linkage.cli import EXIT_OK, EXIT_USAGE, build_parser, main
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert __version__ in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [[], ["standardise"], ["schema"], ["demo"]])
+def test_help_on_every_command(capsys, command):
+    with pytest.raises(SystemExit) as exc:
+        main([*command, "--help"])
+    assert exc.value.code == 0
+    assert "usage: bansos-linkage" in capsys.readouterr().out
+
+
+def test_every_subcommand_is_covered_by_the_help_test():
+    sub = next(a for a in build_parser()._actions if a.dest == "==SUPPRESS==" or a.choices)
+    assert set(sub.choices) == {"standardise", "schema", "demo"}
+
+
+def test_no_command_is_a_usage_error(capsys):
+    assert main([]) == EXIT_USAGE
+
+
+def test_unknown_option_is_a_usage_error():
+    with pytest.raises(SystemExit) as exc:
+        main(["standardise", "--bogus"])
+    assert exc.value.code == 2
+
+
+def test_standardise_writes_records_report_and_rejected(tmp_path, capsys):
+    out = tmp_path / "dtks.csv"
+    code = main(["standardise", str(sample_path("dtks")), "--schema", "dtks", "--out", str(out)])
+    assert code == EXIT_OK
+    records = read_table(out)
+    report = read_table(tmp_path / "dtks.report.csv")
+    rejected = read_table(tmp_path / "dtks.rejected.csv")
+    raw = read_table(sample_path("dtks"))
+    assert len(records) + len(rejected) == len(raw)
+    assert not report.empty
+    printed = capsys.readouterr().out
+    assert f"rows read: {len(raw)}" in printed and f"rejected: {len(rejected)}" in printed
+
+
+def test_standardise_parquet_and_excel_input(tmp_path):
+    out = tmp_path / "p3ke.parquet"
+    assert (
+        main(["standardise", str(sample_path("p3ke")), "--schema", "p3ke", "--out", str(out)])
+        == EXIT_OK
+    )
+    assert (tmp_path / "p3ke.report.parquet").exists()
+
+
+def test_bad_schema_and_missing_file_exit_2(tmp_path, capsys):
+    assert (
+        main(
+            [
+                "standardise",
+                str(sample_path("dtks")),
+                "--schema",
+                "nope",
+                "--out",
+                str(tmp_path / "x.csv"),
+            ]
+        )
+        == EXIT_USAGE
+    )
+    assert "unknown preset" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "standardise",
+                str(tmp_path / "missing.csv"),
+                "--schema",
+                "dtks",
+                "--out",
+                str(tmp_path / "x.csv"),
+            ]
+        )
+        == EXIT_USAGE
+    )
+    assert "not found" in capsys.readouterr().err
+
+
+def test_wrong_schema_for_file_exit_2_naming_key(tmp_path, capsys):
+    code = main(
+        [
+            "standardise",
+            str(sample_path("regsosek")),
+            "--schema",
+            "dtks",
+            "--out",
+            str(tmp_path / "x.csv"),
+        ]
+    )
+    assert code == EXIT_USAGE
+    assert "id_column" in capsys.readouterr().err
+
+
+def test_schema_list_and_show(capsys):
+    assert main(["schema"]) == EXIT_OK
+    assert capsys.readouterr().out.split() == ["dtks", "p3ke", "regsosek"]
+    assert main(["schema", "regsosek"]) == EXIT_OK
+    assert "scheme: bps" in capsys.readouterr().out
+
+
+def test_demo_runs(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path)]) == EXIT_OK
+    assert "rows read" in capsys.readouterr().out
+    assert (tmp_path / "dtks_standardised.csv").exists()
+
+
+def test_console_script_entry_point(tmp_path):
+    exe = [sys.executable, "-m", "bansos_linkage", "--version"]
+    done = subprocess.run(exe, capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and __version__ in done.stdout

@@ -1,0 +1,145 @@
+"""Readers keep every row and every leading zero; bad files give clear errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from openpyxl import Workbook
+
+from bansos_linkage.errors import InputError
+from bansos_linkage.io import ATTR_FIRST_ROW, ATTR_SOURCE, read_table, write_table
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
+def test_csv_any_delimiter_keeps_leading_zeros(tmp_path, sep):
+    path = tmp_path / "x.csv"
+    path.write_text(
+        sep.join(["id", "nik", "rt"]) + "\n" + sep.join(["007", "0012345", "003"]) + "\n",
+        encoding="utf-8",
+    )
+    df = read_table(path)
+    assert df.columns.tolist() == ["id", "nik", "rt"]
+    assert df.iloc[0].tolist() == ["007", "0012345", "003"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "latin-1"])
+def test_csv_encodings(tmp_path, encoding):
+    path = tmp_path / "x.csv"
+    path.write_bytes("id,nama\n1,Jos\u00e9 \u00c1gus\n".encode(encoding))
+    df = read_table(path)
+    assert df.columns.tolist() == ["id", "nama"]  # no BOM left in the header
+    assert df.loc[0, "nama"] == "Jos\u00e9 \u00c1gus"
+
+
+def test_cp1252_specific_characters(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_bytes("id,alamat\n1,Jl. \u201cMawar\u201d\n".encode("cp1252"))
+    assert read_table(path).loc[0, "alamat"] == "Jl. \u201cMawar\u201d"
+
+
+def test_empty_cells_are_na_and_rows_are_all_kept(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("id,nama,nik\n1,,\n2,NA,NULL\n,,\n", encoding="utf-8")
+    df = read_table(path)
+    assert len(df) == 3
+    assert pd.isna(df.loc[0, "nama"]) and pd.isna(df.loc[2, "id"])
+    assert df.loc[1, "nama"] == "NA"  # a literal text stays text; standardisers judge it
+    assert df.attrs[ATTR_FIRST_ROW] == 2 and df.attrs[ATTR_SOURCE] == str(path)
+
+
+def test_malformed_csv_names_file_and_line(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("id,nama\n1,A\n2,B,EXTRA\n", encoding="utf-8")
+    with pytest.raises(InputError, match="line 3") as err:
+        read_table(path)
+    assert err.value.file == str(path)
+
+
+def test_duplicate_and_blank_headers_are_errors(tmp_path):
+    dup = tmp_path / "dup.csv"
+    dup.write_text("id,nik,nik\n1,2,3\n", encoding="utf-8")
+    with pytest.raises(InputError, match="duplicate column"):
+        read_table(dup)
+    blank = tmp_path / "blank.csv"
+    blank.write_text("id,,nik\n1,2,3\n", encoding="utf-8")
+    with pytest.raises(InputError, match="column 2 has no header"):
+        read_table(blank)
+
+
+def test_missing_unknown_and_empty_files(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        read_table(tmp_path / "none.csv")
+    other = tmp_path / "x.json"
+    other.write_text("{}", encoding="utf-8")
+    with pytest.raises(InputError, match="unknown file type"):
+        read_table(other)
+    empty = tmp_path / "e.csv"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(InputError, match="empty"):
+        read_table(empty)
+
+
+def test_excel_numbers_dates_and_named_sheet(tmp_path):
+    path = tmp_path / "x.xlsx"
+    wb = Workbook()
+    first = wb.active
+    first.title = "Ringkasan"
+    first.append(["note"])
+    first.append(["summary sheet"])
+    data = wb.create_sheet("Data")
+    data.append(["id", "nik", "tgl", "rt", "luas"])
+    data.append(["001", 3302034708900003, dt.datetime(1990, 8, 7), 3, 42.5])
+    data.append(["002", None, "07-08-1990", "003", None])
+    wb.save(path)
+    df = read_table(path, sheet="Data")
+    assert df["id"].tolist() == ["001", "002"]
+    assert df.loc[0, "nik"] == "3302034708900003"  # integer cell, no ".0"
+    assert df.loc[0, "tgl"] == "1990-08-07"
+    assert df.loc[0, "rt"] == "3" and df.loc[1, "rt"] == "003"
+    assert df.loc[0, "luas"] == "42.5"
+    assert pd.isna(df.loc[1, "nik"])
+    assert read_table(path).columns.tolist() == ["note"]  # the first sheet by default
+    with pytest.raises(InputError, match="no sheet named"):
+        read_table(path, sheet="Missing")
+
+
+def test_parquet_numbers_become_text(tmp_path):
+    path = tmp_path / "x.parquet"
+    pd.DataFrame({"id": [1, 2], "score": [1.5, None], "kode": ["052", "071"]}).to_parquet(path)
+    df = read_table(path)
+    assert df["id"].tolist() == ["1", "2"]
+    assert df.loc[0, "score"] == "1.5" and pd.isna(df.loc[1, "score"])
+    assert df["kode"].tolist() == ["052", "071"]
+    assert df.attrs[ATTR_FIRST_ROW] == 1
+
+
+def test_corrupt_binary_files_are_input_errors(tmp_path):
+    for name in ("x.parquet", "x.xlsx"):
+        path = tmp_path / name
+        path.write_bytes(b"not really")
+        with pytest.raises(InputError, match="not a readable"):
+            read_table(path)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
+def test_write_then_read_round_trip(tmp_path, suffix):
+    df = pd.DataFrame(
+        {
+            "id": ["001", "002"],
+            "nik": ["3302034708900003", None],
+            "tokens": [["SITI", "AMINAH"], ["BUDI"]],
+        }
+    )
+    path = write_table(df, tmp_path / f"out{suffix}")
+    back = read_table(path)
+    assert back["id"].tolist() == ["001", "002"]
+    assert back.loc[0, "nik"] == "3302034708900003" and pd.isna(back.loc[1, "nik"])
+    if suffix != ".parquet":
+        assert back["tokens"].tolist() == ["SITI AMINAH", "BUDI"]
+
+
+def test_write_unknown_suffix(tmp_path):
+    with pytest.raises(InputError, match="unknown output type"):
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "x.json")

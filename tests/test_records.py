@@ -1,0 +1,194 @@
+"""standardise(): whole exports in, canonical records + report out, nothing lost."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pandas as pd
+import pytest
+
+from bansos_linkage import (
+    CANONICAL_FIELDS,
+    SchemaError,
+    load_schema,
+    read_table,
+    sample_path,
+    standardise,
+)
+from bansos_linkage.datasets import SAMPLES, sample_crosswalk_path
+from bansos_linkage.standardise import REPORT_COLUMNS
+
+REF = dt.date(2026, 1, 1)
+
+
+@pytest.fixture(scope="module")
+def dtks():
+    return standardise(sample_path("dtks"), "dtks", reference_date=REF)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_every_sample_row_ends_in_exactly_one_output(name):
+    raw = read_table(sample_path(name))
+    crosswalk = sample_crosswalk_path() if name == "regsosek" else None
+    out = standardise(raw, SAMPLES[name][1], crosswalk=crosswalk, reference_date=REF)
+    assert out.n_input == len(raw) == out.n_kept + out.n_rejected
+    kept = set(out.records["record_id"])
+    assert out.records["record_id"].is_unique
+    for row in out.rejected.itertuples():
+        if row.reason == "duplicate_id":
+            assert row.record_id in kept  # the first occurrence was kept
+        else:
+            assert row.reason == "missing_id" and (pd.isna(row.record_id) or row.record_id == "")
+    assert set(out.report["record_id"]) <= kept
+    assert list(out.report.columns) == list(REPORT_COLUMNS)
+
+
+def test_canonical_columns_come_first_in_order(dtks):
+    cols = list(dtks.records.columns)
+    present = [c for c in CANONICAL_FIELDS if c in cols]
+    assert cols[: len(present)] == present
+    assert "STATUS DTKS" in cols  # unmapped source column rides along untouched
+    assert "full_name_raw" in cols and "nik_raw" in cols
+
+
+def test_missing_and_duplicate_ids_are_rejected_with_reason_and_row(dtks):
+    rej = dtks.rejected.set_index("reason")
+    assert rej.loc["missing_id", "row"] == 19  # header is row 1
+    assert rej.loc["duplicate_id", "record_id"] == "DTKS-0017"
+    assert rej.loc["duplicate_id", "row"] == 20
+    assert "source:NAMA" in dtks.rejected.columns  # original values kept for the person fixing it
+    assert dtks.records.set_index("record_id").loc["DTKS-0017", "full_name"] == "LIEM SWIE KING"
+
+
+def test_names_are_standardised_and_originals_kept(dtks):
+    rec = dtks.records.set_index("record_id")
+    assert rec.loc["DTKS-0002", "full_name"] == "SITI AMINAH"
+    assert rec.loc["DTKS-0002", "full_name_raw"] == "Hj. Siti Aminah, S.Pd."
+    assert rec.loc["DTKS-0003", "full_name"] == "MUHAMMAD RIDWAN"
+    assert rec.loc["DTKS-0005", "full_name"] == "SUHARTO"
+    assert rec.loc["DTKS-0008", "full_name"] == "SUDARMA"
+    assert rec.loc["DTKS-0008", "name_birth_order"] == "WAYAN"
+    assert rec.loc["DTKS-0004", "name_patronym"] == "LALU ZAINI" or "ZAINI" in str(
+        rec.loc["DTKS-0004", "name_patronym"]
+    )
+
+
+def test_invalid_values_become_null_with_a_reason(dtks):
+    rec = dtks.records.set_index("record_id")
+    report = dtks.report.set_index(["record_id", "field"])
+    # KK typed as NIK
+    assert pd.isna(rec.loc["DTKS-0003", "nik"])
+    assert report.loc[("DTKS-0003", "nik"), "problem"] == "nik_is_kk"
+    # placeholder (region code + zeros) and Excel scientific notation
+    assert report.loc[("DTKS-0005", "nik"), "problem"] == "nik_placeholder"
+    assert report.loc[("DTKS-0006", "nik"), "problem"] == "nik_excel_scientific"
+    assert report.loc[("DTKS-0006", "nik"), "value"] == "5.20309E+15"
+    # impossible date and unknown marker
+    assert pd.isna(rec.loc["DTKS-0014", "birth_date"])
+    assert report.loc[("DTKS-0014", "birth_date"), "problem"] == "date_invalid"
+    assert report.loc[("DTKS-0004", "birth_date"), "severity"] == "missing"
+    # the preset's L/P list extends the built-in codes, so a stray "1" still reads as male
+    assert rec.loc["DTKS-0020", "sex"] == "M"
+
+
+def test_duplicate_niks_are_flagged_but_kept(dtks):
+    rec = dtks.records.set_index("record_id")
+    assert rec.loc["DTKS-0012", "nik"] == rec.loc["DTKS-0013", "nik"] == "3302034708900003"
+    flagged = dtks.report[dtks.report["problem"] == "nik_duplicate"]["record_id"]
+    assert {"DTKS-0012", "DTKS-0013"} <= set(flagged)
+
+
+def test_nik_decoding_and_regions(dtks):
+    rec = dtks.records.set_index("record_id")
+    assert rec.loc["DTKS-0012", "nik_sex"] == "F"
+    assert rec.loc["DTKS-0012", "nik_birth_date"] == pd.Timestamp("1990-08-07")
+    assert rec.loc["DTKS-0011", "village_code"] == "3302032001"
+    assert rec.loc["DTKS-0011", "district_code"] == "330203"
+    assert rec.loc["DTKS-0011", "rt"] == "003" and rec.loc["DTKS-0011", "rw"] == "005"
+    assert rec.loc["DTKS-0001", "relationship"] == 1
+    assert rec.loc["DTKS-0002", "sex"] == "F"
+
+
+def test_rt_rw_taken_from_the_address_are_not_reported_missing(dtks):
+    rec = dtks.records.set_index("record_id")
+    assert rec.loc["DTKS-0005", "rt"] == "002" and rec.loc["DTKS-0005", "rw"] == "001"
+    reported = dtks.report[dtks.report["field"].isin(["rt", "rw"])]
+    assert "DTKS-0005" not in set(reported["record_id"])
+
+
+def test_year_only_dates_are_kept_but_flagged(dtks):
+    rec = dtks.records.set_index("record_id")
+    assert rec.loc["DTKS-0011", "birth_date_precision"] == "year"
+    assert rec.loc["DTKS-0003", "birth_date_precision"] == "year"  # 01-01 placeholder
+
+
+def test_regsosek_bps_codes_need_a_crosswalk():
+    without = standardise(sample_path("regsosek"), "regsosek", reference_date=REF)
+    assert set(without.records["region_scheme"].dropna()) == {"bps"}
+    with_cw = standardise(
+        sample_path("regsosek"), "regsosek", crosswalk=sample_crosswalk_path(), reference_date=REF
+    )
+    rec = with_cw.records.set_index("record_id")
+    assert rec.loc["R22-000601", "village_code"] == "3171021001"  # Jakarta Pusat: BPS 3173
+    assert rec.loc["R22-000601", "region_scheme"] == "kemendagri"
+    assert rec.loc["R22-000101", "region_scheme"] == "bps"  # not in the crosswalk: kept as BPS
+    assert "luas_lantai" in with_cw.records.columns
+
+
+def test_missing_required_column_names_schema_file_and_key(tmp_path):
+    raw = read_table(sample_path("dtks")).drop(columns=["NIK"])
+    with pytest.raises(SchemaError) as err:
+        standardise(raw, "dtks")
+    assert err.value.key == "fields.nik"
+    assert err.value.file == "preset:dtks"
+    assert "dtks_sample.csv" in str(err.value)
+
+
+def test_optional_columns_may_be_absent():
+    raw = read_table(sample_path("dtks")).drop(columns=["NAMA IBU KANDUNG", "RT", "RW"])
+    out = standardise(raw, "dtks", reference_date=REF)
+    assert "mother_name" not in out.records.columns
+    assert out.records.set_index("record_id").loc["DTKS-0001", "rt"] == "003"  # from ALAMAT
+
+
+def test_headers_match_ignoring_case_and_punctuation():
+    raw = read_table(sample_path("dtks"))
+    raw.columns = [c.lower().replace(" ", "_") for c in raw.columns]
+    out = standardise(raw, "dtks", reference_date=REF)
+    assert out.records.set_index("record_id").loc["DTKS-0002", "full_name"] == "SITI AMINAH"
+
+
+def test_no_personal_data_in_logs(caplog):
+    with caplog.at_level(logging.DEBUG, logger="bansos_linkage"):
+        standardise(sample_path("dtks"), "dtks", reference_date=REF)
+    text = caplog.text.upper()
+    for secret in ("AMINAH", "SUDARMA", "5203071502750001", "3302034708900003"):
+        assert secret not in text
+
+
+def test_summary_counts_match_report(dtks):
+    summary = dtks.summary()
+    assert summary["count"].sum() == len(dtks.report)
+    assert (summary["description"] != "").all()
+    text = dtks.summary_text()
+    assert f"rows read: {dtks.n_input:,}" in text and "rejected duplicate_id: 1" in text
+    for secret in ("AMINAH", "5203071502750001"):
+        assert secret not in text.upper()
+
+
+def test_keep_none_and_list():
+    base = load_schema("dtks").to_dict()
+    base["keep"] = "none"
+    out = standardise(sample_path("dtks"), base, reference_date=REF)
+    assert "STATUS DTKS" not in out.records.columns
+    base["keep"] = ["STATUS DTKS"]
+    out = standardise(sample_path("dtks"), base, reference_date=REF)
+    assert "STATUS DTKS" in out.records.columns
+
+
+def test_empty_table_standardises_to_empty_outputs():
+    raw = read_table(sample_path("dtks")).iloc[0:0]
+    out = standardise(raw, "dtks", reference_date=REF)
+    assert out.n_input == out.n_kept == out.n_rejected == 0
+    assert out.report.empty and "no problems" in out.summary_text()
