@@ -28,16 +28,16 @@ test: lint unit notebooks interop
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks notebooks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks notebooks
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not interop"
+	$(BIN)/python -m pytest -q --ignore=tests/interop
 
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest -q --nbmake notebooks
 
 interop: $(INTEROP_STAMP)
-	$(INTEROP_VENV)/bin/python -m pytest -q -m interop
+	$(INTEROP_VENV)/bin/python -m pytest -q -m interop tests/interop
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_standardise.py

@@ -1,4 +1,4 @@
-"""Tests for bansos_linkage.standardise.addresses (address lines, RT and RW)."""
+"""Tests for bansos_linkage.standardisation.addresses (address lines, RT and RW)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bansos_linkage.standardise import addresses as addresses_module
-from bansos_linkage.standardise.addresses import PROBLEMS, parse_address, standardise_rt_rw
+from bansos_linkage.standardisation import addresses as addresses_module
+from bansos_linkage.standardisation.addresses import PROBLEMS, parse_address, standardise_rt_rw
 
 COLUMNS = ["address", "rt", "rw", "dusun", "street", "problem"]
 PADDED = re.compile(r"\d{3}")
@@ -128,7 +128,23 @@ def test_dusun_street_and_address(
 
 
 @pytest.mark.parametrize(
-    "raw", [None, np.nan, pd.NA, "", "   ", "-", "--", ".", "NULL", "nan", "TIDAK ADA", "tt"]
+    "raw",
+    [
+        None,
+        np.nan,
+        pd.NA,
+        "",
+        "   ",
+        "-",
+        "--",
+        ".",
+        "NULL",
+        "nan",
+        "<NA>",
+        "N/A",
+        "TIDAK  ADA",
+        "tt",
+    ],
 )
 def test_missing_lines(raw: object) -> None:
     assert parsed(raw) == {

@@ -1,4 +1,4 @@
-"""Tests for bansos_linkage.standardise.codes (sex and relationship to the head)."""
+"""Tests for bansos_linkage.standardisation.codes (sex and relationship to the head)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bansos_linkage.standardise import codes as codes_module
-from bansos_linkage.standardise.codes import (
+from bansos_linkage.standardisation import codes as codes_module
+from bansos_linkage.standardisation.codes import (
     PROBLEMS,
     RELATIONSHIP_CODES,
     RELATIONSHIP_LABELS,

@@ -1,4 +1,4 @@
-"""Tests for bansos_linkage.standardise.dates (dates of birth and ages)."""
+"""Tests for bansos_linkage.standardisation.dates (dates of birth and ages)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bansos_linkage.standardise import dates as dates_module
-from bansos_linkage.standardise.dates import PRECISIONS, PROBLEMS, age_at, standardise_date
+from bansos_linkage.standardisation import dates as dates_module
+from bansos_linkage.standardisation.dates import PRECISIONS, PROBLEMS, age_at, standardise_date
 
 REF = dt.date(2025, 3, 1)
 COLUMNS = ["date", "date_precision", "problem"]

@@ -1,4 +1,4 @@
-"""Tests for bansos_linkage.standardise.nik (NIK and KK numbers)."""
+"""Tests for bansos_linkage.standardisation.nik (NIK and KK numbers)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bansos_linkage.standardise.nik import (
+from bansos_linkage.standardisation.nik import (
     PROBLEMS,
     NikParts,
     decode_nik,
     standardise_kk,
     standardise_nik,
 )
-from bansos_linkage.standardise.regions import PROVINCES
+from bansos_linkage.standardisation.regions import PROVINCES
 
 NIK_COLUMNS = ["nik", "nik_birth_date", "nik_sex", "nik_region", "nik_province_code", "problem"]
 WOMAN = "3302034708900003"  # Banyumas 33.02.03, born 07-08-1990 (47 = 7 + 40), serial 0003

@@ -17,7 +17,7 @@ from bansos_linkage import (
     standardise,
 )
 from bansos_linkage.datasets import SAMPLES, sample_crosswalk_path
-from bansos_linkage.standardise import REPORT_COLUMNS
+from bansos_linkage.standardisation import REPORT_COLUMNS
 
 REF = dt.date(2026, 1, 1)
 
@@ -192,3 +192,14 @@ def test_empty_table_standardises_to_empty_outputs():
     out = standardise(raw, "dtks", reference_date=REF)
     assert out.n_input == out.n_kept == out.n_rejected == 0
     assert out.report.empty and "no problems" in out.summary_text()
+
+
+def test_every_problem_code_is_documented():
+    from pathlib import Path
+
+    from bansos_linkage.standardisation import addresses, codes, dates, names, nik, regions
+
+    doc = (Path(__file__).parents[1] / "docs" / "standardisation.md").read_text(encoding="utf-8")
+    for module in (names, nik, dates, codes, regions, addresses):
+        for code in module.PROBLEMS:
+            assert f"`{code}`" in doc, code

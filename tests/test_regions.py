@@ -1,4 +1,4 @@
-"""Tests for bansos_linkage.standardise.regions (Kemendagri and BPS region codes)."""
+"""Tests for bansos_linkage.standardisation.regions (Kemendagri and BPS region codes)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bansos_linkage.standardise.regions import (
+from bansos_linkage.standardisation.regions import (
     BPS_PROVINCES,
     PROBLEMS,
     PROVINCES,

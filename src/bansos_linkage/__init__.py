@@ -1,7 +1,7 @@
 """bansos-linkage: link Indonesian social-protection registers and score eligibility.
 
 The public API. Each stage also has its own module (``bansos_linkage.schema``,
-``bansos_linkage.io``, ``bansos_linkage.standardise``, ...).
+``bansos_linkage.io``, ``bansos_linkage.standardisation``, ...).
 """
 
 from bansos_linkage.datasets import sample_path
@@ -14,7 +14,7 @@ from bansos_linkage.schema import (
     load_schema,
     preset_path,
 )
-from bansos_linkage.standardise import StandardisedRecords, standardise
+from bansos_linkage.standardisation import StandardisedRecords, standardise
 
 __version__ = "0.1.0"
 

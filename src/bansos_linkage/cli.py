@@ -76,7 +76,7 @@ def _add_standardise(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_standardise(args: argparse.Namespace) -> int:
     from bansos_linkage.io import read_table, write_table
-    from bansos_linkage.standardise import standardise
+    from bansos_linkage.standardisation import standardise
 
     data = read_table(
         args.input, sheet=args.sheet, encoding=args.encoding, delimiter=args.delimiter

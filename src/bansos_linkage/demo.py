@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bansos_linkage.datasets import SAMPLES, sample_crosswalk_path, sample_path
 from bansos_linkage.io import write_table
-from bansos_linkage.standardise import standardise
+from bansos_linkage.standardisation import standardise
 
 
 def run_demo(out_dir: str | Path | None = None) -> str:

@@ -173,7 +173,8 @@ def load_schema(spec: str | Path | Mapping[str, Any] | SourceSchema) -> SourceSc
     >>> s = load_schema("dtks")
     >>> s.name, s.region_scheme
     ('dtks', 'kemendagri')
-    >>> load_schema({"id_column": "ID", "fields": {"full_name": "NAMA"}}).fields["full_name"].columns
+    >>> mine = load_schema({"id_column": "ID", "fields": {"full_name": "NAMA"}})
+    >>> mine.fields["full_name"].columns
     ('NAMA',)
     """
     if isinstance(spec, SourceSchema):

@@ -6,7 +6,7 @@ Indonesian spelling): spelling variants that sound alike get one key, while
 the letters that carry identity (consonant skeleton, vowel positions) stay.
 
 Rules, applied to one upper-case token already normalised for the old spelling
-(:mod:`bansos_linkage.standardise.names` does that):
+(:mod:`bansos_linkage.standardisation.names` does that):
 
 1. digraphs and foreign letters: ``KH->H`` (Khadijah/Hadijah), ``DZ->Z``, ``SY->S``,
    ``TH->T``, ``DH->D``, ``PH->F``, then ``F/V->P`` (Yusuf/Yusup), ``Q->K``,

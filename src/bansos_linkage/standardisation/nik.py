@@ -66,8 +66,8 @@ import numpy as np
 import pandas as pd
 from pandas.api.extensions import ExtensionArray
 
-from bansos_linkage.standardise.problems import ProblemType, registry
-from bansos_linkage.standardise.regions import MISSING_MARKERS, PROVINCES, as_text
+from bansos_linkage.standardisation.problems import ProblemType, registry
+from bansos_linkage.standardisation.regions import MISSING_MARKERS, PROVINCES, as_text
 
 __all__ = ["PROBLEMS", "NikParts", "decode_nik", "standardise_kk", "standardise_nik"]
 

@@ -31,12 +31,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from bansos_linkage.similarity import phonetic_key
-from bansos_linkage.standardise.problems import ProblemType, registry
+from bansos_linkage.standardisation.problems import ProblemType, registry
 
 PROBLEMS = registry(
     ProblemType("name_missing", "missing", "empty or a placeholder such as '-' or 'TIDAK ADA'"),
@@ -238,6 +239,9 @@ _BALINESE_TITLE_WORDS = frozenset(
         "ANAK",
     }
 )
+_NOBILITY_BY_FIRST: dict[str, tuple[tuple[str, ...], ...]] = {
+    first: tuple(seq for seq in _NOBILITY if seq[0] == first) for first in {q[0] for q in _NOBILITY}
+}
 _NOBILITY_NEEDS_DOTS = frozenset({("RM",), ("RA",), ("RR",), ("AA",), ("RAY",)})
 _BIRTH_ORDER = frozenset(
     {"WAYAN", "PUTU", "GEDE", "LUH", "MADE", "KADEK", "NENGAH", "NYOMAN", "KOMANG", "KETUT"}
@@ -299,8 +303,31 @@ _OLD_WORDS = {
     "JOSEPH": "YOSEP",
 }
 
+# Words that send a name down the full parse; a name with none of them, no old-spelling
+# mark, no single letter and nothing but letters is already canonical (the fast path).
+_SPECIAL_WORDS = (
+    set(_PREFIX_TITLES)
+    | _SUFFIX_TITLES
+    | {w for seq in _NOBILITY for w in seq}
+    | _BIRTH_ORDER
+    | _PATRONYM
+    | _BATAK_BORU
+    | _MUHAMMAD
+    | _ABDUL
+    | _SITI
+    | set(_OLD_WORDS)
+    | {"DAENG", "ST"}
+    | {w for p in _PLACEHOLDERS for w in p.split()}
+)
+_PLAIN = r"[A-Z]+(?: [A-Z]+)*"
+_SPECIAL = re.compile(
+    r"\b(?:" + "|".join(sorted(_SPECIAL_WORDS, key=len, reverse=True)) + r")\b"
+    r"|OE|DJ|TJ|SJ|CH|\bNJ|\b[A-Z]\b"
+)
 _WORD = re.compile(r"[A-Z0-9]+(?:\.[A-Z0-9]+)*\.?")
 _DIGITS = re.compile(r"[0-9]")
+_NOT_ALNUM = re.compile(r"[^A-Z0-9 ]")
+_NOT_ALPHA = re.compile(r"[^A-Z ]")
 _OLD_MARKS = re.compile(r"OE|DJ|TJ|SJ|^NJ")
 _CH_VOWEL = re.compile(r"CH(?=[AEIOU])")
 
@@ -331,6 +358,16 @@ def modernise_spelling(word: str) -> str:
     >>> [modernise_spelling(w) for w in ("SOEHARTO", "DJOKO", "TJAHJO", "ACHMAD", "JOESOEF")]
     ['SUHARTO', 'JOKO', 'CAHYO', 'AHMAD', 'YUSUF']
     """
+    # a replacement can form a new mark ("DDJ" -> "DJ"): repeat until nothing changes
+    for _ in range(len(word)):
+        new = _modernise_once(word)
+        if new == word:
+            break
+        word = new
+    return word
+
+
+def _modernise_once(word: str) -> str:
     if word in _OLD_WORDS:
         return _OLD_WORDS[word]
     old = bool(_OLD_MARKS.search(word))
@@ -344,6 +381,7 @@ def modernise_spelling(word: str) -> str:
     return _CH_VOWEL.sub("KH", out).replace("CH", "H")
 
 
+@lru_cache(maxsize=1 << 17)
 def _canonical_word(key: str, first: bool, has_more: bool) -> str:
     if key in _MUHAMMAD or (first and has_more and key == "M"):
         return "MUHAMMAD"
@@ -384,7 +422,7 @@ def _take_nobility(keys: list[str], dotted: list[bool]) -> list[str]:
         seq = next(
             (
                 s
-                for s in _NOBILITY
+                for s in _NOBILITY_BY_FIRST.get(keys[0], ())
                 if len(keys) > len(s)
                 and tuple(keys[: len(s)]) == s
                 and (s not in _NOBILITY_NEEDS_DOTS or dotted[0])
@@ -430,10 +468,11 @@ def _parse(raw: object) -> tuple[object, ...]:
     if raw is None or raw is pd.NA or (isinstance(raw, float) and np.isnan(raw)):
         return None, None, None, None, None, "name_missing"
     text = _ascii_upper(str(raw))
-    if (
-        re.sub(r"[^A-Z0-9 ]", " ", text).split() == []
-        or " ".join(re.sub(r"[^A-Z0-9 ]", " ", text).split()) in _PLACEHOLDERS
-    ):
+    bare = " ".join(_NOT_ALNUM.sub(" ", text).split())
+    letters = " ".join(_NOT_ALPHA.sub(" ", text).split())
+    if not letters and bare and bare not in _PLACEHOLDERS:
+        return None, None, None, None, None, "name_no_letters"
+    if bare in _PLACEHOLDERS or letters in _PLACEHOLDERS:
         return None, None, None, None, None, "name_missing"
     has_digits = bool(_DIGITS.search(text))
     words = [(_DIGITS.sub("", k), d, c) for k, d, c in _chunks(text)]
@@ -480,6 +519,19 @@ def _join(words: Iterable[str]) -> str | None:
     return text or None
 
 
+def _parse_uniques(uniques: np.ndarray) -> list[tuple[object, ...]]:
+    """Parse distinct raw names: plain ones in one vectorised pass, the rest one by one."""
+    text = pd.Series(uniques.astype(str), dtype="string")
+    upper = text.str.strip().str.replace(r"\s+", " ", regex=True).str.upper()
+    plain = upper.str.fullmatch(_PLAIN) & ~upper.str.contains(_SPECIAL)
+    plain_mask = plain.fillna(False).to_numpy(dtype=bool)
+    fast = upper.to_numpy(dtype=object)
+    return [
+        (fast[i], None, None, None, None, None) if plain_mask[i] else _parse(raw)
+        for i, raw in enumerate(uniques)
+    ]
+
+
 def standardise_name(series: pd.Series) -> pd.DataFrame:
     """Standardise person names (see the module documentation for the rules).
 
@@ -509,7 +561,7 @@ def standardise_name(series: pd.Series) -> pd.DataFrame:
     if not isinstance(series, pd.Series):
         raise TypeError("series must be a pandas Series")
     codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
-    parsed = [_parse(u) for u in uniques] + [_parse(None)]
+    parsed = _parse_uniques(uniques) + [_parse(None)]
     take = np.where(codes < 0, len(uniques), codes)
     columns = list(zip(*parsed, strict=True))
     out = pd.DataFrame(index=series.index)

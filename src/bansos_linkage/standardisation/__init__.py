@@ -4,20 +4,20 @@
 standardiser is also public and works on one pandas Series.
 """
 
-from bansos_linkage.standardise.addresses import parse_address, standardise_rt_rw
-from bansos_linkage.standardise.codes import standardise_relationship, standardise_sex
-from bansos_linkage.standardise.dates import age_at, standardise_date
-from bansos_linkage.standardise.names import standardise_name
-from bansos_linkage.standardise.nik import decode_nik, standardise_kk, standardise_nik
-from bansos_linkage.standardise.problems import ProblemType
-from bansos_linkage.standardise.records import (
+from bansos_linkage.standardisation.addresses import parse_address, standardise_rt_rw
+from bansos_linkage.standardisation.codes import standardise_relationship, standardise_sex
+from bansos_linkage.standardisation.dates import age_at, standardise_date
+from bansos_linkage.standardisation.names import standardise_name
+from bansos_linkage.standardisation.nik import decode_nik, standardise_kk, standardise_nik
+from bansos_linkage.standardisation.problems import ProblemType
+from bansos_linkage.standardisation.records import (
     REPORT_COLUMNS,
     StandardisedRecords,
     clean_place_name,
     resolve_columns,
     standardise,
 )
-from bansos_linkage.standardise.regions import (
+from bansos_linkage.standardisation.regions import (
     compose_region_code,
     read_crosswalk,
     standardise_region_code,

@@ -49,7 +49,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from bansos_linkage.standardise.problems import ProblemType, registry
+from bansos_linkage.standardisation.problems import ProblemType, registry
 
 __all__ = ["PRECISIONS", "PROBLEMS", "age_at", "standardise_date"]
 
@@ -160,7 +160,7 @@ _DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtyp
 _PLACEHOLDERS = ((1, 1), (1, 7), (31, 12))
 _NS_MIN_YEAR, _NS_MAX_YEAR = 1678, 2261  # datetime64[ns] covers 1677-09-21 .. 2262-04-11
 
-Parsed = tuple[int, int, int, int]  # (form, year, month, day)
+_Parsed = tuple[int, int, int, int]  # (form, year, month, day)
 
 
 class _Context:
@@ -195,7 +195,7 @@ class _Context:
         return 3 if datetime.date(self.min_year, 1, 1) <= value <= self.reference else 1
 
 
-def _parse_number(text: str, ctx: _Context) -> Parsed | None:
+def _parse_number(text: str, ctx: _Context) -> _Parsed | None:
     """Read a bare number: year, Excel serial, YYYYMMDD/DDMMYYYY; None if not a number."""
     match = _RX_NUMBER.fullmatch(text)
     if match is None:
@@ -214,7 +214,7 @@ def _parse_number(text: str, ctx: _Context) -> Parsed | None:
     return (_F_NONE, 0, 0, 0)
 
 
-def _parse_eight(digits: str, ctx: _Context) -> Parsed:
+def _parse_eight(digits: str, ctx: _Context) -> _Parsed:
     """Choose between YYYYMMDD and DDMMYYYY by which gives a plausible date."""
     ymd = (int(digits[:4]), int(digits[4:6]), int(digits[6:]))
     dmy = (int(digits[4:]), int(digits[2:4]), int(digits[:2]))
@@ -226,7 +226,7 @@ def _parse_eight(digits: str, ctx: _Context) -> Parsed:
     return (_F_DATE, *best)
 
 
-def _parse_numeric(match: re.Match[str], ctx: _Context) -> Parsed:
+def _parse_numeric(match: re.Match[str], ctx: _Context) -> _Parsed:
     """Read three numbers separated by - / . or spaces."""
     first, second, third = match.group(1), match.group(2), match.group(3)
     if len(first) == 4 and len(third) <= 2:
@@ -237,7 +237,7 @@ def _parse_numeric(match: re.Match[str], ctx: _Context) -> Parsed:
     return (_F_NONE, 0, 0, 0)
 
 
-def _parse_named(text: str, ctx: _Context) -> Parsed:
+def _parse_named(text: str, ctx: _Context) -> _Parsed:
     """Read a date with a month name (Indonesian or English, full or abbreviated)."""
     if match := _RX_NAME_DMY.fullmatch(text):
         day, name, year = match.group(1), match.group(2), match.group(3)
@@ -257,7 +257,7 @@ def _parse_named(text: str, ctx: _Context) -> Parsed:
     return _F_DATE, ctx.full_year(year), month, int(day)
 
 
-def _parse_text(text: str, ctx: _Context) -> Parsed:
+def _parse_text(text: str, ctx: _Context) -> _Parsed:
     """Parse one cleaned (upper-cased, trimmed) value by the slow rules."""
     if text in _MISSING_TEXT or _ZERO_ONLY.fullmatch(text):
         return (_F_MISSING, 0, 0, 0)
@@ -360,51 +360,72 @@ def _validate(
     form: np.ndarray, year: np.ndarray, month: np.ndarray, day: np.ndarray, ctx: _Context
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Turn parsed components into (datetime64[D], precision code, problem code) arrays."""
-    n = len(form)
-    problem = np.zeros(n, dtype=np.int8)
-    precision = np.full(n, _DAY, dtype=np.int8)
-    is_date = np.isin(form, (_F_DATE, _F_MONTH, _F_YEAR))
+    precision, problem = _check_parts(form, year, month, day)
+    days = _check_range(year, month, day, precision, problem, ctx)
+    ok = problem == 0
+    unknown_month = precision == _YEAR  # before placeholders are moved to year precision
+    placeholder = np.zeros(len(form), dtype=bool)
+    for placeholder_day, placeholder_month in _PLACEHOLDERS:
+        placeholder |= (day == placeholder_day) & (month == placeholder_month)
+    placeholder &= precision == _DAY
+    problem[ok & unknown_month] = _P["date_year_only"]
+    problem[ok & ((precision == _MONTH) | placeholder)] = _P["date_imprecise"]
+    precision[placeholder] = _YEAR
+    precision[~ok] = 0
+    days = np.where(ok, np.minimum(days, np.datetime64(ctx.reference, "D")), np.datetime64("NaT"))
+    return days, precision, problem
+
+
+def _check_parts(
+    form: np.ndarray, year: np.ndarray, month: np.ndarray, day: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Precision codes, and problems of the parts: missing, unparseable or impossible."""
+    problem = np.zeros(len(form), dtype=np.int8)
     problem[form == _F_MISSING] = _P["date_missing"]
     problem[form == _F_NONE] = _P["date_unparseable"]
+    is_date = np.isin(form, (_F_DATE, _F_MONTH, _F_YEAR))
     problem[is_date & np.isin(year, _UNKNOWN_YEARS)] = _P["date_missing"]
 
     unknown_month = (form == _F_YEAR) | np.isin(month, _UNKNOWN_PART)
     unknown_day = (form == _F_MONTH) | np.isin(day, _UNKNOWN_PART)
+    precision = np.full(len(form), _DAY, dtype=np.int8)
     precision[unknown_month] = _YEAR
     precision[~unknown_month & unknown_day] = _MONTH
-    ok = problem == 0
     bad_month = ~unknown_month & ((month < 1) | (month > 12))
     bad_day = (precision == _DAY) & ((day < 1) | (day > _days_in_month(year, month)))
-    problem[ok & (bad_month | bad_day)] = _P["date_invalid"]
+    problem[(problem == 0) & (bad_month | bad_day)] = _P["date_invalid"]
+    return precision, problem
 
+
+def _check_range(
+    year: np.ndarray,
+    month: np.ndarray,
+    day: np.ndarray,
+    precision: np.ndarray,
+    problem: np.ndarray,
+    ctx: _Context,
+) -> np.ndarray:
+    """Flag dates after the reference date or before min_year (in place); return the days.
+
+    A year-only date is compared by its year and a month-only one by its month,
+    so "2025" is not in the future on 1 March 2025. Year-only dates are put on
+    1 July and month-only dates on the 15th.
+    """
     ok = problem == 0
     safe = ok & (year >= 1) & (year <= 9999)
     y = np.where(safe, year, 1970)
     m = np.where(safe & (precision != _YEAR), month, 7)
     d = np.where(safe & (precision == _DAY), day, np.where(precision == _MONTH, 15, 1))
     days = _to_days(y, m, d)
-    ref = np.datetime64(ctx.reference, "D")
-    ref_month = ctx.reference.year * 12 + ctx.reference.month
+    ref = ctx.reference
     future = np.select(
         [precision == _YEAR, precision == _MONTH],
-        [year > ctx.reference.year, year * 12 + month > ref_month],
-        days > ref,
+        [year > ref.year, year * 12 + month > ref.year * 12 + ref.month],
+        days > np.datetime64(ref, "D"),
     )
-    problem[ok & (year > 9999)] = _P["date_future"]
-    problem[safe & future] = _P["date_future"]
-    problem[ok & (year < ctx.min_year) & (problem == 0)] = _P["date_too_old"]
-
-    ok = problem == 0
-    placeholder = np.zeros(n, dtype=bool)
-    for pd_day, pd_month in _PLACEHOLDERS:
-        placeholder |= (day == pd_day) & (month == pd_month)
-    placeholder &= precision == _DAY
-    problem[ok & unknown_month] = _P["date_year_only"]
-    problem[ok & ~unknown_month & (unknown_day | placeholder)] = _P["date_imprecise"]
-    precision[placeholder] = _YEAR
-    precision[~ok] = 0
-    days = np.where(ok, np.minimum(days, ref), np.datetime64("NaT", "D"))
-    return days, precision, problem
+    problem[ok & ((year > 9999) | future)] = _P["date_future"]
+    problem[ok & (year < ctx.min_year)] = _P["date_too_old"]
+    return days
 
 
 def _check_params(

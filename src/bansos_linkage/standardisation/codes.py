@@ -39,7 +39,7 @@ from collections.abc import Hashable, Mapping
 import numpy as np
 import pandas as pd
 
-from bansos_linkage.standardise.problems import ProblemType, registry
+from bansos_linkage.standardisation.problems import ProblemType, registry
 
 __all__ = [
     "MISSING_KEYS",

@@ -56,7 +56,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from bansos_linkage.standardise.problems import ProblemType, registry
+from bansos_linkage.standardisation.problems import ProblemType, registry
 
 __all__ = [
     "BPS_PROVINCES",

@@ -4,7 +4,8 @@ An Indonesian address line usually mixes a street or alley, a hamlet and the
 neighbourhood numbers: ``"Jl. Mawar No. 5 RT.03/RW.05 Dusun Krajan"``. RT
 (rukun tetangga) and RW (rukun warga) are small numbers written a dozen ways:
 ``RT 003 RW 005``, ``RT.03/RW.05``, ``RT/RW 003/005``, ``RT 01 / 02``,
-``RT:3 RW:5`` or a bare ``3/5`` at the start or end of the line.
+``RT:3 RW:5`` or a bare ``3/5`` at the start or end of the line or between
+commas (not after NO., BLOK or KM, where it is a house or plot number).
 
 :func:`parse_address` splits a line into
 
@@ -33,7 +34,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from bansos_linkage.standardise.problems import ProblemType, registry
+from bansos_linkage.standardisation.problems import ProblemType, registry
 
 __all__ = ["PROBLEMS", "parse_address", "standardise_rt_rw"]
 
@@ -119,16 +120,21 @@ _CANONICAL_WORDS = {"JALAN": "JL", "JLN": "JL", "GANG": "GG", "NOMOR": "NO", "NM
 _RX_CANONICAL = re.compile(r"\b(?:JALAN|JLN|GANG|NOMOR|NMR)\b")
 _EDGE = " :-/"
 
-Parsed = tuple[str | None, str | None, str | None, str | None, str | None, bool]
+_Parsed = tuple[str | None, str | None, str | None, str | None, str | None, bool]
 
 
 def _clean(value: object) -> str:
+    """Trimmed upper-case text; inner whitespace runs are left for the regexes and _tidy."""
     text = value if isinstance(value, str) else str(value)
-    return " ".join(text.split()).upper()
+    return text.strip().upper()
 
 
 def _is_missing(text: str) -> bool:
-    return text in _MISSING_TEXT or bool(_PUNCTUATION_ONLY.fullmatch(text))
+    if text in _MISSING_TEXT:
+        return True
+    if not text or not text[0].isalnum():  # only then can it be punctuation alone
+        return bool(_PUNCTUATION_ONLY.fullmatch(text))
+    return len(text) < 20 and " ".join(text.split()) in _MISSING_TEXT
 
 
 def _pad(number: str | None) -> str | None:
@@ -222,7 +228,7 @@ def _name_after(text: str, start: int) -> tuple[str | None, int]:
     return _tidy_name(text[start:end]), end
 
 
-def _parse_one(value: object) -> Parsed:
+def _parse_one(value: object) -> _Parsed:
     """(address, rt, rw, dusun, street, missing) for one raw value."""
     text = _clean(value)
     if _is_missing(text):

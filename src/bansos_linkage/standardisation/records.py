@@ -27,13 +27,13 @@ from bansos_linkage.schema import (
     load_schema,
     normalise_header,
 )
-from bansos_linkage.standardise.addresses import parse_address, standardise_rt_rw
-from bansos_linkage.standardise.codes import standardise_relationship, standardise_sex
-from bansos_linkage.standardise.dates import standardise_date
-from bansos_linkage.standardise.names import standardise_name
-from bansos_linkage.standardise.nik import standardise_kk, standardise_nik
-from bansos_linkage.standardise.problems import ProblemType
-from bansos_linkage.standardise.regions import (
+from bansos_linkage.standardisation.addresses import parse_address, standardise_rt_rw
+from bansos_linkage.standardisation.codes import standardise_relationship, standardise_sex
+from bansos_linkage.standardisation.dates import standardise_date
+from bansos_linkage.standardisation.names import standardise_name
+from bansos_linkage.standardisation.nik import standardise_kk, standardise_nik
+from bansos_linkage.standardisation.problems import ProblemType
+from bansos_linkage.standardisation.regions import (
     compose_region_code,
     read_crosswalk,
     standardise_region_code,
@@ -323,7 +323,7 @@ def _crosswalk(
 
 
 def _step_names(ctx: _Context) -> None:
-    from bansos_linkage.standardise import names
+    from bansos_linkage.standardisation import names
 
     for name in ("full_name", "mother_name"):
         raw = ctx.raw(name)
@@ -339,7 +339,7 @@ def _step_names(ctx: _Context) -> None:
 
 
 def _step_identifiers(ctx: _Context) -> None:
-    from bansos_linkage.standardise import nik as nik_module
+    from bansos_linkage.standardisation import nik as nik_module
 
     kk_raw = ctx.raw("kk_number")
     if kk_raw is not None:
@@ -356,7 +356,7 @@ def _step_identifiers(ctx: _Context) -> None:
 
 
 def _step_dates(ctx: _Context) -> None:
-    from bansos_linkage.standardise import dates
+    from bansos_linkage.standardisation import dates
 
     raw = ctx.raw("birth_date")
     if raw is None:
@@ -368,7 +368,7 @@ def _step_dates(ctx: _Context) -> None:
 
 
 def _step_codes(ctx: _Context) -> None:
-    from bansos_linkage.standardise import codes
+    from bansos_linkage.standardisation import codes
 
     raw = ctx.raw("sex")
     if raw is not None:
@@ -383,7 +383,7 @@ def _step_codes(ctx: _Context) -> None:
 
 
 def _step_regions(ctx: _Context) -> None:
-    from bansos_linkage.standardise import regions
+    from bansos_linkage.standardisation import regions
 
     mapped = [lvl for lvl in REGION_LEVELS if lvl in ctx.columns]
     if not mapped:
@@ -402,7 +402,7 @@ def _step_regions(ctx: _Context) -> None:
 
 
 def _step_address(ctx: _Context) -> None:
-    from bansos_linkage.standardise import addresses
+    from bansos_linkage.standardisation import addresses
 
     raw = ctx.raw("address")
     rt_rw = {kind: ctx.raw(kind) for kind in ("rt", "rw")}
