@@ -58,6 +58,32 @@ def run_once(path: Path) -> dict[str, float]:
     }
 
 
+PEER_SCRIPT = """
+import json, resource, sys, time
+import pandas as pd
+from recordlinkage.preprocessing import clean
+t0 = time.perf_counter()
+raw = pd.read_csv(sys.argv[1], sep=";", dtype=str, keep_default_na=False)
+t1 = time.perf_counter()
+for col in ("NAMA", "NAMA IBU KANDUNG"):
+    clean(raw[col])
+t2 = time.perf_counter()
+print(json.dumps({"read_s": t1 - t0, "clean_s": t2 - t1,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+PEER_PYTHON = HERE.parent / ".venv-interop" / "bin" / "python"
+
+
+def run_peer(path: Path) -> dict[str, float] | None:
+    """recordlinkage's generic name cleaning on the same two name columns, for scale."""
+    if not PEER_PYTHON.exists():
+        return None
+    out = subprocess.run(
+        [str(PEER_PYTHON), "-c", PEER_SCRIPT, str(path)], check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -80,11 +106,23 @@ def main() -> None:
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(f"run {i + 1}: {runs[-1]}", flush=True)
     med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-    write_results(med, args)
+    peers = [p for p in (run_peer(path) for _ in range(args.repeats)) if p]
+    peer = {k: statistics.median(r[k] for r in peers) for k in peers[0]} if peers else None
+    print(f"peer: {peer}")
+    write_results(med, peer, args)
     print(json.dumps(med, indent=2))
 
 
-def write_results(med: dict[str, float], args: argparse.Namespace) -> None:
+def write_results(
+    med: dict[str, float], peer: dict[str, float] | None, args: argparse.Namespace
+) -> None:
+    peer_line = (
+        "recordlinkage 0.16 `preprocessing.clean` (lower-case, strip punctuation; no titles, "
+        "spelling or codes) on the same two name columns, same run: "
+        f"{peer['clean_s']:.1f} s for the names alone, peak {peer['peak_rss_mb']:,.0f} MB."
+        if peer
+        else "Peer (recordlinkage clean) not run: create `.venv-interop` with `make interop`."
+    )
     section = "\n".join(
         [
             "## Standardisation (issue 2)",
@@ -102,6 +140,8 @@ def write_results(med: dict[str, float], args: argparse.Namespace) -> None:
             f"| {int(med['rows']):,} | {med['read_s']:.1f} | {med['standardise_s']:.1f} | "
             f"{med['total_s']:.1f} | {med['peak_rss_mb']:,.0f} | {int(med['problems']):,} | "
             "<= 30 s, <= 3,000 MB |",
+            "",
+            peer_line,
             "",
         ]
     )

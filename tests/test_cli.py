@@ -127,3 +127,19 @@ def test_console_script_entry_point(tmp_path):
     exe = [sys.executable, "-m", "bansos_linkage", "--version"]
     done = subprocess.run(exe, capture_output=True, text=True, check=False)
     assert done.returncode == 0 and __version__ in done.stdout
+
+
+def test_standardise_draws_a_progress_bar_on_stderr(tmp_path, capsys):
+    main(
+        [
+            "standardise",
+            str(sample_path("dtks")),
+            "--schema",
+            "dtks",
+            "--out",
+            str(tmp_path / "d.csv"),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert "standardise [" in captured.err and "done" in captured.err
+    assert "standardise [" not in captured.out

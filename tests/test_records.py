@@ -203,3 +203,14 @@ def test_every_problem_code_is_documented():
     for module in (names, nik, dates, codes, regions, addresses):
         for code in module.PROBLEMS:
             assert f"`{code}`" in doc, code
+
+
+def test_progress_callback_reports_every_stage_in_order():
+    calls = []
+    standardise(
+        sample_path("dtks"), "dtks", reference_date=REF, progress=lambda *a: calls.append(a)
+    )
+    done = [c[0] for c in calls]
+    assert done == sorted(done) and done[0] == 0
+    assert calls[-1] == (calls[-1][1], calls[-1][1], "done")
+    assert {"names", "identifiers", "dates"} <= {c[2] for c in calls}

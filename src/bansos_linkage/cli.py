@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bansos_linkage import __version__
@@ -81,7 +81,7 @@ def _cmd_standardise(args: argparse.Namespace) -> int:
     data = read_table(
         args.input, sheet=args.sheet, encoding=args.encoding, delimiter=args.delimiter
     )
-    result = standardise(data, args.schema, crosswalk=args.crosswalk)
+    result = standardise(data, args.schema, crosswalk=args.crosswalk, progress=progress_bar())
     out: Path = args.out
     suffix = out.suffix.lower() if out.suffix.lower() in (".parquet", ".csv") else ".parquet"
     write_table(result.records, out if out.suffix else out.with_suffix(suffix))
@@ -89,6 +89,18 @@ def _cmd_standardise(args: argparse.Namespace) -> int:
     write_table(result.rejected, out.with_name(f"{out.stem}.rejected{suffix}"))
     print(result.summary_text())
     return EXIT_OK
+
+
+def progress_bar(label: str = "standardise", width: int = 30) -> Callable[[int, int, str], None]:
+    """A progress callback drawing ``label [#####-----] 3/7 stage`` on stderr."""
+
+    def draw(done: int, total: int, stage: str) -> None:
+        filled = width * done // max(total, 1)
+        end = "\n" if done >= total else ""
+        bar = "#" * filled + "-" * (width - filled)
+        print(f"\r{label} [{bar}] {done}/{total} {stage:<12}", end=end, file=sys.stderr, flush=True)
+
+    return draw
 
 
 def _add_schema(sub: argparse._SubParsersAction) -> None:

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from bansos_linkage.standardisation.problems import ProblemType, registry
+from bansos_linkage.standardisation.values import factorize_values
 
 __all__ = ["PROBLEMS", "parse_address", "standardise_rt_rw"]
 
@@ -236,15 +237,6 @@ def _parse_one(value: object) -> _Parsed:
     return (*_split(text), False)
 
 
-def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Codes (-1 for null) and the unique raw values, for any object values."""
-    try:
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    except TypeError:  # unhashable objects: compare them by their text
-        codes, uniques = pd.factorize(series.map(str, na_action="ignore"), use_na_sentinel=True)
-    return np.asarray(codes, dtype=np.intp), np.asarray(uniques, dtype=object)
-
-
 def _strings(values: list[str | None], take: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """Per-unique values (plus a trailing null slot) spread to rows as a "string" array."""
     return pd.array([*values, None], dtype="string").take(take)
@@ -292,7 +284,7 @@ def parse_address(
             not isinstance(column, pd.Series) or not column.index.equals(series.index)
         ):
             raise ValueError(f"{name} must be a pandas Series with the same index as series")
-    codes, uniques = _factorize(series)
+    codes, uniques = factorize_values(series)
     parsed = list(zip(*map(_parse_one, uniques), strict=True)) or [()] * 6
     take = np.where(codes < 0, len(uniques), codes)
     columns = ("address", "rt", "rw", "dusun", "street")
@@ -369,7 +361,7 @@ def standardise_rt_rw(series: pd.Series, kind: Literal["rt", "rw"]) -> pd.DataFr
         raise TypeError("series must be a pandas Series")
     if kind not in ("rt", "rw"):
         raise ValueError("kind must be 'rt' or 'rw'")
-    codes, uniques = _factorize(series)
+    codes, uniques = factorize_values(series)
     parsed = [_parse_rt_rw(u, kind) for u in uniques]
     take = np.where(codes < 0, len(uniques), codes)
     return pd.DataFrame(

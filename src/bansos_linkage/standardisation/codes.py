@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from bansos_linkage.standardisation.problems import ProblemType, registry
+from bansos_linkage.standardisation.values import factorize_values
 
 __all__ = [
     "MISSING_KEYS",
@@ -168,15 +169,6 @@ def _normalise_mapping(mapping: Mapping[object, object], name: str) -> dict[str,
     return out
 
 
-def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Codes (-1 for null) and the unique raw values, for any object values."""
-    try:
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    except TypeError:  # unhashable objects: compare them by their text
-        codes, uniques = pd.factorize(series.map(str, na_action="ignore"), use_na_sentinel=True)
-    return np.asarray(codes, dtype=np.intp), np.asarray(uniques, dtype=object)
-
-
 def standardise_code(
     series: pd.Series,
     mapping: Mapping[object, Hashable],
@@ -219,7 +211,7 @@ def standardise_code(
     if not isinstance(field, str) or not field.isidentifier() or field == "problem":
         raise ValueError("field must be an identifier other than 'problem'")
     lookup = _normalise_mapping(mapping, "mapping")
-    codes, uniques = _factorize(series)
+    codes, uniques = factorize_values(series)
     keys = [normalise_key(u) for u in uniques]
     values = [lookup.get(k) for k in keys]
     problems = [

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from bansos_linkage.standardisation.problems import ProblemType, registry
+from bansos_linkage.standardisation.values import factorize_values
 
 __all__ = ["PRECISIONS", "PROBLEMS", "age_at", "standardise_date"]
 
@@ -285,12 +286,8 @@ def _clean(value: object) -> str:
 
 def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes (-1 for null) and cleaned unique texts; works on str, object and numbers."""
-    try:
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    except TypeError:  # unhashable objects: compare them by their text
-        codes, uniques = pd.factorize(series.map(str, na_action="ignore"), use_na_sentinel=True)
-    texts = np.array([_clean(u) for u in np.asarray(uniques, dtype=object)], dtype=object)
-    return np.asarray(codes, dtype=np.intp), texts
+    codes, uniques = factorize_values(series)
+    return codes, np.array([_clean(u) for u in uniques], dtype=object)
 
 
 def _fast_formats(formats: Sequence[str], dayfirst: bool) -> list[tuple[str, str | None]]:

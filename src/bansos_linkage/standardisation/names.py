@@ -306,18 +306,21 @@ _OLD_WORDS = {
 # Words that send a name down the full parse; a name with none of them, no old-spelling
 # mark, no single letter and nothing but letters is already canonical (the fast path).
 _SPECIAL_WORDS = (
-    set(_PREFIX_TITLES)
-    | _SUFFIX_TITLES
-    | {w for seq in _NOBILITY for w in seq}
-    | _BIRTH_ORDER
-    | _PATRONYM
-    | _BATAK_BORU
-    | _MUHAMMAD
-    | _ABDUL
-    | _SITI
-    | set(_OLD_WORDS)
-    | {"DAENG", "ST"}
-    | {w for p in _PLACEHOLDERS for w in p.split()}
+    (
+        set(_PREFIX_TITLES)
+        | _SUFFIX_TITLES
+        | {w for seq in _NOBILITY for w in seq}
+        | _BIRTH_ORDER
+        | _PATRONYM
+        | _BATAK_BORU
+        | _MUHAMMAD
+        | _ABDUL
+        | _SITI
+        | set(_OLD_WORDS)
+        | {"DAENG", "ST"}
+        | {w for p in _PLACEHOLDERS for w in p.split()}
+    )
+    - {"MUHAMMAD", "ABDUL", "SITI"}  # already canonical: no reason to leave the fast path
 )
 _PLAIN = r"[A-Z]+(?: [A-Z]+)*"
 _SPECIAL = re.compile(

@@ -27,17 +27,8 @@ from bansos_linkage.schema import (
     load_schema,
     normalise_header,
 )
-from bansos_linkage.standardisation.addresses import parse_address, standardise_rt_rw
-from bansos_linkage.standardisation.codes import standardise_relationship, standardise_sex
-from bansos_linkage.standardisation.dates import standardise_date
-from bansos_linkage.standardisation.names import standardise_name
-from bansos_linkage.standardisation.nik import standardise_kk, standardise_nik
+from bansos_linkage.standardisation import addresses, codes, dates, names, nik, regions
 from bansos_linkage.standardisation.problems import ProblemType
-from bansos_linkage.standardisation.regions import (
-    compose_region_code,
-    read_crosswalk,
-    standardise_region_code,
-)
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +137,7 @@ def standardise(
     *,
     crosswalk: pd.DataFrame | str | Path | None = None,
     reference_date: dt.date | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> StandardisedRecords:
     """Standardise a register export into canonical person records.
 
@@ -162,6 +154,9 @@ def standardise(
     reference_date
         "Today" for date checks (future birth dates, two-digit years); defaults
         to the current date. Pass it for reproducible runs.
+    progress
+        Called as ``progress(done, total, stage)`` before each stage and once at the
+        end (``done == total``), e.g. to draw a progress bar.
 
     Returns
     -------
@@ -206,8 +201,12 @@ def standardise(
         crosswalk=_crosswalk(crosswalk, schema),
         reference_date=reference_date or dt.date.today(),
     )
-    for step in _STEPS:
+    for i, step in enumerate(_STEPS):
+        if progress is not None:
+            progress(i, len(_STEPS), step.__name__.removeprefix("_step_"))
         step(ctx)
+    if progress is not None:
+        progress(len(_STEPS), len(_STEPS), "done")
     records = _assemble(ctx, data, columns)
     report = _report(ctx)
     log.info(
@@ -319,17 +318,20 @@ def _crosswalk(
     chosen = crosswalk if crosswalk is not None else schema.region_crosswalk
     if chosen is None or isinstance(chosen, pd.DataFrame):
         return chosen
-    return read_crosswalk(chosen)
+    return regions.read_crosswalk(chosen)
 
 
 def _step_names(ctx: _Context) -> None:
-    from bansos_linkage.standardisation import names
-
-    for name in ("full_name", "mother_name"):
-        raw = ctx.raw(name)
-        if raw is None:
-            continue
-        res = standardise_name(raw)
+    present = {f: raw for f in ("full_name", "mother_name") if (raw := ctx.raw(f)) is not None}
+    if not present:
+        return
+    # one pass over both columns: a mother's name is often someone's own name too
+    both = pd.concat(present.values(), ignore_index=True)
+    res_all = names.standardise_name(both)
+    offset = 0
+    for name, raw in present.items():
+        res = res_all.iloc[offset : offset + len(raw)].set_axis(raw.index)
+        offset += len(raw)
         ctx.add_problems(name, res, raw, names.PROBLEMS)
         ctx.out[name] = res["name"]
         if name == "full_name":
@@ -339,51 +341,49 @@ def _step_names(ctx: _Context) -> None:
 
 
 def _step_identifiers(ctx: _Context) -> None:
-    from bansos_linkage.standardisation import nik as nik_module
 
     kk_raw = ctx.raw("kk_number")
     if kk_raw is not None:
-        res = standardise_kk(kk_raw)
-        ctx.add_problems("kk_number", res, kk_raw, nik_module.PROBLEMS)
+        res = nik.standardise_kk(kk_raw)
+        ctx.add_problems("kk_number", res, kk_raw, nik.PROBLEMS)
         ctx.out["kk_number"] = res["kk_number"]
     nik_raw = ctx.raw("nik")
     if nik_raw is not None:
-        res = standardise_nik(nik_raw, kk=kk_raw, reference_year=ctx.reference_date.year)
-        ctx.add_problems("nik", res, nik_raw, nik_module.PROBLEMS)
+        res = nik.standardise_nik(nik_raw, kk=kk_raw, reference_year=ctx.reference_date.year)
+        ctx.add_problems("nik", res, nik_raw, nik.PROBLEMS)
         for col in res.columns:
             if col.startswith("nik"):
                 ctx.out[col] = res[col]
 
 
 def _step_dates(ctx: _Context) -> None:
-    from bansos_linkage.standardisation import dates
 
     raw = ctx.raw("birth_date")
     if raw is None:
         return
-    res = standardise_date(raw, ctx.schema.date_formats or None, reference_date=ctx.reference_date)
+    res = dates.standardise_date(
+        raw, ctx.schema.date_formats or None, reference_date=ctx.reference_date
+    )
     ctx.add_problems("birth_date", res, raw, dates.PROBLEMS)
     ctx.out["birth_date"] = res["date"]
     ctx.out["birth_date_precision"] = res["date_precision"]
 
 
 def _step_codes(ctx: _Context) -> None:
-    from bansos_linkage.standardisation import codes
 
     raw = ctx.raw("sex")
     if raw is not None:
-        res = standardise_sex(raw, ctx.schema.sex_codes or None)
+        res = codes.standardise_sex(raw, ctx.schema.sex_codes or None)
         ctx.add_problems("sex", res, raw, codes.PROBLEMS)
         ctx.out["sex"] = res["sex"]
     raw = ctx.raw("relationship")
     if raw is not None:
-        res = standardise_relationship(raw, ctx.schema.relationship_codes or None)
+        res = codes.standardise_relationship(raw, ctx.schema.relationship_codes or None)
         ctx.add_problems("relationship", res, raw, codes.PROBLEMS)
         ctx.out["relationship"] = res["relationship"]
 
 
 def _step_regions(ctx: _Context) -> None:
-    from bansos_linkage.standardisation import regions
 
     mapped = [lvl for lvl in REGION_LEVELS if lvl in ctx.columns]
     if not mapped:
@@ -393,29 +393,30 @@ def _step_regions(ctx: _Context) -> None:
         column = ctx.columns[mapped[0]]
     else:
         parts = {lvl.removesuffix("_code"): ctx.raw(lvl) for lvl in mapped}
-        raw = compose_region_code(**parts, scheme=ctx.schema.region_scheme)
+        raw = regions.compose_region_code(**parts, scheme=ctx.schema.region_scheme)
         column = "+".join(ctx.columns[lvl] for lvl in mapped)
-    res = standardise_region_code(raw, scheme=ctx.schema.region_scheme, crosswalk=ctx.crosswalk)
+    res = regions.standardise_region_code(
+        raw, scheme=ctx.schema.region_scheme, crosswalk=ctx.crosswalk
+    )
     ctx.add_problems("region", res, raw, regions.PROBLEMS, column=column)
     for col in (*REGION_LEVELS, "region_scheme"):
         ctx.out[col] = res[col]
 
 
 def _step_address(ctx: _Context) -> None:
-    from bansos_linkage.standardisation import addresses
 
     raw = ctx.raw("address")
     rt_rw = {kind: ctx.raw(kind) for kind in ("rt", "rw")}
     if raw is not None:
         # separate RT/RW columns win over the free text; disagreements are flagged
-        res = parse_address(raw, **rt_rw)
+        res = addresses.parse_address(raw, **rt_rw)
         ctx.add_problems("address", res, raw, addresses.PROBLEMS)
         for col in ("address", "dusun", "street", "rt", "rw"):
             ctx.out[col] = res[col]
     for kind, column in rt_rw.items():
         if column is None:
             continue
-        res = standardise_rt_rw(column, kind=kind)
+        res = addresses.standardise_rt_rw(column, kind=kind)
         if raw is None:
             ctx.out[kind] = res[kind]
         else:  # an empty RT/RW column is no problem when the address line gave one
@@ -513,10 +514,3 @@ def _report(ctx: _Context) -> pd.DataFrame:
     for col in ("record_id", "field", "column", "problem", "severity", "value"):
         report[col] = report[col].astype(TEXT_DTYPE)
     return report[list(REPORT_COLUMNS)]
-
-
-def standardise_file(
-    path: str | Path, schema: str | Path | SourceSchema, **kwargs: Any
-) -> StandardisedRecords:
-    """Read ``path`` with :func:`~bansos_linkage.io.read_table` and :func:`standardise` it."""
-    return standardise(read_table(path), schema, **kwargs)
