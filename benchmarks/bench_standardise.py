@@ -44,8 +44,15 @@ def run_once(path: Path) -> dict[str, float]:
     t0 = time.perf_counter()
     raw = read_table(path)
     t1 = time.perf_counter()
-    result = standardise(raw, "dtks", reference_date=dt.date(2026, 1, 1))
+    marks: list[tuple[str, float]] = []
+    result = standardise(
+        raw,
+        "dtks",
+        reference_date=dt.date(2026, 1, 1),
+        progress=lambda _done, _total, stage: marks.append((stage, time.perf_counter())),
+    )
     t2 = time.perf_counter()
+    stages = {f"stage:{a[0]}": b[1] - a[1] for a, b in zip(marks, marks[1:], strict=False)}
     assert result.n_input == len(raw) == result.n_kept + result.n_rejected
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
@@ -55,6 +62,7 @@ def run_once(path: Path) -> dict[str, float]:
         "peak_rss_mb": peak_kb / 1024,
         "rows": len(raw),
         "problems": len(result.report),
+        **stages,
     }
 
 
@@ -140,6 +148,10 @@ def write_results(
             f"| {int(med['rows']):,} | {med['read_s']:.1f} | {med['standardise_s']:.1f} | "
             f"{med['total_s']:.1f} | {med['peak_rss_mb']:,.0f} | {int(med['problems']):,} | "
             "<= 30 s, <= 3,000 MB |",
+            "",
+            "Time per stage (median s): "
+            + ", ".join(f"{k[6:]} {v:.1f}" for k, v in med.items() if k.startswith("stage:"))
+            + "; the rest is assembling the records and the report.",
             "",
             peer_line,
             "",
