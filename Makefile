@@ -27,8 +27,8 @@ demo: $(STAMP)
 test: lint unit notebooks interop
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks notebooks
-	$(BIN)/ruff format --check src tests benchmarks notebooks
+	$(BIN)/ruff check src tests benchmarks notebooks scripts
+	$(BIN)/ruff format --check src tests benchmarks notebooks scripts
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q --ignore=tests/interop
@@ -41,6 +41,7 @@ interop: $(INTEROP_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_standardise.py
+	$(BIN)/python benchmarks/bench_synthetic.py
 
 clean:
 	rm -rf $(VENV) $(INTEROP_VENV) build src/*.egg-info

@@ -18,7 +18,7 @@ def test_version(capsys):
     assert __version__ in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("command", [[], ["standardise"], ["schema"], ["demo"]])
+@pytest.mark.parametrize("command", [[], ["standardise"], ["schema"], ["synth"], ["demo"]])
 def test_help_on_every_command(capsys, command):
     with pytest.raises(SystemExit) as exc:
         main([*command, "--help"])
@@ -28,7 +28,7 @@ def test_help_on_every_command(capsys, command):
 
 def test_every_subcommand_is_covered_by_the_help_test():
     sub = next(a for a in build_parser()._actions if a.dest == "==SUPPRESS==" or a.choices)
-    assert set(sub.choices) == {"standardise", "schema", "demo"}
+    assert set(sub.choices) == {"standardise", "schema", "synth", "demo"}
 
 
 def test_no_command_is_a_usage_error(capsys):
@@ -118,9 +118,10 @@ def test_schema_list_and_show(capsys):
 
 
 def test_demo_runs(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path)]) == EXIT_OK
+    assert main(["demo", "--out", str(tmp_path), "--households", "60"]) == EXIT_OK
     assert "rows read" in capsys.readouterr().out
-    assert (tmp_path / "dtks_standardised.csv").exists()
+    assert (tmp_path / "dtks_standardised.parquet").exists()
+    assert (tmp_path / "synthetic" / "truth_dtks.csv").exists()
 
 
 def test_console_script_entry_point(tmp_path):

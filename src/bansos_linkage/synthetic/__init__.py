@@ -1,0 +1,27 @@
+"""A seeded synthetic Indonesian population and its DTKS / Regsosek / P3KE registers.
+
+Real registers are confidential; this generator makes data with ground truth
+that is hard and realistic enough to rehearse a linkage and measure accuracy
+against error rates (see ``docs/synthetic.md``).
+"""
+
+from bansos_linkage.synthetic.config import (
+    SCENARIOS,
+    LifeEvents,
+    RecordingErrors,
+    SynthConfig,
+    config_from_dict,
+    scenario,
+)
+from bansos_linkage.synthetic.generate import SyntheticData, generate
+
+__all__ = [
+    "SCENARIOS",
+    "LifeEvents",
+    "RecordingErrors",
+    "SynthConfig",
+    "SyntheticData",
+    "config_from_dict",
+    "generate",
+    "scenario",
+]

@@ -1,0 +1,267 @@
+"""Configuration of the synthetic population and its registers: sizes, rates, scenarios.
+
+Every rate is a probability in 0..1 and every size a non-negative number; a
+bad value is a :class:`~bansos_linkage.errors.SchemaError` naming the key
+(e.g. ``errors.dtks.nik_missing``). Named scenarios give sensible sets:
+``clean`` (no recording errors, little life between snapshots), ``default``
+and ``hard`` (about twice the default error rates).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from bansos_linkage.errors import SchemaError
+
+REGISTERS = ("regsosek", "dtks", "p3ke")
+
+
+@dataclass(frozen=True)
+class RecordingErrors:
+    """Per-record probabilities of each recording error in one register."""
+
+    name_typo: float = 0.0  # keyboard substitution, dropped/doubled letter, transposition
+    name_old_spelling: float = 0.0  # Suharto -> Soeharto (older people mostly)
+    name_title: float = 0.0  # H., Hj., Drs., S.Pd. added
+    name_abbreviation: float = 0.0  # Muhammad -> Moh., Abdul -> Abd., Siti -> St.
+    name_word_dropped: float = 0.0  # a word dropped or reduced to its initial
+    name_join_split: float = 0.0  # two words joined, or one split
+    name_order_swap: float = 0.0  # word order swapped
+    name_nickname: float = 0.0  # Hermawan -> Wawan
+    name_patronym: float = 0.0  # bin/binti + father's name added
+    nik_missing: float = 0.0
+    nik_placeholder: float = 0.0  # zeros, nines, region code + zeros
+    nik_digit_wrong: float = 0.0
+    nik_transposed: float = 0.0
+    nik_is_kk: float = 0.0  # the KK number typed in the NIK field
+    nik_excel: float = 0.0  # written through Excel: 3.30203E+15
+    date_missing: float = 0.0
+    date_year_only: float = 0.0  # 01-01 / 01-07 / 31-12 or the year alone
+    date_day_month_swap: float = 0.0
+    date_wrong_year: float = 0.0
+    sex_flip: float = 0.0
+    kk_stale: float = 0.0  # an older KK number of the family
+    duplicate: float = 0.0  # the person registered twice
+
+
+@dataclass(frozen=True)
+class LifeEvents:
+    """Probabilities of what happens between the older (DTKS) and newer (Regsosek) snapshot.
+
+    Births need no rate: children born after the older snapshot's date are simply
+    absent from it.
+    """
+
+    death: float = 0.02  # per person, higher for the elderly
+    move: float = 0.03  # per household: moved to another village
+    split: float = 0.04  # per household: a grown child left with a new KK
+    member_left: float = 0.02  # per person: left the household (migration, marriage)
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """Everything the generator needs; the same config and seed give byte-identical files."""
+
+    households: int = 2_000
+    seed: int = 0
+    villages: int = 60  # villages drawn from the region lexicon
+    regsosek_date: str = "2022-10-15"
+    dtks_date: str = "2020-06-30"
+    p3ke_date: str = "2021-09-30"
+    regsosek_coverage: float = 0.97  # share of households enumerated
+    dtks_share: float = 0.45  # share of households in DTKS (a noisy welfare ranking)
+    dtks_rank_noise: float = 0.6  # sd of the ranking noise, in sd of the welfare score
+    p3ke_share: float = 0.40
+    p3ke_rank_noise: float = 0.4
+    survey_share: float = 0.05  # households in the survey-like sample with expenditure
+    events: LifeEvents = field(default_factory=LifeEvents)
+    errors: dict[str, RecordingErrors] = field(default_factory=lambda: dict(_DEFAULT_ERRORS))
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (for the ``config.json`` written next to the files)."""
+        return dataclasses.asdict(self)
+
+
+_DEFAULT_ERRORS = {
+    "regsosek": RecordingErrors(
+        name_typo=0.02,
+        name_old_spelling=0.01,
+        name_title=0.01,
+        name_abbreviation=0.02,
+        name_word_dropped=0.02,
+        name_join_split=0.01,
+        name_order_swap=0.005,
+        name_nickname=0.01,
+        name_patronym=0.0,
+        nik_missing=0.03,
+        nik_placeholder=0.005,
+        nik_digit_wrong=0.01,
+        nik_transposed=0.005,
+        nik_is_kk=0.005,
+        nik_excel=0.0,
+        date_missing=0.02,
+        date_year_only=0.03,
+        date_day_month_swap=0.005,
+        date_wrong_year=0.01,
+        sex_flip=0.003,
+        kk_stale=0.0,
+        duplicate=0.0,
+    ),
+    "dtks": RecordingErrors(
+        name_typo=0.05,
+        name_old_spelling=0.04,
+        name_title=0.05,
+        name_abbreviation=0.06,
+        name_word_dropped=0.04,
+        name_join_split=0.02,
+        name_order_swap=0.01,
+        name_nickname=0.03,
+        name_patronym=0.02,
+        nik_missing=0.08,
+        nik_placeholder=0.02,
+        nik_digit_wrong=0.03,
+        nik_transposed=0.01,
+        nik_is_kk=0.02,
+        nik_excel=0.01,
+        date_missing=0.03,
+        date_year_only=0.06,
+        date_day_month_swap=0.02,
+        date_wrong_year=0.02,
+        sex_flip=0.01,
+        kk_stale=0.05,
+        duplicate=0.01,
+    ),
+    "p3ke": RecordingErrors(
+        name_typo=0.04,
+        name_old_spelling=0.02,
+        name_title=0.02,
+        name_abbreviation=0.04,
+        name_word_dropped=0.03,
+        name_join_split=0.02,
+        name_order_swap=0.01,
+        name_nickname=0.02,
+        name_patronym=0.01,
+        nik_missing=0.05,
+        nik_placeholder=0.01,
+        nik_digit_wrong=0.02,
+        nik_transposed=0.01,
+        nik_is_kk=0.01,
+        nik_excel=0.01,
+        date_missing=0.02,
+        date_year_only=0.04,
+        date_day_month_swap=0.01,
+        date_wrong_year=0.02,
+        sex_flip=0.005,
+        kk_stale=0.03,
+        duplicate=0.0,
+    ),
+}
+
+SCENARIOS = ("clean", "default", "hard")
+
+
+def scenario(name: str, **overrides: Any) -> SynthConfig:
+    """A named scenario's config, with any field overridden (e.g. ``households=20_000``).
+
+    Examples
+    --------
+    >>> scenario("hard", households=100).errors["dtks"].nik_missing
+    0.16
+    >>> scenario("clean").errors["dtks"].name_typo
+    0.0
+    """
+    if name not in SCENARIOS:
+        raise SchemaError(f"unknown scenario; expected one of {list(SCENARIOS)}", key="scenario")
+    if name == "clean":
+        errors = {reg: RecordingErrors() for reg in REGISTERS}
+        events = LifeEvents(death=0.0, move=0.0, split=0.0, member_left=0.0)
+    else:
+        factor = 2.0 if name == "hard" else 1.0
+        errors = {reg: _scaled(rates, factor) for reg, rates in _DEFAULT_ERRORS.items()}
+        events = LifeEvents() if name == "default" else _scaled(LifeEvents(), 1.5)
+    return SynthConfig(**{"events": events, "errors": errors, **overrides})
+
+
+def _scaled(rates: Any, factor: float) -> Any:
+    return replace(
+        rates, **{f.name: min(1.0, getattr(rates, f.name) * factor) for f in fields(rates)}
+    )
+
+
+def validate(config: SynthConfig) -> None:
+    """Check every size and rate; raise SchemaError naming the first bad key."""
+    for key in ("households", "villages"):
+        value = getattr(config, key)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or value < (0 if key == "households" else 1)
+        ):
+            raise SchemaError("expected a non-negative whole number", key=key)
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
+        raise SchemaError("expected a non-negative whole number", key="seed")
+    for key in ("regsosek_coverage", "dtks_share", "p3ke_share", "survey_share"):
+        _check_rate(getattr(config, key), key)
+    for key in ("dtks_rank_noise", "p3ke_rank_noise"):
+        if not isinstance(getattr(config, key), (int, float)) or getattr(config, key) < 0:
+            raise SchemaError("expected a non-negative number", key=key)
+    for f in fields(config.events):
+        _check_rate(getattr(config.events, f.name), f"events.{f.name}")
+    unknown = set(config.errors) - set(REGISTERS)
+    if unknown:
+        raise SchemaError(
+            f"unknown register; expected {list(REGISTERS)}", key=f"errors.{sorted(unknown)[0]}"
+        )
+    for reg, rates in config.errors.items():
+        for f in fields(rates):
+            _check_rate(getattr(rates, f.name), f"errors.{reg}.{f.name}")
+    for key in ("regsosek_date", "dtks_date", "p3ke_date"):
+        _check_date(getattr(config, key), key)
+
+
+def _check_rate(value: Any, key: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise SchemaError("expected a rate between 0 and 1", key=key)
+
+
+def _check_date(value: Any, key: str) -> None:
+    import datetime as dt
+
+    try:
+        dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise SchemaError("expected an ISO date YYYY-MM-DD", key=key) from None
+
+
+def config_from_dict(data: dict[str, Any]) -> SynthConfig:
+    """Rebuild a config from :meth:`SynthConfig.to_dict` output (e.g. a saved config.json)."""
+    data = dict(data)
+    known = {f.name for f in fields(SynthConfig)}
+    unknown = set(data) - known
+    if unknown:
+        raise SchemaError(f"unknown key; expected one of {sorted(known)}", key=sorted(unknown)[0])
+    if "events" in data:
+        data["events"] = _sub(LifeEvents, data["events"], "events")
+    if "errors" in data:
+        data["errors"] = {
+            reg: _sub(RecordingErrors, rates, f"errors.{reg}")
+            for reg, rates in data["errors"].items()
+        }
+    return SynthConfig(**data)
+
+
+def _sub(cls: type, values: Any, key: str) -> Any:
+    if not isinstance(values, dict):
+        raise SchemaError("expected a mapping", key=key)
+    known = {f.name for f in fields(cls)}
+    unknown = set(values) - known
+    if unknown:
+        raise SchemaError(
+            f"unknown key; expected one of {sorted(known)}", key=f"{key}.{sorted(unknown)[0]}"
+        )
+    return cls(**values)

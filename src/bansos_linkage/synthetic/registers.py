@@ -1,0 +1,368 @@
+"""Draw the registers from the population, record them with errors, format them like exports.
+
+- **Regsosek**: the newer snapshot, near complete (``regsosek_coverage``), cleanest.
+- **DTKS**: the older snapshot, households chosen by a noisy welfare ranking (so
+  it has inclusion and exclusion errors), dirtiest, some people registered twice.
+- **P3KE**: the poorest ``p3ke_share`` by its own noisy ranking, with desil.
+
+Each comes out with the columns, code lists and date formats of its built-in
+preset (:mod:`bansos_linkage.presets`), plus a truth table linking every record
+to its ``person_id`` and true ``household_id``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bansos_linkage.synthetic import corruption
+from bansos_linkage.synthetic.config import RecordingErrors, SynthConfig
+from bansos_linkage.synthetic.population import ASSETS, Population
+
+_RELATIONSHIP_LABEL = {
+    1: "KEPALA KELUARGA",
+    2: "ISTRI/SUAMI",
+    3: "ANAK",
+    4: "MENANTU",
+    5: "CUCU",
+    6: "ORANG TUA/MERTUA",
+    7: "PEMBANTU",
+    8: "LAINNYA",
+}
+_P3KE_RELATIONSHIP = {
+    1: "KEPALA KELUARGA",
+    2: "ISTRI",
+    3: "ANAK",
+    4: "MENANTU",
+    5: "CUCU",
+    6: "ORANG TUA",
+    7: "PEMBANTU",
+    8: "FAMILI LAIN",
+}
+_MONTHS = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+HOUSEHOLD_VARIABLES = (
+    "floor_area_m2",
+    "floor_material",
+    "wall_material",
+    "roof_material",
+    "drinking_water",
+    "lighting",
+    "cooking_fuel",
+    "toilet",
+    *ASSETS,
+    "land_area_m2",
+    "livestock",
+)
+
+
+def select_households(
+    score: np.ndarray, share: float, noise: float, rng: np.random.Generator
+) -> np.ndarray:
+    """The lowest ``share`` of households by ``score + noise * N(0, 1)`` (a noisy ranking)."""
+    noisy = score + noise * rng.normal(0, 1, len(score))
+    k = int(round(share * len(score)))
+    chosen = np.zeros(len(score), dtype=bool)
+    chosen[np.argsort(noisy, kind="stable")[:k]] = True
+    return chosen
+
+
+def _view(
+    pop: Population, present: np.ndarray, household_col: str, rel_col: str, village_col: str
+) -> pd.DataFrame:
+    """True values of the persons present in one snapshot, joined to their household."""
+    persons = pop.persons.loc[present].copy()
+    hh = pop.households
+    hh_of = persons[household_col].to_numpy()
+    rows = pd.Index(hh["household_id"]).get_indexer(hh_of)  # one lookup for every column
+    persons["snapshot_household"] = hh_of
+    persons["snapshot_relationship"] = persons[rel_col].to_numpy()
+    village_idx = hh[village_col].to_numpy()[rows]
+    for col in (
+        "province_code",
+        "regency_code",
+        "district_code",
+        "village_code",
+        "village_name",
+        "province_name",
+        "regency_name",
+        "district_name",
+        "bps_village_code",
+    ):
+        persons[col] = pop.villages[col].to_numpy()[village_idx]
+    for col in (
+        "kk_number",
+        "kk_previous",
+        "rt",
+        "rw",
+        "house_no",
+        "welfare_score",
+        *HOUSEHOLD_VARIABLES,
+    ):
+        persons[col] = hh[col].to_numpy()[rows]
+    persons = persons.sort_values(
+        ["snapshot_household", "snapshot_relationship", "member_no"], kind="stable"
+    )
+    return persons.reset_index(drop=True)
+
+
+def record(
+    view: pd.DataFrame, rates: RecordingErrors, rng: np.random.Generator
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Recorded (erroneous) values for the persons of ``view``; returns values and masks."""
+    n = len(view)
+    mothers = view["mother_name"].to_numpy(dtype=object)
+    fathers = view["father_name"].to_numpy(dtype=object)
+    sex = view["sex"].to_numpy()
+    age = view["age"].to_numpy()
+    names, masks = corruption.corrupt_names(
+        view["full_name"].to_numpy(dtype=object), rates, sex, age, fathers, rng
+    )
+    mother_names, _ = corruption.corrupt_names(
+        mothers,
+        rates,
+        np.full(n, "F"),
+        np.full(n, 50),
+        np.full(n, None, dtype=object),
+        rng,
+    )
+    kk = view["kk_number"].to_numpy(dtype=object).copy()
+    stale = corruption.select(n, rates.kk_stale, rng)
+    kk[stale] = view["kk_previous"].to_numpy(dtype=object)[stale]
+    masks["kk_stale"] = stale
+    nik, nik_masks = corruption.corrupt_nik(
+        view["nik"].to_numpy(dtype=object), view["kk_number"].to_numpy(dtype=object), rates, rng
+    )
+    dates, year_only, date_masks = corruption.corrupt_dates(
+        view["birth_date"].to_numpy(), rates, rng
+    )
+    rec_sex, sex_mask = corruption.corrupt_sex(sex, rates.sex_flip, rng)
+    masks.update(nik_masks)
+    masks.update(date_masks)
+    masks["sex_flip"] = sex_mask
+    recorded = pd.DataFrame(
+        {
+            "name": names,
+            "mother_name": mother_names,
+            "nik": nik,
+            "kk": kk,
+            "birth_date": dates,
+            "year_only": year_only,
+            "sex": rec_sex,
+        }
+    )
+    return recorded, masks
+
+
+def _duplicates(view: pd.DataFrame, rate: float, rng: np.random.Generator) -> pd.DataFrame:
+    """Register some persons twice (a second record of the same person)."""
+    dup = corruption.select(len(view), rate, rng)
+    if not dup.any():
+        return view
+    return pd.concat([view, view.loc[dup]], ignore_index=True)
+
+
+def _date_text(
+    dates: np.ndarray, year_only: np.ndarray, style: str, rng: np.random.Generator
+) -> np.ndarray:
+    idx = pd.DatetimeIndex(dates)
+    out = np.full(len(dates), "", dtype=object)
+    ok = ~pd.isna(dates)
+    if style == "iso":
+        out[ok] = idx[ok].strftime("%Y-%m-%d")
+        out[~ok] = "98"
+    elif style == "dtks":
+        out[ok] = idx[ok].strftime("%d-%m-%Y")
+        slash = ok & (rng.random(len(dates)) < 0.2)
+        out[slash] = idx[slash].strftime("%d/%m/%Y")
+        bare_year = year_only & ok & (rng.random(len(dates)) < 0.5)
+        out[bare_year] = idx[bare_year].strftime("%Y")
+    else:  # p3ke: Indonesian month names, sometimes dd/mm/yyyy
+        words = ok & (rng.random(len(dates)) < 0.6)
+        out[words] = [f"{d.day} {_MONTHS[d.month - 1]} {d.year}" for d in idx[words]]
+        rest = ok & ~words
+        out[rest] = idx[rest].strftime("%d/%m/%Y")
+    return out
+
+
+def regsosek_table(view: pd.DataFrame, rec: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    hh_no = pd.factorize(view["snapshot_household"])[0] + 1
+    member = view.groupby("snapshot_household").cumcount().to_numpy() + 1
+    bps = view["bps_village_code"].astype(str)
+    table = pd.DataFrame(
+        {
+            "id_art": [f"R22-{h:06d}{m:02d}" for h, m in zip(hh_no, member, strict=True)],
+            "id_keluarga": [f"K22-{h:06d}" for h in hh_no],
+            "kode_prov": bps.str[:2],
+            "kode_kab": bps.str[2:4],
+            "kode_kec": bps.str[4:7],
+            "kode_desa": bps.str[7:10],
+            "nama_desa": view["village_name"].to_numpy(),
+            "alamat": [
+                f"{v} NO {n}" for v, n in zip(view["village_name"], view["house_no"], strict=True)
+            ],
+            "rt": view["rt"].to_numpy(),
+            "rw": view["rw"].to_numpy(),
+            "no_kk": rec["kk"].to_numpy(),
+            "nik": rec["nik"].to_numpy(),
+            "nama": rec["name"].to_numpy(),
+            "jenis_kelamin": np.where(rec["sex"] == "M", "1", "2"),
+            "tgl_lahir": _date_text(
+                rec["birth_date"].to_numpy(), rec["year_only"].to_numpy(), "iso", rng
+            ),
+            "hubungan_kk": view["snapshot_relationship"].to_numpy(),
+        }
+    )
+    for col in HOUSEHOLD_VARIABLES:
+        table[col] = view[col].to_numpy()
+    return table
+
+
+def dtks_table(view: pd.DataFrame, rec: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    order = rng.permutation(len(view))  # DTKS ids carry no household order
+    ids = np.empty(len(view), dtype=object)
+    ids[order] = [f"DTKS-{i + 1:08d}" for i in range(len(view))]
+    code = view["village_code"].astype(str)
+    address = [
+        f"RT {rt:03d} RW {rw:03d} DSN. {v}" if i % 3 == 0 else f"KP. {v} NO {n}"
+        for i, (rt, rw, v, n) in enumerate(
+            zip(view["rt"], view["rw"], view["village_name"], view["house_no"], strict=True)
+        )
+    ]
+    return pd.DataFrame(
+        {
+            "ID DTKS": ids,
+            "PROVINSI": view["province_name"].str.upper().to_numpy(),
+            "KABUPATEN/KOTA": view["regency_name"].str.upper().to_numpy(),
+            "KECAMATAN": view["district_name"].str.upper().to_numpy(),
+            "DESA/KELURAHAN": view["village_name"].to_numpy(),
+            "KODE DESA": (
+                code.str[:2] + "." + code.str[2:4] + "." + code.str[4:6] + "." + code.str[6:]
+            ).to_numpy(),
+            "ALAMAT": address,
+            "RT": [f"{r:03d}" for r in view["rt"]],
+            "RW": [f"{r:03d}" for r in view["rw"]],
+            "NOMOR KK": rec["kk"].to_numpy(),
+            "NIK": rec["nik"].to_numpy(),
+            "NAMA": rec["name"].to_numpy(),
+            "TEMPAT LAHIR": view["regency_name"].str.upper().to_numpy(),
+            "TANGGAL LAHIR": _date_text(
+                rec["birth_date"].to_numpy(), rec["year_only"].to_numpy(), "dtks", rng
+            ),
+            "JENIS KELAMIN": np.where(rec["sex"] == "M", "L", "P"),
+            "NAMA IBU KANDUNG": rec["mother_name"].to_numpy(),
+            "HUBUNGAN KELUARGA": view["snapshot_relationship"].map(_RELATIONSHIP_LABEL).to_numpy(),
+        }
+    )
+
+
+def p3ke_table(
+    view: pd.DataFrame, rec: pd.DataFrame, desil: np.ndarray, rng: np.random.Generator
+) -> pd.DataFrame:
+    hh_no = pd.factorize(view["snapshot_household"])[0] + 1
+    member = view.groupby("snapshot_household").cumcount().to_numpy() + 1
+    return pd.DataFrame(
+        {
+            "ID_INDIVIDU": [f"P3KE-{h:07d}-{m:02d}" for h, m in zip(hh_no, member, strict=True)],
+            "ID_KELUARGA": [f"P3KE-{h:07d}" for h in hh_no],
+            "KODE_KEMENDAGRI": view["village_code"].to_numpy(),
+            "PROVINSI": view["province_name"].str.upper().to_numpy(),
+            "KABUPATEN": view["regency_name"].str.upper().to_numpy(),
+            "KECAMATAN": view["district_name"].str.upper().to_numpy(),
+            "DESA": view["village_name"].to_numpy(),
+            "ALAMAT": [f"RT {rt} RW {rw}" for rt, rw in zip(view["rt"], view["rw"], strict=True)],
+            "NO_KK": rec["kk"].to_numpy(),
+            "NIK": rec["nik"].to_numpy(),
+            "NAMA": rec["name"].to_numpy(),
+            "JENIS_KELAMIN": np.where(rec["sex"] == "M", "LAKI-LAKI", "PEREMPUAN"),
+            "TANGGAL_LAHIR": _date_text(
+                rec["birth_date"].to_numpy(), rec["year_only"].to_numpy(), "p3ke", rng
+            ),
+            "HUBUNGAN_DENGAN_KEPALA_KELUARGA": view["snapshot_relationship"]
+            .map(_P3KE_RELATIONSHIP)
+            .to_numpy(),
+            "DESIL_KESEJAHTERAAN": desil,
+            "PEKERJAAN": view["work"].str.upper().to_numpy(),
+        }
+    )
+
+
+def truth_table(table: pd.DataFrame, id_col: str, view: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "record_id": table[id_col].to_numpy(),
+            "person_id": view["person_id"].to_numpy(),
+            "household_id": view["snapshot_household"].to_numpy(),
+        }
+    )
+
+
+def draw_registers(
+    pop: Population, config: SynthConfig, rng: np.random.Generator
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict]:
+    """All three registers, their truth tables and the error masks applied to each."""
+    persons, hh = pop.persons, pop.households
+    errors = {
+        reg: config.errors.get(reg, RecordingErrors()) for reg in ("regsosek", "dtks", "p3ke")
+    }
+    tables, truth, masks = {}, {}, {}
+    # Regsosek: households enumerated now, their present members
+    enumerated = rng.random(len(hh)) < config.regsosek_coverage
+    hh_ok = set(hh["household_id"].to_numpy()[enumerated])
+    present = persons["present_now"].to_numpy() & persons["household_id"].isin(hh_ok).to_numpy()
+    view = _view(pop, present, "household_id", "relationship", "village_index")
+    rec, masks["regsosek"] = record(view, errors["regsosek"], rng)
+    tables["regsosek"] = regsosek_table(view, rec, rng)
+    truth["regsosek"] = truth_table(tables["regsosek"], "id_art", view)
+    # DTKS: households as they were then, chosen by a noisy welfare ranking
+    then = ~hh["split"].to_numpy()
+    chosen = then & select_households(
+        hh["welfare_score"].to_numpy(), config.dtks_share, config.dtks_rank_noise, rng
+    )
+    in_dtks = set(hh["household_id"].to_numpy()[chosen])
+    present = (
+        persons["present_then"].to_numpy() & persons["household_then"].isin(in_dtks).to_numpy()
+    )
+    view = _view(pop, present, "household_then", "relationship_then", "village_index_then")
+    view = _duplicates(view, errors["dtks"].duplicate, rng)
+    rec, masks["dtks"] = record(view, errors["dtks"], rng)
+    tables["dtks"] = dtks_table(view, rec, rng)
+    truth["dtks"] = truth_table(tables["dtks"], "ID DTKS", view)
+    # P3KE: the poorest by its own ranking, members present at its date
+    chosen = select_households(
+        hh["welfare_score"].to_numpy(), config.p3ke_share, config.p3ke_rank_noise, rng
+    )
+    in_p3ke = set(hh["household_id"].to_numpy()[chosen])
+    born_before = persons["birth_date"].to_numpy() <= np.datetime64(config.p3ke_date)
+    present = (
+        persons["present_now"].to_numpy()
+        & born_before
+        & persons["household_id"].isin(in_p3ke).to_numpy()
+    )
+    view = _view(pop, present, "household_id", "relationship", "village_index")
+    rec, masks["p3ke"] = record(view, errors["p3ke"], rng)
+    score = view["welfare_score"].to_numpy()
+    desil = (
+        np.clip(
+            (pd.Series(score).rank(pct=True).to_numpy() * config.p3ke_share * 10).astype(int) + 1,
+            1,
+            10,
+        )
+        if len(view)
+        else np.array([], dtype=int)
+    )
+    tables["p3ke"] = p3ke_table(view, rec, desil, rng)
+    truth["p3ke"] = truth_table(tables["p3ke"], "ID_INDIVIDU", view)
+    return tables, truth, masks
