@@ -30,7 +30,7 @@ _NOBLE = {
     "bugis": ("ANDI", "ANDI", 0.15),
     "acehnese": ("TEUKU", "CUT", 0.05),
 }
-_FAMILY_NAME_CULTURES = frozenset({"batak", "chinese", "minahasa"})
+_FAMILY_NAME_CULTURES = ("batak", "chinese", "minahasa")  # a tuple: draws happen in this order
 
 FLOOR = np.array(["keramik", "semen", "kayu", "bambu", "tanah"])
 WALL = np.array(["tembok", "plesteran anyaman bambu", "kayu", "bambu", "lainnya"])
@@ -219,7 +219,7 @@ def _names(persons: pd.DataFrame, hh: pd.DataFrame, rng: np.random.Generator) ->
             if m.any():
                 first[m] = _draw(c, s, m.sum(), rng)
                 second[m] = _draw(c, s, m.sum(), rng)
-    muslim = np.isin(culture, list(_MUSLIM_CULTURES)) & (rng.random(len(persons)) < 0.22)
+    muslim = np.isin(culture, sorted(_MUSLIM_CULTURES)) & (rng.random(len(persons)) < 0.22)
     for s in ("M", "F"):
         m = muslim & (sex == s)
         first[m] = _draw("muslim", s, m.sum(), rng)
