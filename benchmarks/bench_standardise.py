@@ -19,9 +19,10 @@ import sys
 import time
 from pathlib import Path
 
+from results import update_section
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "_data"
-RESULTS = HERE / "RESULTS.md"
 
 
 def make_input(rows: int, seed: int) -> Path:
@@ -157,14 +158,7 @@ def write_results(
             "",
         ]
     )
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n\n"
-    start = text.find("## Standardisation")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text, encoding="utf-8")
+    update_section("Standardisation", section)
 
 
 def _cores() -> int:

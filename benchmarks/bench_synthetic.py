@@ -18,8 +18,9 @@ import sys
 import time
 from pathlib import Path
 
+from results import update_section
+
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "RESULTS.md"
 
 
 def run_once(households: int, seed: int) -> dict[str, float]:
@@ -92,14 +93,7 @@ def write_results(med: dict[str, float], args: argparse.Namespace) -> None:
             "",
         ]
     )
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n\n"
-    start = text.find("## Synthetic data")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text, encoding="utf-8")
+    update_section("Synthetic data", section)
 
 
 if __name__ == "__main__":

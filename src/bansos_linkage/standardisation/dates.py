@@ -129,6 +129,22 @@ for _number, _names in enumerate(
 ):
     _MONTHS.update(dict.fromkeys(_names.split(), _number))
 
+#: Indonesian month names, January first (as written in full on documents).
+MONTH_NAMES: tuple[str, ...] = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+
 _WEEKDAY = re.compile(
     r"(?:SENIN|SELASA|RABU|KAMIS|JUMAT|JUM'AT|SABTU|MINGGU|AHAD|MONDAY|TUESDAY|WEDNESDAY"
     r"|THURSDAY|FRIDAY|SATURDAY|SUNDAY|MON|TUE|WED|THU|FRI|SAT|SUN)[,.\s]+"

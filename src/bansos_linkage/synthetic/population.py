@@ -50,6 +50,18 @@ FUEL = np.array(["listrik/gas kota", "LPG 12 kg", "LPG 3 kg", "minyak tanah", "k
 TOILET = np.array(["sendiri", "bersama", "umum", "tidak ada"])
 EDUCATION = np.array(["tidak/belum sekolah", "SD", "SMP", "SMA", "diploma/sarjana"])
 WORK = np.array(["tidak bekerja", "petani", "buruh", "pedagang", "karyawan", "wiraswasta"])
+#: Where a household lives, as carried into every register record.
+VILLAGE_COLUMNS = (
+    "province_code",
+    "regency_code",
+    "district_code",
+    "village_code",
+    "village_name",
+    "province_name",
+    "regency_name",
+    "district_name",
+    "bps_village_code",
+)
 ASSETS = (
     "lpg_5_5kg",
     "kulkas",
@@ -120,18 +132,7 @@ def _households(
             "size": size,
         }
     )
-    for col in (
-        "province_code",
-        "regency_code",
-        "district_code",
-        "village_code",
-        "village_name",
-        "province_name",
-        "regency_name",
-        "district_name",
-        "bps_village_code",
-        "culture",
-    ):
+    for col in (*VILLAGE_COLUMNS, "culture"):
         hh[col] = villages[col].to_numpy()[v]
     hh["rt"] = rng.integers(1, 16, n)
     hh["rw"] = rng.integers(1, 8, n)

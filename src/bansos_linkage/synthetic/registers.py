@@ -15,9 +15,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bansos_linkage.standardisation.dates import MONTH_NAMES
 from bansos_linkage.synthetic import corruption
 from bansos_linkage.synthetic.config import RecordingErrors, SynthConfig
-from bansos_linkage.synthetic.population import ASSETS, Population
+from bansos_linkage.synthetic.population import ASSETS, VILLAGE_COLUMNS, Population
 
 _RELATIONSHIP_LABEL = {
     1: "KEPALA KELUARGA",
@@ -39,20 +40,6 @@ _P3KE_RELATIONSHIP = {
     7: "PEMBANTU",
     8: "FAMILI LAIN",
 }
-_MONTHS = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
 HOUSEHOLD_VARIABLES = (
     "floor_area_m2",
     "floor_material",
@@ -90,17 +77,7 @@ def _view(
     persons["snapshot_household"] = hh_of
     persons["snapshot_relationship"] = persons[rel_col].to_numpy()
     village_idx = hh[village_col].to_numpy()[rows]
-    for col in (
-        "province_code",
-        "regency_code",
-        "district_code",
-        "village_code",
-        "village_name",
-        "province_name",
-        "regency_name",
-        "district_name",
-        "bps_village_code",
-    ):
+    for col in VILLAGE_COLUMNS:
         persons[col] = pop.villages[col].to_numpy()[village_idx]
     for col in (
         "kk_number",
@@ -191,7 +168,7 @@ def _date_text(
         out[bare_year] = idx[bare_year].strftime("%Y")
     else:  # p3ke: Indonesian month names, sometimes dd/mm/yyyy
         words = ok & (rng.random(len(dates)) < 0.6)
-        out[words] = [f"{d.day} {_MONTHS[d.month - 1]} {d.year}" for d in idx[words]]
+        out[words] = [f"{d.day} {MONTH_NAMES[d.month - 1]} {d.year}" for d in idx[words]]
         rest = ok & ~words
         out[rest] = idx[rest].strftime("%d/%m/%Y")
     return out
