@@ -110,7 +110,7 @@ def test_default_rules_keep_nearly_all_true_pairs_on_synthetic_registers():
         .loc[right["record_id"], "person_id"]
         .to_numpy()
     )
-    both = np.isin(lp, rp)
+    both = pd.Series(lp).isin(set(rp)).to_numpy()
     true_right = pd.Series(np.arange(len(rp)), index=rp).loc[lp[both]].to_numpy()
     recall = pair_recall(cp, np.flatnonzero(both), true_right).set_index("rule")
     assert recall.loc["all", "cumulative_recall"] >= 0.985
