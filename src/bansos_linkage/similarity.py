@@ -33,7 +33,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
+from rapidfuzz import process
+from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 _DIGRAPHS = (("KH", "H"), ("DZ", "Z"), ("SY", "S"), ("TH", "T"), ("DH", "D"), ("PH", "F"))
 _LETTERS = str.maketrans({"F": "P", "V": "P", "Q": "K", "Z": "S"})
@@ -81,3 +84,34 @@ def phonetic_keys(names: pd.Series) -> pd.Series:
     keys = [" ".join(phonetic_key(t) for t in str(u).split()) or None for u in uniques]
     keys.append(None)
     return pd.Series(pd.array(keys, dtype="string").take(codes), index=names.index)
+
+
+def _pair_scores(a: np.ndarray, b: np.ndarray, scorer) -> np.ndarray:
+    """Score element-wise pairs once per distinct (a, b) pair; NaN where either is missing."""
+    out = np.full(len(a), np.nan)
+    ok = pd.notna(a) & pd.notna(b)
+    if not ok.any():
+        return out
+    pairs = pd.DataFrame({"a": a[ok].astype(str), "b": b[ok].astype(str)})
+    codes, _ = pd.factorize(pairs["a"] + "\x1f" + pairs["b"])
+    first = np.unique(codes, return_index=True)[1]  # one row per distinct pair, in code order
+    ua, ub = pairs["a"].to_numpy()[first], pairs["b"].to_numpy()[first]
+    scores = process.cpdist(list(ua), list(ub), scorer=scorer, workers=-1)
+    out[ok] = np.asarray(scores, dtype=float)[codes]
+    return out
+
+
+def jaro_winkler(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Jaro-Winkler similarity (0..1) of element-wise string pairs; NaN where missing.
+
+    Examples
+    --------
+    >>> jaro_winkler(np.array(["SITI", None]), np.array(["SITI", "X"])).tolist()
+    [1.0, nan]
+    """
+    return _pair_scores(a, b, JaroWinkler.normalized_similarity)
+
+
+def levenshtein_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Levenshtein edit distance of element-wise string pairs; NaN where missing."""
+    return _pair_scores(a, b, Levenshtein.distance)

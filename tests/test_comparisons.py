@@ -1,0 +1,176 @@
+"""Comparison levels on hand-made pairs from the domain notes, and on synthetic registers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from bansos_linkage import standardise
+from bansos_linkage.blocking import DEFAULT_RULES, blocking_keys, candidate_pairs
+from bansos_linkage.comparisons import (
+    DEFAULT_COMPARISONS,
+    DateComparison,
+    NameComparison,
+    NikComparison,
+    RegionComparison,
+    compare,
+)
+from bansos_linkage.standardisation import standardise_name
+from bansos_linkage.synthetic import generate, scenario
+
+
+def _names(raw):
+    out = standardise_name(pd.Series(raw))
+    return pd.DataFrame({"full_name": out["name"], "name_phonetic": out["name_phonetic"]})
+
+
+def _level(comp, left, right, i=0, j=0):
+    result = comp.compare(left, right, np.array([i]), np.array([j]))
+    return comp.levels[len(comp.levels) - 1 - result.levels[0]] if result.levels[0] >= 0 else None
+
+
+def test_name_levels_on_domain_cases():
+    comp = NameComparison()
+    left = _names(["Soeharto", "Siti Aminah", "M. Yusuf", "I Wayan Sudarma", "Hermawan", "Budi"])
+    right = _names(
+        ["SUHARTO", "AMINAH SITI", "MOH YUSUF RIZAL", "Wayan Sudarma", "HERMAWAN", "Agus"]
+    )
+    assert _level(comp, left, right, 0, 0) == "exact"
+    assert _level(comp, left, right, 1, 1) == "token_set"
+    assert _level(comp, left, right, 3, 3) == "exact"  # birth order never enters the name
+    assert _level(comp, left, right, 5, 5) == "else"
+    assert _level(comp, left, right.assign(full_name=[None] * 6), 0, 0) is None
+    initials = _names(["M Yusuf"]), _names(["Muhammad Yusuf"])
+    assert (
+        _level(
+            comp, initials[0].assign(full_name=["M YUSUF"], name_phonetic=["M YASAP"]), initials[1]
+        )
+        == "initials"
+    )
+
+
+def test_birth_order_alone_creates_no_agreement():
+    comp = NameComparison()
+    left, right = _names(["I Wayan Sudarma"]), _names(["I Wayan Gede Sukarta"])
+    assert _level(comp, left, right) in {"else", f"jw>={comp.low}"}
+
+
+def test_nik_levels():
+    comp = NikComparison()
+    left = pd.DataFrame({"nik": ["3302034708900003"] * 4 + [None]})
+    right = pd.DataFrame(
+        {
+            "nik": [
+                "3302034708900003",
+                "3302034708900008",
+                "3302034078900003",
+                "5203071502750001",
+                "3302034708900003",
+            ]
+        }
+    )
+    got = [_level(comp, left, right, i, i) for i in range(5)]
+    assert got == ["exact", "one_digit", "transposed", "else", None]
+
+
+def test_nik_decoded_date_agrees_with_the_other_record():
+    comp = NikComparison()
+    left = pd.DataFrame({"nik": [None], "birth_date": [pd.Timestamp("1990-08-07")], "sex": ["F"]})
+    right = pd.DataFrame(
+        {
+            "nik": ["3302034708900003"],
+            "nik_birth_date": [pd.Timestamp("1990-08-07")],
+            "nik_sex": ["F"],
+        }
+    )
+    assert _level(comp, left, right) == "decoded_agrees"
+
+
+def test_date_levels_and_year_only_dates():
+    comp = DateComparison()
+    ts = pd.Timestamp
+    left = pd.DataFrame(
+        {
+            "birth_date": [ts("1980-03-04")] * 6 + [ts("1975-07-01")],
+            "birth_date_precision": ["day"] * 6 + ["year"],
+        }
+    )
+    right = pd.DataFrame(
+        {
+            "birth_date": [
+                ts("1980-03-04"),
+                ts("1980-04-03"),
+                ts("1980-03-20"),
+                ts("1980-04-10"),
+                ts("1980-11-01"),
+                ts("1981-06-01"),
+                ts("1975-03-02"),
+            ],
+            "birth_date_precision": ["day"] * 7,
+        }
+    )
+    got = [_level(comp, left, right, i, i) for i in range(7)]
+    assert got == [
+        "exact",
+        "day_month_swapped",
+        "same_month",
+        f"within_{comp.within_days}d",
+        "same_year",
+        "one_year_off",
+        "same_year",
+    ]
+
+
+def test_region_levels_respect_the_coding_scheme():
+    comp = RegionComparison()
+    left = pd.DataFrame(
+        {
+            "province_code": ["33", "31"],
+            "regency_code": ["3302", "3173"],
+            "district_code": ["330203", "317302"],
+            "village_code": ["3302032001", "3173020001"],
+            "region_scheme": ["kemendagri", "bps"],
+        }
+    )
+    right = pd.DataFrame(
+        {
+            "province_code": ["33", "31"],
+            "regency_code": ["3302", "3173"],
+            "district_code": ["330203", "317302"],
+            "village_code": ["3302032002", "3173020001"],
+            "region_scheme": ["kemendagri", "kemendagri"],
+        }
+    )
+    assert _level(comp, left, right, 0, 0) == "district"
+    assert _level(comp, left, right, 1, 1) == "province"  # same digits, different schemes
+
+
+def test_true_pairs_agree_more_than_other_candidates_on_synthetic_registers():
+    data = generate(scenario("default", households=800, seed=5))
+    ref = dt.date(2026, 1, 1)
+    left = blocking_keys(
+        standardise(data.registers["dtks"].astype("string"), "dtks", reference_date=ref).records
+    )
+    right = blocking_keys(
+        standardise(
+            data.registers["regsosek"].astype("string"), "regsosek", reference_date=ref
+        ).records
+    )
+    cp = candidate_pairs(left, right, DEFAULT_RULES)
+    levels, sims = compare(left, right, cp.left, cp.right)
+    assert list(levels.columns) == [c.label for c in DEFAULT_COMPARISONS]
+    assert levels.dtypes.eq(np.int8).all() and len(levels) == len(cp)
+    lp = data.truth["dtks"].set_index("record_id").loc[left["record_id"], "person_id"].to_numpy()
+    rp = (
+        data.truth["regsosek"]
+        .set_index("record_id")
+        .loc[right["record_id"], "person_id"]
+        .to_numpy()
+    )
+    true = lp[cp.left] == rp[cp.right]
+    top = len(NameComparison().levels) - 1
+    assert (levels["name"][true] == top).mean() > 0.7
+    assert (levels["name"][~true] == top).mean() < 0.2
+    assert sims["name"][true].mean() > sims["name"][~true].mean() + 0.1
