@@ -1,0 +1,129 @@
+"""The Fellegi-Sunter EM matcher: recovers known parameters, handles missing values."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from bansos_linkage import standardise
+from bansos_linkage.blocking import DEFAULT_RULES, blocking_keys, candidate_pairs
+from bansos_linkage.comparisons import compare
+from bansos_linkage.fellegi_sunter import FellegiSunter, estimate_u, expected_errors
+from bansos_linkage.synthetic import generate, scenario
+
+M = [
+    np.array([0.03, 0.07, 0.90]),
+    np.array([0.05, 0.95]),
+    np.array([0.1, 0.9]),
+    np.array([0.15, 0.85]),
+    np.array([0.1, 0.2, 0.7]),
+]
+U = [
+    np.array([0.90, 0.07, 0.03]),
+    np.array([0.95, 0.05]),
+    np.array([0.7, 0.3]),
+    np.array([0.8, 0.2]),
+    np.array([0.6, 0.3, 0.1]),
+]
+
+
+def simulate(n=60_000, lam=0.08, missing=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    match = rng.random(n) < lam
+    cols = []
+    for m, u in zip(M, U, strict=True):
+        col = np.where(match, rng.choice(len(m), n, p=m), rng.choice(len(u), n, p=u))
+        col[rng.random(n) < missing] = -1
+        cols.append(col)
+    return np.column_stack(cols), match
+
+
+@pytest.mark.parametrize("missing", [0.0, 0.3])
+def test_em_recovers_known_m_u_and_lambda(missing):
+    X, match = simulate(missing=missing)
+    model = FellegiSunter().fit(X)
+    assert model.converged_ and model.n_iter_ > 1
+    assert model.lambda_ == pytest.approx(match.mean(), abs=0.01)
+    for k in range(len(M)):
+        np.testing.assert_allclose(model.m_[k], M[k], atol=0.03)
+        np.testing.assert_allclose(model.u_[k], U[k], atol=0.02)
+
+
+def test_fixed_u_from_random_pairs_is_kept():
+    X, _ = simulate()
+    rng = np.random.default_rng(1)
+    random_pairs = np.column_stack([rng.choice(len(u), 20_000, p=u) for u in U])
+    u = estimate_u(random_pairs)
+    model = FellegiSunter(u_probabilities=u).fit(X)
+    for k in range(len(M)):
+        np.testing.assert_allclose(model.u_[k], u[k])
+        np.testing.assert_allclose(model.m_[k], M[k], atol=0.03)
+
+
+def test_missing_levels_drop_out_instead_of_disagreeing():
+    X, _ = simulate()
+    model = FellegiSunter().fit(X)
+    full = np.array([[2, 1, 1, 1, 2]])
+    with_missing = np.array([[2, 1, 1, 1, -1]])
+    disagree = np.array([[2, 1, 1, 1, 0]])
+    w = [model.match_weight(x)[0] for x in (full, with_missing, disagree)]
+    assert w[0] > w[1] > w[2]
+
+
+def test_sklearn_contract():
+    X, match = simulate(n=5_000)
+    model = FellegiSunter(threshold=0.7)
+    assert clone(model).get_params()["threshold"] == 0.7
+    fitted = model.fit(pd.DataFrame(X, columns=["name", "nik", "dob", "sex", "region"]))
+    assert fitted is model
+    proba = model.predict_proba(X)
+    assert proba.shape == (len(X), 2) and np.allclose(proba.sum(axis=1), 1)
+    assert set(np.unique(model.predict(X))) <= {0, 1}
+    table = model.parameters()
+    assert list(table["comparison"].unique()) == ["name", "nik", "dob", "sex", "region"]
+    assert (table.groupby("comparison")["m"].sum().round(6) == 1).all()
+    with pytest.raises(ValueError, match=">= -1"):
+        FellegiSunter().fit(np.array([[0, -2]]))
+
+
+def test_expected_errors_match_the_truth_when_the_model_is_right():
+    X, match = simulate(n=60_000)
+    p = FellegiSunter().fit(X).predict_proba(X)[:, 1]
+    est = expected_errors(p, 0.5)
+    linked = p >= 0.5
+    true_false = int((linked & ~match).sum())
+    assert est["links"] == int(linked.sum())
+    assert est["expected_false_links"] == pytest.approx(true_false, rel=0.25, abs=20)
+
+
+def test_unsupervised_links_on_synthetic_registers():
+    data = generate(scenario("default", households=1_500, seed=9))
+    ref = dt.date(2026, 1, 1)
+    left = blocking_keys(
+        standardise(data.registers["dtks"].astype("string"), "dtks", reference_date=ref).records
+    )
+    right = blocking_keys(
+        standardise(
+            data.registers["regsosek"].astype("string"), "regsosek", reference_date=ref
+        ).records
+    )
+    cp = candidate_pairs(left, right, DEFAULT_RULES)
+    levels, _ = compare(left, right, cp.left, cp.right)
+    p = FellegiSunter().fit(levels).predict_proba(levels)[:, 1]
+    lp = data.truth["dtks"].set_index("record_id").loc[left["record_id"], "person_id"].to_numpy()
+    rp = (
+        data.truth["regsosek"]
+        .set_index("record_id")
+        .loc[right["record_id"], "person_id"]
+        .to_numpy()
+    )
+    true = lp[cp.left] == rp[cp.right]
+    n_true = int(pd.Series(lp).isin(set(rp)).sum())
+    linked = p >= 0.5
+    precision = (linked & true).sum() / linked.sum()
+    recall = (linked & true).sum() / n_true
+    assert precision > 0.9 and recall > 0.97  # before one-to-one resolution
