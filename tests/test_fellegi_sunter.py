@@ -127,3 +127,17 @@ def test_unsupervised_links_on_synthetic_registers():
     precision = (linked & true).sum() / linked.sum()
     recall = (linked & true).sum() / n_true
     assert precision > 0.9 and recall > 0.97  # before one-to-one resolution
+
+
+def test_term_frequency_adjustment_rewards_rare_names():
+    from bansos_linkage.fellegi_sunter import term_frequency_adjustment
+
+    reference = np.array(["SITI"] * 50 + ["MUHAMMAD"] * 30 + [f"NAME{i}" for i in range(20)])
+    values = np.array(["SITI", "NAME3", "UNSEEN", "NAME3"])
+    adj = term_frequency_adjustment(
+        values, np.array([True, True, True, False]), reference, u_exact=0.1
+    )
+    assert adj[0] < 0 < adj[1]  # common SITI counts for less than the average, NAME3 for more
+    assert adj[2] == adj[1]  # unseen values count as seen once
+    assert adj[3] == 0  # no agreement, no adjustment
+    assert adj[1] == np.log2(0.1 / 0.01)

@@ -231,3 +231,29 @@ def _m_step(patterns: np.ndarray, weights: np.ndarray, n_levels: np.ndarray) -> 
         mass = np.bincount(col[ok], weights=weights[ok], minlength=int(n)) + _EPS
         out.append(mass / mass.sum())
     return out
+
+
+def term_frequency_adjustment(
+    values: np.ndarray, agrees: np.ndarray, reference: np.ndarray, u_exact: float
+) -> np.ndarray:
+    """Extra log2 weight for exact agreement on a value, by how common the value is.
+
+    Agreement on a rare name is stronger evidence than agreement on SITI or
+    MUHAMMAD: the average u of exact agreement (``u_exact``) is replaced by the
+    value's own frequency in ``reference`` (e.g. the names of the right-hand
+    register), as Splink's term-frequency adjustment does. Pairs that do not
+    agree exactly get 0.
+
+    Examples
+    --------
+    >>> ref = np.array(["SITI"] * 98 + ["KARTINI", "SUPARMI"])
+    >>> adj = term_frequency_adjustment(np.array(["SITI", "KARTINI"]), np.array([True, True]),
+    ...                                 ref, u_exact=0.05)
+    >>> bool(adj[0] < 0 < adj[1])
+    True
+    """
+    counts = pd.Series(reference).value_counts(dropna=True)
+    freq = pd.Series(values).map(counts / counts.sum()).to_numpy(dtype=float)
+    freq = np.where(np.isnan(freq), 1.0 / max(len(reference), 1), freq)
+    adj = np.log2(max(u_exact, _EPS) / np.maximum(freq, _EPS))
+    return np.where(np.asarray(agrees, dtype=bool), adj, 0.0)
