@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from bansos_linkage import standardise
 from bansos_linkage.blocking import (
-    DEFAULT_RULES,
     ExactRule,
     SortedNeighbourhoodRule,
-    blocking_keys,
     candidate_pairs,
     pair_recall,
 )
-from bansos_linkage.synthetic import generate, scenario
 
 LEFT = pd.DataFrame(
     {
@@ -91,28 +85,9 @@ def test_pair_recall_per_rule_and_overall():
     assert recall.loc["all", "true_pairs_found"] == 2
 
 
-def test_default_rules_keep_nearly_all_true_pairs_on_synthetic_registers():
-    data = generate(scenario("default", households=1_500, seed=3))
-    ref = dt.date(2026, 1, 1)
-    left = blocking_keys(
-        standardise(data.registers["dtks"].astype("string"), "dtks", reference_date=ref).records
-    )
-    right = blocking_keys(
-        standardise(
-            data.registers["regsosek"].astype("string"), "regsosek", reference_date=ref
-        ).records
-    )
-    cp = candidate_pairs(left, right, DEFAULT_RULES)
-    lp = data.truth["dtks"].set_index("record_id").loc[left["record_id"], "person_id"].to_numpy()
-    rp = (
-        data.truth["regsosek"]
-        .set_index("record_id")
-        .loc[right["record_id"], "person_id"]
-        .to_numpy()
-    )
-    both = pd.Series(lp).isin(set(rp)).to_numpy()
-    true_right = pd.Series(np.arange(len(rp)), index=rp).loc[lp[both]].to_numpy()
-    recall = pair_recall(cp, np.flatnonzero(both), true_right).set_index("rule")
+def test_default_rules_keep_nearly_all_true_pairs_on_synthetic_registers(dtks_regsosek):
+    p = dtks_regsosek
+    recall = pair_recall(p.pairs, p.true_left, p.true_right).set_index("rule")
     assert recall.loc["all", "cumulative_recall"] >= 0.985
-    assert cp.reduction_ratio > 0.999
-    assert len(cp) < 10 * len(left)
+    assert p.pairs.reduction_ratio > 0.999
+    assert len(p.pairs) < 10 * len(p.left)

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pandas as pd
 
-from bansos_linkage import standardise
-from bansos_linkage.blocking import DEFAULT_RULES, blocking_keys, candidate_pairs
 from bansos_linkage.comparisons import (
     DEFAULT_COMPARISONS,
     DateComparison,
@@ -18,7 +14,6 @@ from bansos_linkage.comparisons import (
     compare,
 )
 from bansos_linkage.standardisation import standardise_name
-from bansos_linkage.synthetic import generate, scenario
 
 
 def _names(raw):
@@ -147,30 +142,12 @@ def test_region_levels_respect_the_coding_scheme():
     assert _level(comp, left, right, 1, 1) == "province"  # same digits, different schemes
 
 
-def test_true_pairs_agree_more_than_other_candidates_on_synthetic_registers():
-    data = generate(scenario("default", households=800, seed=5))
-    ref = dt.date(2026, 1, 1)
-    left = blocking_keys(
-        standardise(data.registers["dtks"].astype("string"), "dtks", reference_date=ref).records
-    )
-    right = blocking_keys(
-        standardise(
-            data.registers["regsosek"].astype("string"), "regsosek", reference_date=ref
-        ).records
-    )
-    cp = candidate_pairs(left, right, DEFAULT_RULES)
-    levels, sims = compare(left, right, cp.left, cp.right)
+def test_true_pairs_agree_more_than_other_candidates_on_synthetic_registers(dtks_regsosek):
+    p = dtks_regsosek
+    levels, sims = compare(p.left, p.right, p.pairs.left, p.pairs.right)
     assert list(levels.columns) == [c.label for c in DEFAULT_COMPARISONS]
-    assert levels.dtypes.eq(np.int8).all() and len(levels) == len(cp)
-    lp = data.truth["dtks"].set_index("record_id").loc[left["record_id"], "person_id"].to_numpy()
-    rp = (
-        data.truth["regsosek"]
-        .set_index("record_id")
-        .loc[right["record_id"], "person_id"]
-        .to_numpy()
-    )
-    true = lp[cp.left] == rp[cp.right]
+    assert levels.dtypes.eq(np.int8).all() and len(levels) == len(p.pairs)
     top = len(NameComparison().levels) - 1
-    assert (levels["name"][true] == top).mean() > 0.7
-    assert (levels["name"][~true] == top).mean() < 0.2
-    assert sims["name"][true].mean() > sims["name"][~true].mean() + 0.1
+    assert (levels["name"][p.true] == top).mean() > 0.7
+    assert (levels["name"][~p.true] == top).mean() < 0.2
+    assert sims["name"][p.true].mean() > sims["name"][~p.true].mean() + 0.1

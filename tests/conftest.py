@@ -1,0 +1,53 @@
+"""Shared fixtures: one synthetic DTKS <-> Regsosek linkage problem with its truth."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bansos_linkage import standardise
+from bansos_linkage.blocking import DEFAULT_RULES, CandidatePairs, blocking_keys, candidate_pairs
+from bansos_linkage.synthetic import SyntheticData, generate, scenario
+
+
+@dataclass
+class LinkageProblem:
+    data: SyntheticData
+    left: pd.DataFrame  # standardised DTKS records with blocking keys
+    right: pd.DataFrame  # standardised Regsosek records with blocking keys
+    pairs: CandidatePairs
+    true: np.ndarray  # per candidate pair: same person?
+    true_left: np.ndarray  # positions of every true (DTKS, Regsosek) pair
+    true_right: np.ndarray
+
+
+@pytest.fixture(scope="session")
+def dtks_regsosek() -> LinkageProblem:
+    data = generate(scenario("default", households=1_500, seed=3))
+    ref = dt.date(2026, 1, 1)
+    left, right = (
+        blocking_keys(
+            standardise(data.registers[name].astype("string"), name, reference_date=ref).records
+        )
+        for name in ("dtks", "regsosek")
+    )
+    pairs = candidate_pairs(left, right, DEFAULT_RULES)
+    lp, rp = (
+        data.truth[name].set_index("record_id").loc[frame["record_id"], "person_id"].to_numpy()
+        for name, frame in (("dtks", left), ("regsosek", right))
+    )
+    both = pd.Series(lp).isin(set(rp)).to_numpy()
+    true_right = pd.Series(np.arange(len(rp)), index=rp).loc[lp[both]].to_numpy()
+    return LinkageProblem(
+        data,
+        left,
+        right,
+        pairs,
+        lp[pairs.left] == rp[pairs.right],
+        np.flatnonzero(both),
+        true_right,
+    )
