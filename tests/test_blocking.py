@@ -88,6 +88,10 @@ def test_pair_recall_per_rule_and_overall():
 def test_default_rules_keep_nearly_all_true_pairs_on_synthetic_registers(dtks_regsosek):
     p = dtks_regsosek
     recall = pair_recall(p.pairs, p.true_left, p.true_right).set_index("rule")
-    assert recall.loc["all", "cumulative_recall"] >= 0.985
-    assert p.pairs.reduction_ratio > 0.999
+    assert recall.loc["all", "cumulative_recall"] >= 0.995
+    # the family-card rule pairs every DTKS member with every Regsosek member of the
+    # household: still a tiny share of all pairs, and linear in the registers
+    assert p.pairs.reduction_ratio > 0.998
     assert len(p.pairs) < 10 * len(p.left)
+    # the KK rule rescues members whose name, date and NIK are all damaged
+    assert recall.loc["kk_number", "true_pairs_found"] > 0

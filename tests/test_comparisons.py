@@ -54,33 +54,54 @@ def test_birth_order_alone_creates_no_agreement():
 
 def test_nik_levels():
     comp = NikComparison()
-    left = pd.DataFrame({"nik": ["3302034708900003"] * 4 + [None]})
+    nik = "3302034708900003"
+    left = pd.DataFrame({"nik": [nik] * 7 + [None]})
     right = pd.DataFrame(
         {
             "nik": [
-                "3302034708900003",
-                "3302034708900008",
-                "3302034078900003",
+                nik,
+                "3302034078900003",  # two adjacent digits swapped
+                "3302034709900003",  # one digit in the date part
+                "3302054708900003",  # one digit in the region part (next district)
+                "3302044709900003",  # two digits
+                "3302034708900014",  # serial only: another person born that day there
                 "5203071502750001",
-                "3302034708900003",
+                nik,
             ]
         }
     )
-    got = [_level(comp, left, right, i, i) for i in range(5)]
-    assert got == ["exact", "one_digit", "transposed", "else", None]
+    got = [_level(comp, left, right, i, i) for i in range(8)]
+    assert got == [
+        "exact",
+        "transposed",
+        "one_digit_date",
+        "one_digit_region",
+        "two_digits",
+        "serial_only",
+        "else",
+        None,
+    ]
 
 
-def test_nik_decoded_date_agrees_with_the_other_record():
+def test_kk_number_typed_in_the_nik_field_is_missing_not_disagreement():
     comp = NikComparison()
-    left = pd.DataFrame({"nik": [None], "birth_date": [pd.Timestamp("1990-08-07")], "sex": ["F"]})
-    right = pd.DataFrame(
-        {
-            "nik": ["3302034708900003"],
-            "nik_birth_date": [pd.Timestamp("1990-08-07")],
-            "nik_sex": ["F"],
-        }
-    )
-    assert _level(comp, left, right) == "decoded_agrees"
+    kk = "3302030101150007"
+    left = pd.DataFrame({"nik": [kk], "kk_number": ["3302030101120001"]})
+    right = pd.DataFrame({"nik": ["3302034708900003"], "kk_number": [kk]})
+    assert _level(comp, left, right) is None
+    assert _level(NikComparison(kk_column=None), left, right) == "else"
+
+
+def test_birth_date_from_the_nik_rescues_a_mistyped_date():
+    comp = DateComparison()
+    ts = pd.Timestamp
+    left = pd.DataFrame({"birth_date": [ts("1990-08-17")], "nik_birth_date": [pd.NaT]})
+    right = pd.DataFrame({"birth_date": [ts("1993-02-02")], "nik_birth_date": [ts("1990-08-17")]})
+    assert _level(comp, left, right) == "exact"
+    assert _level(DateComparison(alternative=None), left, right) == "else"
+    # the NIK dates of both sides are never compared with each other
+    both_nik = pd.DataFrame({"birth_date": [pd.NaT], "nik_birth_date": [ts("1990-08-17")]})
+    assert _level(comp, both_nik, both_nik) is None
 
 
 def test_date_levels_and_year_only_dates():
@@ -88,8 +109,8 @@ def test_date_levels_and_year_only_dates():
     ts = pd.Timestamp
     left = pd.DataFrame(
         {
-            "birth_date": [ts("1980-03-04")] * 6 + [ts("1975-07-01")],
-            "birth_date_precision": ["day"] * 6 + ["year"],
+            "birth_date": [ts("1980-03-04")] * 6 + [ts("1975-07-01"), ts("1980-03-04")],
+            "birth_date_precision": ["day"] * 6 + ["year", "day"],
         }
     )
     right = pd.DataFrame(
@@ -102,11 +123,12 @@ def test_date_levels_and_year_only_dates():
                 ts("1980-11-01"),
                 ts("1981-06-01"),
                 ts("1975-03-02"),
+                ts("1986-03-04"),  # a mistyped year digit
             ],
-            "birth_date_precision": ["day"] * 7,
+            "birth_date_precision": ["day"] * 8,
         }
     )
-    got = [_level(comp, left, right, i, i) for i in range(7)]
+    got = [_level(comp, left, right, i, i) for i in range(8)]
     assert got == [
         "exact",
         "day_month_swapped",
@@ -114,8 +136,20 @@ def test_date_levels_and_year_only_dates():
         f"within_{comp.within_days}d",
         "same_year",
         "one_year_off",
-        "same_year",
+        "year_only_agrees",
+        "year_typo",
     ]
+
+
+def test_name_subset_and_nickname_levels():
+    comp = NameComparison()
+    left = _names(["Otong", "Wawan", "Agus", "Siti", "Ujang"])
+    right = _names(["Asep Otong", "Hermawan", "Agustinus", "Siti Aminah Rahayu", "Hermawan"])
+    assert _level(comp, left, right, 0, 0) == "subset"
+    assert _level(comp, left, right, 1, 1) == "nickname"  # doubled syllable: WAN in HERMAWAN
+    assert _level(comp, left, right, 2, 2) == "nickname"
+    assert _level(comp, left, right, 3, 3) == "subset"
+    assert _level(comp, left, right, 4, 4) == "else"
 
 
 def test_region_levels_respect_the_coding_scheme():

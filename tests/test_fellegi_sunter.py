@@ -116,3 +116,36 @@ def test_term_frequency_adjustment_rewards_rare_names():
     assert adj[2] == adj[1]  # unseen values count as seen once
     assert adj[3] == 0  # no agreement, no adjustment
     assert adj[1] == np.log2(0.1 / 0.01)
+
+
+def test_monotone_pools_levels_whose_weights_would_fall_as_agreement_rises():
+    from bansos_linkage.fellegi_sunter import _monotone_ratio
+
+    m = np.array([0.1, 0.05, 0.05, 0.8])
+    u = np.array([0.5, 0.1, 0.3, 0.1])  # level 2 would weigh less than level 1
+    adjusted = _monotone_ratio(m, u)
+    ratio = adjusted / u
+    assert np.all(np.diff(ratio) >= -1e-12)
+    assert adjusted.sum() == pytest.approx(1.0)
+    assert ratio[1] == pytest.approx(ratio[2])  # pooled
+    np.testing.assert_allclose(_monotone_ratio(np.array(M[0]), U[0]), M[0])  # already ordered
+
+
+def test_smoothing_keeps_every_level_possible_for_matches():
+    X, match = simulate()
+    X[match, 1] = 1  # no match disagrees on comparison 1 in this sample
+    rough = FellegiSunter(m_smoothing=0.0).fit(X)
+    smooth = FellegiSunter(m_smoothing=0.01).fit(X)
+    assert rough.m_[1][0] < 1e-4
+    assert smooth.m_[1][0] >= 0.01 / 2 - 1e-9
+    assert smooth.parameters()["match_weight"].min() > rough.parameters()["match_weight"].min()
+
+
+def test_declared_levels_get_parameters_even_when_unseen():
+    X, _ = simulate()
+    model = FellegiSunter(n_levels=[3, 2, 2, 2, 5]).fit(X)
+    assert len(model.m_[4]) == 5 and np.isfinite(model.match_weight(np.array([[2, 1, 1, 1, 4]])))
+    with pytest.raises(ValueError, match="declared"):
+        FellegiSunter(n_levels=[2, 2, 2, 2, 2]).fit(X)
+    with pytest.raises(ValueError, match="flags"):
+        FellegiSunter(monotone=[True, False]).fit(X)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.optimize import linear_sum_assignment
 
 from bansos_linkage.resolve import one_to_one
@@ -40,3 +41,43 @@ def test_no_record_gets_two_counterparts_on_random_graphs():
         r, c = linear_sum_assignment(matrix, maximize=True)
         best = matrix[r, c][matrix[r, c] > -1e9].sum()
         assert abs(score[keep].sum() - best) < 1e-9
+
+
+def test_huge_component_is_resolved_greedily_within_memory(monkeypatch):
+    from bansos_linkage import resolve
+
+    monkeypatch.setattr(resolve, "MAX_DENSE_PAIRS", 3)
+    left, right = np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])
+    keep = one_to_one(left, right, np.array([0.9, 0.8, 0.85, 0.1]), 0.0)
+    # greedy takes the best pair (0,0) first, then the best left over (1,1)
+    assert keep.tolist() == [True, False, False, True]
+
+
+def test_duplicates_of_one_register_share_their_person_counterpart():
+    from bansos_linkage.resolve import resolve_links
+
+    # left 0 and 1 are one person registered twice, left 2 another person
+    left, right = np.array([0, 1, 2, 2]), np.array([0, 0, 0, 1])
+    score = np.array([6.0, 5.0, 1.0, 4.0])
+    same_person = {(1, 0), (0, 1)}
+
+    def is_dup(a, b):
+        return np.array([(int(x), int(y)) in same_person for x, y in zip(a, b, strict=True)])
+
+    strict = resolve_links(left, right, score, 0.0, 3, 2, mode="one_to_one")
+    assert strict.keep.tolist() == [True, False, False, True]
+    links = resolve_links(left, right, score, 0.0, 3, 2, left_is_duplicate=is_dup)
+    assert links.keep.tolist() == [True, True, False, True]
+    assert links.left_duplicate_of.tolist() == [-1, 0, -1]
+    # without the evidence that they are one person, record 1 stays unlinked
+    never = resolve_links(left, right, score, 0.0, 3, 2, left_is_duplicate=lambda a, b: a < 0)
+    assert never.keep.tolist() == strict.keep.tolist()
+    many = resolve_links(left, right, score, 0.0, 3, 2, mode="many_to_one")
+    assert many.keep.tolist() == [True, True, False, True]
+
+
+def test_unknown_mode_is_refused():
+    from bansos_linkage.resolve import resolve_links
+
+    with pytest.raises(ValueError, match="mode"):
+        resolve_links(np.array([0]), np.array([0]), np.array([1.0]), 0.0, 1, 1, mode="greedy")

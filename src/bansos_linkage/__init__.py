@@ -7,6 +7,7 @@ The public API. Each stage also has its own module (``bansos_linkage.schema``,
 from bansos_linkage.datasets import sample_path
 from bansos_linkage.errors import BansosLinkageError, InputError, SchemaError
 from bansos_linkage.io import read_table, write_table
+from bansos_linkage.linker import Linker, LinkResult
 from bansos_linkage.schema import (
     CANONICAL_FIELDS,
     SourceSchema,
@@ -22,6 +23,8 @@ __all__ = [
     "CANONICAL_FIELDS",
     "BansosLinkageError",
     "InputError",
+    "LinkResult",
+    "Linker",
     "SchemaError",
     "SourceSchema",
     "StandardisedRecords",

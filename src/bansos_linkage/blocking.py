@@ -333,9 +333,12 @@ def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
 #: Rules for DTKS <-> Regsosek person linkage on :func:`blocking_keys` output.
 DEFAULT_RULES: tuple[Rule, ...] = (
     ExactRule(("nik",)),
-    ExactRule(("kk_number", "bk_name_first")),
+    # the family card alone: a household has a handful of members on each side, and
+    # it rescues members whose first name, date and NIK are all damaged
+    ExactRule(("kk_number",)),
     ExactRule(("bk_birth_date", "bk_name_first")),
     ExactRule(("bk_nik_birth_date", "bk_name_first")),
+    ExactRule(("bk_nik_birth_date", "bk_name_last")),
     ExactRule(("bk_name_first", "bk_name_last", "bk_birth_year")),
     ExactRule(("bk_birth_date", "province_code")),
     SortedNeighbourhoodRule("full_name", window=4),

@@ -52,6 +52,21 @@ def _assign(conditions: Sequence[np.ndarray], missing: np.ndarray) -> np.ndarray
     return out
 
 
+def _assign_lazily(tests: Sequence, missing: np.ndarray) -> np.ndarray:
+    """As :func:`_assign`, but each test (positions -> bool) sees only undecided pairs."""
+    n_levels = len(tests) + 1
+    out = np.zeros(len(missing), dtype=np.int8)
+    todo = np.flatnonzero(~missing)
+    for k, test in enumerate(tests):
+        if not len(todo):
+            break
+        hit = np.asarray(test(todo), dtype=bool)
+        out[todo[hit]] = n_levels - 1 - k
+        todo = todo[~hit]
+    out[missing] = NULL_LEVEL
+    return out
+
+
 @dataclass(frozen=True)
 class ExactComparison:
     """``exact`` or ``else`` on one column (sex, KK number, relationship, RT ...)."""
@@ -84,7 +99,10 @@ class NameComparison:
     Levels: exact canonical name; same words in any order or joined/split
     (SITI AMINAH = AMINAH SITI = SITIAMINAH); Jaro-Winkler >= ``high``; same
     phonetic key; initials compatible with full words (M. YUSUF / MUHAMMAD YUSUF);
-    Jaro-Winkler >= ``low``; else.
+    every word of the shorter name in the longer (OTONG / ASEP OTONG: one register
+    has the short name); a one-word name that begins or ends a longer word of the
+    other (WAWAN / HERMAWAN, AGUS / AGUSTINUS, MINAH / SITI AMINAH: nicknames
+    replace legal names in village data); Jaro-Winkler >= ``low``; else.
     """
 
     column: str = "full_name"
@@ -105,6 +123,8 @@ class NameComparison:
             f"jw>={self.high}",
             "phonetic",
             "initials",
+            "subset",
+            "nickname",
             f"jw>={self.low}",
             "else",
         )
@@ -120,27 +140,44 @@ class NameComparison:
         no_key = np.full(len(left_rows), None, dtype=object)
         pa = _values(left, self.phonetic, left_rows) if self.phonetic else no_key
         pb = _values(right, self.phonetic, right_rows) if self.phonetic else no_key
-        conditions = [
-            sa == sb,
-            _same_tokens(sa, sb),
-            jw_ok >= self.high,
-            pd.notna(pa) & pd.notna(pb) & (pa == pb),
-            _initials_compatible(sa, sb),
-            jw_ok >= self.low,
+        same_key = pd.notna(pa) & pd.notna(pb) & (pa == pb)
+        # the word-level tests run in Python, so each runs only on the pairs that no
+        # stronger level has claimed
+        tests = [
+            lambda i: sa[i] == sb[i],
+            lambda i: _same_tokens(sa[i], sb[i]),
+            lambda i: jw_ok[i] >= self.high,
+            lambda i: same_key[i],
+            lambda i: _initials_compatible(sa[i], sb[i]),
+            lambda i: _word_subset(sa[i], sb[i]),
+            lambda i: _nickname(sa[i], sb[i]),
+            lambda i: jw_ok[i] >= self.low,
         ]
-        return ComparisonResult(_assign([c & ~missing for c in conditions], missing), jw)
+        return ComparisonResult(_assign_lazily(tests, missing), jw)
+
+
+def _only_where(mask: np.ndarray, test, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Run a per-pair Python ``test`` only where a cheap vectorised ``mask`` allows it."""
+    out = np.zeros(len(a), dtype=bool)
+    idx = np.flatnonzero(mask)
+    out[idx] = [test(x, y) for x, y in zip(a[idx], b[idx], strict=True)]
+    return out
+
+
+def _words(a: np.ndarray) -> np.ndarray:
+    return np.char.count(a.astype(str), " ") + (np.char.str_len(a.astype(str)) > 0)
 
 
 def _same_tokens(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Same words regardless of order, or the same letters with spaces removed."""
-    return np.array(
-        [
-            x != ""
-            and (sorted(x.split()) == sorted(y.split()) or x.replace(" ", "") == y.replace(" ", ""))
-            for x, y in zip(a, b, strict=True)
-        ],
-        dtype=bool,
-    )
+
+    def ok(x: str, y: str) -> bool:
+        return sorted(x.split()) == sorted(y.split()) or x.replace(" ", "") == y.replace(" ", "")
+
+    # both need the same letters, so the same length once spaces are dropped
+    letters_a = np.char.str_len(a) - np.char.count(a, " ")
+    letters_b = np.char.str_len(b) - np.char.count(b, " ")
+    return _only_where((letters_a == letters_b) & (letters_a > 0), ok, a, b)
 
 
 def _initials_compatible(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -149,23 +186,74 @@ def _initials_compatible(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
     def ok(x: str, y: str) -> bool:
         wx, wy = x.split(), y.split()
-        if not wx or not wy or len(wx) != len(wy):
-            return False
         full = sum(p == q for p, q in zip(wx, wy, strict=True) if len(p) > 1 and len(q) > 1)
         return full >= 1 and all(
             p == q or (min(len(p), len(q)) == 1 and p[0] == q[0])
             for p, q in zip(wx, wy, strict=True)
         )
 
-    return np.array([ok(x, y) for x, y in zip(a, b, strict=True)], dtype=bool)
+    # needs as many words on both sides and a one-letter word somewhere
+    one_letter = _has_initial(a) | _has_initial(b)
+    return _only_where((_words(a) == _words(b)) & (_words(a) > 1) & one_letter, ok, a, b)
+
+
+def _has_initial(a: np.ndarray) -> np.ndarray:
+    padded = np.char.add(np.char.add(" ", a), " ")
+    return pd.Series(padded).str.contains(r" [A-Z] ", regex=True).to_numpy(dtype=bool)
+
+
+def _word_subset(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """All words of the shorter name appear in the longer one (and the names differ)."""
+
+    def ok(x: str, y: str) -> bool:
+        wx, wy = set(x.split()), set(y.split())
+        return wx < wy or wy < wx
+
+    wa, wb = _words(a), _words(b)
+    return _only_where((wa != wb) & (wa > 0) & (wb > 0), ok, a, b)
+
+
+def _nickname(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One name is a single word of 3+ letters that begins or ends a longer word of the
+    other; a doubled first syllable counts once (WAWAN -> WAN in HERMAWAN)."""
+
+    def fits(nick: str, name: str) -> bool:
+        if " " in nick or len(nick) < 3:
+            return False
+        cores = {nick}
+        half = len(nick) // 2
+        if len(nick) >= 5 and nick[:2] == nick[half : half + 2]:
+            cores.add(nick[half:])  # WAWAN -> WAN, MAMAT -> MAT
+        return any(
+            len(word) > len(nick) and (word.startswith(core) or word.endswith(core))
+            for word in name.split()
+            for core in cores
+            if len(core) >= 3
+        )
+
+    single = ((_words(a) == 1) & (np.char.str_len(a) >= 3)) | (
+        (_words(b) == 1) & (np.char.str_len(b) >= 3)
+    )
+    return _only_where(single, lambda x, y: fits(x, y) or fits(y, x), a, b)
 
 
 @dataclass(frozen=True)
 class NikComparison:
-    """NIK: exact; one digit wrong; two adjacent digits swapped; the NIK of one record
-    decodes to the other record's birth date and sex; else."""
+    """NIK: exact; two adjacent digits swapped; one digit wrong in the date part;
+    one digit wrong in the region part; two digits wrong; differing only in the
+    4-digit serial; else.
+
+    The region and serial parts get their own levels because different people
+    born on the same day in one district have NIKs that differ only in the
+    serial (0001 / 0002), and in neighbouring districts only in one region
+    digit: such differences are much weaker evidence than a typo in the date.
+    A NIK equal to either record's KK number (the KK typed in the NIK field)
+    says nothing about the person: the pair counts as missing, not as a
+    disagreement.
+    """
 
     column: str = "nik"
+    kk_column: str | None = "kk_number"
     name: str = "nik"
 
     @property
@@ -174,23 +262,57 @@ class NikComparison:
 
     @property
     def levels(self) -> tuple[str, ...]:
-        return ("exact", "one_digit", "transposed", "decoded_agrees", "else")
+        return (
+            "exact",
+            "transposed",
+            "one_digit_date",
+            "one_digit_region",
+            "two_digits",
+            "serial_only",
+            "else",
+        )
 
     def compare(
         self, left: pd.DataFrame, right: pd.DataFrame, left_rows: np.ndarray, right_rows: np.ndarray
     ) -> ComparisonResult:
         a, b = _values(left, self.column, left_rows), _values(right, self.column, right_rows)
-        both = pd.notna(a) & pd.notna(b)
-        decoded = _decoded_agrees(left, right, left_rows, right_rows)
-        missing = ~both & ~decoded
-        da = _digits(np.where(both, a, "0" * 16))
-        db = _digits(np.where(both, b, "0" * 16))
+        missing = (
+            pd.isna(a) | pd.isna(b) | self._kk_in_nik_field(left, right, left_rows, right_rows)
+        )
+        da = _digits(np.where(missing, "0" * 16, a))
+        db = _digits(np.where(missing, "0" * 16, b))
         diff = da != db
         n_diff = diff.sum(axis=1)
+        outside_serial = diff[:, :SERIAL_START].any(axis=1)
         swapped = (n_diff == 2) & _adjacent_swap(da, db, diff)
-        conditions = [both & (n_diff == 0), both & (n_diff == 1), both & swapped, decoded]
-        similarity = np.where(both, 1 - n_diff / 16, np.nan)
-        return ComparisonResult(_assign(conditions, missing), similarity)
+        in_date = diff[:, DATE_START:SERIAL_START].any(axis=1)
+        conditions = [
+            n_diff == 0,
+            swapped,
+            (n_diff == 1) & in_date,
+            (n_diff == 1) & outside_serial,
+            (n_diff == 2) & outside_serial,
+            ~outside_serial,
+        ]
+        similarity = np.where(missing, np.nan, 1 - n_diff / 16)
+        return ComparisonResult(_assign([c & ~missing for c in conditions], missing), similarity)
+
+    def _kk_in_nik_field(
+        self, left: pd.DataFrame, right: pd.DataFrame, li: np.ndarray, ri: np.ndarray
+    ) -> np.ndarray:
+        if self.kk_column is None:
+            return np.zeros(len(li), dtype=bool)
+        nik_a, nik_b = _values(left, self.column, li), _values(right, self.column, ri)
+        out = np.zeros(len(li), dtype=bool)
+        for kk in (_values(left, self.kk_column, li), _values(right, self.kk_column, ri)):
+            ok = pd.notna(kk)
+            out |= ok & pd.notna(nik_a) & (nik_a == kk)
+            out |= ok & pd.notna(nik_b) & (nik_b == kk)
+        return out
+
+
+#: Positions of the birth date (DDMMYY) and the 4-digit serial in a NIK.
+DATE_START, SERIAL_START = 6, 12
 
 
 def _digits(values: np.ndarray) -> np.ndarray:
@@ -205,29 +327,22 @@ def _adjacent_swap(da: np.ndarray, db: np.ndarray, diff: np.ndarray) -> np.ndarr
     return diff[rows, nxt] & (da[rows, first] == db[rows, nxt]) & (da[rows, nxt] == db[rows, first])
 
 
-def _decoded_agrees(
-    left: pd.DataFrame, right: pd.DataFrame, li: np.ndarray, ri: np.ndarray
-) -> np.ndarray:
-    """The NIK on either side decodes to the other side's recorded birth date and sex."""
-    out = np.zeros(len(li), dtype=bool)
-    for (x, xr), (y, yr) in (((left, li), (right, ri)), ((right, ri), (left, li))):
-        nik_date = _values(x, "nik_birth_date", xr)
-        nik_sex = _values(x, "nik_sex", xr)
-        date = _values(y, "birth_date", yr)
-        sex = _values(y, "sex", yr)
-        ok = pd.notna(nik_date) & pd.notna(date) & pd.notna(nik_sex) & pd.notna(sex)
-        out |= ok & (nik_date == date) & (nik_sex == sex)
-    return out
-
-
 @dataclass(frozen=True)
 class DateComparison:
     """Birth dates: exact; day and month swapped; same year and month; within
-    ``within_days``; same year; one year off; else. A date known only to the
-    year (``precision`` column = "year") can at best agree on the year."""
+    ``within_days``; a year-only date agreeing on the year; same year; one year
+    off; same day and month in another year (a mistyped year); else. A date known only to the
+    year (``precision`` column = "year") can at best agree on the year.
+
+    With ``alternative`` (default: the birth date decoded from the NIK) a record's
+    recorded date and its NIK date both count, and the best level of the pairings
+    wins (never NIK date against NIK date: that is the NIK comparison's evidence),
+    so a mistyped or year-only date field is rescued by a correct NIK.
+    """
 
     column: str = "birth_date"
     precision: str = "birth_date_precision"
+    alternative: str | None = "nik_birth_date"
     within_days: int = 45
     name: str = "birth_date"
 
@@ -242,20 +357,35 @@ class DateComparison:
             "day_month_swapped",
             "same_month",
             f"within_{self.within_days}d",
+            "year_only_agrees",
             "same_year",
             "one_year_off",
+            "year_typo",
             "else",
         )
 
     def compare(
         self, left: pd.DataFrame, right: pd.DataFrame, left_rows: np.ndarray, right_rows: np.ndarray
     ) -> ComparisonResult:
-        a = pd.to_datetime(pd.Series(_values(left, self.column, left_rows)))
-        b = pd.to_datetime(pd.Series(_values(right, self.column, right_rows)))
-        missing = (a.isna() | b.isna()).to_numpy()
+        a = _dates(left, self.column, left_rows)
+        b = _dates(right, self.column, right_rows)
         pa = _values(left, self.precision, left_rows)
         pb = _values(right, self.precision, right_rows)
-        exact_known = ~((pa == "year") | (pb == "year") | (pa == "month") | (pb == "month"))
+        exact = np.full(len(left_rows), None, dtype=object)
+        levels, sims = self._levels(a, b, pa, pb)
+        if self.alternative is not None:
+            alt_a = _dates(left, self.alternative, left_rows)
+            alt_b = _dates(right, self.alternative, right_rows)
+            for x, y, px, py in ((alt_a, b, exact, pb), (a, alt_b, pa, exact)):
+                lv, sv = self._levels(x, y, px, py)
+                levels, sims = np.maximum(levels, lv), np.fmax(sims, sv)
+        return ComparisonResult(levels, sims)
+
+    def _levels(
+        self, a: pd.Series, b: pd.Series, pa: np.ndarray, pb: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        missing = (a.isna() | b.isna()).to_numpy()
+        exact_known = ~np.isin(pa, ("year", "month")) & ~np.isin(pb, ("year", "month"))
         ya, yb = a.dt.year.to_numpy(), b.dt.year.to_numpy()
         ma, mb = a.dt.month.to_numpy(), b.dt.month.to_numpy()
         da, db = a.dt.day.to_numpy(), b.dt.day.to_numpy()
@@ -266,12 +396,21 @@ class DateComparison:
             exact_known & same_year & (da == mb) & (ma == db),
             exact_known & same_year & (ma == mb),
             exact_known & (days <= self.within_days),
+            # a date known only to the year agrees as far as it goes: its own level,
+            # stronger than two full dates that differ within the year
+            ~exact_known & same_year,
             same_year,
             np.abs(ya - yb) == 1,
+            # same day and month, another year: a mistyped year digit
+            exact_known & (da == db) & (ma == mb),
         ]
         conditions = [np.asarray(c, dtype=bool) & ~missing for c in conditions]
         similarity = np.where(missing, np.nan, np.exp(-np.nan_to_num(days) / 365.0))
-        return ComparisonResult(_assign(conditions, missing), similarity)
+        return _assign(conditions, missing), similarity
+
+
+def _dates(frame: pd.DataFrame, column: str, rows: np.ndarray) -> pd.Series:
+    return pd.to_datetime(pd.Series(_values(frame, column, rows)))
 
 
 @dataclass(frozen=True)

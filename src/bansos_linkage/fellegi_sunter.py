@@ -45,6 +45,18 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
         e.g. from :func:`estimate_u`; ``None`` learns u by EM too.
     threshold
         Match probability at or above which :meth:`predict` says "match".
+    monotone
+        Keep m/u non-decreasing with the level (levels are ordered by strength of
+        agreement, so a weaker level must not weigh more); one flag for all
+        comparisons or one per comparison.
+    m_smoothing
+        Share of each comparison's m mass spread evenly over its levels (a
+        Dirichlet prior): no level is ever impossible for a match, which keeps
+        EM from fitting the quirks of one register pair (a weight of -20 for a
+        NIK typo nobody happened to make).
+    n_levels
+        Number of levels per comparison (``len(comparison.levels)``), so levels
+        absent from this data still get parameters; default: as observed.
 
     Examples
     --------
@@ -64,6 +76,9 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
         m_init: float = 0.9,
         u_probabilities: Sequence[np.ndarray] | None = None,
         threshold: float = 0.5,
+        monotone: bool | Sequence[bool] = True,
+        m_smoothing: float = 0.002,
+        n_levels: Sequence[int] | None = None,
     ) -> None:
         self.max_iter = max_iter
         self.tol = tol
@@ -71,6 +86,9 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
         self.m_init = m_init
         self.u_probabilities = u_probabilities
         self.threshold = threshold
+        self.monotone = monotone
+        self.m_smoothing = m_smoothing
+        self.n_levels = n_levels
 
     def fit(self, X, y=None) -> FellegiSunter:
         """Estimate ``m_``, ``u_`` and ``lambda_`` by EM on the distinct level patterns."""
@@ -80,6 +98,11 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
         self.n_levels_ = np.maximum(levels.max(axis=0, initial=0) + 1, 2).astype(int)
         if self.u_probabilities is not None:
             self.n_levels_ = np.maximum(self.n_levels_, [len(u) for u in self.u_probabilities])
+        if self.n_levels is not None:
+            declared = np.asarray(self.n_levels, dtype=int)
+            if len(declared) != len(self.n_levels_) or (self.n_levels_ > declared).any():
+                raise ValueError("levels exceed the declared n_levels of their comparison")
+            self.n_levels_ = declared
         patterns, counts = np.unique(levels, axis=0, return_counts=True)
         m, u = self._initial(levels)
         lam = float(self.prior)
@@ -89,9 +112,13 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
             g, ll = _posterior(lm, lu, lam)
             history.append(float((counts * ll).sum()))
             lam = float(np.clip((counts * g).sum() / counts.sum(), _EPS, 1 - _EPS))
-            m = _m_step(patterns, counts * g, self.n_levels_)
+            m = _m_step(patterns, counts * g, self.n_levels_, self.m_smoothing)
             if self.u_probabilities is None:
                 u = _m_step(patterns, counts * (1 - g), self.n_levels_)
+            m = [
+                _monotone_ratio(mk, uk) if ordered else mk
+                for mk, uk, ordered in zip(m, u, self._ordered(), strict=True)
+            ]
             if len(history) > 1 and abs(history[-1] - history[-2]) < self.tol:
                 break
         self.m_, self.u_, self.lambda_ = m, u, lam
@@ -100,6 +127,15 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
         self.converged_ = len(history) > 1 and abs(history[-1] - history[-2]) < self.tol
         self.classes_ = np.array([0, 1])
         return self
+
+    def _ordered(self) -> list[bool]:
+        if isinstance(self.monotone, bool):
+            return [self.monotone] * len(self.n_levels_)
+        if len(self.monotone) != len(self.n_levels_):
+            raise ValueError(
+                f"monotone has {len(self.monotone)} flags for {len(self.n_levels_)} comparisons"
+            )
+        return [bool(flag) for flag in self.monotone]
 
     def _initial(self, levels: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         m, u = [], []
@@ -223,14 +259,40 @@ def _posterior(lm: np.ndarray, lu: np.ndarray, lam: float) -> tuple[np.ndarray, 
     return np.exp(a - log_total), log_total
 
 
-def _m_step(patterns: np.ndarray, weights: np.ndarray, n_levels: np.ndarray) -> list[np.ndarray]:
+def _m_step(
+    patterns: np.ndarray, weights: np.ndarray, n_levels: np.ndarray, smoothing: float = 0.0
+) -> list[np.ndarray]:
+    """Level probabilities from weighted pattern counts; ``smoothing`` spreads that share
+    of the mass evenly over the levels (a Dirichlet prior), so no level of a real
+    register is ever impossible for a match."""
     out = []
     for k, n in enumerate(n_levels):
         col = patterns[:, k]
         ok = col >= 0
         mass = np.bincount(col[ok], weights=weights[ok], minlength=int(n)) + _EPS
-        out.append(mass / mass.sum())
+        mass = mass / mass.sum()
+        out.append((1 - smoothing) * mass + smoothing / n)
     return out
+
+
+def _monotone_ratio(m: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """m adjusted so that m/u never falls as the level rises (pool adjacent violators).
+
+    Levels are ordered by strength of agreement by design, so a weaker level must
+    not weigh more than a stronger one; pooled levels share one ratio.
+    """
+    blocks: list[list[int]] = []
+    for j in range(len(m)):
+        blocks.append([j])
+        while len(blocks) > 1:
+            a, b = blocks[-2], blocks[-1]
+            if m[a].sum() / u[a].sum() <= m[b].sum() / u[b].sum():
+                break
+            blocks[-2:] = [a + b]
+    out = np.empty_like(m)
+    for block in blocks:
+        out[block] = u[block] * m[block].sum() / u[block].sum()
+    return out / out.sum()
 
 
 def term_frequency_adjustment(

@@ -5,11 +5,20 @@ assignment that maximises the total score within each connected component of
 the pair graph (``scipy.optimize.linear_sum_assignment``), so two different
 records never share a counterpart. Components are small (a family, a common
 name in a village), so the dense problems stay tiny; single pairs pass
-straight through. Duplicate-aware resolution (two records of one register for
-one person) builds on this in a later step.
+straight through.
+
+:func:`resolve_links` adds what registers need on top: DTKS holds about 1% of
+its people twice, and strict one-to-one leaves the second record unlinked.
+After the optimal assignment, a record whose best counterpart above the
+threshold is taken by another record of its own register is linked to it too
+when ``is_duplicate`` (the same model scoring the two records of one register)
+says the two are the same person; the output names the duplicate.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -57,8 +66,28 @@ def one_to_one(
     sorted_cand = cand[order]
     for c in np.flatnonzero(sizes > 1):
         members = sorted_cand[starts[c] : starts[c + 1]]
-        keep[members[_assign(left[members], right[members], score[members])]] = True
+        solve = _assign if len(members) <= MAX_DENSE_PAIRS else _greedy
+        keep[members[solve(left[members], right[members], score[members])]] = True
     return keep
+
+
+#: Components with more candidate pairs than this (a threshold set far too low)
+#: are resolved greedily, best pair first: a dense assignment matrix would not fit.
+MAX_DENSE_PAIRS = 20_000
+
+
+def _greedy(left: np.ndarray, right: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Indices of a greedy one-to-one selection, highest score first (ties by position)."""
+    taken_left: set[int] = set()
+    taken_right: set[int] = set()
+    chosen = []
+    for k in np.lexsort((right, left, -score)).tolist():
+        a, b = int(left[k]), int(right[k])
+        if a not in taken_left and b not in taken_right:
+            taken_left.add(a)
+            taken_right.add(b)
+            chosen.append(k)
+    return np.array(sorted(chosen), dtype=int)
 
 
 def _assign(left: np.ndarray, right: np.ndarray, score: np.ndarray) -> np.ndarray:
@@ -73,3 +102,104 @@ def _assign(left: np.ndarray, right: np.ndarray, score: np.ndarray) -> np.ndarra
     return np.array(
         [lookup[(r, c)] for r, c in zip(rows[chosen], cols[chosen], strict=True)], dtype=int
     )
+
+
+#: Resolution modes: optimal one-to-one, one-to-one plus duplicates, best counterpart.
+MODES = ("one_to_one", "duplicates", "many_to_one")
+
+DuplicateTest = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass
+class Links:
+    """Which candidate pairs are links, and which records duplicate another.
+
+    ``keep`` is a mask over the candidate pairs. ``left_duplicate_of[i]`` is the
+    position of the left record that record ``i`` duplicates (-1 if none), and
+    likewise on the right.
+    """
+
+    keep: np.ndarray
+    left_duplicate_of: np.ndarray
+    right_duplicate_of: np.ndarray
+
+
+def resolve_links(
+    left: np.ndarray,
+    right: np.ndarray,
+    score: np.ndarray,
+    threshold: float,
+    n_left: int,
+    n_right: int,
+    mode: str = "duplicates",
+    left_is_duplicate: DuplicateTest | None = None,
+    right_is_duplicate: DuplicateTest | None = None,
+) -> Links:
+    """Links from scored candidate pairs under one of :data:`MODES`.
+
+    ``one_to_one``: :func:`one_to_one`. ``many_to_one``: each left record links
+    to its best right record above the threshold (several may share one).
+    ``duplicates``: one-to-one, then records left over whose best counterpart
+    is taken link to it as well when the ``*_is_duplicate`` test (positions of
+    two records of one register -> bool per pair) accepts them.
+
+    Examples
+    --------
+    >>> same = lambda a, b: np.ones(len(a), dtype=bool)
+    >>> links = resolve_links(np.array([0, 1]), np.array([0, 0]), np.array([5.0, 4.0]), 0.0,
+    ...                       2, 1, left_is_duplicate=same)
+    >>> links.keep.tolist(), links.left_duplicate_of.tolist()
+    ([True, True], [-1, 0])
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    left, right = np.asarray(left), np.asarray(right)
+    score = np.asarray(score, dtype=float)
+    left_dup = np.full(n_left, -1, dtype=np.int64)
+    right_dup = np.full(n_right, -1, dtype=np.int64)
+    if mode == "many_to_one":
+        return Links(_best_per_left(left, score, threshold), left_dup, right_dup)
+    keep = one_to_one(left, right, score, threshold)
+    if mode == "duplicates":
+        for own, other, test, dup in (
+            (left, right, left_is_duplicate, left_dup),
+            (right, left, right_is_duplicate, right_dup),
+        ):
+            if test is not None:
+                _add_duplicates(own, other, score, threshold, keep, test, dup)
+    return Links(keep, left_dup, right_dup)
+
+
+def _best_per_left(left: np.ndarray, score: np.ndarray, threshold: float) -> np.ndarray:
+    keep = np.zeros(len(left), dtype=bool)
+    cand = np.flatnonzero(score >= threshold)
+    order = cand[np.lexsort((-score[cand], left[cand]))]
+    first = np.r_[True, left[order][1:] != left[order][:-1]] if len(order) else order
+    keep[order[first]] = True
+    return keep
+
+
+def _add_duplicates(
+    own: np.ndarray,
+    other: np.ndarray,
+    score: np.ndarray,
+    threshold: float,
+    keep: np.ndarray,
+    is_duplicate: DuplicateTest,
+    duplicate_of: np.ndarray,
+) -> None:
+    """Link left-over ``own`` records to a taken counterpart when they duplicate its owner."""
+    linked_own = np.zeros(len(duplicate_of), dtype=bool)
+    linked_own[own[keep]] = True
+    owner = dict(zip(other[keep].tolist(), own[keep].tolist(), strict=True))
+    cand = np.flatnonzero((score >= threshold) & ~keep & ~linked_own[own])
+    cand = cand[np.isin(other[cand], other[keep])]
+    if not len(cand):
+        return
+    # each left-over record tries only its best taken counterpart
+    cand = cand[np.lexsort((-score[cand], own[cand]))]
+    cand = cand[np.r_[True, own[cand][1:] != own[cand][:-1]]]
+    partner = np.array([owner[o] for o in other[cand].tolist()], dtype=np.int64)
+    accepted = np.asarray(is_duplicate(own[cand], partner), dtype=bool)
+    keep[cand[accepted]] = True
+    duplicate_of[own[cand[accepted]]] = partner[accepted]

@@ -1,0 +1,521 @@
+"""The Linker: blocking -> comparisons -> Fellegi-Sunter -> links, with good defaults.
+
+Every stage is also a function of its own module; the Linker chains them and
+keeps the memory bounded: candidate pairs are generated rule by rule, compared
+and scored in chunks of ``chunk_size`` pairs, and only the compact per-pair
+results (positions, int8 levels, one weight) are kept for the whole run.
+
+Match weights include a term-frequency adjustment for exact name agreement:
+agreeing on a rare name counts for more than agreeing on SITI or MUHAMMAD.
+Because u probabilities learned on blocked pairs are inflated by the blocking
+itself, the adjustment is relative: ``log2(typical frequency / this name's
+frequency)``, where "typical" is the geometric mean frequency among the exactly
+agreeing pairs of the training run, clipped to +-``TF_CLIP`` bits.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bansos_linkage import model_file
+from bansos_linkage.blocking import (
+    DEFAULT_RULES,
+    Rule,
+    blocking_keys,
+    iter_candidate_pairs,
+)
+from bansos_linkage.comparisons import DEFAULT_COMPARISONS, Comparison, compare
+from bansos_linkage.errors import SchemaError
+from bansos_linkage.fellegi_sunter import FellegiSunter, expected_errors
+from bansos_linkage.resolve import MODES, resolve_links
+
+#: Default link threshold on the match probability. Probabilities fitted on
+#: blocked pairs are conservative (members of one household agree on KK and
+#: region, so those fields look weaker than they are); one-to-one resolution,
+#: not the threshold, is the main guard against false links. 0.03 (match weight
+#: about -5) maximised F1 on the synthetic DTKS <-> Regsosek runs (see docs).
+DEFAULT_THRESHOLD = 0.03
+TF_CLIP = 5.0
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class LinkResult:
+    """Everything a run produces; every input record is in exactly one output.
+
+    ``links``: ``left_id, right_id, match_probability, match_weight``, the level
+    name of each comparison, ``duplicate_of`` (for a record linked as a duplicate
+    of another record of its register). ``unlinked_left`` / ``unlinked_right``:
+    the record id and its best candidate with its score, if any.
+    """
+
+    links: pd.DataFrame
+    unlinked_left: pd.DataFrame
+    unlinked_right: pd.DataFrame
+    summary: dict[str, Any]
+    pairs: pd.DataFrame | None = None
+
+
+@dataclass
+class _Scored:
+    left: np.ndarray
+    right: np.ndarray
+    rule: np.ndarray
+    levels: np.ndarray
+    tf: np.ndarray
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Linker:
+    """Link two standardised registers at person level.
+
+    Parameters
+    ----------
+    rules, comparisons
+        Blocking rules and comparisons (defaults for DTKS <-> Regsosek).
+    threshold
+        Match probability at or above which a pair may become a link.
+    resolution
+        ``"duplicates"`` (one-to-one, plus duplicates of one register linked to
+        their person's counterpart), ``"one_to_one"`` or ``"many_to_one"``.
+    term_frequency
+        Labels of name comparisons whose exact level gets the term-frequency
+        adjustment.
+    duplicate_threshold
+        Match probability at or above which two records of one register are
+        taken for the same person (stricter than ``threshold``: a duplicate
+        shares its person's counterpart).
+    chunk_size
+        Pairs compared and scored at a time.
+    matcher
+        An unfitted :class:`FellegiSunter` with the EM settings to use.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from bansos_linkage.synthetic import generate, scenario
+    >>> from bansos_linkage import standardise
+    >>> data = generate(scenario("default", households=200, seed=1))
+    >>> left, right = (standardise(data.registers[n], n, reference_date=dt.date(2026, 1, 1))
+    ...                .records for n in ("dtks", "regsosek"))
+    >>> result = Linker().fit(left, right).link(left, right)
+    >>> len(result.links) + len(result.unlinked_left) == len(left)
+    True
+    """
+
+    def __init__(
+        self,
+        rules: Sequence[Rule] = DEFAULT_RULES,
+        comparisons: Sequence[Comparison] = DEFAULT_COMPARISONS,
+        threshold: float = DEFAULT_THRESHOLD,
+        resolution: str = "duplicates",
+        term_frequency: Sequence[str] = ("name",),
+        duplicate_threshold: float = 0.9,
+        chunk_size: int = 200_000,
+        matcher: FellegiSunter | None = None,
+    ) -> None:
+        if resolution not in MODES:
+            raise ValueError(f"resolution must be one of {MODES}, not {resolution!r}")
+        if not 0 < threshold < 1:
+            raise ValueError("threshold is a match probability: between 0 and 1")
+        labels = [c.label for c in comparisons]
+        if len(set(labels)) != len(labels):
+            raise ValueError("comparison labels must be unique")
+        unknown = sorted(set(term_frequency) - set(labels))
+        if unknown:
+            raise ValueError(f"term_frequency names unknown comparisons {unknown}")
+        self.rules = tuple(rules)
+        self.comparisons = tuple(comparisons)
+        self.threshold = threshold
+        self.resolution = resolution
+        self.term_frequency = tuple(term_frequency)
+        self.duplicate_threshold = duplicate_threshold
+        self.chunk_size = chunk_size
+        self.matcher = matcher
+        self.model_: FellegiSunter | None = None
+        self.tf_typical_: dict[str, float] = {}
+        self.max_level_seen_: list[int] = []
+        self.settings: dict[str, Any] = {}
+
+    # --- training -----------------------------------------------------------
+
+    def fit(self, left: pd.DataFrame, right: pd.DataFrame, progress: Progress | None = None):
+        """Estimate the matcher's parameters by EM on the candidate pairs of two registers."""
+        left, right = self._prepare(left), self._prepare(right)
+        scored = self._score_candidates(left, right, progress)
+        template = self.matcher if self.matcher is not None else FellegiSunter()
+        params = template.get_params()
+        params["n_levels"] = [len(c.levels) for c in self.comparisons]
+        start = time.perf_counter()
+        levels = pd.DataFrame(scored.levels, columns=[c.label for c in self.comparisons])
+        self.model_ = FellegiSunter(**params).fit(levels)
+        self.max_level_seen_ = [int(x) for x in scored.levels.max(axis=0, initial=-1)]
+        self.tf_typical_ = self._tf_typical(right, scored)
+        self.fit_seconds_ = {**scored.timings, "em": time.perf_counter() - start}
+        return self
+
+    def _tf_typical(self, right: pd.DataFrame, scored: _Scored) -> dict[str, float]:
+        out = {}
+        for k, comp in enumerate(self.comparisons):
+            if comp.label not in self.term_frequency:
+                continue
+            exact = scored.levels[:, k] == len(comp.levels) - 1
+            freq = _frequencies(right, comp.column)[scored.right[exact]]
+            freq = freq[np.isfinite(freq)]
+            out[comp.label] = float(np.exp(np.mean(np.log(freq)))) if len(freq) else 1.0
+        return out
+
+    # --- linking ------------------------------------------------------------
+
+    def link(
+        self,
+        left: pd.DataFrame,
+        right: pd.DataFrame,
+        progress: Progress | None = None,
+        keep_pairs: bool = False,
+    ) -> LinkResult:
+        """Score the candidate pairs and resolve them into links."""
+        model = self._fitted()
+        self._check_columns(left, right)
+        left, right = self._prepare(left), self._prepare(right)
+        scored = self._score_candidates(left, right, progress)
+        start = time.perf_counter()
+        weight = self._weights(scored.levels, scored.tf)
+        timings = {**scored.timings, "score": time.perf_counter() - start}
+        start = time.perf_counter()
+        weight_threshold = float(np.log2(self.threshold / (1 - self.threshold)))
+        resolved = resolve_links(
+            scored.left,
+            scored.right,
+            weight,
+            weight_threshold,
+            len(left),
+            len(right),
+            mode=self.resolution,
+            left_is_duplicate=self._duplicate_test(left),
+            right_is_duplicate=self._duplicate_test(right),
+        )
+        timings["resolve"] = time.perf_counter() - start
+        result = self._outputs(left, right, scored, weight, resolved, keep_pairs)
+        result.summary.update(
+            {
+                "em": {
+                    "iterations": int(model.n_iter_),
+                    "converged": bool(model.converged_),
+                    "log_likelihood": float(model.log_likelihood_),
+                    "lambda": float(model.lambda_),
+                },
+                "seconds": {k: round(v, 3) for k, v in timings.items()},
+            }
+        )
+        return result
+
+    def fit_link(
+        self, left: pd.DataFrame, right: pd.DataFrame, progress: Progress | None = None
+    ) -> LinkResult:
+        """:meth:`fit` then :meth:`link` on the same registers."""
+        return self.fit(left, right, progress).link(left, right, progress)
+
+    def match_weight(self, levels: np.ndarray, tf: np.ndarray | None = None) -> np.ndarray:
+        """Match weights (log2 posterior odds) of level rows plus term-frequency bits."""
+        return self._weights(np.asarray(levels), tf)
+
+    # --- persistence --------------------------------------------------------
+
+    def save(self, path: str | Path) -> Path:
+        """Write the whole model (settings, rules, comparisons, parameters) as JSON."""
+        model = self._fitted()
+        return model_file.save(
+            path,
+            {
+                "settings": {
+                    "threshold": self.threshold,
+                    "resolution": self.resolution,
+                    "term_frequency": list(self.term_frequency),
+                    "duplicate_threshold": self.duplicate_threshold,
+                    "tf_typical": self.tf_typical_,
+                    "max_level_seen": self.max_level_seen_,
+                    "chunk_size": self.chunk_size,
+                    **self.settings,
+                },
+                "blocking_rules": [model_file.rule_to_dict(r) for r in self.rules],
+                "comparisons": [model_file.comparison_to_dict(c) for c in self.comparisons],
+                "matcher": model_file.matcher_to_dict(model),
+            },
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> Linker:
+        """A fitted Linker from a model file written by :meth:`save`."""
+        content = model_file.load(path)
+        settings = dict(content["settings"])
+        try:
+            linker = cls(
+                rules=content["blocking_rules"],
+                comparisons=content["comparisons"],
+                threshold=float(settings.pop("threshold")),
+                resolution=settings.pop("resolution"),
+                term_frequency=settings.pop("term_frequency"),
+                duplicate_threshold=float(settings.pop("duplicate_threshold")),
+                chunk_size=int(settings.pop("chunk_size")),
+            )
+            linker.tf_typical_ = {str(k): float(v) for k, v in settings.pop("tf_typical").items()}
+            linker.max_level_seen_ = [int(x) for x in settings.pop("max_level_seen")]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SchemaError(
+                f"{path}: key 'settings' is incomplete or malformed ({exc})"
+            ) from None
+        linker.settings = settings
+        linker.model_ = content["matcher"]
+        return linker
+
+    # --- internals ----------------------------------------------------------
+
+    def _fitted(self) -> FellegiSunter:
+        if self.model_ is None:
+            raise RuntimeError("the Linker is not fitted: call fit() or Linker.load() first")
+        return self.model_
+
+    def _prepare(self, records: pd.DataFrame) -> pd.DataFrame:
+        needs_keys = any(k.startswith("bk_") and k not in records for k in _rule_keys(self.rules))
+        out = blocking_keys(records) if needs_keys else records
+        return out.reset_index(drop=True)
+
+    def _check_columns(self, left: pd.DataFrame, right: pd.DataFrame) -> None:
+        """A column the model uses may be absent on one side (Regsosek has no mother's
+        name: that comparison is then missing, not disagreeing) but not on both."""
+        for side, frame in (("left", left), ("right", right)):
+            if "record_id" not in frame:
+                raise SchemaError(f"{side} records have no 'record_id' column: standardise first")
+        used = {getattr(c, "column", None) for c in self.comparisons} - {None}
+        used |= {k for k in _rule_keys(self.rules) if not k.startswith("bk_")}
+        absent = sorted(k for k in used if k not in left and k not in right)
+        if absent:
+            raise SchemaError(
+                f"neither register has the columns {absent} that the model's blocking rules "
+                "and comparisons use: were they standardised with a matching schema?"
+            )
+
+    def _score_candidates(
+        self, left: pd.DataFrame, right: pd.DataFrame, progress: Progress | None
+    ) -> _Scored:
+        self._check_columns(left, right)
+        freqs = {
+            c.label: _frequencies(right, c.column)
+            for c in self.comparisons
+            if c.label in self.term_frequency
+        }
+        lefts, rights, rules, levels, tfs = [], [], [], [], []
+        timings = {"block": 0.0, "compare": 0.0}
+        start = time.perf_counter()
+        for i, li, ri, _ in iter_candidate_pairs(left, right, self.rules):
+            timings["block"] += time.perf_counter() - start
+            start = time.perf_counter()
+            for lo in range(0, len(li), self.chunk_size):
+                a, b = li[lo : lo + self.chunk_size], ri[lo : lo + self.chunk_size]
+                chunk, tf = self._compare_chunk(left, right, a, b, freqs)
+                lefts.append(a.astype(np.int64))
+                rights.append(b.astype(np.int64))
+                rules.append(np.full(len(a), i, dtype=np.int16))
+                levels.append(chunk)
+                tfs.append(tf)
+            timings["compare"] += time.perf_counter() - start
+            if progress is not None:
+                progress(i + 1, len(self.rules), f"pairs: {self.rules[i].name}")
+            start = time.perf_counter()
+        n = len(self.comparisons)
+        return _Scored(
+            left=np.concatenate(lefts) if lefts else np.zeros(0, np.int64),
+            right=np.concatenate(rights) if rights else np.zeros(0, np.int64),
+            rule=np.concatenate(rules) if rules else np.zeros(0, np.int16),
+            levels=np.concatenate(levels) if levels else np.zeros((0, n), np.int8),
+            tf=np.concatenate(tfs) if tfs else np.zeros(0, np.float32),
+            timings=timings,
+        )
+
+    def _compare_chunk(
+        self,
+        left: pd.DataFrame,
+        right: pd.DataFrame,
+        a: np.ndarray,
+        b: np.ndarray,
+        freqs: dict[str, np.ndarray],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Levels (int8) and term-frequency bits of one chunk of pairs."""
+        levels, _ = compare(left, right, a, b, self.comparisons)
+        matrix = levels.to_numpy(dtype=np.int8)
+        tf = np.zeros(len(a), dtype=np.float32)
+        for k, comp in enumerate(self.comparisons):
+            if comp.label not in freqs:
+                continue
+            typical = self.tf_typical_.get(comp.label)
+            exact = matrix[:, k] == len(comp.levels) - 1
+            if typical is None or not exact.any():
+                continue
+            f = freqs[comp.label][b[exact]]
+            bits = np.clip(
+                np.log2(typical / np.where(np.isfinite(f), f, typical)), -TF_CLIP, TF_CLIP
+            )
+            tf[exact] += bits.astype(np.float32)
+        return matrix, tf
+
+    def _weights(self, levels: np.ndarray, tf: np.ndarray | None) -> np.ndarray:
+        model = self._fitted()
+        frame = pd.DataFrame(levels, columns=list(model.feature_names_in_))
+        weight = model.match_weight(frame)
+        return weight + (0.0 if tf is None else np.asarray(tf, dtype=float))
+
+    def _duplicate_test(
+        self, frame: pd.DataFrame
+    ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """Two records of one register are the same person when the model scores them as a
+        match (the same model, term frequencies of that register)."""
+        freqs = {
+            c.label: _frequencies(frame, c.column)
+            for c in self.comparisons
+            if c.label in self.term_frequency
+        }
+
+        def test(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            levels, tf = self._compare_chunk(frame, frame, a, b, freqs)
+            # within one register some levels occur that linking never saw (both use
+            # one region scheme, so "same village" appears): count them as the
+            # strongest level the model was trained on, not with untrained weights
+            if self.max_level_seen_:
+                levels = np.minimum(levels, np.asarray(self.max_level_seen_, dtype=np.int8))
+            return self._weights(levels, tf) >= weight_threshold
+
+        p = self.duplicate_threshold
+        weight_threshold = float(np.log2(p / (1 - p)))
+        return test
+
+    def _outputs(
+        self,
+        left: pd.DataFrame,
+        right: pd.DataFrame,
+        scored: _Scored,
+        weight: np.ndarray,
+        resolved,
+        keep_pairs: bool,
+    ) -> LinkResult:
+        probability = 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
+        left_ids = left["record_id"].astype("string").to_numpy(dtype=object)
+        right_ids = right["record_id"].astype("string").to_numpy(dtype=object)
+        keep = resolved.keep
+        links = pd.DataFrame(
+            {
+                "left_id": left_ids[scored.left[keep]],
+                "right_id": right_ids[scored.right[keep]],
+                "match_probability": probability[keep],
+                "match_weight": weight[keep],
+            }
+        )
+        for k, comp in enumerate(self.comparisons):
+            links[comp.label] = _level_names(scored.levels[keep, k], comp.levels)
+        dup_left = resolved.left_duplicate_of[scored.left[keep]]
+        dup_right = resolved.right_duplicate_of[scored.right[keep]]
+        links["duplicate_of"] = np.where(
+            dup_left >= 0,
+            left_ids[np.maximum(dup_left, 0)],
+            np.where(dup_right >= 0, right_ids[np.maximum(dup_right, 0)], None),
+        )
+        links = links.sort_values(["left_id", "right_id"], kind="stable").reset_index(drop=True)
+        unlinked_left = _unlinked(scored.left, scored.right, weight, keep, left_ids, right_ids)
+        unlinked_right = _unlinked(scored.right, scored.left, weight, keep, right_ids, left_ids)
+        errors = expected_errors(probability[keep], 0.0)
+        summary = {
+            "n_left": len(left),
+            "n_right": len(right),
+            "candidate_pairs": int(len(weight)),
+            "links": int(keep.sum()),
+            "linked_left": int(len(left) - len(unlinked_left)),
+            "linked_right": int(len(right) - len(unlinked_right)),
+            "unlinked_left": len(unlinked_left),
+            "unlinked_right": len(unlinked_right),
+            "duplicates_left": int((resolved.left_duplicate_of >= 0).sum()),
+            "duplicates_right": int((resolved.right_duplicate_of >= 0).sum()),
+            "threshold": self.threshold,
+            "resolution": self.resolution,
+            "expected_false_links": round(errors["expected_false_links"], 2),
+            "estimated_fdr": round(errors["fdr"], 6),
+            "estimated_fnr": round(_estimated_fnr(probability[keep], unlinked_left), 6),
+        }
+        pairs = None
+        if keep_pairs:
+            pairs = pd.DataFrame(
+                {
+                    "left": scored.left,
+                    "right": scored.right,
+                    "rule": np.array([r.name for r in self.rules], dtype=object)[scored.rule],
+                    "match_weight": weight,
+                    "tf_adjustment": scored.tf,
+                    "link": keep,
+                }
+            )
+            for k, comp in enumerate(self.comparisons):
+                pairs[comp.label] = scored.levels[:, k]
+        return LinkResult(links, unlinked_left, unlinked_right, summary, pairs)
+
+
+def _rule_keys(rules: Sequence[Rule]) -> list[str]:
+    keys: list[str] = []
+    for rule in rules:
+        keys.extend(getattr(rule, "keys", ()) or (getattr(rule, "key", None),))
+    return [k for k in keys if k]
+
+
+def _frequencies(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Relative frequency of each record's value in ``frame`` (NaN where missing)."""
+    values = frame[column].astype("string")
+    counts = values.value_counts(normalize=True, dropna=True)
+    return values.map(counts).to_numpy(dtype=float, na_value=np.nan)
+
+
+def _level_names(levels: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    by_number = np.array(list(reversed(names)) + ["missing"], dtype=object)
+    return by_number[np.where(levels < 0, len(names), levels)]
+
+
+def _unlinked(
+    own: np.ndarray,
+    other: np.ndarray,
+    weight: np.ndarray,
+    keep: np.ndarray,
+    own_ids: np.ndarray,
+    other_ids: np.ndarray,
+) -> pd.DataFrame:
+    """Records without a link, with their best candidate (if any) and its score."""
+    linked = np.zeros(len(own_ids), dtype=bool)
+    linked[own[keep]] = True
+    best = pd.DataFrame({"own": own, "other": other, "w": weight})
+    best = best.sort_values(["own", "w", "other"], ascending=[True, False, True], kind="stable")
+    best = best.drop_duplicates("own").set_index("own")
+    ids = np.flatnonzero(~linked)
+    w = best["w"].reindex(ids).to_numpy(dtype=float)
+    partner = best["other"].reindex(ids).to_numpy(dtype=float)
+    has = ~np.isnan(partner)
+    return pd.DataFrame(
+        {
+            "record_id": own_ids[ids],
+            "best_candidate_id": np.where(
+                has, other_ids[np.where(has, partner, 0).astype(np.int64)], None
+            ),
+            "best_match_probability": 1.0 / (1.0 + np.exp2(-w)),
+            "best_match_weight": w,
+        }
+    )
+
+
+def _estimated_fnr(linked_probability: np.ndarray, unlinked: pd.DataFrame) -> float:
+    """Expected missed links (best candidate of each unlinked record) over expected matches."""
+    missed = float(np.nansum(unlinked["best_match_probability"].to_numpy(dtype=float)))
+    total = missed + float(linked_probability.sum())
+    return missed / total if total else 0.0

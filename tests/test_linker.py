@@ -1,0 +1,179 @@
+"""The Linker end to end: accuracy, nothing lost, model file round trip and errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bansos_linkage.errors import SchemaError
+from bansos_linkage.linker import Linker
+
+
+@pytest.fixture(scope="module")
+def linked(dtks_regsosek):
+    p = dtks_regsosek
+    calls = []
+    linker = Linker().fit(p.left, p.right, progress=lambda *a: calls.append(a))
+    return linker, linker.link(p.left, p.right, keep_pairs=True), calls
+
+
+def _f1(p, links):
+    lp = p.data.truth["dtks"].set_index("record_id")["person_id"]
+    rp = p.data.truth["regsosek"].set_index("record_id")["person_id"]
+    correct = (lp.loc[links["left_id"]].to_numpy() == rp.loc[links["right_id"]].to_numpy()).sum()
+    precision, recall = correct / len(links), correct / len(p.true_left)
+    return precision, recall, 2 * precision * recall / (precision + recall)
+
+
+def test_links_are_accurate_and_beat_exact_nik(linked, dtks_regsosek):
+    p = dtks_regsosek
+    _, result, _ = linked
+    precision, recall, f1 = _f1(p, result.links)
+    assert precision > 0.99 and recall > 0.99 and f1 > 0.993
+    nik = p.left[["record_id", "nik"]].merge(p.right[["record_id", "nik"]], on="nik").dropna()
+    nik = nik.drop_duplicates("record_id_x").drop_duplicates("record_id_y")
+    exact = nik.rename(columns={"record_id_x": "left_id", "record_id_y": "right_id"})
+    assert f1 > _f1(p, exact)[2] + 0.05
+
+
+def test_every_record_ends_in_exactly_one_output(linked, dtks_regsosek):
+    p = dtks_regsosek
+    _, result, _ = linked
+    left_out = pd.concat([result.links["left_id"], result.unlinked_left["record_id"]])
+    assert sorted(left_out.unique()) == sorted(p.left["record_id"])
+    assert not result.unlinked_left["record_id"].isin(result.links["left_id"]).any()
+    right_out = pd.concat([result.links["right_id"], result.unlinked_right["record_id"]])
+    assert sorted(right_out.unique()) == sorted(p.right["record_id"])
+    # a record has more than one link only through a duplicate on the other side
+    for side in ("left_id", "right_id"):
+        shared = result.links[result.links[side].duplicated(keep=False)]
+        assert shared.groupby(side)["duplicate_of"].apply(lambda s: s.notna().sum() >= 1).all()
+    s = result.summary
+    assert s["linked_left"] + s["unlinked_left"] == s["n_left"] == len(p.left)
+
+
+def test_duplicates_found_in_dtks_are_mostly_real(linked, dtks_regsosek):
+    p = dtks_regsosek
+    _, result, _ = linked
+    dups = result.links.dropna(subset=["duplicate_of"])
+    dups = dups[dups["duplicate_of"].isin(p.left["record_id"])]
+    assert len(dups) > 0
+    person = p.data.truth["dtks"].set_index("record_id")["person_id"]
+    same = person.loc[dups["left_id"]].to_numpy() == person.loc[dups["duplicate_of"]].to_numpy()
+    assert same.mean() > 0.9
+
+
+def test_links_table_columns_and_level_names(linked):
+    linker, result, calls = linked
+    labels = [c.label for c in linker.comparisons]
+    assert list(result.links.columns) == [
+        "left_id",
+        "right_id",
+        "match_probability",
+        "match_weight",
+        *labels,
+        "duplicate_of",
+    ]
+    assert result.links["match_probability"].min() >= linker.threshold
+    assert set(result.links["name"]) <= set(linker.comparisons[0].levels) | {"missing"}
+    assert len(calls) == len(linker.rules)  # one progress call per blocking rule
+    assert (result.pairs["link"].sum()) == len(result.links)
+
+
+def test_unlinked_records_carry_their_best_candidate(linked):
+    _, result, _ = linked
+    u = result.unlinked_left
+    with_candidate = u["best_candidate_id"].notna()
+    assert with_candidate.any()
+    assert (u.loc[with_candidate, "best_match_probability"] < 1).all()
+    assert u.loc[~with_candidate, "best_match_weight"].isna().all()
+
+
+def test_model_file_round_trip_gives_identical_links(linked, dtks_regsosek, tmp_path):
+    p = dtks_regsosek
+    linker, result, _ = linked
+    path = linker.save(tmp_path / "model.json")
+    content = json.loads(path.read_text())
+    assert content["format"] == "bansos-linkage-model"
+    assert [c["type"] for c in content["comparisons"]][:3] == ["name", "nik", "date"]
+    again = Linker.load(path).link(p.left, p.right)
+    pd.testing.assert_frame_equal(again.links, result.links)
+
+
+def test_same_data_same_links(linked, dtks_regsosek):
+    p = dtks_regsosek
+    _, result, _ = linked
+    again = Linker().fit(p.left, p.right).link(p.left, p.right)
+    pd.testing.assert_frame_equal(again.links, result.links)
+
+
+def _broken(tmp_path, linker, edit):
+    path = linker.save(tmp_path / "model.json")
+    content = json.loads(path.read_text())
+    edit(content)
+    path.write_text(json.dumps(content))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("edit", "key"),
+    [
+        (lambda c: c.update(format="other"), "format"),
+        (lambda c: c.update(version=99), "version"),
+        (lambda c: c.pop("matcher"), "matcher"),
+        (lambda c: c["comparisons"][0].update(type="soundex"), "comparisons[0].type"),
+        (lambda c: c["blocking_rules"][1].update(colour="red"), "blocking_rules[1].colour"),
+        (lambda c: c["matcher"]["fitted"]["m"][1].pop(), "m[1]"),
+        (lambda c: c["matcher"]["fitted"].update(comparisons=["a"]), "comparisons"),
+        (lambda c: c["matcher"]["fitted"].update({"lambda": 2}), "lambda"),
+        (lambda c: c["settings"].pop("threshold"), "settings"),
+    ],
+)
+def test_bad_model_files_name_the_file_and_key(linked, tmp_path, edit, key):
+    linker, _, _ = linked
+    path = _broken(tmp_path, linker, edit)
+    with pytest.raises(SchemaError) as err:
+        Linker.load(path)
+    assert str(path) in str(err.value) and key in str(err.value)
+
+
+def test_not_json_is_a_clear_error(tmp_path):
+    path = tmp_path / "model.json"
+    path.write_text("{not json")
+    with pytest.raises(SchemaError, match="not a JSON model file"):
+        Linker.load(path)
+
+
+def test_mismatched_schema_is_refused(linked, dtks_regsosek):
+    linker, _, _ = linked
+    p = dtks_regsosek
+    wrong = p.left.drop(columns=["full_name", "nik"])
+    with pytest.raises(SchemaError, match="full_name"):
+        linker.link(wrong, p.right.drop(columns=["full_name", "nik"]))
+    with pytest.raises(SchemaError, match="record_id"):
+        linker.link(p.left.drop(columns=["record_id"]), p.right)
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError, match="resolution"):
+        Linker(resolution="best")
+    with pytest.raises(ValueError, match="probability"):
+        Linker(threshold=3)
+    with pytest.raises(ValueError, match="unknown comparisons"):
+        Linker(term_frequency=("surname",))
+    with pytest.raises(RuntimeError, match="not fitted"):
+        Linker().link(pd.DataFrame(), pd.DataFrame())
+
+
+def test_strict_one_to_one_never_shares_a_counterpart(linked, dtks_regsosek):
+    p = dtks_regsosek
+    linker, _, _ = linked
+    strict = Linker.__new__(Linker)
+    strict.__dict__.update(linker.__dict__)
+    strict.resolution = "one_to_one"
+    links = strict.link(p.left, p.right).links
+    assert links["right_id"].is_unique and links["duplicate_of"].isna().all()
+    assert np.isfinite(links["match_weight"]).all()
