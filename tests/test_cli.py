@@ -18,7 +18,9 @@ def test_version(capsys):
     assert __version__ in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("command", [[], ["standardise"], ["schema"], ["synth"], ["demo"]])
+@pytest.mark.parametrize(
+    "command", [[], ["standardise"], ["schema"], ["synth"], ["link"], ["demo"]]
+)
 def test_help_on_every_command(capsys, command):
     with pytest.raises(SystemExit) as exc:
         main([*command, "--help"])
@@ -28,7 +30,7 @@ def test_help_on_every_command(capsys, command):
 
 def test_every_subcommand_is_covered_by_the_help_test():
     sub = next(a for a in build_parser()._actions if a.dest == "==SUPPRESS==" or a.choices)
-    assert set(sub.choices) == {"standardise", "schema", "synth", "demo"}
+    assert set(sub.choices) == {"standardise", "schema", "synth", "link", "demo"}
 
 
 def test_no_command_is_a_usage_error(capsys):
@@ -119,8 +121,10 @@ def test_schema_list_and_show(capsys):
 
 def test_demo_runs(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--households", "60"]) == EXIT_OK
-    assert "rows read" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "rows read" in printed and "exact NIK (one-to-one)" in printed
     assert (tmp_path / "dtks_standardised.parquet").exists()
+    assert (tmp_path / "link" / "links.csv").exists()
     assert (tmp_path / "synthetic" / "truth_dtks.csv").exists()
 
 
@@ -144,3 +148,71 @@ def test_standardise_draws_a_progress_bar_on_stderr(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "standardise [" in captured.err and "done" in captured.err
     assert "standardise [" not in captured.out
+
+
+@pytest.fixture(scope="module")
+def registers(tmp_path_factory):
+    out = tmp_path_factory.mktemp("registers")
+    assert main(["synth", "--households", "300", "--seed", "2", "--out", str(out)]) == EXIT_OK
+    return out
+
+
+def _link(registers, out, *extra):
+    return main(
+        [
+            "link",
+            str(registers / "dtks.csv"),
+            str(registers / "regsosek.csv"),
+            "--left-schema",
+            "dtks",
+            "--right-schema",
+            "regsosek",
+            "--out",
+            str(out),
+            "--reference-date",
+            "2026-01-01",
+            *extra,
+        ]
+    )
+
+
+def test_link_writes_every_output_and_loses_no_record(registers, tmp_path, capsys):
+    import json
+
+    from bansos_linkage.pipeline import OUTPUT_FILES
+
+    assert _link(registers, tmp_path / "run") == EXIT_OK
+    captured = capsys.readouterr()
+    assert "link [" in captured.err and "links from" in captured.out
+    run = tmp_path / "run"
+    assert sorted(p.name for p in run.iterdir()) == sorted(OUTPUT_FILES)
+    links = read_table(run / "links.csv")
+    assert list(links.columns[:4]) == ["left_id", "right_id", "match_probability", "match_weight"]
+    left_in = read_table(registers / "dtks.csv")
+    accounted = (
+        set(links["left_id"])
+        | set(read_table(run / "unlinked_left.csv")["record_id"])
+        | set(read_table(run / "rejected.csv").query("side == 'left'")["record_id"].dropna())
+    )
+    assert len(accounted) >= len(left_in["ID DTKS"].dropna().unique())
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["linked_left"] + summary["unlinked_left"] + summary["rejected_left"] == len(
+        left_in
+    )
+    # the saved model reproduces the links without EM, and a threshold overrides it
+    assert _link(registers, tmp_path / "again", "--model", str(run / "model.json")) == EXIT_OK
+    again = read_table(tmp_path / "again" / "links.csv")
+    assert again.equals(links)
+    strict = tmp_path / "strict"
+    assert _link(registers, strict, "--model", str(run / "model.json"), "--threshold", "0.99") == 0
+    assert len(read_table(strict / "links.csv")) < len(links)
+
+
+def test_link_rejects_a_bad_threshold_and_a_bad_model(registers, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        _link(registers, tmp_path / "x", "--threshold", "1.5")
+    assert exc.value.code == EXIT_USAGE
+    bad = tmp_path / "model.json"
+    bad.write_text('{"format": "something else"}')
+    assert _link(registers, tmp_path / "y", "--model", str(bad)) == EXIT_USAGE
+    assert "format" in capsys.readouterr().err

@@ -106,7 +106,7 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
         patterns, counts = np.unique(levels, axis=0, return_counts=True)
         m, u = self._initial(levels)
         lam = float(self.prior)
-        history = []
+        history: list[float] = []
         for _ in range(self.max_iter):
             lm, lu = _log_lik(patterns, m), _log_lik(patterns, u)
             g, ll = _posterior(lm, lu, lam)
@@ -115,12 +115,14 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
             m = _m_step(patterns, counts * g, self.n_levels_, self.m_smoothing)
             if self.u_probabilities is None:
                 u = _m_step(patterns, counts * (1 - g), self.n_levels_)
-            m = [
-                _monotone_ratio(mk, uk) if ordered else mk
-                for mk, uk, ordered in zip(m, u, self._ordered(), strict=True)
-            ]
             if len(history) > 1 and abs(history[-1] - history[-2]) < self.tol:
                 break
+        # levels whose weights would fall as agreement rises are pooled once EM has
+        # converged (inside the loop the pooling makes EM cycle instead of converge)
+        m = [
+            _monotone_ratio(mk, uk) if ordered else mk
+            for mk, uk, ordered in zip(m, u, self._ordered(), strict=True)
+        ]
         self.m_, self.u_, self.lambda_ = m, u, lam
         self.n_iter_ = len(history)
         self.log_likelihood_ = history[-1] if history else float("nan")
@@ -281,6 +283,11 @@ def _monotone_ratio(m: np.ndarray, u: np.ndarray) -> np.ndarray:
     Levels are ordered by strength of agreement by design, so a weaker level must
     not weigh more than a stronger one; pooled levels share one ratio.
     """
+    return _tie(m, u, _monotone_blocks(m, u))
+
+
+def _monotone_blocks(m: np.ndarray, u: np.ndarray) -> list[list[int]]:
+    """Runs of adjacent levels to pool so that m/u is non-decreasing (PAVA)."""
     blocks: list[list[int]] = []
     for j in range(len(m)):
         blocks.append([j])
@@ -289,6 +296,11 @@ def _monotone_ratio(m: np.ndarray, u: np.ndarray) -> np.ndarray:
             if m[a].sum() / u[a].sum() <= m[b].sum() / u[b].sum():
                 break
             blocks[-2:] = [a + b]
+    return blocks
+
+
+def _tie(m: np.ndarray, u: np.ndarray, blocks: list[list[int]]) -> np.ndarray:
+    """m with one m/u ratio per block: each block's m mass spread in proportion to u."""
     out = np.empty_like(m)
     for block in blocks:
         out[block] = u[block] * m[block].sum() / u[block].sum()

@@ -1,0 +1,145 @@
+"""Files in, files out: read -> standardise -> link -> write, as the ``link`` command runs it.
+
+:func:`link_files` is the whole run on two exports; :func:`write_link_outputs`
+writes a :class:`~bansos_linkage.linker.LinkResult` as the files the CLI
+promises. Every input row ends in exactly one of ``links.csv`` (linked),
+``unlinked_left.csv`` / ``unlinked_right.csv`` or ``rejected.csv``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bansos_linkage.io import read_table, write_table
+from bansos_linkage.linker import DEFAULT_THRESHOLD, Linker, LinkResult
+from bansos_linkage.schema import SourceSchema
+from bansos_linkage.standardisation import StandardisedRecords, standardise
+
+Progress = Callable[[int, int, str], None]
+OUTPUT_FILES = (
+    "links.csv",
+    "unlinked_left.csv",
+    "unlinked_right.csv",
+    "rejected.csv",
+    "model.json",
+    "summary.json",
+)
+
+
+@dataclass
+class LinkRun:
+    """A finished file-to-file run: the linker, its result and the standardised sides."""
+
+    linker: Linker
+    result: LinkResult
+    left: StandardisedRecords
+    right: StandardisedRecords
+    rejected: pd.DataFrame
+
+
+def link_files(
+    left: str | Path | pd.DataFrame,
+    right: str | Path | pd.DataFrame,
+    left_schema: str | Path | SourceSchema,
+    right_schema: str | Path | SourceSchema,
+    out_dir: str | Path | None = None,
+    *,
+    threshold: float | None = None,
+    model: str | Path | None = None,
+    reference_date: dt.date | None = None,
+    progress: Progress | None = None,
+) -> LinkRun:
+    """Standardise two exports, link them and (with ``out_dir``) write the outputs.
+
+    ``model``: a model file from an earlier run; its parameters are used as they
+    are (no EM), so a run can be repeated exactly or applied to new exports.
+    ``threshold`` overrides the model's or the default match-probability threshold.
+    """
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
+    reference_date = reference_date or dt.date.today()
+    sides = []
+    for data, schema in ((left, left_schema), (right, right_schema)):
+        table = data if isinstance(data, pd.DataFrame) else read_table(data)
+        sides.append(standardise(table, schema, reference_date=reference_date))
+    seconds["read_and_standardise"] = time.perf_counter() - start
+    std_left, std_right = sides
+    if model is not None:
+        linker = Linker.load(model)
+        if threshold is not None:
+            linker.threshold = threshold
+    else:
+        linker = Linker(threshold=threshold if threshold is not None else DEFAULT_THRESHOLD)
+    linker.settings["reference_date"] = reference_date.isoformat()
+    linker.settings["schemas"] = [_schema_name(left_schema), _schema_name(right_schema)]
+    if model is None:
+        start = time.perf_counter()
+        linker.fit(std_left.records, std_right.records, progress=progress)
+        seconds["fit"] = time.perf_counter() - start
+    start = time.perf_counter()
+    result = linker.link(std_left.records, std_right.records, progress=progress)
+    seconds["link"] = time.perf_counter() - start
+    rejected = _rejected(std_left, std_right)
+    result.summary["rejected_left"] = std_left.n_rejected
+    result.summary["rejected_right"] = std_right.n_rejected
+    result.summary["input_left"] = std_left.n_input
+    result.summary["input_right"] = std_right.n_input
+    result.summary["seconds"] = {
+        **{k: round(v, 3) for k, v in seconds.items()},
+        "link_stages": result.summary.get("seconds", {}),
+    }
+    run = LinkRun(linker, result, std_left, std_right, rejected)
+    if out_dir is not None:
+        write_link_outputs(run, out_dir)
+    return run
+
+
+def write_link_outputs(run: LinkRun, out_dir: str | Path) -> list[Path]:
+    """Write links, unlinked records, rejected rows, the model and the summary."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    result = run.result
+    paths = [
+        write_table(result.links, out / "links.csv"),
+        write_table(result.unlinked_left, out / "unlinked_left.csv"),
+        write_table(result.unlinked_right, out / "unlinked_right.csv"),
+        write_table(run.rejected, out / "rejected.csv"),
+        run.linker.save(out / "model.json"),
+    ]
+    summary = out / "summary.json"
+    summary.write_text(json.dumps(_jsonable(result.summary), indent=2) + "\n")
+    paths.append(summary)
+    return paths
+
+
+def _rejected(left: StandardisedRecords, right: StandardisedRecords) -> pd.DataFrame:
+    frames = []
+    for side, std in (("left", left), ("right", right)):
+        rows = std.rejected[["row", "record_id", "reason"]].copy()
+        rows.insert(0, "side", side)
+        frames.append(rows)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _schema_name(schema: str | Path | SourceSchema) -> str:
+    if isinstance(schema, SourceSchema):
+        return schema.name
+    return str(schema)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item"):
+        return value.item()
+    return value
