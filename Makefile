@@ -21,6 +21,20 @@ $(INTEROP_STAMP): pyproject.toml
 	$(INTEROP_VENV)/bin/python -m pip install --quiet -e ".[recordlinkage]" "pytest>=8" "hypothesis>=6.100"
 	touch $(INTEROP_STAMP)
 
+# Peer linkers of the linkage benchmark (benchmarks/peers/): Splink in its own environment,
+# recordlinkage in the interop one
+SPLINK_VENV := .venv-splink
+SPLINK_STAMP := $(SPLINK_VENV)/.installed
+
+$(SPLINK_STAMP):
+	$(PYTHON) -m venv $(SPLINK_VENV)
+	$(SPLINK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SPLINK_VENV)/bin/python -m pip install --quiet "splink==5.0.0" pyarrow psutil
+	touch $(SPLINK_STAMP)
+
+.PHONY: peers
+peers: $(SPLINK_STAMP) $(INTEROP_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/bansos-linkage demo
 
