@@ -185,3 +185,14 @@ def test_true_pairs_agree_more_than_other_candidates_on_synthetic_registers(dtks
     assert (levels["name"][p.true] == top).mean() > 0.7
     assert (levels["name"][~p.true] == top).mean() < 0.2
     assert sims["name"][p.true].mean() > sims["name"][~p.true].mean() + 0.1
+
+
+def test_generic_string_comparison_levels():
+    from bansos_linkage.comparisons import StringComparison
+
+    comp = StringComparison("suburb", thresholds=(0.8, 0.95))
+    assert comp.levels == ("exact", "jw>=0.95", "jw>=0.8", "else")
+    left = pd.DataFrame({"suburb": ["KINGSTON", "KINGSTON", "KINGSTON", None]})
+    right = pd.DataFrame({"suburb": ["KINGSTON", "KINGSTONE", "KENSINGTON", "X"]})
+    got = [_level(comp, left, right, i, i) for i in range(4)]
+    assert got[:2] == ["exact", "jw>=0.95"] and got[2] in {"jw>=0.8", "else"} and got[3] is None

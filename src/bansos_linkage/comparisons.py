@@ -35,8 +35,24 @@ class ComparisonResult:
 def _values(frame: pd.DataFrame, column: str, rows: np.ndarray) -> np.ndarray:
     if column not in frame:
         return np.full(len(rows), None, dtype=object)
-    values = frame[column].to_numpy(dtype=object)[rows]
+    col = frame[column]
+    if col.dtype == object:  # already prepared (see prepare_columns): no conversion per chunk
+        return col.to_numpy()[rows]
+    values = col.to_numpy(dtype=object)[rows]
     return np.where(pd.isna(values), None, values)
+
+
+def prepare_columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``frame`` with ``columns`` as plain object arrays (None for missing), dates left
+    as datetime64, so that comparing many chunks does not convert them every time."""
+    out = frame.copy()
+    for column in columns:
+        if column in out and not pd.api.types.is_datetime64_any_dtype(out[column]):
+            values = out[column].to_numpy(dtype=object)
+            out[column] = pd.Series(
+                np.where(pd.isna(values), None, values), index=out.index, dtype=object
+            )
+    return out
 
 
 def _assign(conditions: Sequence[np.ndarray], missing: np.ndarray) -> np.ndarray:
@@ -410,6 +426,8 @@ class DateComparison:
 
 
 def _dates(frame: pd.DataFrame, column: str, rows: np.ndarray) -> pd.Series:
+    if column in frame and pd.api.types.is_datetime64_any_dtype(frame[column]):
+        return pd.Series(frame[column].to_numpy()[rows])  # no round trip through objects
     return pd.to_datetime(pd.Series(_values(frame, column, rows)))
 
 
@@ -446,7 +464,47 @@ class RegionComparison:
         return ComparisonResult(levels, np.where(missing, np.nan, levels / 4.0))
 
 
-Comparison = ExactComparison | NameComparison | NikComparison | DateComparison | RegionComparison
+@dataclass(frozen=True)
+class StringComparison:
+    """A generic string field (address, suburb, an ID of another country): exact;
+    Jaro-Winkler at each of ``thresholds`` (highest first); else. No Indonesian
+    name rules: for data that is not an Indonesian register (FEBRL, say)."""
+
+    column: str
+    thresholds: tuple[float, ...] = (0.92, 0.8)
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "thresholds", tuple(sorted(self.thresholds, reverse=True)))
+
+    @property
+    def label(self) -> str:
+        return self.name or self.column
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        return ("exact", *(f"jw>={t}" for t in self.thresholds), "else")
+
+    def compare(
+        self, left: pd.DataFrame, right: pd.DataFrame, left_rows: np.ndarray, right_rows: np.ndarray
+    ) -> ComparisonResult:
+        a, b = _values(left, self.column, left_rows), _values(right, self.column, right_rows)
+        missing = pd.isna(a) | pd.isna(b)
+        jw = jaro_winkler(a, b)
+        jw_ok = np.nan_to_num(jw)
+        sa, sb = np.where(missing, "", a).astype(str), np.where(missing, "", b).astype(str)
+        conditions = [sa == sb, *(jw_ok >= t for t in self.thresholds)]
+        return ComparisonResult(_assign([c & ~missing for c in conditions], missing), jw)
+
+
+Comparison = (
+    ExactComparison
+    | NameComparison
+    | NikComparison
+    | DateComparison
+    | RegionComparison
+    | StringComparison
+)
 
 #: Comparisons for DTKS <-> Regsosek person linkage on standardised records.
 DEFAULT_COMPARISONS: tuple[Comparison, ...] = (

@@ -31,7 +31,12 @@ from bansos_linkage.blocking import (
     blocking_keys,
     iter_candidate_pairs,
 )
-from bansos_linkage.comparisons import DEFAULT_COMPARISONS, Comparison, compare
+from bansos_linkage.comparisons import (
+    DEFAULT_COMPARISONS,
+    Comparison,
+    compare,
+    prepare_columns,
+)
 from bansos_linkage.errors import SchemaError
 from bansos_linkage.fellegi_sunter import FellegiSunter, expected_errors
 from bansos_linkage.resolve import MODES, resolve_links
@@ -150,7 +155,10 @@ class Linker:
     def fit(self, left: pd.DataFrame, right: pd.DataFrame, progress: Progress | None = None):
         """Estimate the matcher's parameters by EM on the candidate pairs of two registers."""
         left, right = self._prepare(left), self._prepare(right)
-        scored = self._score_candidates(left, right, progress)
+        self._fit_scored(self._score_candidates(left, right, progress), right)
+        return self
+
+    def _fit_scored(self, scored: _Scored, right: pd.DataFrame) -> None:
         template = self.matcher if self.matcher is not None else FellegiSunter()
         params = template.get_params()
         params["n_levels"] = [len(c.levels) for c in self.comparisons]
@@ -159,8 +167,9 @@ class Linker:
         self.model_ = FellegiSunter(**params).fit(levels)
         self.max_level_seen_ = [int(x) for x in scored.levels.max(axis=0, initial=-1)]
         self.tf_typical_ = self._tf_typical(right, scored)
-        self.fit_seconds_ = {**scored.timings, "em": time.perf_counter() - start}
-        return self
+        # the term-frequency bits of the scored pairs were computed before fitting
+        scored.tf = self._tf_bits(right, scored)
+        scored.timings["em"] = time.perf_counter() - start
 
     def _tf_typical(self, right: pd.DataFrame, scored: _Scored) -> dict[str, float]:
         out = {}
@@ -183,10 +192,29 @@ class Linker:
         keep_pairs: bool = False,
     ) -> LinkResult:
         """Score the candidate pairs and resolve them into links."""
-        model = self._fitted()
+        self._fitted()
         self._check_columns(left, right)
         left, right = self._prepare(left), self._prepare(right)
         scored = self._score_candidates(left, right, progress)
+        return self._link_scored(left, right, scored, keep_pairs)
+
+    def fit_link(
+        self,
+        left: pd.DataFrame,
+        right: pd.DataFrame,
+        progress: Progress | None = None,
+        keep_pairs: bool = False,
+    ) -> LinkResult:
+        """:meth:`fit` then :meth:`link` on the same registers, comparing the pairs once."""
+        left, right = self._prepare(left), self._prepare(right)
+        scored = self._score_candidates(left, right, progress)
+        self._fit_scored(scored, right)
+        return self._link_scored(left, right, scored, keep_pairs)
+
+    def _link_scored(
+        self, left: pd.DataFrame, right: pd.DataFrame, scored: _Scored, keep_pairs: bool
+    ) -> LinkResult:
+        model = self._fitted()
         start = time.perf_counter()
         weight = self._weights(scored.levels, scored.tf)
         timings = {**scored.timings, "score": time.perf_counter() - start}
@@ -217,12 +245,6 @@ class Linker:
             }
         )
         return result
-
-    def fit_link(
-        self, left: pd.DataFrame, right: pd.DataFrame, progress: Progress | None = None
-    ) -> LinkResult:
-        """:meth:`fit` then :meth:`link` on the same registers."""
-        return self.fit(left, right, progress).link(left, right, progress)
 
     def match_weight(self, levels: np.ndarray, tf: np.ndarray | None = None) -> np.ndarray:
         """Match weights (log2 posterior odds) of level rows plus term-frequency bits."""
@@ -287,7 +309,7 @@ class Linker:
     def _prepare(self, records: pd.DataFrame) -> pd.DataFrame:
         needs_keys = any(k.startswith("bk_") and k not in records for k in _rule_keys(self.rules))
         out = blocking_keys(records) if needs_keys else records
-        return out.reset_index(drop=True)
+        return prepare_columns(out.reset_index(drop=True), _compared_columns(out))
 
     def _check_columns(self, left: pd.DataFrame, right: pd.DataFrame) -> None:
         """A column the model uses may be absent on one side (Regsosek has no mother's
@@ -308,11 +330,7 @@ class Linker:
         self, left: pd.DataFrame, right: pd.DataFrame, progress: Progress | None
     ) -> _Scored:
         self._check_columns(left, right)
-        freqs = {
-            c.label: _frequencies(right, c.column)
-            for c in self.comparisons
-            if c.label in self.term_frequency
-        }
+        freqs = self._freqs(right)
         lefts, rights, rules, levels, tfs = [], [], [], [], []
         timings = {"block": 0.0, "compare": 0.0}
         start = time.perf_counter()
@@ -352,20 +370,33 @@ class Linker:
         """Levels (int8) and term-frequency bits of one chunk of pairs."""
         levels, _ = compare(left, right, a, b, self.comparisons)
         matrix = levels.to_numpy(dtype=np.int8)
-        tf = np.zeros(len(a), dtype=np.float32)
+        return matrix, self._bits(matrix, b, freqs)
+
+    def _bits(self, matrix: np.ndarray, b: np.ndarray, freqs: dict[str, np.ndarray]) -> np.ndarray:
+        """Term-frequency bits of exact name agreement, from the right record's value."""
+        tf = np.zeros(len(b), dtype=np.float32)
         for k, comp in enumerate(self.comparisons):
-            if comp.label not in freqs:
-                continue
             typical = self.tf_typical_.get(comp.label)
-            exact = matrix[:, k] == len(comp.levels) - 1
-            if typical is None or not exact.any():
+            if comp.label not in freqs or typical is None:
                 continue
+            exact = matrix[:, k] == len(comp.levels) - 1
             f = freqs[comp.label][b[exact]]
             bits = np.clip(
                 np.log2(typical / np.where(np.isfinite(f), f, typical)), -TF_CLIP, TF_CLIP
             )
             tf[exact] += bits.astype(np.float32)
-        return matrix, tf
+        return tf
+
+    def _tf_bits(self, right: pd.DataFrame, scored: _Scored) -> np.ndarray:
+        freqs = self._freqs(right)
+        return self._bits(scored.levels, scored.right, freqs)
+
+    def _freqs(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        return {
+            c.label: _frequencies(frame, c.column)
+            for c in self.comparisons
+            if c.label in self.term_frequency
+        }
 
     def _weights(self, levels: np.ndarray, tf: np.ndarray | None) -> np.ndarray:
         model = self._fitted()
@@ -378,11 +409,7 @@ class Linker:
     ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         """Two records of one register are the same person when the model scores them as a
         match (the same model, term frequencies of that register)."""
-        freqs = {
-            c.label: _frequencies(frame, c.column)
-            for c in self.comparisons
-            if c.label in self.term_frequency
-        }
+        freqs = self._freqs(frame)
 
         def test(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             levels, tf = self._compare_chunk(frame, frame, a, b, freqs)
@@ -470,6 +497,11 @@ def _rule_keys(rules: Sequence[Rule]) -> list[str]:
     for rule in rules:
         keys.extend(getattr(rule, "keys", ()) or (getattr(rule, "key", None),))
     return [k for k in keys if k]
+
+
+def _compared_columns(frame: pd.DataFrame) -> list[str]:
+    """Text columns a comparison may read (everything but the raw originals)."""
+    return [c for c in frame.columns if not c.endswith("_raw") and not c.startswith("bk_")]
 
 
 def _frequencies(frame: pd.DataFrame, column: str) -> np.ndarray:

