@@ -177,3 +177,16 @@ def test_strict_one_to_one_never_shares_a_counterpart(linked, dtks_regsosek):
     links = strict.link(p.left, p.right).links
     assert links["right_id"].is_unique and links["duplicate_of"].isna().all()
     assert np.isfinite(links["match_weight"]).all()
+
+
+def test_explain_adds_up_to_the_links_match_weight(linked, dtks_regsosek):
+    p = dtks_regsosek
+    linker, result, _ = linked
+    link = result.links.iloc[5]
+    table = linker.explain(p.left, p.right, link["left_id"], link["right_id"])
+    assert table["term"].iloc[0] == "prior" and table["term"].iloc[-1] == "final"
+    assert table["cumulative"].iloc[-1] == pytest.approx(link["match_weight"], abs=1e-4)
+    named = table.set_index("term").loc["name", "level_name"]
+    assert named == link["name"]
+    with pytest.raises(KeyError, match="no left record"):
+        linker.explain(p.left, p.right, "nobody", link["right_id"])

@@ -313,7 +313,8 @@ def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
     """Add the derived key columns the default rules use (``bk_*``) to standardised records.
 
     ``bk_name_first`` / ``bk_name_last``: phonetic key of the first / last name word;
-    ``bk_birth_date`` / ``bk_birth_year``: the recorded birth date and its year;
+    ``bk_birth_date`` / ``bk_birth_year``: the recorded birth date (only when known to
+    the day) and its year;
     ``bk_nik_birth_date``: the birth date decoded from the NIK (agrees even when the
     date field was mistyped).
     """
@@ -325,6 +326,10 @@ def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
     for col, source in (("bk_birth_date", "birth_date"), ("bk_nik_birth_date", "nik_birth_date")):
         if source in records:
             out[col] = pd.to_datetime(records[source]).dt.strftime("%Y-%m-%d").astype("string")
+    if "birth_date_precision" in records and "bk_birth_date" in out:
+        # a date known only to the year (stored as 1 July) would make huge false blocks
+        vague = records["birth_date_precision"].isin(["year", "month"]).fillna(False).to_numpy()
+        out.loc[vague, "bk_birth_date"] = pd.NA
     if "birth_date" in records:
         out["bk_birth_year"] = pd.to_datetime(records["birth_date"]).dt.year.astype("string")
     return out
@@ -339,7 +344,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     ExactRule(("bk_birth_date", "bk_name_first")),
     ExactRule(("bk_nik_birth_date", "bk_name_first")),
     ExactRule(("bk_nik_birth_date", "bk_name_last")),
-    ExactRule(("bk_name_first", "bk_name_last", "bk_birth_year")),
+    # within a province: single-word names born in one year are thousands nationwide
+    ExactRule(("bk_name_first", "bk_name_last", "bk_birth_year", "province_code")),
     ExactRule(("bk_birth_date", "province_code")),
     SortedNeighbourhoodRule("full_name", window=4),
 )

@@ -13,6 +13,7 @@ All work is vectorised over the pairs of one chunk (``left_rows``,
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -516,6 +517,18 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
     RegionComparison(),
     NameComparison(column="mother_name", phonetic=None, name="mother_name"),
 )
+
+
+def columns_used(comparison: Comparison) -> list[str]:
+    """The record columns a comparison reads."""
+    names = [
+        value
+        for f in dataclasses.fields(comparison)
+        if f.name != "name" and isinstance(value := getattr(comparison, f.name), str) and value
+    ]
+    if isinstance(comparison, RegionComparison):
+        names += ["village_code", "district_code", "regency_code", "province_code"]
+    return names
 
 
 def compare(

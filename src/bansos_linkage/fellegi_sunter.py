@@ -103,7 +103,7 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
             if len(declared) != len(self.n_levels_) or (self.n_levels_ > declared).any():
                 raise ValueError("levels exceed the declared n_levels of their comparison")
             self.n_levels_ = declared
-        patterns, counts = np.unique(levels, axis=0, return_counts=True)
+        patterns, counts = _pattern_counts(levels)
         m, u = self._initial(levels)
         lam = float(self.prior)
         history: list[float] = []
@@ -223,6 +223,20 @@ def estimate_u(levels_of_random_pairs, n_levels: Sequence[int] | None = None) ->
         freq = np.bincount(col[col >= 0], minlength=int(n)).astype(float) + 0.5
         out.append(freq / freq.sum())
     return out
+
+
+def _pattern_counts(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct level rows and their counts, via one integer code per row (mixed radix):
+    far faster than ``np.unique(axis=0)`` on millions of pairs."""
+    if not len(levels):
+        return levels, np.zeros(0, dtype=np.int64)
+    radix = levels.max(axis=0) + 2  # levels -1..max -> digits 0..max+1
+    if float(np.prod(radix.astype(float))) >= 2**62:
+        return np.unique(levels, axis=0, return_counts=True)
+    place = np.cumprod(np.r_[1, radix[:-1]]).astype(np.int64)
+    codes, counts = np.unique((levels + 1) @ place, return_counts=True)
+    patterns = (codes[:, None] // place[None, :]) % radix[None, :] - 1
+    return patterns.astype(np.int64), counts
 
 
 def _as_levels(X) -> np.ndarray:

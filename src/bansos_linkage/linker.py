@@ -34,6 +34,7 @@ from bansos_linkage.blocking import (
 from bansos_linkage.comparisons import (
     DEFAULT_COMPARISONS,
     Comparison,
+    columns_used,
     compare,
     prepare_columns,
 )
@@ -250,6 +251,23 @@ class Linker:
         """Match weights (log2 posterior odds) of level rows plus term-frequency bits."""
         return self._weights(np.asarray(levels), tf)
 
+    def explain(
+        self, left: pd.DataFrame, right: pd.DataFrame, left_id: str, right_id: str
+    ) -> pd.DataFrame:
+        """The waterfall table of one pair: prior, each comparison's level and weight, the
+        term-frequency bits, the final weight and probability (see :mod:`bansos_linkage.explain`;
+        draw it with :func:`~bansos_linkage.explain.plot_waterfall`)."""
+        from bansos_linkage.explain import level_names, waterfall
+
+        model = self._fitted()
+        left, right = self._prepare(left), self._prepare(right)
+        a = _position(left, left_id, "left")
+        b = _position(right, right_id, "right")
+        levels, tf = self._compare_chunk(left, right, a, b, self._freqs(right))
+        row = pd.DataFrame(levels, columns=list(model.feature_names_in_))
+        extra = {f"term_frequency:{label}": float(tf[0]) for label in self.term_frequency}
+        return waterfall(model, row, level_names(self.comparisons), extra_weights=extra)
+
     # --- persistence --------------------------------------------------------
 
     def save(self, path: str | Path) -> Path:
@@ -309,7 +327,12 @@ class Linker:
     def _prepare(self, records: pd.DataFrame) -> pd.DataFrame:
         needs_keys = any(k.startswith("bk_") and k not in records for k in _rule_keys(self.rules))
         out = blocking_keys(records) if needs_keys else records
-        return prepare_columns(out.reset_index(drop=True), _compared_columns(out))
+        # only what blocking and comparing read: registers carry many household columns
+        used = ["record_id", *_rule_keys(self.rules)]
+        used += [c for comp in self.comparisons for c in columns_used(comp)]
+        keep = [c for c in dict.fromkeys(used) if c in out]
+        out = out[keep].reset_index(drop=True)
+        return prepare_columns(out, [c for c in keep if not c.startswith("bk_")])
 
     def _check_columns(self, left: pd.DataFrame, right: pd.DataFrame) -> None:
         """A column the model uses may be absent on one side (Regsosek has no mother's
@@ -499,9 +522,11 @@ def _rule_keys(rules: Sequence[Rule]) -> list[str]:
     return [k for k in keys if k]
 
 
-def _compared_columns(frame: pd.DataFrame) -> list[str]:
-    """Text columns a comparison may read (everything but the raw originals)."""
-    return [c for c in frame.columns if not c.endswith("_raw") and not c.startswith("bk_")]
+def _position(frame: pd.DataFrame, record_id: str, side: str) -> np.ndarray:
+    hit = np.flatnonzero(frame["record_id"].astype(str).to_numpy() == str(record_id))
+    if not len(hit):
+        raise KeyError(f"no {side} record with id {record_id!r}")
+    return hit[:1]
 
 
 def _frequencies(frame: pd.DataFrame, column: str) -> np.ndarray:
