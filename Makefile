@@ -53,9 +53,10 @@ notebooks: $(STAMP)
 interop: $(INTEROP_STAMP)
 	$(INTEROP_VENV)/bin/python -m pytest -q -m interop tests/interop
 
-bench: $(STAMP)
+bench: $(STAMP) peers
 	$(BIN)/python benchmarks/bench_standardise.py
 	$(BIN)/python benchmarks/bench_synthetic.py
+	$(BIN)/python benchmarks/bench_link.py --households 20000 100000 --febrl
 
 clean:
-	rm -rf $(VENV) $(INTEROP_VENV) build src/*.egg-info
+	rm -rf $(VENV) $(INTEROP_VENV) $(SPLINK_VENV) build src/*.egg-info
