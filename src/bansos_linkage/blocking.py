@@ -319,10 +319,13 @@ def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
     date field was mistyped).
     """
     out = records.copy()
-    phonetic = records["name_phonetic"].astype("string") if "name_phonetic" in records else None
-    if phonetic is not None:
-        out["bk_name_first"] = phonetic.str.split(" ").str[0]
-        out["bk_name_last"] = phonetic.str.split(" ").str[-1]
+    if "name_phonetic" in records:
+        # split each distinct key once: registers repeat the same names many times
+        codes, uniques = pd.factorize(records["name_phonetic"], use_na_sentinel=True)
+        words = [str(u).split(" ") for u in uniques]
+        for col, pick in (("bk_name_first", 0), ("bk_name_last", -1)):
+            keys = np.array([w[pick] for w in words] + [None], dtype=object)
+            out[col] = keys[codes]
     for col, source in (("bk_birth_date", "birth_date"), ("bk_nik_birth_date", "nik_birth_date")):
         if source in records:
             out[col] = pd.to_datetime(records[source]).dt.strftime("%Y-%m-%d").astype("string")

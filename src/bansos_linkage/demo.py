@@ -73,7 +73,7 @@ def _link_and_score(data, out: Path) -> str:
         data.truth["regsosek"].set_index("record_id")["person_id"],
     )
     ours = link_metrics(run.result.links, truth)
-    nik = _exact_nik_links(run.left.records, run.right.records)
+    nik = _exact_nik_links(run.left_records, run.right_records)
     base = link_metrics(nik, truth)
     s = run.result.summary
     lines = [

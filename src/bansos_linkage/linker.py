@@ -15,6 +15,8 @@ agreeing pairs of the training run, clipped to +-``TF_CLIP`` bits.
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -103,6 +105,9 @@ class Linker:
         Pairs compared and scored at a time.
     matcher
         An unfitted :class:`FellegiSunter` with the EM settings to use.
+    n_jobs
+        Processes comparing chunks of pairs at once (default: the cores, at most
+        4; 1 = in this process). Results do not depend on it.
 
     Examples
     --------
@@ -125,8 +130,9 @@ class Linker:
         resolution: str = "duplicates",
         term_frequency: Sequence[str] = ("name",),
         duplicate_threshold: float = 0.9,
-        chunk_size: int = 200_000,
+        chunk_size: int = 100_000,
         matcher: FellegiSunter | None = None,
+        n_jobs: int | None = None,
     ) -> None:
         if resolution not in MODES:
             raise ValueError(f"resolution must be one of {MODES}, not {resolution!r}")
@@ -146,6 +152,7 @@ class Linker:
         self.duplicate_threshold = duplicate_threshold
         self.chunk_size = chunk_size
         self.matcher = matcher
+        self.n_jobs = n_jobs
         self.model_: FellegiSunter | None = None
         self.tf_typical_: dict[str, float] = {}
         self.max_level_seen_: list[int] = []
@@ -328,11 +335,17 @@ class Linker:
         needs_keys = any(k.startswith("bk_") and k not in records for k in _rule_keys(self.rules))
         out = blocking_keys(records) if needs_keys else records
         # only what blocking and comparing read: registers carry many household columns
-        used = ["record_id", *_rule_keys(self.rules)]
-        used += [c for comp in self.comparisons for c in columns_used(comp)]
-        keep = [c for c in dict.fromkeys(used) if c in out]
+        keep = [c for c in self.columns_read() if c in out]
         out = out[keep].reset_index(drop=True)
         return prepare_columns(out, [c for c in keep if not c.startswith("bk_")])
+
+    def columns_read(self) -> list[str]:
+        """The record columns blocking and comparing read (and those the blocking keys
+        are derived from), in a stable order."""
+        used = ["record_id", *_rule_keys(self.rules)]
+        used += [c for comp in self.comparisons for c in columns_used(comp)]
+        used += ["name_phonetic", "birth_date", "nik_birth_date", "birth_date_precision"]
+        return list(dict.fromkeys(used))
 
     def _check_columns(self, left: pd.DataFrame, right: pd.DataFrame) -> None:
         """A column the model uses may be absent on one side (Regsosek has no mother's
@@ -357,21 +370,24 @@ class Linker:
         lefts, rights, rules, levels, tfs = [], [], [], [], []
         timings = {"block": 0.0, "compare": 0.0}
         start = time.perf_counter()
-        for i, li, ri, _ in iter_candidate_pairs(left, right, self.rules):
-            timings["block"] += time.perf_counter() - start
-            start = time.perf_counter()
-            for lo in range(0, len(li), self.chunk_size):
-                a, b = li[lo : lo + self.chunk_size], ri[lo : lo + self.chunk_size]
-                chunk, tf = self._compare_chunk(left, right, a, b, freqs)
-                lefts.append(a.astype(np.int64))
-                rights.append(b.astype(np.int64))
-                rules.append(np.full(len(a), i, dtype=np.int16))
+        with _ChunkPool(self, left, right, freqs, self.n_jobs) as pool:
+            for i, li, ri, _ in iter_candidate_pairs(left, right, self.rules):
+                timings["block"] += time.perf_counter() - start
+                start = time.perf_counter()
+                for lo in range(0, len(li), self.chunk_size):
+                    a, b = li[lo : lo + self.chunk_size], ri[lo : lo + self.chunk_size]
+                    pool.submit(a, b)
+                    lefts.append(a.astype(np.int64))
+                    rights.append(b.astype(np.int64))
+                    rules.append(np.full(len(a), i, dtype=np.int16))
+                if progress is not None:
+                    progress(i + 1, len(self.rules), f"pairs: {self.rules[i].name}")
+                timings["compare"] += time.perf_counter() - start
+                start = time.perf_counter()
+            for chunk, tf in pool.results():
                 levels.append(chunk)
                 tfs.append(tf)
             timings["compare"] += time.perf_counter() - start
-            if progress is not None:
-                progress(i + 1, len(self.rules), f"pairs: {self.rules[i].name}")
-            start = time.perf_counter()
         n = len(self.comparisons)
         return _Scored(
             left=np.concatenate(lefts) if lefts else np.zeros(0, np.int64),
@@ -520,6 +536,51 @@ def _rule_keys(rules: Sequence[Rule]) -> list[str]:
     for rule in rules:
         keys.extend(getattr(rule, "keys", ()) or (getattr(rule, "key", None),))
     return [k for k in keys if k]
+
+
+# What forked workers compare: set just before the pool forks, so the children share the
+# registers copy-on-write instead of receiving a pickled copy.
+_SHARED: dict[str, Any] = {}
+
+
+def _compare_shared(ab: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    w = _SHARED
+    return w["linker"]._compare_chunk(w["left"], w["right"], ab[0], ab[1], w["freqs"])
+
+
+class _ChunkPool:
+    """Compare chunks of pairs in ``n_jobs`` forked processes (in order), or in this
+    process when one job is asked for or the platform cannot fork."""
+
+    def __init__(self, linker, left, right, freqs, n_jobs: int | None) -> None:
+        self.args = (linker, left, right, freqs)
+        jobs = n_jobs if n_jobs is not None else min(os.cpu_count() or 1, 4)
+        self.parallel = jobs > 1 and "fork" in mp.get_all_start_methods()
+        self.jobs = jobs
+        self.pending: list = []
+
+    def __enter__(self) -> _ChunkPool:
+        if self.parallel:
+            linker, left, right, freqs = self.args
+            _SHARED.update(linker=linker, left=left, right=right, freqs=freqs)
+            self.pool = mp.get_context("fork").Pool(self.jobs)
+        return self
+
+    def submit(self, a: np.ndarray, b: np.ndarray) -> None:
+        if self.parallel:
+            self.pending.append(self.pool.apply_async(_compare_shared, ((a, b),)))
+        else:
+            linker, left, right, freqs = self.args
+            self.pending.append(linker._compare_chunk(left, right, a, b, freqs))
+
+    def results(self):
+        for item in self.pending:
+            yield item.get() if self.parallel else item
+
+    def __exit__(self, *exc) -> None:
+        if self.parallel:
+            self.pool.terminate()
+            _SHARED.clear()
 
 
 def _position(frame: pd.DataFrame, record_id: str, side: str) -> np.ndarray:

@@ -36,12 +36,13 @@ OUTPUT_FILES = (
 
 @dataclass
 class LinkRun:
-    """A finished file-to-file run: the linker, its result and the standardised sides."""
+    """A finished file-to-file run: the linker, its result, the standardised records
+    (the columns linkage reads) and the rows rejected at standardisation."""
 
     linker: Linker
     result: LinkResult
-    left: StandardisedRecords
-    right: StandardisedRecords
+    left_records: pd.DataFrame
+    right_records: pd.DataFrame
     rejected: pd.DataFrame
 
 
@@ -66,36 +67,40 @@ def link_files(
     seconds: dict[str, float] = {}
     start = time.perf_counter()
     reference_date = reference_date or dt.date.today()
-    sides = []
-    for data, schema in ((left, left_schema), (right, right_schema)):
-        table = data if isinstance(data, pd.DataFrame) else read_table(data)
-        sides.append(standardise(table, schema, reference_date=reference_date))
-    seconds["read_and_standardise"] = time.perf_counter() - start
-    std_left, std_right = sides
     if model is not None:
         linker = Linker.load(model)
         if threshold is not None:
             linker.threshold = threshold
     else:
         linker = Linker(threshold=threshold if threshold is not None else DEFAULT_THRESHOLD)
+    records, rejected, counts = [], [], []
+    for side, data, schema in (("left", left, left_schema), ("right", right, right_schema)):
+        table = data if isinstance(data, pd.DataFrame) else read_table(data)
+        std = standardise(table, schema, reference_date=reference_date)
+        del table  # the raw export and the source's other columns are not needed to link
+        records.append(std.records[[c for c in std.records if c in linker.columns_read()]])
+        rejected.append(_rejected(side, std))
+        counts.append((std.n_input, std.n_rejected))
+        del std
+    seconds["read_and_standardise"] = time.perf_counter() - start
     linker.settings["reference_date"] = reference_date.isoformat()
     linker.settings["schemas"] = [_schema_name(left_schema), _schema_name(right_schema)]
     start = time.perf_counter()
     if model is None:
-        result = linker.fit_link(std_left.records, std_right.records, progress=progress)
+        result = linker.fit_link(records[0], records[1], progress=progress)
     else:
-        result = linker.link(std_left.records, std_right.records, progress=progress)
+        result = linker.link(records[0], records[1], progress=progress)
     seconds["link"] = time.perf_counter() - start
-    rejected = _rejected(std_left, std_right)
-    result.summary["rejected_left"] = std_left.n_rejected
-    result.summary["rejected_right"] = std_right.n_rejected
-    result.summary["input_left"] = std_left.n_input
-    result.summary["input_right"] = std_right.n_input
+    (input_left, rejected_left), (input_right, rejected_right) = counts
+    result.summary["rejected_left"] = rejected_left
+    result.summary["rejected_right"] = rejected_right
+    result.summary["input_left"] = input_left
+    result.summary["input_right"] = input_right
     result.summary["seconds"] = {
         **{k: round(v, 3) for k, v in seconds.items()},
         "link_stages": result.summary.get("seconds", {}),
     }
-    run = LinkRun(linker, result, std_left, std_right, rejected)
+    run = LinkRun(linker, result, records[0], records[1], pd.concat(rejected, ignore_index=True))
     if out_dir is not None:
         write_link_outputs(run, out_dir)
     return run
@@ -119,13 +124,10 @@ def write_link_outputs(run: LinkRun, out_dir: str | Path) -> list[Path]:
     return paths
 
 
-def _rejected(left: StandardisedRecords, right: StandardisedRecords) -> pd.DataFrame:
-    frames = []
-    for side, std in (("left", left), ("right", right)):
-        rows = std.rejected[["row", "record_id", "reason"]].copy()
-        rows.insert(0, "side", side)
-        frames.append(rows)
-    return pd.concat(frames, ignore_index=True)
+def _rejected(side: str, std: StandardisedRecords) -> pd.DataFrame:
+    rows = std.rejected[["row", "record_id", "reason"]].copy()
+    rows.insert(0, "side", side)
+    return rows
 
 
 def _schema_name(schema: str | Path | SourceSchema) -> str:
