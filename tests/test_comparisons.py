@@ -196,3 +196,15 @@ def test_generic_string_comparison_levels():
     right = pd.DataFrame({"suburb": ["KINGSTON", "KINGSTONE", "KENSINGTON", "X"]})
     got = [_level(comp, left, right, i, i) for i in range(4)]
     assert got[:2] == ["exact", "jw>=0.95"] and got[2] in {"jw>=0.8", "else"} and got[3] is None
+
+
+def test_sex_decoded_from_the_nik_counts_when_the_field_is_missing():
+    from bansos_linkage.comparisons import ExactComparison
+
+    comp = ExactComparison("sex", alternative="nik_sex")
+    left = pd.DataFrame({"sex": [None, "M", None], "nik_sex": ["F", None, None]})
+    right = pd.DataFrame({"sex": ["F", "F", "M"], "nik_sex": [None, "M", "M"]})
+    assert _level(comp, left, right, 0, 0) == "exact"  # left's NIK says F
+    assert _level(comp, left, right, 1, 1) == "exact"  # right's NIK says M
+    assert _level(comp, left, right, 2, 2) is None  # only NIK against field is missing
+    assert _level(ExactComparison("sex"), left, right, 0, 0) is None

@@ -149,3 +149,12 @@ def test_declared_levels_get_parameters_even_when_unseen():
         FellegiSunter(n_levels=[2, 2, 2, 2, 2]).fit(X)
     with pytest.raises(ValueError, match="flags"):
         FellegiSunter(monotone=[True, False]).fit(X)
+
+
+def test_fixed_m_is_kept_and_u_lambda_learned():
+    X, match = simulate()
+    model = FellegiSunter(m_probabilities=M).fit(X)
+    for k in range(len(M)):
+        np.testing.assert_allclose(model.m_[k], M[k])
+        np.testing.assert_allclose(model.u_[k], U[k], atol=0.03)
+    assert model.lambda_ == pytest.approx(match.mean(), abs=0.01)

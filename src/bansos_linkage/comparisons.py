@@ -86,10 +86,16 @@ def _assign_lazily(tests: Sequence, missing: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ExactComparison:
-    """``exact`` or ``else`` on one column (sex, KK number, relationship, RT ...)."""
+    """``exact`` or ``else`` on one column (sex, KK number, relationship, RT ...).
+
+    With ``alternative`` (e.g. ``nik_sex``: the sex the NIK encodes) a value
+    missing or different on one side may also agree through the other side's
+    alternative, never alternative against alternative.
+    """
 
     column: str
     name: str = ""
+    alternative: str | None = None
 
     @property
     def label(self) -> str:
@@ -103,9 +109,20 @@ class ExactComparison:
         self, left: pd.DataFrame, right: pd.DataFrame, left_rows: np.ndarray, right_rows: np.ndarray
     ) -> ComparisonResult:
         a, b = _values(left, self.column, left_rows), _values(right, self.column, right_rows)
-        missing = pd.isna(a) | pd.isna(b)
-        equal = ~missing & (a.astype(str) == b.astype(str))
+        missing, equal = _missing_or_equal(a, b)
+        if self.alternative is not None:
+            alt_a = _values(left, self.alternative, left_rows)
+            alt_b = _values(right, self.alternative, right_rows)
+            for x, y in ((alt_a, b), (a, alt_b)):
+                m2, e2 = _missing_or_equal(x, y)
+                equal |= e2
+                missing &= m2
         return ComparisonResult(_assign([equal], missing), np.where(missing, np.nan, equal * 1.0))
+
+
+def _missing_or_equal(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    missing = pd.isna(a) | pd.isna(b)
+    return missing, ~missing & (a.astype(str) == b.astype(str))
 
 
 @dataclass(frozen=True)
@@ -512,7 +529,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
     NameComparison(),
     NikComparison(),
     DateComparison(),
-    ExactComparison("sex"),
+    ExactComparison("sex", alternative="nik_sex"),
     ExactComparison("kk_number"),
     RegionComparison(),
     NameComparison(column="mother_name", phonetic=None, name="mother_name"),

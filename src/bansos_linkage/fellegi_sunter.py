@@ -54,6 +54,9 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
         Dirichlet prior): no level is ever impossible for a match, which keeps
         EM from fitting the quirks of one register pair (a weight of -20 for a
         NIK typo nobody happened to make).
+    m_probabilities
+        Fixed m per comparison (as ``u_probabilities``), e.g. from a labelled
+        sample or an earlier run; EM then learns only u and lambda.
     n_levels
         Number of levels per comparison (``len(comparison.levels)``), so levels
         absent from this data still get parameters; default: as observed.
@@ -79,6 +82,7 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
         monotone: bool | Sequence[bool] = True,
         m_smoothing: float = 0.002,
         n_levels: Sequence[int] | None = None,
+        m_probabilities: Sequence[np.ndarray] | None = None,
     ) -> None:
         self.max_iter = max_iter
         self.tol = tol
@@ -89,6 +93,7 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
         self.monotone = monotone
         self.m_smoothing = m_smoothing
         self.n_levels = n_levels
+        self.m_probabilities = m_probabilities
 
     def fit(self, X, y=None) -> FellegiSunter:
         """Estimate ``m_``, ``u_`` and ``lambda_`` by EM on the distinct level patterns."""
@@ -96,8 +101,9 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
         self.feature_names_in_ = _names(X, levels.shape[1])
         self.n_features_in_ = levels.shape[1]
         self.n_levels_ = np.maximum(levels.max(axis=0, initial=0) + 1, 2).astype(int)
-        if self.u_probabilities is not None:
-            self.n_levels_ = np.maximum(self.n_levels_, [len(u) for u in self.u_probabilities])
+        for fixed in (self.u_probabilities, self.m_probabilities):
+            if fixed is not None:
+                self.n_levels_ = np.maximum(self.n_levels_, [len(p) for p in fixed])
         if self.n_levels is not None:
             declared = np.asarray(self.n_levels, dtype=int)
             if len(declared) != len(self.n_levels_) or (self.n_levels_ > declared).any():
@@ -112,17 +118,19 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
             g, ll = _posterior(lm, lu, lam)
             history.append(float((counts * ll).sum()))
             lam = float(np.clip((counts * g).sum() / counts.sum(), _EPS, 1 - _EPS))
-            m = _m_step(patterns, counts * g, self.n_levels_, self.m_smoothing)
+            if self.m_probabilities is None:
+                m = _m_step(patterns, counts * g, self.n_levels_, self.m_smoothing)
             if self.u_probabilities is None:
                 u = _m_step(patterns, counts * (1 - g), self.n_levels_)
             if len(history) > 1 and abs(history[-1] - history[-2]) < self.tol:
                 break
         # levels whose weights would fall as agreement rises are pooled once EM has
         # converged (inside the loop the pooling makes EM cycle instead of converge)
-        m = [
-            _monotone_ratio(mk, uk) if ordered else mk
-            for mk, uk, ordered in zip(m, u, self._ordered(), strict=True)
-        ]
+        if self.m_probabilities is None:
+            m = [
+                _monotone_ratio(mk, uk) if ordered else mk
+                for mk, uk, ordered in zip(m, u, self._ordered(), strict=True)
+            ]
         self.m_, self.u_, self.lambda_ = m, u, lam
         self.n_iter_ = len(history)
         self.log_likelihood_ = history[-1] if history else float("nan")
@@ -142,9 +150,13 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
     def _initial(self, levels: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         m, u = [], []
         for k, n in enumerate(self.n_levels_):
-            top = np.full(n, (1 - self.m_init) / max(n - 1, 1))
-            top[-1] = self.m_init
-            m.append(top)
+            if self.m_probabilities is not None:
+                mk = np.asarray(self.m_probabilities[k], dtype=float)
+                m.append(np.clip(np.pad(mk, (0, n - len(mk))), _EPS, 1))
+            else:
+                top = np.full(n, (1 - self.m_init) / max(n - 1, 1))
+                top[-1] = self.m_init
+                m.append(top)
             if self.u_probabilities is not None:
                 uk = np.asarray(self.u_probabilities[k], dtype=float)
                 u.append(np.clip(np.pad(uk, (0, n - len(uk))), _EPS, 1))

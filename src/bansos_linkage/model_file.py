@@ -49,7 +49,10 @@ def comparison_to_dict(comparison: cmp.Comparison) -> dict[str, Any]:
 
 
 def matcher_to_dict(model: FellegiSunter) -> dict[str, Any]:
-    params = {k: v for k, v in model.get_params().items() if k != "u_probabilities"}
+    params = dict(model.get_params())
+    for key in ("u_probabilities", "m_probabilities", "n_levels"):
+        if params.get(key) is not None:
+            params[key] = [np.asarray(p).tolist() for p in params[key]]
     fitted = {
         "m": [np.asarray(m).tolist() for m in model.m_],
         "u": [np.asarray(u).tolist() for u in model.u_],
