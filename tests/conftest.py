@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import settings
 
 from bansos_linkage import standardise
 from bansos_linkage.blocking import DEFAULT_RULES, CandidatePairs, blocking_keys, candidate_pairs
 from bansos_linkage.synthetic import SyntheticData, generate, scenario
+
+# Property tests draw the same examples on every run (CI must not pass or fail by
+# chance); HYPOTHESIS_PROFILE=explore searches afresh each time.
+settings.register_profile("deterministic", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 @dataclass

@@ -312,7 +312,8 @@ def pair_recall(
 def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
     """Add the derived key columns the default rules use (``bk_*``) to standardised records.
 
-    ``bk_name_first`` / ``bk_name_last``: phonetic key of the first / last name word;
+    ``bk_name_first`` / ``bk_name_last``: phonetic key of the first / last name word
+    (no last word for a one-word name);
     ``bk_birth_date`` / ``bk_birth_year``: the recorded birth date (only when known to
     the day) and its year;
     ``bk_nik_birth_date``: the birth date decoded from the NIK (agrees even when the
@@ -323,9 +324,11 @@ def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
         # split each distinct key once: registers repeat the same names many times
         codes, uniques = pd.factorize(records["name_phonetic"], use_na_sentinel=True)
         words = [str(u).split(" ") for u in uniques]
-        for col, pick in (("bk_name_first", 0), ("bk_name_last", -1)):
-            keys = np.array([w[pick] for w in words] + [None], dtype=object)
-            out[col] = keys[codes]
+        first = np.array([w[0] for w in words] + [None], dtype=object)
+        # a one-word name has no last word of its own: as a key it would join every
+        # SRI born in a year across a province
+        last = np.array([w[-1] if len(w) > 1 else None for w in words] + [None], dtype=object)
+        out["bk_name_first"], out["bk_name_last"] = first[codes], last[codes]
     for col, source in (("bk_birth_date", "birth_date"), ("bk_nik_birth_date", "nik_birth_date")):
         if source in records:
             out[col] = pd.to_datetime(records[source]).dt.strftime("%Y-%m-%d").astype("string")

@@ -529,7 +529,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
     NameComparison(),
     NikComparison(),
     DateComparison(),
-    ExactComparison("sex", alternative="nik_sex"),
+    ExactComparison("sex"),
     ExactComparison("kk_number"),
     RegionComparison(),
     NameComparison(column="mother_name", phonetic=None, name="mother_name"),

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing as mp
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,15 +76,21 @@ def link_files(
             linker.threshold = threshold
     else:
         linker = Linker(threshold=threshold if threshold is not None else DEFAULT_THRESHOLD)
-    records, rejected, counts = [], [], []
-    for side, data, schema in (("left", left, left_schema), ("right", right, right_schema)):
-        table = data if isinstance(data, pd.DataFrame) else read_table(data)
-        std = standardise(table, schema, reference_date=reference_date)
-        del table  # the raw export and the source's other columns are not needed to link
-        records.append(std.records[[c for c in std.records if c in linker.columns_read()]])
-        rejected.append(_rejected(side, std))
-        counts.append((std.n_input, std.n_rejected))
-        del std
+    columns = linker.columns_read()
+    jobs = [
+        ("left", left, left_schema, reference_date, columns),
+        ("right", right, right_schema, reference_date, columns),
+    ]
+    # the two registers are standardised at once, the right one in a forked process
+    if "fork" in mp.get_all_start_methods() and (os.cpu_count() or 1) > 1:
+        with ProcessPoolExecutor(1, mp_context=mp.get_context("fork")) as pool:
+            other = pool.submit(_standardise_side, *jobs[1])
+            sides = [_standardise_side(*jobs[0]), other.result()]
+    else:
+        sides = [_standardise_side(*job) for job in jobs]
+    records = [side[0] for side in sides]
+    rejected = [side[1] for side in sides]
+    counts = [side[2] for side in sides]
     seconds["read_and_standardise"] = time.perf_counter() - start
     linker.settings["reference_date"] = reference_date.isoformat()
     linker.settings["schemas"] = [_schema_name(left_schema), _schema_name(right_schema)]
@@ -104,6 +113,21 @@ def link_files(
     if out_dir is not None:
         write_link_outputs(run, out_dir)
     return run
+
+
+def _standardise_side(
+    side: str,
+    data: str | Path | pd.DataFrame,
+    schema: str | Path | SourceSchema,
+    reference_date: dt.date,
+    columns: list[str],
+) -> tuple[pd.DataFrame, pd.DataFrame, tuple[int, int]]:
+    """Read and standardise one register; keep only the columns linkage reads (the raw
+    export and the source's household columns are not needed to link)."""
+    table = data if isinstance(data, pd.DataFrame) else read_table(data)
+    std = standardise(table, schema, reference_date=reference_date)
+    records = std.records[[c for c in std.records if c in columns]]
+    return records, _rejected(side, std), (std.n_input, std.n_rejected)
 
 
 def write_link_outputs(run: LinkRun, out_dir: str | Path) -> list[Path]:

@@ -392,12 +392,24 @@ def _canonical_word(key: str, first: bool, has_more: bool) -> str:
         return "ABDUL"
     if key in _SITI or (first and has_more and key == "ST"):
         return "SITI"
-    return modernise_spelling(key)
+    modern = modernise_spelling(key)
+    # modern spelling must not turn a name word into a title or an initial (A MCH -> A MH
+    # would lose "MH" as the title M.H. when standardised again)
+    if modern != key and (len(modern) == 1 or modern in _PREFIX_TITLES or modern in _SUFFIX_TITLES):
+        return key
+    return modern
 
 
 def _take_prefix_titles(words: list[tuple[str, bool, bool]], titles: list[str]) -> None:
-    while len(words) > 1 and words[0][0] in _PREFIX_TITLES and not words[0][2]:
-        titles.append(_PREFIX_TITLES[words.pop(0)[0]])
+    # a title in old spelling counts too (NJ. = NY., Njonja), so that standardising a
+    # standardised name changes nothing
+    while len(words) > 1 and not words[0][2]:
+        key = words[0][0]
+        title = _PREFIX_TITLES.get(key) or _PREFIX_TITLES.get(modernise_spelling(key))
+        if title is None:
+            break
+        titles.append(title)
+        words.pop(0)
 
 
 def _take_suffix_titles(words: list[tuple[str, bool, bool]], titles: list[str]) -> None:
