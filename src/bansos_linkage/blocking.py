@@ -110,24 +110,40 @@ class CandidatePairs:
 
 
 def _codes(
-    left: pd.DataFrame, right: pd.DataFrame, keys: Sequence[str]
+    left: pd.DataFrame, right: pd.DataFrame, keys: Sequence[str], cache: dict | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes of the composite key on both sides (-1 where any part is null)."""
-    lk = [left[k] for k in keys]
-    rk = [right[k] for k in keys]
-    both = pd.DataFrame(
-        {
-            i: pd.concat([a, b], ignore_index=True).astype("string")
-            for i, (a, b) in enumerate(zip(lk, rk, strict=True))
-        }
-    )
-    null = both.isna().any(axis=1).to_numpy() | (both == "").any(axis=1).to_numpy()
-    if len(keys) == 1:
-        codes, _ = pd.factorize(both[0], use_na_sentinel=True)
-    else:
-        codes = both.groupby(list(both.columns), sort=False, dropna=False).ngroup().to_numpy()
-    codes = np.where(null, -1, codes).astype(np.int64)
+    """Integer codes of the composite key on both sides (-1 where any part is null).
+
+    Each key column is factorised once (``cache`` keeps them across rules) and
+    composite keys are combined as integers, never as concatenated strings.
+    """
+    cache = {} if cache is None else cache
+    codes = None
+    for key in keys:
+        if key not in cache:
+            cache[key] = _column_codes(left[key], right[key])
+        part = cache[key]
+        if codes is None:
+            codes = part
+            continue
+        null = (codes < 0) | (part < 0)
+        pair = codes * (int(part.max(initial=0)) + 1) + part
+        codes, _ = pd.factorize(np.where(null, -1, pair))
+        codes = np.where(null, -1, codes)
+    codes = np.asarray(codes, dtype=np.int64)
     return codes[: len(left)], codes[len(left) :]
+
+
+def _column_codes(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """One integer per value of two columns, shared across them; -1 for null or empty."""
+    values = pd.concat([a, b], ignore_index=True)
+    if not pd.api.types.is_string_dtype(values) or values.dtype == object:
+        values = values.astype("string")
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    empty = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
+    if len(empty):
+        codes = np.where(np.isin(codes, empty), -1, codes)
+    return codes.astype(np.int64)
 
 
 def _exact_pairs(
@@ -136,7 +152,7 @@ def _exact_pairs(
     """All (left, right) position pairs sharing a code, blocks over the cap skipped."""
     lo, ro = np.argsort(lc, kind="stable"), np.argsort(rc, kind="stable")
     ls, rs = lc[lo], rc[ro]
-    codes = np.intersect1d(ls[ls >= 0], rs[rs >= 0])
+    codes = _sorted_common(ls[ls >= 0], rs[rs >= 0])
     l_start, l_end = np.searchsorted(ls, codes), np.searchsorted(ls, codes, side="right")
     r_start, r_end = np.searchsorted(rs, codes), np.searchsorted(rs, codes, side="right")
     nl, nr = l_end - l_start, r_end - r_start
@@ -155,6 +171,14 @@ def _exact_pairs(
     li = l_start[block] + offset // nr[block]
     ri = r_start[block] + offset % nr[block]
     return lo[li], ro[ri], stats
+
+
+def _sorted_common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distinct values present in both sorted arrays (no hashing: they are sorted)."""
+    ua = a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a
+    ub = b[np.r_[True, b[1:] != b[:-1]]] if len(b) else b
+    pos = np.minimum(np.searchsorted(ub, ua), max(len(ub) - 1, 0))
+    return ua[(len(ub) > 0) & (ub[pos] == ua)] if len(ub) else ua[:0]
 
 
 def _sn_pairs(
@@ -188,9 +212,10 @@ def iter_candidate_pairs(
     """
     _check_order(rules)
     exact_codes: list[tuple[np.ndarray, np.ndarray, ExactRule]] = []
+    column_codes: dict[str, np.ndarray] = {}
     for i, rule in enumerate(rules):
         if isinstance(rule, ExactRule):
-            lc, rc = _codes(left, right, rule.keys)
+            lc, rc = _codes(left, right, rule.keys, column_codes)
             li, ri, stats = _exact_pairs(lc, rc, rule.max_block_pairs)
         else:
             li, ri, stats = _sn_pairs(left, right, rule)
@@ -229,8 +254,9 @@ def _block_under_cap(lc: np.ndarray, rc: np.ndarray, li: np.ndarray, cap: int) -
 def _unique_pairs(li: np.ndarray, ri: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if not len(li):
         return li, ri
-    both = np.unique(np.stack([li, ri], axis=1), axis=0)
-    return both[:, 0], both[:, 1]
+    width = int(ri.max()) + 1
+    codes = np.unique(li.astype(np.int64) * width + ri)  # sorted, as unique(axis=0) was
+    return codes // width, codes % width
 
 
 def candidate_pairs(
