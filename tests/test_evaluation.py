@@ -28,3 +28,59 @@ def test_metrics_by_hand():
     assert link_metrics(truth, truth)["f1"] == 1.0
     empty = link_metrics(pred.iloc[:0], truth)
     assert empty["recall"] == 0.0 and empty["f1"] == 0.0
+
+
+def _scored():
+    truth = pd.DataFrame({"left_id": list("abcd"), "right_id": list("wxyz")})
+    scored = pd.DataFrame(
+        {
+            "left_id": ["a", "b", "c", "e", "d"],
+            "right_id": ["w", "x", "y", "v", "z"],
+            "match_probability": [0.99, 0.95, 0.7, 0.6, 0.2],
+        }
+    )
+    return scored, truth
+
+
+def test_threshold_curve_by_hand():
+    from bansos_linkage.evaluation import threshold_curve
+
+    scored, truth = _scored()
+    curve = threshold_curve(scored, truth)
+    assert curve["threshold"].tolist() == [0.99, 0.95, 0.7, 0.6, 0.2]
+    assert curve["true_positives"].tolist() == [1, 2, 3, 3, 4]
+    assert curve["precision"].tolist() == pytest.approx([1, 1, 1, 0.75, 0.8])
+    assert curve["recall"].tolist() == pytest.approx([0.25, 0.5, 0.75, 0.75, 1.0])
+    assert curve["f1"].iloc[2] == pytest.approx(2 * 0.75 / 1.75)
+
+
+def test_choose_threshold_for_f1_or_a_precision_floor():
+    from bansos_linkage.evaluation import choose_threshold, threshold_curve
+
+    curve = threshold_curve(*_scored())
+    assert choose_threshold(curve)["threshold"] == 0.2  # F1 0.889 beats 0.857
+    assert choose_threshold(curve, min_precision=0.99)["threshold"] == 0.7
+    with pytest.raises(ValueError, match="precision"):
+        choose_threshold(curve.iloc[3:], min_precision=0.99)
+
+
+def test_link_errors_side_by_side():
+    from bansos_linkage.evaluation import link_errors
+
+    scored, truth = _scored()
+    left = pd.DataFrame({"record_id": list("abcde"), "full_name": ["A", "B", "C", "D", "E"]})
+    right = pd.DataFrame({"record_id": list("vwxyz"), "full_name": ["V", "W", "X", "Y", "Z"]})
+    fp, fn = link_errors(scored[scored["match_probability"] >= 0.5], truth, left, right)
+    assert fp[["left_id", "right_id", "full_name_left", "full_name_right"]].values.tolist() == [
+        ["e", "v", "E", "V"]
+    ]
+    assert fn[["left_id", "right_id"]].values.tolist() == [["d", "z"]]
+
+
+def test_plot_threshold_curve_returns_figure_and_data():
+    from bansos_linkage.evaluation import plot_threshold_curve, threshold_curve
+
+    curve = threshold_curve(*_scored())
+    fig, data = plot_threshold_curve(curve, chosen=0.7)
+    assert len(fig.axes) == 2 and data is curve
+    assert len(fig.axes[1].get_lines()) == 4  # precision, recall, F1 and the marker

@@ -3,11 +3,16 @@
 The truth comes as the entity (person) id of each record on both sides, as the
 synthetic generator's ``truth`` tables give it; every pair of records with the
 same entity is a true link (a person registered twice in DTKS has two).
+:func:`threshold_curve` and :func:`choose_threshold` tune the threshold (the
+highest F1, or the lowest threshold that keeps a precision floor);
+:func:`link_errors` lists false and missed links with both records side by side.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 
 def true_links(left_entity: pd.Series, right_entity: pd.Series) -> pd.DataFrame:
@@ -56,3 +61,120 @@ def link_metrics(predicted: pd.DataFrame, truth: pd.DataFrame) -> dict[str, floa
         "false_positives": fp,
         "false_negatives": fn,
     }
+
+
+def threshold_curve(
+    scored: pd.DataFrame, truth: pd.DataFrame, score: str = "match_probability"
+) -> pd.DataFrame:
+    """Precision, recall and F1 of the links kept at every distinct score threshold.
+
+    ``scored`` has ``left_id``, ``right_id`` and a ``score`` column (e.g. the links of
+    a run made at a low threshold, or all candidate pairs); a threshold keeps the
+    rows scoring at or above it. Recall counts all of ``truth``, including pairs
+    never scored. Returns one row per threshold, highest first.
+
+    Examples
+    --------
+    >>> truth = pd.DataFrame({"left_id": ["a", "b"], "right_id": ["x", "y"]})
+    >>> scored = pd.DataFrame({"left_id": ["a", "b", "c"], "right_id": ["x", "y", "z"],
+    ...                        "match_probability": [0.9, 0.4, 0.6]})
+    >>> threshold_curve(scored, truth)[["threshold", "precision", "recall"]].values.tolist()
+    [[0.9, 1.0, 0.5], [0.6, 0.5, 0.5], [0.4, 0.6666666666666666, 1.0]]
+    """
+    key = ["left_id", "right_id"]
+    true = truth[key].astype(str).drop_duplicates()
+    rows = scored[[*key, score]].astype({"left_id": str, "right_id": str})
+    rows = rows.merge(true.assign(_true=True), on=key, how="left")
+    rows["_true"] = rows["_true"].fillna(False).astype(bool)
+    rows = rows.sort_values(score, ascending=False, kind="stable")
+    grouped = rows.groupby(score, sort=False)["_true"].agg(["sum", "count"])
+    tp = grouped["sum"].cumsum().to_numpy(dtype=float)
+    n = grouped["count"].cumsum().to_numpy(dtype=float)
+    precision = tp / n
+    recall = tp / len(true) if len(true) else np.ones_like(tp)
+    f1 = np.divide(
+        2 * precision * recall,
+        precision + recall,
+        out=np.zeros_like(tp),
+        where=(precision + recall) > 0,
+    )
+    return pd.DataFrame(
+        {
+            "threshold": grouped.index.to_numpy(dtype=float),
+            "links": n.astype(int),
+            "true_positives": tp.astype(int),
+            "false_positives": (n - tp).astype(int),
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+        }
+    )
+
+
+def choose_threshold(curve: pd.DataFrame, min_precision: float | None = None) -> pd.Series:
+    """The row of :func:`threshold_curve` to use: the highest F1, or with ``min_precision``
+    the lowest threshold whose precision still reaches it (most links at that precision).
+
+    Raises ``ValueError`` when no threshold reaches ``min_precision``.
+    """
+    if min_precision is None:
+        return curve.loc[curve["f1"].idxmax()]
+    ok = curve[curve["precision"] >= min_precision]
+    if ok.empty:
+        raise ValueError(f"no threshold reaches precision {min_precision}")
+    return ok.loc[ok["threshold"].idxmin()]
+
+
+def link_errors(
+    predicted: pd.DataFrame,
+    truth: pd.DataFrame,
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    columns: list[str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """False links and missed links as tables with both records side by side.
+
+    ``left``/``right`` are the (standardised) records with ``record_id``; ``columns``
+    picks the fields to show (default: name, NIK, birth date, sex, KK). Returns
+    ``(false_positives, false_negatives)``; their columns are ``left_id``,
+    ``right_id`` and each field as ``<field>_left`` / ``<field>_right``.
+    """
+    columns = columns or ["full_name", "nik", "birth_date", "sex", "kk_number"]
+    key = ["left_id", "right_id"]
+    pred = predicted[key].astype(str).drop_duplicates()
+    true = truth[key].astype(str).drop_duplicates()
+    both = pred.merge(true, on=key, how="outer", indicator=True)
+    out = []
+    for side in ("left_only", "right_only"):
+        pairs = both.loc[both["_merge"] == side, key].reset_index(drop=True)
+        for frame, id_col, suffix in ((left, "left_id", "_left"), (right, "right_id", "_right")):
+            fields = [c for c in columns if c in frame]
+            shown = frame[["record_id", *fields]].astype({"record_id": str})
+            shown = shown.rename(columns={c: c + suffix for c in fields})
+            pairs = pairs.merge(shown, left_on=id_col, right_on="record_id", how="left")
+            pairs = pairs.drop(columns="record_id")
+        out.append(pairs)
+    return out[0], out[1]
+
+
+def plot_threshold_curve(
+    curve: pd.DataFrame, chosen: float | None = None
+) -> tuple[Figure, pd.DataFrame]:
+    """Precision-recall curve and precision / recall / F1 against the threshold.
+
+    ``chosen`` marks a threshold (e.g. from :func:`choose_threshold`). Returns the
+    figure and ``curve`` (the data behind it).
+    """
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    pr, by_t = fig.subplots(1, 2)
+    pr.plot(curve["recall"], curve["precision"], drawstyle="steps-post", color="tab:blue")
+    pr.set(xlabel="recall", ylabel="precision", title="precision-recall")
+    for name, colour in (("precision", "tab:blue"), ("recall", "tab:orange"), ("f1", "tab:green")):
+        by_t.plot(curve["threshold"], curve[name], label=name, color=colour)
+    by_t.set(xlabel="threshold", ylabel="share", title="against the threshold")
+    if chosen is not None:
+        by_t.axvline(chosen, color="grey", linestyle="--", label=f"chosen {chosen:.3g}")
+        row = curve.iloc[(curve["threshold"] - chosen).abs().argmin()]
+        pr.scatter([row["recall"]], [row["precision"]], color="black", zorder=3)
+    by_t.legend(loc="lower left")
+    return fig, curve
