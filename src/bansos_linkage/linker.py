@@ -174,18 +174,19 @@ class Linker:
         levels = pd.DataFrame(scored.levels, columns=[c.label for c in self.comparisons])
         self.model_ = FellegiSunter(**params).fit(levels)
         self.max_level_seen_ = [int(x) for x in scored.levels.max(axis=0, initial=-1)]
-        self.tf_typical_ = self._tf_typical(right, scored)
-        # the term-frequency bits of the scored pairs were computed before fitting
-        scored.tf = self._tf_bits(right, scored)
+        freqs = self._freqs(right)
+        self.tf_typical_ = self._tf_typical(freqs, scored)
+        scored.tf = self._bits(scored.levels, scored.right, freqs)
         scored.timings["em"] = time.perf_counter() - start
 
-    def _tf_typical(self, right: pd.DataFrame, scored: _Scored) -> dict[str, float]:
+    def _tf_typical(self, freqs: dict[str, np.ndarray], scored: _Scored) -> dict[str, float]:
+        """Geometric mean frequency of the names that agree exactly in the training pairs."""
         out = {}
         for k, comp in enumerate(self.comparisons):
-            if comp.label not in self.term_frequency:
+            if comp.label not in freqs:
                 continue
             exact = scored.levels[:, k] == len(comp.levels) - 1
-            freq = _frequencies(right, comp.column)[scored.right[exact]]
+            freq = freqs[comp.label][scored.right[exact]]
             freq = freq[np.isfinite(freq)]
             out[comp.label] = float(np.exp(np.mean(np.log(freq)))) if len(freq) else 1.0
         return out
@@ -204,6 +205,7 @@ class Linker:
         self._check_columns(left, right)
         left, right = self._prepare(left), self._prepare(right)
         scored = self._score_candidates(left, right, progress)
+        scored.tf = self._bits(scored.levels, scored.right, self._freqs(right))
         return self._link_scored(left, right, scored, keep_pairs)
 
     def fit_link(
@@ -270,7 +272,8 @@ class Linker:
         left, right = self._prepare(left), self._prepare(right)
         a = _position(left, left_id, "left")
         b = _position(right, right_id, "right")
-        levels, tf = self._compare_chunk(left, right, a, b, self._freqs(right))
+        levels = self._compare_chunk(left, right, a, b)
+        tf = self._bits(levels, b, self._freqs(right))
         row = pd.DataFrame(levels, columns=list(model.feature_names_in_))
         extra = {f"term_frequency:{label}": float(tf[0]) for label in self.term_frequency}
         return waterfall(model, row, level_names(self.comparisons), extra_weights=extra)
@@ -366,11 +369,10 @@ class Linker:
         self, left: pd.DataFrame, right: pd.DataFrame, progress: Progress | None
     ) -> _Scored:
         self._check_columns(left, right)
-        freqs = self._freqs(right)
-        lefts, rights, rules, levels, tfs = [], [], [], [], []
+        lefts, rights, rules, levels = [], [], [], []
         timings = {"block": 0.0, "compare": 0.0}
         start = time.perf_counter()
-        with _ChunkPool(self, left, right, freqs, self.n_jobs) as pool:
+        with _ChunkPool(self, left, right, self.n_jobs) as pool:
             for i, li, ri, _ in iter_candidate_pairs(left, right, self.rules):
                 timings["block"] += time.perf_counter() - start
                 start = time.perf_counter()
@@ -384,9 +386,7 @@ class Linker:
                     progress(i + 1, len(self.rules), f"pairs: {self.rules[i].name}")
                 timings["compare"] += time.perf_counter() - start
                 start = time.perf_counter()
-            for chunk, tf in pool.results():
-                levels.append(chunk)
-                tfs.append(tf)
+            levels.extend(pool.results())
             timings["compare"] += time.perf_counter() - start
         n = len(self.comparisons)
         return _Scored(
@@ -394,22 +394,16 @@ class Linker:
             right=np.concatenate(rights) if rights else np.zeros(0, np.int64),
             rule=np.concatenate(rules) if rules else np.zeros(0, np.int16),
             levels=np.concatenate(levels) if levels else np.zeros((0, n), np.int8),
-            tf=np.concatenate(tfs) if tfs else np.zeros(0, np.float32),
+            tf=np.zeros(sum(len(a) for a in lefts), dtype=np.float32),  # set once fitted
             timings=timings,
         )
 
     def _compare_chunk(
-        self,
-        left: pd.DataFrame,
-        right: pd.DataFrame,
-        a: np.ndarray,
-        b: np.ndarray,
-        freqs: dict[str, np.ndarray],
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Levels (int8) and term-frequency bits of one chunk of pairs."""
+        self, left: pd.DataFrame, right: pd.DataFrame, a: np.ndarray, b: np.ndarray
+    ) -> np.ndarray:
+        """Levels (int8) of one chunk of pairs."""
         levels, _ = compare(left, right, a, b, self.comparisons)
-        matrix = levels.to_numpy(dtype=np.int8)
-        return matrix, self._bits(matrix, b, freqs)
+        return levels.to_numpy(dtype=np.int8)
 
     def _bits(self, matrix: np.ndarray, b: np.ndarray, freqs: dict[str, np.ndarray]) -> np.ndarray:
         """Term-frequency bits of exact name agreement, from the right record's value."""
@@ -425,10 +419,6 @@ class Linker:
             )
             tf[exact] += bits.astype(np.float32)
         return tf
-
-    def _tf_bits(self, right: pd.DataFrame, scored: _Scored) -> np.ndarray:
-        freqs = self._freqs(right)
-        return self._bits(scored.levels, scored.right, freqs)
 
     def _freqs(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         return {
@@ -451,12 +441,13 @@ class Linker:
         freqs = self._freqs(frame)
 
         def test(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-            levels, tf = self._compare_chunk(frame, frame, a, b, freqs)
+            levels = self._compare_chunk(frame, frame, a, b)
             # within one register some levels occur that linking never saw (both use
             # one region scheme, so "same village" appears): count them as the
             # strongest level the model was trained on, not with untrained weights
             if self.max_level_seen_:
                 levels = np.minimum(levels, np.asarray(self.max_level_seen_, dtype=np.int8))
+            tf = self._bits(levels, b, freqs)
             return self._weights(levels, tf) >= weight_threshold
 
         p = self.duplicate_threshold
@@ -543,17 +534,17 @@ def _rule_keys(rules: Sequence[Rule]) -> list[str]:
 _SHARED: dict[str, Any] = {}
 
 
-def _compare_shared(ab: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _compare_shared(ab: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     w = _SHARED
-    return w["linker"]._compare_chunk(w["left"], w["right"], ab[0], ab[1], w["freqs"])
+    return w["linker"]._compare_chunk(w["left"], w["right"], ab[0], ab[1])
 
 
 class _ChunkPool:
     """Compare chunks of pairs in ``n_jobs`` forked processes (in order), or in this
     process when one job is asked for or the platform cannot fork."""
 
-    def __init__(self, linker, left, right, freqs, n_jobs: int | None) -> None:
-        self.args = (linker, left, right, freqs)
+    def __init__(self, linker, left, right, n_jobs: int | None) -> None:
+        self.args = (linker, left, right)
         jobs = n_jobs if n_jobs is not None else min(os.cpu_count() or 1, 4)
         self.parallel = jobs > 1 and "fork" in mp.get_all_start_methods()
         self.jobs = jobs
@@ -561,8 +552,8 @@ class _ChunkPool:
 
     def __enter__(self) -> _ChunkPool:
         if self.parallel:
-            linker, left, right, freqs = self.args
-            _SHARED.update(linker=linker, left=left, right=right, freqs=freqs)
+            linker, left, right = self.args
+            _SHARED.update(linker=linker, left=left, right=right)
             self.pool = mp.get_context("fork").Pool(self.jobs)
         return self
 
@@ -570,8 +561,8 @@ class _ChunkPool:
         if self.parallel:
             self.pending.append(self.pool.apply_async(_compare_shared, ((a, b),)))
         else:
-            linker, left, right, freqs = self.args
-            self.pending.append(linker._compare_chunk(left, right, a, b, freqs))
+            linker, left, right = self.args
+            self.pending.append(linker._compare_chunk(left, right, a, b))
 
     def results(self):
         for item in self.pending:
