@@ -84,3 +84,31 @@ def test_plot_threshold_curve_returns_figure_and_data():
     fig, data = plot_threshold_curve(curve, chosen=0.7)
     assert len(fig.axes) == 2 and data is curve
     assert len(fig.axes[1].get_lines()) == 4  # precision, recall, F1 and the marker
+
+
+def test_wilson_interval_by_hand_and_at_the_edges():
+    from bansos_linkage.evaluation import wilson_interval
+
+    low, high = wilson_interval(8, 10)
+    # z = 1.96: centre (0.8 + 0.19208) / 1.38416, half-width 0.2554 -> (0.4902, 0.9433)
+    assert (round(low, 4), round(high, 4)) == (0.4902, 0.9433)
+    assert wilson_interval(0, 50)[0] == pytest.approx(0.0, abs=1e-12)
+    assert wilson_interval(50, 50)[1] == pytest.approx(1.0)
+    assert wilson_interval(50, 50)[0] > 0.9
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_estimate_from_a_reviewed_sample_of_the_links():
+    from bansos_linkage.evaluation import estimate_from_sample
+
+    links = pd.DataFrame({"left_id": [f"l{i}" for i in range(1000)], "right_id": "r"})
+    links["right_id"] = [f"r{i}" for i in range(1000)]
+    sample = links.iloc[:200].assign(is_match=[True] * 196 + [False] * 4)
+    est = estimate_from_sample(sample, links)
+    assert est["sample_size"] == 200 and est["precision"] == pytest.approx(0.98)
+    assert est["precision_low"] < 0.98 < est["precision_high"]
+    assert est["false_links"] == pytest.approx(20)
+    assert est["false_links_low"] < 20 < est["false_links_high"]
+    outsider = pd.DataFrame({"left_id": ["x"], "right_id": ["y"], "is_match": [True]})
+    with pytest.raises(ValueError, match="not among the links"):
+        estimate_from_sample(pd.concat([sample, outsider]), links)

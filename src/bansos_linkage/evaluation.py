@@ -5,7 +5,9 @@ synthetic generator's ``truth`` tables give it; every pair of records with the
 same entity is a true link (a person registered twice in DTKS has two).
 :func:`threshold_curve` and :func:`choose_threshold` tune the threshold (the
 highest F1, or the lowest threshold that keeps a precision floor);
-:func:`link_errors` lists false and missed links with both records side by side.
+:func:`link_errors` lists false and missed links with both records side by side;
+:func:`estimate_from_sample` estimates precision with a confidence interval from a
+reviewed random sample of the links when there is no complete truth.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from scipy.stats import norm
 
 
 def true_links(left_entity: pd.Series, right_entity: pd.Series) -> pd.DataFrame:
@@ -178,3 +181,56 @@ def plot_threshold_curve(
         pr.scatter([row["recall"]], [row["precision"]], color="black", zorder=3)
     by_t.legend(loc="lower left")
     return fig, curve
+
+
+def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a proportion (sound near 0 and 1, unlike the normal one).
+
+    Examples
+    --------
+    >>> low, high = wilson_interval(199, 200)
+    >>> round(low, 4), round(high, 4)
+    (0.9722, 0.9991)
+    """
+    if trials <= 0:
+        return 0.0, 1.0
+    z = float(norm.ppf(0.5 + confidence / 2))
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * np.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def estimate_from_sample(
+    sample: pd.DataFrame, links: pd.DataFrame, confidence: float = 0.95
+) -> dict[str, float]:
+    """Precision of ``links`` estimated from a reviewed random sample of them, with a
+    confidence interval.
+
+    ``sample`` has ``left_id``, ``right_id`` and ``is_match`` (bool) for pairs drawn
+    at random from ``links`` (e.g. field verification of 200 links); pairs of the
+    sample that are not among the links are refused, since they would bias the
+    estimate. Returns the estimate, its interval and the implied number of false
+    links among all links.
+    """
+    key = ["left_id", "right_id"]
+    reviewed = sample[[*key, "is_match"]].astype({"left_id": str, "right_id": str})
+    known = reviewed.merge(links[key].astype(str).drop_duplicates(), on=key, how="inner")
+    if len(known) != len(reviewed):
+        raise ValueError(
+            f"{len(reviewed) - len(known)} reviewed pairs are not among the links: "
+            "a precision estimate needs a sample of the links themselves"
+        )
+    hits = int(known["is_match"].astype(bool).sum())
+    low, high = wilson_interval(hits, len(known), confidence)
+    precision = hits / len(known) if len(known) else float("nan")
+    n_links = len(links[key].drop_duplicates())
+    return {
+        "sample_size": len(known),
+        "precision": precision,
+        "precision_low": low,
+        "precision_high": high,
+        "false_links": (1 - precision) * n_links,
+        "false_links_low": (1 - high) * n_links,
+        "false_links_high": (1 - low) * n_links,
+    }
