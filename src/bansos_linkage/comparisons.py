@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from rapidfuzz import process
+from rapidfuzz.distance import JaroWinkler
 
 from bansos_linkage.similarity import jaro_winkler
 
@@ -168,26 +170,48 @@ class NameComparison:
     ) -> ComparisonResult:
         a, b = _values(left, self.column, left_rows), _values(right, self.column, right_rows)
         missing = pd.isna(a) | pd.isna(b)
-        sa, sb = np.where(missing, "", a).astype(str), np.where(missing, "", b).astype(str)
-        jw = jaro_winkler(np.where(missing, None, sa), np.where(missing, None, sb))
-        jw_ok = np.nan_to_num(jw)
-        no_key = np.full(len(left_rows), None, dtype=object)
-        pa = _values(left, self.phonetic, left_rows) if self.phonetic else no_key
-        pb = _values(right, self.phonetic, right_rows) if self.phonetic else no_key
-        same_key = pd.notna(pa) & pd.notna(pb) & (pa == pb)
+        levels = np.full(len(a), NULL_LEVEL, dtype=np.int8)
+        similarity = np.full(len(a), np.nan)
+        present = np.flatnonzero(~missing)
+        if not len(present):
+            return ComparisonResult(levels, similarity)
+        # every level is a function of the two names alone (the phonetic key is derived
+        # from the name), so each distinct pair of names is compared once
+        sa, sb = a[present].astype(str), b[present].astype(str)
+        codes, first = _distinct_pairs(sa, sb)
+        ua, ub = sa[first], sb[first]
+        jw = np.asarray(
+            process.cpdist(list(ua), list(ub), scorer=JaroWinkler.normalized_similarity, workers=1),
+            dtype=float,
+        )
+        if self.phonetic:
+            pa = _values(left, self.phonetic, left_rows)[present][first]
+            pb = _values(right, self.phonetic, right_rows)[present][first]
+            same_key = pd.notna(pa) & pd.notna(pb) & (pa == pb)
+        else:
+            same_key = np.zeros(len(first), dtype=bool)
         # the word-level tests run in Python, so each runs only on the pairs that no
         # stronger level has claimed
         tests = [
-            lambda i: sa[i] == sb[i],
-            lambda i: _same_tokens(sa[i], sb[i]),
-            lambda i: jw_ok[i] >= self.high,
+            lambda i: ua[i] == ub[i],
+            lambda i: _same_tokens(ua[i], ub[i]),
+            lambda i: jw[i] >= self.high,
             lambda i: same_key[i],
-            lambda i: _initials_compatible(sa[i], sb[i]),
-            lambda i: _word_subset(sa[i], sb[i]),
-            lambda i: _nickname(sa[i], sb[i]),
-            lambda i: jw_ok[i] >= self.low,
+            lambda i: _initials_compatible(ua[i], ub[i]),
+            lambda i: _word_subset(ua[i], ub[i]),
+            lambda i: _nickname(ua[i], ub[i]),
+            lambda i: jw[i] >= self.low,
         ]
-        return ComparisonResult(_assign_lazily(tests, missing), jw)
+        levels[present] = _assign_lazily(tests, np.zeros(len(first), dtype=bool))[codes]
+        similarity[present] = jw[codes]
+        return ComparisonResult(levels, similarity)
+
+
+def _distinct_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of each (a, b) pair and the position of each distinct pair's first row."""
+    codes, _ = pd.factorize(pd.Series(a, dtype=object) + "\x1f" + pd.Series(b, dtype=object))
+    first = np.unique(codes, return_index=True)[1]
+    return codes, first
 
 
 def _only_where(mask: np.ndarray, test, a: np.ndarray, b: np.ndarray) -> np.ndarray:
