@@ -39,7 +39,7 @@ from results import update_section
 
 from bansos_linkage import standardise
 from bansos_linkage.blocking import DEFAULT_RULES, blocking_keys, candidate_pairs, pair_recall
-from bansos_linkage.evaluation import link_metrics, true_links
+from bansos_linkage.evaluation import exact_nik_links, link_metrics, true_links
 from bansos_linkage.synthetic import generate, scenario
 
 HERE = Path(__file__).resolve().parent
@@ -146,16 +146,6 @@ def truth_of(folder: Path) -> pd.DataFrame:
     return true_links(left, right)
 
 
-def exact_nik(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
-    pairs = (
-        left[["record_id", "nik"]]
-        .dropna()
-        .merge(right[["record_id", "nik"]].dropna(), on="nik", suffixes=("_l", "_r"))
-    )
-    pairs = pairs.drop_duplicates("record_id_l").drop_duplicates("record_id_r")
-    return pairs.rename(columns={"record_id_l": "left_id", "record_id_r": "right_id"})
-
-
 def blocking_recall(left: pd.DataFrame, right: pd.DataFrame, truth: pd.DataFrame) -> float:
     lk, rk = blocking_keys(left).reset_index(drop=True), blocking_keys(right).reset_index(drop=True)
     pairs = candidate_pairs(lk, rk, DEFAULT_RULES)
@@ -235,7 +225,7 @@ def bench_size(households: int, args: argparse.Namespace) -> list[dict]:
     )
     ours["pair_recall"] = blocking_recall(left, right, truth)
     rows.append({"tool": "bansos-linkage", **ours})
-    rows.append({"tool": "exact NIK", "status": "ok", "links": exact_nik(left, right)})
+    rows.append({"tool": "exact NIK", "status": "ok", "links": exact_nik_links(left, right)})
     for peer in args.peers:
         if peer == "recordlinkage" and households > args.recordlinkage_max:
             rows.append({"tool": peer, "status": "not run (too slow at this size)"})

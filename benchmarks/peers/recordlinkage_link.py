@@ -16,8 +16,6 @@ and prints one JSON line of timings on stdout. No record values are printed.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import logging
 import sys
 import time
@@ -26,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import peer_cli
 import recordlinkage as rl
 from recordlinkage.index import Block, SortedNeighbourhood
 
@@ -249,25 +248,17 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--left", required=True, type=Path)
-    parser.add_argument("--right", required=True, type=Path)
-    parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--dataset", required=True, choices=["indonesia", "febrl"])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threshold", type=float, default=0.5)
+    parser = peer_cli.parser(__doc__.splitlines()[0])
     parser.add_argument("--max-iter", type=int, default=100, help="ECM iterations")
     parser.add_argument("--verbose", action="store_true", help="log on stderr")
-    args = parser.parse_args(argv)
-    if not 0.0 < args.threshold < 1.0:
-        parser.error("--threshold must be a probability strictly between 0 and 1")
+    peer_cli.run_and_report(parser, argv, _logged_run)
+
+
+def _logged_run(args: argparse.Namespace) -> dict:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
     if not args.verbose:
         warnings.simplefilter("ignore", FutureWarning)
-    # Anything a library prints goes to stderr: stdout carries only the JSON line.
-    with contextlib.redirect_stdout(sys.stderr):
-        result = run(args)
-    print(json.dumps(result), flush=True)
+    return run(args)
 
 
 if __name__ == "__main__":

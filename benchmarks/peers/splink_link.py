@@ -14,14 +14,12 @@ Splink's log goes to stderr; no record values are printed.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import logging
-import sys
 import time
 from pathlib import Path
 
 import duckdb
+import peer_cli
 import pyarrow.parquet as pq
 import splink
 import splink.comparison_level_library as cll
@@ -327,13 +325,7 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--left", required=True, type=Path)
-    parser.add_argument("--right", required=True, type=Path)
-    parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--dataset", required=True, choices=["indonesia", "febrl"])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threshold", type=float, default=0.5)
+    parser = peer_cli.parser(__doc__.splitlines()[0])
     parser.add_argument("--u-max-pairs", type=float, default=5e6)
     parser.add_argument(
         "--prior-recall",
@@ -343,13 +335,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--threads", type=int, default=0, help="DuckDB threads (0 = default)")
     parser.add_argument("--verbose", action="store_true", help="Splink INFO log on stderr")
-    args = parser.parse_args(argv)
-    if not 0.0 < args.threshold < 1.0:
-        parser.error("--threshold must be a probability strictly between 0 and 1")
-    # Anything a library prints goes to stderr: stdout carries only the JSON line.
-    with contextlib.redirect_stdout(sys.stderr):
-        result = run(args)
-    print(json.dumps(result), flush=True)
+    peer_cli.run_and_report(parser, argv, run)
 
 
 if __name__ == "__main__":

@@ -19,10 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from rapidfuzz import process
-from rapidfuzz.distance import JaroWinkler
 
-from bansos_linkage.similarity import jaro_winkler
+from bansos_linkage.similarity import distinct_pairs, distinct_scores, jaro_winkler
 
 NULL_LEVEL = -1
 
@@ -178,12 +176,9 @@ class NameComparison:
         # every level is a function of the two names alone (the phonetic key is derived
         # from the name), so each distinct pair of names is compared once
         sa, sb = a[present].astype(str), b[present].astype(str)
-        codes, first = _distinct_pairs(sa, sb)
+        codes, first = distinct_pairs(sa, sb)
         ua, ub = sa[first], sb[first]
-        jw = np.asarray(
-            process.cpdist(list(ua), list(ub), scorer=JaroWinkler.normalized_similarity, workers=1),
-            dtype=float,
-        )
+        jw = distinct_scores(ua, ub)
         if self.phonetic:
             pa = _values(left, self.phonetic, left_rows)[present][first]
             pb = _values(right, self.phonetic, right_rows)[present][first]
@@ -205,13 +200,6 @@ class NameComparison:
         levels[present] = _assign_lazily(tests, np.zeros(len(first), dtype=bool))[codes]
         similarity[present] = jw[codes]
         return ComparisonResult(levels, similarity)
-
-
-def _distinct_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of each (a, b) pair and the position of each distinct pair's first row."""
-    codes, _ = pd.factorize(pd.Series(a, dtype=object) + "\x1f" + pd.Series(b, dtype=object))
-    first = np.unique(codes, return_index=True)[1]
-    return codes, first
 
 
 def _only_where(mask: np.ndarray, test, a: np.ndarray, b: np.ndarray) -> np.ndarray:

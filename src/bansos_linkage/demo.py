@@ -13,9 +13,7 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
-
-from bansos_linkage.evaluation import link_metrics, true_links
+from bansos_linkage.evaluation import exact_nik_links, link_metrics, true_links
 from bansos_linkage.io import read_table, write_table
 from bansos_linkage.pipeline import link_files, write_link_outputs
 from bansos_linkage.standardisation import standardise
@@ -73,7 +71,7 @@ def _link_and_score(data, out: Path) -> str:
         data.truth["regsosek"].set_index("record_id")["person_id"],
     )
     ours = link_metrics(run.result.links, truth)
-    nik = _exact_nik_links(run.left_records, run.right_records)
+    nik = exact_nik_links(run.left_records, run.right_records)
     base = link_metrics(nik, truth)
     s = run.result.summary
     lines = [
@@ -91,14 +89,3 @@ def _link_and_score(data, out: Path) -> str:
         f"true false links: {ours['false_positives']:,}"
     )
     return "\n".join(lines)
-
-
-def _exact_nik_links(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
-    """The baseline: pairs with the same valid NIK, each record used once."""
-    pairs = (
-        left[["record_id", "nik"]]
-        .dropna()
-        .merge(right[["record_id", "nik"]].dropna(), on="nik", suffixes=("_l", "_r"))
-    )
-    pairs = pairs.drop_duplicates("record_id_l").drop_duplicates("record_id_r")
-    return pairs.rename(columns={"record_id_l": "left_id", "record_id_r": "right_id"})

@@ -36,6 +36,27 @@ def true_links(left_entity: pd.Series, right_entity: pd.Series) -> pd.DataFrame:
     return pairs.sort_values(["left_id", "right_id"], ignore_index=True)
 
 
+def exact_nik_links(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    """The baseline every linker is measured against: pairs with the same (standardised,
+    valid) NIK, each record used once (first come). Columns ``left_id``, ``right_id``.
+
+    Examples
+    --------
+    >>> left = pd.DataFrame({"record_id": ["a", "b"], "nik": ["1", None]})
+    >>> right = pd.DataFrame({"record_id": ["x", "y"], "nik": ["1", "1"]})
+    >>> exact_nik_links(left, right).values.tolist()
+    [['a', 'x']]
+    """
+    pairs = (
+        left[["record_id", "nik"]]
+        .dropna()
+        .merge(right[["record_id", "nik"]].dropna(), on="nik", suffixes=("_l", "_r"))
+    )
+    pairs = pairs.drop_duplicates("record_id_l").drop_duplicates("record_id_r")
+    pairs = pairs.rename(columns={"record_id_l": "left_id", "record_id_r": "right_id"})
+    return pairs[["left_id", "right_id"]].reset_index(drop=True)
+
+
 def link_metrics(predicted: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
     """Precision, recall, F1 and confusion counts of predicted against true pairs.
 

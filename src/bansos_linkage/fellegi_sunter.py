@@ -355,5 +355,19 @@ def term_frequency_adjustment(
     counts = pd.Series(reference).value_counts(dropna=True)
     freq = pd.Series(values).map(counts / counts.sum()).to_numpy(dtype=float)
     freq = np.where(np.isnan(freq), 1.0 / max(len(reference), 1), freq)
-    adj = np.log2(max(u_exact, _EPS) / np.maximum(freq, _EPS))
-    return np.where(np.asarray(agrees, dtype=bool), adj, 0.0)
+    return np.where(np.asarray(agrees, dtype=bool), frequency_bits(freq, u_exact), 0.0)
+
+
+def frequency_bits(freq: np.ndarray, typical: float, clip: float | None = None) -> np.ndarray:
+    """log2(typical / freq): the term-frequency bits of exact agreement on values with
+    relative frequencies ``freq`` (NaN = unknown: 0 bits), optionally clipped to
+    +-``clip``.
+
+    Examples
+    --------
+    >>> frequency_bits(np.array([0.25, 0.01, np.nan]), typical=0.05).round(2).tolist()
+    [-2.32, 2.32, 0.0]
+    """
+    freq = np.where(np.isfinite(freq), freq, max(typical, _EPS))
+    bits = np.log2(max(typical, _EPS) / np.maximum(freq, _EPS))
+    return bits if clip is None else np.clip(bits, -clip, clip)

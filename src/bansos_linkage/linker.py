@@ -41,7 +41,7 @@ from bansos_linkage.comparisons import (
     prepare_columns,
 )
 from bansos_linkage.errors import SchemaError
-from bansos_linkage.fellegi_sunter import FellegiSunter, expected_errors
+from bansos_linkage.fellegi_sunter import FellegiSunter, expected_errors, frequency_bits
 from bansos_linkage.resolve import MODES, resolve_links
 
 #: Default link threshold on the match probability. Probabilities fitted on
@@ -202,7 +202,6 @@ class Linker:
     ) -> LinkResult:
         """Score the candidate pairs and resolve them into links."""
         self._fitted()
-        self._check_columns(left, right)
         left, right = self._prepare(left), self._prepare(right)
         scored = self._score_candidates(left, right, progress)
         scored.tf = self._bits(scored.levels, scored.right, self._freqs(right))
@@ -255,10 +254,6 @@ class Linker:
             }
         )
         return result
-
-    def match_weight(self, levels: np.ndarray, tf: np.ndarray | None = None) -> np.ndarray:
-        """Match weights (log2 posterior odds) of level rows plus term-frequency bits."""
-        return self._weights(np.asarray(levels), tf)
 
     def explain(
         self, left: pd.DataFrame, right: pd.DataFrame, left_id: str, right_id: str
@@ -413,10 +408,7 @@ class Linker:
             if comp.label not in freqs or typical is None:
                 continue
             exact = matrix[:, k] == len(comp.levels) - 1
-            f = freqs[comp.label][b[exact]]
-            bits = np.clip(
-                np.log2(typical / np.where(np.isfinite(f), f, typical)), -TF_CLIP, TF_CLIP
-            )
+            bits = frequency_bits(freqs[comp.label][b[exact]], typical, clip=TF_CLIP)
             tf[exact] += bits.astype(np.float32)
         return tf
 

@@ -30,7 +30,6 @@ _COMPARISON_TYPES: dict[str, type] = {
     "region": cmp.RegionComparison,
     "string": cmp.StringComparison,
 }
-_FS_FITTED = ("m_", "u_", "lambda_", "n_levels_", "feature_names_in_")
 
 
 def _type_name(obj: object, registry: dict[str, type]) -> str:

@@ -92,13 +92,31 @@ def _pair_scores(a: np.ndarray, b: np.ndarray, scorer) -> np.ndarray:
     ok = pd.notna(a) & pd.notna(b)
     if not ok.any():
         return out
-    pairs = pd.DataFrame({"a": a[ok].astype(str), "b": b[ok].astype(str)})
-    codes, _ = pd.factorize(pairs["a"] + "\x1f" + pairs["b"])
-    first = np.unique(codes, return_index=True)[1]  # one row per distinct pair, in code order
-    ua, ub = pairs["a"].to_numpy()[first], pairs["b"].to_numpy()[first]
-    scores = process.cpdist(list(ua), list(ub), scorer=scorer, workers=-1)
-    out[ok] = np.asarray(scores, dtype=float)[codes]
+    sa, sb = a[ok].astype(str), b[ok].astype(str)
+    codes, first = distinct_pairs(sa, sb)
+    out[ok] = distinct_scores(sa[first], sb[first], scorer)[codes]
     return out
+
+
+def distinct_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Code of each element-wise (a, b) pair and the first row of each distinct pair,
+    so that work on pairs of values is done once per distinct pair.
+
+    Examples
+    --------
+    >>> codes, first = distinct_pairs(np.array(["A", "B", "A"]), np.array(["X", "Y", "X"]))
+    >>> codes.tolist(), first.tolist()
+    ([0, 1, 0], [0, 1])
+    """
+    codes, _ = pd.factorize(pd.Series(a, dtype=object) + "\x1f" + pd.Series(b, dtype=object))
+    first = np.unique(codes, return_index=True)[1]  # one row per distinct pair, in code order
+    return codes, first
+
+
+def distinct_scores(a: np.ndarray, b: np.ndarray, scorer=None) -> np.ndarray:
+    """Scores of already distinct element-wise string pairs (default Jaro-Winkler)."""
+    scorer = scorer or JaroWinkler.normalized_similarity
+    return np.asarray(process.cpdist(list(a), list(b), scorer=scorer, workers=-1), dtype=float)
 
 
 def jaro_winkler(a: np.ndarray, b: np.ndarray) -> np.ndarray:
