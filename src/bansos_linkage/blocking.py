@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from bansos_linkage.encoding import same_vocabulary
+
 #: Per-block cap on the number of pairs (nl * nr) a rule may generate.
 DEFAULT_MAX_BLOCK_PAIRS = 250_000
 
@@ -136,6 +138,10 @@ def _codes(
 
 def _column_codes(a: pd.Series, b: pd.Series) -> np.ndarray:
     """One integer per value of two columns, shared across them; -1 for null or empty."""
+    if same_vocabulary(a, b):  # encoded by the Linker: the codes are already shared
+        codes = np.concatenate([a.array.codes, b.array.codes]).astype(np.int64)
+        empty = np.flatnonzero(np.asarray(a.dtype.categories, dtype=object) == "")
+        return np.where(np.isin(codes, empty), -1, codes) if len(empty) else codes
     values = pd.concat([a, b], ignore_index=True)
     if not pd.api.types.is_string_dtype(values) or values.dtype == object:
         values = values.astype("string")
@@ -184,11 +190,10 @@ def _sorted_common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _sn_pairs(
     left: pd.DataFrame, right: pd.DataFrame, rule: SortedNeighbourhoodRule
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    keys = pd.concat([left[rule.key], right[rule.key]], ignore_index=True).astype("string")
     side = np.r_[np.zeros(len(left), dtype=bool), np.ones(len(right), dtype=bool)]
     pos = np.r_[np.arange(len(left)), np.arange(len(right))]
-    valid = keys.notna().to_numpy() & (keys != "").fillna(False).to_numpy()
-    order = np.flatnonzero(valid)[np.argsort(keys[valid].to_numpy(dtype=object), kind="stable")]
+    valid, sort_key = _sort_keys(left[rule.key], right[rule.key])
+    order = np.flatnonzero(valid)[np.argsort(sort_key[valid], kind="stable")]
     s_side, s_pos = side[order], pos[order]
     lefts, rights = [], []
     for k in range(1, rule.window):
@@ -200,6 +205,23 @@ def _sn_pairs(
     li = np.concatenate(lefts) if lefts else np.array([], dtype=np.int64)
     ri = np.concatenate(rights) if rights else np.array([], dtype=np.int64)
     return li, ri, {"blocks": 0, "largest_block": 0, "oversized_blocks": 0, "skipped_pairs": 0}
+
+
+def _sort_keys(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Which values of two columns are usable keys (not null or empty), and a key that
+    sorts like the text (the rank of each distinct value when the codes are shared)."""
+    if same_vocabulary(a, b):
+        vocabulary = np.asarray(a.dtype.categories, dtype=object)
+        rank = np.empty(len(vocabulary) + 1, dtype=np.int64)
+        rank[np.argsort(vocabulary, kind="stable")] = np.arange(len(vocabulary))
+        rank[-1] = -1  # code -1: missing
+        codes = np.concatenate([a.array.codes, b.array.codes])
+        valid = codes >= 0
+        valid[valid] = vocabulary[codes[valid]] != ""
+        return valid, rank[codes]
+    keys = pd.concat([a, b], ignore_index=True).astype("string")
+    valid = keys.notna().to_numpy() & (keys != "").fillna(False).to_numpy()
+    return valid, keys.to_numpy(dtype=object)
 
 
 def iter_candidate_pairs(

@@ -14,13 +14,15 @@ All work is vectorised over the pairs of one chunk (``left_rows``,
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from bansos_linkage.similarity import distinct_pairs, distinct_scores, jaro_winkler
+from bansos_linkage.encoding import same_vocabulary
+from bansos_linkage.similarity import distinct_scores, jaro_winkler
 
 NULL_LEVEL = -1
 
@@ -34,26 +36,62 @@ class ComparisonResult:
 
 
 def _values(frame: pd.DataFrame, column: str, rows: np.ndarray) -> np.ndarray:
+    """Values at ``rows`` as an object array, None where missing or absent."""
     if column not in frame:
         return np.full(len(rows), None, dtype=object)
-    col = frame[column]
-    if col.dtype == object:  # already prepared (see prepare_columns): no conversion per chunk
-        return col.to_numpy()[rows]
-    values = col.to_numpy(dtype=object)[rows]
+    values = np.asarray(frame[column].array[rows], dtype=object)  # select, then convert
     return np.where(pd.isna(values), None, values)
 
 
-def prepare_columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """``frame`` with ``columns`` as plain object arrays (None for missing), dates left
-    as datetime64, so that comparing many chunks does not convert them every time."""
-    out = frame.copy()
-    for column in columns:
-        if column in out and not pd.api.types.is_datetime64_any_dtype(out[column]):
-            values = out[column].to_numpy(dtype=object)
-            out[column] = pd.Series(
-                np.where(pd.isna(values), None, values), index=out.index, dtype=object
-            )
-    return out
+def _pair_codes(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    left_column: str,
+    right_column: str,
+    left_rows: np.ndarray,
+    right_rows: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+    """Codes of the two columns at the given rows in one vocabulary (-1 = missing), and
+    that vocabulary; free for columns :mod:`bansos_linkage.encoding` encoded together."""
+    a, b = left.get(left_column), right.get(right_column)
+    if a is not None and b is not None and same_vocabulary(a, b):
+        return a.array.codes[left_rows], b.array.codes[right_rows], a.dtype.categories
+    va = _values(left, left_column, left_rows)
+    vb = _values(right, right_column, right_rows)
+    codes, vocabulary = pd.factorize(np.concatenate([va, vb]), use_na_sentinel=True)
+    return codes[: len(va)], codes[len(va) :], pd.Index(vocabulary, dtype=object)
+
+
+def _equal(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    left_column: str,
+    right_column: str,
+    left_rows: np.ndarray,
+    right_rows: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(missing on either side, equal and present) per pair."""
+    a, b, _ = _pair_codes(left, right, left_column, right_column, left_rows, right_rows)
+    missing = (a < 0) | (b < 0)
+    return missing, ~missing & (a == b)
+
+
+# Per-value derivations (NIK digits, name word counts) keyed by vocabulary: computed once
+# per vocabulary in each process, not once per chunk. The vocabulary is kept alive with
+# its entry so that its id cannot be reused.
+_PER_VALUE: dict[tuple[int, str], tuple[pd.Index, Any]] = {}
+
+
+def _per_value(vocabulary: pd.Index, what: str, derive: Callable[[np.ndarray], Any]) -> Any:
+    key = (id(vocabulary), what)
+    hit = _PER_VALUE.get(key)
+    if hit is not None and hit[0] is vocabulary:
+        return hit[1]
+    result = derive(np.asarray(vocabulary, dtype=object))
+    if len(_PER_VALUE) >= 32:
+        _PER_VALUE.clear()
+    _PER_VALUE[key] = (vocabulary, result)
+    return result
 
 
 def _assign(conditions: Sequence[np.ndarray], missing: np.ndarray) -> np.ndarray:
@@ -108,21 +146,14 @@ class ExactComparison:
     def compare(
         self, left: pd.DataFrame, right: pd.DataFrame, left_rows: np.ndarray, right_rows: np.ndarray
     ) -> ComparisonResult:
-        a, b = _values(left, self.column, left_rows), _values(right, self.column, right_rows)
-        missing, equal = _missing_or_equal(a, b)
+        rows = (left_rows, right_rows)
+        missing, equal = _equal(left, right, self.column, self.column, *rows)
         if self.alternative is not None:
-            alt_a = _values(left, self.alternative, left_rows)
-            alt_b = _values(right, self.alternative, right_rows)
-            for x, y in ((alt_a, b), (a, alt_b)):
-                m2, e2 = _missing_or_equal(x, y)
+            for x, y in ((self.alternative, self.column), (self.column, self.alternative)):
+                m2, e2 = _equal(left, right, x, y, *rows)
                 equal |= e2
                 missing &= m2
         return ComparisonResult(_assign([equal], missing), np.where(missing, np.nan, equal * 1.0))
-
-
-def _missing_or_equal(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    missing = pd.isna(a) | pd.isna(b)
-    return missing, ~missing & (a.astype(str) == b.astype(str))
 
 
 @dataclass(frozen=True)
@@ -166,67 +197,87 @@ class NameComparison:
     def compare(
         self, left: pd.DataFrame, right: pd.DataFrame, left_rows: np.ndarray, right_rows: np.ndarray
     ) -> ComparisonResult:
-        a, b = _values(left, self.column, left_rows), _values(right, self.column, right_rows)
-        missing = pd.isna(a) | pd.isna(b)
-        levels = np.full(len(a), NULL_LEVEL, dtype=np.int8)
-        similarity = np.full(len(a), np.nan)
-        present = np.flatnonzero(~missing)
+        rows = (left_rows, right_rows)
+        ca, cb, vocabulary = _pair_codes(left, right, self.column, self.column, *rows)
+        levels = np.full(len(ca), NULL_LEVEL, dtype=np.int8)
+        similarity = np.full(len(ca), np.nan)
+        present = np.flatnonzero((ca >= 0) & (cb >= 0))
         if not len(present):
             return ComparisonResult(levels, similarity)
         # every level is a function of the two names alone (the phonetic key is derived
         # from the name), so each distinct pair of names is compared once
-        sa, sb = a[present].astype(str), b[present].astype(str)
-        codes, first = distinct_pairs(sa, sb)
-        ua, ub = sa[first], sb[first]
-        jw = distinct_scores(ua, ub)
+        pair = ca[present].astype(np.int64) * len(vocabulary) + cb[present]
+        _, first, inverse = np.unique(pair, return_index=True, return_inverse=True)
+        ua, ub = ca[present][first], cb[present][first]
+        names = _per_value(vocabulary, "names", _Names.of)
+        jw = distinct_scores(names.text[ua], names.text[ub])
         if self.phonetic:
-            pa = _values(left, self.phonetic, left_rows)[present][first]
-            pb = _values(right, self.phonetic, right_rows)[present][first]
-            same_key = pd.notna(pa) & pd.notna(pb) & (pa == pb)
+            pa, pb, _ = _pair_codes(left, right, self.phonetic, self.phonetic, *rows)
+            pa, pb = pa[present][first], pb[present][first]
+            same_key = (pa >= 0) & (pa == pb)
         else:
             same_key = np.zeros(len(first), dtype=bool)
         # the word-level tests run in Python, so each runs only on the pairs that no
         # stronger level has claimed
         tests = [
             lambda i: ua[i] == ub[i],
-            lambda i: _same_tokens(ua[i], ub[i]),
+            lambda i: _same_tokens(names, ua[i], ub[i]),
             lambda i: jw[i] >= self.high,
             lambda i: same_key[i],
-            lambda i: _initials_compatible(ua[i], ub[i]),
-            lambda i: _word_subset(ua[i], ub[i]),
-            lambda i: _nickname(ua[i], ub[i]),
+            lambda i: _initials_compatible(names, ua[i], ub[i]),
+            lambda i: _word_subset(names, ua[i], ub[i]),
+            lambda i: _nickname(names, ua[i], ub[i]),
             lambda i: jw[i] >= self.low,
         ]
-        levels[present] = _assign_lazily(tests, np.zeros(len(first), dtype=bool))[codes]
-        similarity[present] = jw[codes]
+        levels[present] = _assign_lazily(tests, np.zeros(len(first), dtype=bool))[inverse]
+        similarity[present] = jw[inverse]
         return ComparisonResult(levels, similarity)
 
 
-def _only_where(mask: np.ndarray, test, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Run a per-pair Python ``test`` only where a cheap vectorised ``mask`` allows it."""
+@dataclass(frozen=True)
+class _Names:
+    """A vocabulary of names with what the word-level tests need of each, derived once."""
+
+    text: np.ndarray
+    words: np.ndarray
+    letters: np.ndarray
+    length: np.ndarray
+    has_initial: np.ndarray
+
+    @classmethod
+    def of(cls, vocabulary: np.ndarray) -> _Names:
+        text = np.array([str(v) for v in vocabulary], dtype=object)
+        split = [t.split() for t in text]
+        return cls(
+            text=text,
+            words=np.array([len(w) for w in split], dtype=np.int32),
+            letters=np.array([sum(map(len, w)) for w in split], dtype=np.int32),
+            length=np.array([len(t) for t in text], dtype=np.int32),
+            has_initial=np.array([any(len(x) == 1 for x in w) for w in split], dtype=bool),
+        )
+
+
+def _only_where(names: _Names, mask: np.ndarray, test, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Run a per-pair Python ``test`` on the names only where a cheap ``mask`` allows it."""
     out = np.zeros(len(a), dtype=bool)
     idx = np.flatnonzero(mask)
-    out[idx] = [test(x, y) for x, y in zip(a[idx], b[idx], strict=True)]
+    texts = zip(names.text[a[idx]], names.text[b[idx]], strict=True)
+    out[idx] = [test(x, y) for x, y in texts]
     return out
 
 
-def _words(a: np.ndarray) -> np.ndarray:
-    return np.char.count(a.astype(str), " ") + (np.char.str_len(a.astype(str)) > 0)
-
-
-def _same_tokens(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _same_tokens(names: _Names, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Same words regardless of order, or the same letters with spaces removed."""
 
     def ok(x: str, y: str) -> bool:
         return sorted(x.split()) == sorted(y.split()) or x.replace(" ", "") == y.replace(" ", "")
 
     # both need the same letters, so the same length once spaces are dropped
-    letters_a = np.char.str_len(a) - np.char.count(a, " ")
-    letters_b = np.char.str_len(b) - np.char.count(b, " ")
-    return _only_where((letters_a == letters_b) & (letters_a > 0), ok, a, b)
+    letters_a, letters_b = names.letters[a], names.letters[b]
+    return _only_where(names, (letters_a == letters_b) & (letters_a > 0), ok, a, b)
 
 
-def _initials_compatible(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _initials_compatible(names: _Names, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Every word of the shorter name matches a word of the other, initials allowed,
     with at least one full word in common (M YUSUF ~ MUHAMMAD YUSUF)."""
 
@@ -239,27 +290,23 @@ def _initials_compatible(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         )
 
     # needs as many words on both sides and a one-letter word somewhere
-    one_letter = _has_initial(a) | _has_initial(b)
-    return _only_where((_words(a) == _words(b)) & (_words(a) > 1) & one_letter, ok, a, b)
+    wa, wb = names.words[a], names.words[b]
+    one_letter = names.has_initial[a] | names.has_initial[b]
+    return _only_where(names, (wa == wb) & (wa > 1) & one_letter, ok, a, b)
 
 
-def _has_initial(a: np.ndarray) -> np.ndarray:
-    padded = np.char.add(np.char.add(" ", a), " ")
-    return pd.Series(padded).str.contains(r" [A-Z] ", regex=True).to_numpy(dtype=bool)
-
-
-def _word_subset(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _word_subset(names: _Names, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """All words of the shorter name appear in the longer one (and the names differ)."""
 
     def ok(x: str, y: str) -> bool:
         wx, wy = set(x.split()), set(y.split())
         return wx < wy or wy < wx
 
-    wa, wb = _words(a), _words(b)
-    return _only_where((wa != wb) & (wa > 0) & (wb > 0), ok, a, b)
+    wa, wb = names.words[a], names.words[b]
+    return _only_where(names, (wa != wb) & (wa > 0) & (wb > 0), ok, a, b)
 
 
-def _nickname(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _nickname(names: _Names, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """One name is a single word of 3+ letters that begins or ends a longer word of the
     other; a doubled first syllable counts once (WAWAN -> WAN in HERMAWAN)."""
 
@@ -277,10 +324,11 @@ def _nickname(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             if len(core) >= 3
         )
 
-    single = ((_words(a) == 1) & (np.char.str_len(a) >= 3)) | (
-        (_words(b) == 1) & (np.char.str_len(b) >= 3)
-    )
-    return _only_where(single, lambda x, y: fits(x, y) or fits(y, x), a, b)
+    def single(c: np.ndarray) -> np.ndarray:
+        return (names.words[c] == 1) & (names.length[c] >= 3)
+
+    mask = single(a) | single(b)
+    return _only_where(names, mask, lambda x, y: fits(x, y) or fits(y, x), a, b)
 
 
 @dataclass(frozen=True)
@@ -321,13 +369,14 @@ class NikComparison:
     def compare(
         self, left: pd.DataFrame, right: pd.DataFrame, left_rows: np.ndarray, right_rows: np.ndarray
     ) -> ComparisonResult:
-        a, b = _values(left, self.column, left_rows), _values(right, self.column, right_rows)
-        missing = (
-            pd.isna(a) | pd.isna(b) | self._kk_in_nik_field(left, right, left_rows, right_rows)
-        )
-        da = _digits(np.where(missing, "0" * 16, a))
-        db = _digits(np.where(missing, "0" * 16, b))
-        diff = da != db
+        rows = (left_rows, right_rows)
+        ca, cb, vocabulary = _pair_codes(left, right, self.column, self.column, *rows)
+        missing = (ca < 0) | (cb < 0) | self._kk_in_nik_field(left, right, *rows)
+        digits = _per_value(vocabulary, "digits", _digits)
+        if not len(digits):
+            digits = np.zeros((1, 16), dtype="U1")
+        da, db = digits[np.where(missing, 0, ca)], digits[np.where(missing, 0, cb)]
+        diff = (da != db) & ~missing[:, None]
         n_diff = diff.sum(axis=1)
         outside_serial = diff[:, :SERIAL_START].any(axis=1)
         swapped = (n_diff == 2) & _adjacent_swap(da, db, diff)
@@ -346,14 +395,17 @@ class NikComparison:
     def _kk_in_nik_field(
         self, left: pd.DataFrame, right: pd.DataFrame, li: np.ndarray, ri: np.ndarray
     ) -> np.ndarray:
-        if self.kk_column is None:
-            return np.zeros(len(li), dtype=bool)
-        nik_a, nik_b = _values(left, self.column, li), _values(right, self.column, ri)
         out = np.zeros(len(li), dtype=bool)
-        for kk in (_values(left, self.kk_column, li), _values(right, self.kk_column, ri)):
-            ok = pd.notna(kk)
-            out |= ok & pd.notna(nik_a) & (nik_a == kk)
-            out |= ok & pd.notna(nik_b) & (nik_b == kk)
+        if self.kk_column is None:
+            return out
+        nik, kk = self.column, self.kk_column
+        for frame_a, frame_b, rows_a, rows_b in (
+            (left, left, li, li),
+            (left, right, li, ri),
+            (right, left, ri, li),
+            (right, right, ri, ri),
+        ):
+            out |= _equal(frame_a, frame_b, nik, kk, rows_a, rows_b)[1]
         return out
 
 
@@ -480,16 +532,13 @@ class RegionComparison:
     def compare(
         self, left: pd.DataFrame, right: pd.DataFrame, left_rows: np.ndarray, right_rows: np.ndarray
     ) -> ComparisonResult:
-        sa, sb = _values(left, self.scheme, left_rows), _values(right, self.scheme, right_rows)
-        same_scheme = pd.notna(sa) & pd.notna(sb) & (sa == sb)
+        rows = (left_rows, right_rows)
+        same_scheme = _equal(left, right, self.scheme, self.scheme, *rows)[1]
         conditions = []
         for col in ("village_code", "district_code", "regency_code", "province_code"):
-            a, b = _values(left, col, left_rows), _values(right, col, right_rows)
-            equal = pd.notna(a) & pd.notna(b) & (a == b)
+            missing, equal = _equal(left, right, col, col, *rows)
             conditions.append(equal if col == "province_code" else equal & same_scheme)
-        pa = _values(left, "province_code", left_rows)
-        pb = _values(right, "province_code", right_rows)
-        missing = pd.isna(pa) | pd.isna(pb)
+        # the province decides whether the pair is missing
         levels = _assign([c & ~missing for c in conditions], missing)
         return ComparisonResult(levels, np.where(missing, np.nan, levels / 4.0))
 
@@ -558,6 +607,16 @@ def columns_used(comparison: Comparison) -> list[str]:
     if isinstance(comparison, RegionComparison):
         names += ["village_code", "district_code", "regency_code", "province_code"]
     return names
+
+
+def vocabulary_groups(comparison: Comparison) -> list[list[str]]:
+    """The columns a comparison compares with each other, which must share one
+    vocabulary when encoded (see :mod:`bansos_linkage.encoding`)."""
+    if isinstance(comparison, ExactComparison):
+        return [[c for c in (comparison.column, comparison.alternative) if c]]
+    if isinstance(comparison, NikComparison):
+        return [[c for c in (comparison.column, comparison.kk_column) if c]]
+    return [[c] for c in columns_used(comparison)]
 
 
 def compare(

@@ -38,8 +38,9 @@ from bansos_linkage.comparisons import (
     Comparison,
     columns_used,
     compare,
-    prepare_columns,
+    vocabulary_groups,
 )
+from bansos_linkage.encoding import encode_columns
 from bansos_linkage.errors import SchemaError
 from bansos_linkage.fellegi_sunter import FellegiSunter, expected_errors, frequency_bits
 from bansos_linkage.resolve import MODES, resolve_links
@@ -162,7 +163,7 @@ class Linker:
 
     def fit(self, left: pd.DataFrame, right: pd.DataFrame, progress: Progress | None = None):
         """Estimate the matcher's parameters by EM on the candidate pairs of two registers."""
-        left, right = self._prepare(left), self._prepare(right)
+        left, right = self._prepare(left, right)
         self._fit_scored(self._score_candidates(left, right, progress), right)
         return self
 
@@ -202,7 +203,7 @@ class Linker:
     ) -> LinkResult:
         """Score the candidate pairs and resolve them into links."""
         self._fitted()
-        left, right = self._prepare(left), self._prepare(right)
+        left, right = self._prepare(left, right)
         scored = self._score_candidates(left, right, progress)
         scored.tf = self._bits(scored.levels, scored.right, self._freqs(right))
         return self._link_scored(left, right, scored, keep_pairs)
@@ -215,7 +216,7 @@ class Linker:
         keep_pairs: bool = False,
     ) -> LinkResult:
         """:meth:`fit` then :meth:`link` on the same registers, comparing the pairs once."""
-        left, right = self._prepare(left), self._prepare(right)
+        left, right = self._prepare(left, right)
         scored = self._score_candidates(left, right, progress)
         self._fit_scored(scored, right)
         return self._link_scored(left, right, scored, keep_pairs)
@@ -264,7 +265,7 @@ class Linker:
         from bansos_linkage.explain import level_names, waterfall
 
         model = self._fitted()
-        left, right = self._prepare(left), self._prepare(right)
+        left, right = self._prepare(left, right)
         a = _position(left, left_id, "left")
         b = _position(right, right_id, "right")
         levels = self._compare_chunk(left, right, a, b)
@@ -329,13 +330,21 @@ class Linker:
             raise RuntimeError("the Linker is not fitted: call fit() or Linker.load() first")
         return self.model_
 
-    def _prepare(self, records: pd.DataFrame) -> pd.DataFrame:
-        needs_keys = any(k.startswith("bk_") and k not in records for k in _rule_keys(self.rules))
-        out = blocking_keys(records) if needs_keys else records
-        # only what blocking and comparing read: registers carry many household columns
-        keep = [c for c in self.columns_read() if c in out]
-        out = out[keep].reset_index(drop=True)
-        return prepare_columns(out, [c for c in keep if not c.startswith("bk_")])
+    def _prepare(
+        self, left: pd.DataFrame, right: pd.DataFrame
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Both registers with only the columns blocking and comparing read (registers
+        carry many household columns), text columns encoded over shared vocabularies."""
+        keys = _rule_keys(self.rules)
+        frames = []
+        for records in (left, right):
+            needs_keys = any(k.startswith("bk_") and k not in records for k in keys)
+            out = blocking_keys(records) if needs_keys else records
+            keep = [c for c in self.columns_read() if c in out]
+            frames.append(out[keep].reset_index(drop=True))
+        groups = [g for comp in self.comparisons for g in vocabulary_groups(comp)]
+        groups += [[k] for k in keys]
+        return encode_columns(frames[0], frames[1], groups)
 
     def columns_read(self) -> list[str]:
         """The record columns blocking and comparing read (and those the blocking keys
