@@ -143,3 +143,63 @@ def test_write_then_read_round_trip(tmp_path, suffix):
 def test_write_unknown_suffix(tmp_path):
     with pytest.raises(InputError, match="unknown output type"):
         write_table(pd.DataFrame({"a": [1]}), tmp_path / "x.json")
+
+
+TRICKY_CSV = (
+    "id,nama,nik,catatan\n"
+    '001,"Siti, Aminah",0302034708900003,"baris\nkedua"\n'
+    '002,NA,,""\n'
+    '003,  Budi  ,3302034708900003,"kata ""kutip"""\n'
+    "004,Ñoman Ayu,,null\n"
+)
+
+
+def _pandas_reader(path):
+    import bansos_linkage.io as bio
+
+    original = bio._read_csv_arrow
+    bio._read_csv_arrow = lambda text, sep: None  # force the pandas parser
+    try:
+        return read_table(path)
+    finally:
+        bio._read_csv_arrow = original
+
+
+def test_fast_csv_reader_reads_exactly_what_the_pandas_parser_reads(tmp_path):
+    path = tmp_path / "tricky.csv"
+    path.write_text(TRICKY_CSV, encoding="utf-8")
+    fast, slow = read_table(path), _pandas_reader(path)
+    pd.testing.assert_frame_equal(fast, slow)
+    assert fast.loc[0, "nama"] == "Siti, Aminah" and fast.loc[0, "catatan"] == "baris\nkedua"
+    assert fast.loc[1, "nama"] == "NA" and pd.isna(fast.loc[1, "catatan"])
+    assert fast.loc[2, "nama"] == "  Budi  " and fast.loc[0, "nik"] == "0302034708900003"
+
+
+def test_short_rows_are_padded_as_the_pandas_parser_pads_them(tmp_path):
+    path = tmp_path / "short.csv"
+    path.write_text("id,nama,nik\n001,SITI\n002,BUDI,3302034708900003\n", encoding="utf-8")
+    fast = read_table(path)
+    pd.testing.assert_frame_equal(fast, _pandas_reader(path))
+    assert len(fast) == 2 and pd.isna(fast.loc[0, "nik"])
+
+
+@pytest.mark.parametrize(
+    "value", ["SITI, AMINAH", 'kata "kutip"', "baris\nkedua", "plain"], ids=repr
+)
+def test_csv_writer_quotes_only_what_needs_it_and_round_trips(tmp_path, value):
+    df = pd.DataFrame(
+        {
+            "left_id": pd.array(["001", None], dtype="string"),
+            "note": pd.array([value, "x"], dtype="string"),
+            "match_probability": [0.25, 3.5e-07],
+        }
+    )
+    path = write_table(df, tmp_path / "links.csv")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("left_id,note,match_probability\n")
+    back = read_table(path)
+    assert back["note"].tolist() == [value, "x"]
+    assert back.loc[0, "left_id"] == "001" and pd.isna(back.loc[1, "left_id"])
+    assert [float(v) for v in back["match_probability"]] == [0.25, 3.5e-07]
+    if value == "plain":
+        assert '"' not in text

@@ -214,3 +214,16 @@ def test_progress_callback_reports_every_stage_in_order():
     assert done == sorted(done) and done[0] == 0
     assert calls[-1] == (calls[-1][1], calls[-1][1], "done")
     assert {"names", "identifiers", "dates"} <= {c[2] for c in calls}
+
+
+def test_fields_skip_steps_nobody_asked_for_but_reject_the_same_rows(dtks):
+    wanted = ["full_name", "nik", "birth_date", "village_code"]
+    some = standardise(sample_path("dtks"), "dtks", reference_date=REF, fields=wanted)
+    assert "rt" in dtks.records and "village_name" in dtks.records
+    assert "rt" not in some.records and "village_name" not in some.records
+    pd.testing.assert_frame_equal(some.rejected, dtks.rejected)
+    for col in wanted:
+        pd.testing.assert_series_equal(some.records[col], dtks.records[col])
+    # asking for an address column runs the address step
+    with_rt = standardise(sample_path("dtks"), "dtks", reference_date=REF, fields=["rt"])
+    pd.testing.assert_series_equal(with_rt.records["rt"], dtks.records["rt"])

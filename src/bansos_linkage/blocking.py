@@ -143,8 +143,8 @@ def _column_codes(a: pd.Series, b: pd.Series) -> np.ndarray:
         empty = np.flatnonzero(np.asarray(a.dtype.categories, dtype=object) == "")
         return np.where(np.isin(codes, empty), -1, codes) if len(empty) else codes
     values = pd.concat([a, b], ignore_index=True)
-    if not pd.api.types.is_string_dtype(values) or values.dtype == object:
-        values = values.astype("string")
+    if values.dtype == object or isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype("string")  # mixed types: compare as text
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     empty = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
     if len(empty):
@@ -370,22 +370,24 @@ def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
     out = records.copy()
     if "name_phonetic" in records:
         # split each distinct key once: registers repeat the same names many times
-        codes, uniques = pd.factorize(records["name_phonetic"], use_na_sentinel=True)
-        words = [str(u).split(" ") for u in uniques]
-        first = np.array([w[0] for w in words] + [None], dtype=object)
+        codes, uniques = pd.factorize(records["name_phonetic"].astype("string"))
+        words = pd.Series(uniques, dtype="string")
+        first = words.str.partition(" ")[0]
         # a one-word name has no last word of its own: as a key it would join every
         # SRI born in a year across a province
-        last = np.array([w[-1] if len(w) > 1 else None for w in words] + [None], dtype=object)
-        out["bk_name_first"], out["bk_name_last"] = first[codes], last[codes]
+        last = words.str.rpartition(" ")[2].where(words.str.contains(" ", regex=False))
+        for col, part in (("bk_name_first", first), ("bk_name_last", last)):
+            out[col] = pd.Series(part.array.take(codes, allow_fill=True), index=records.index)
+    # dates stay dates: keys compare as integers, no formatting
     for col, source in (("bk_birth_date", "birth_date"), ("bk_nik_birth_date", "nik_birth_date")):
         if source in records:
-            out[col] = pd.to_datetime(records[source]).dt.strftime("%Y-%m-%d").astype("string")
+            out[col] = pd.to_datetime(records[source]).dt.normalize()
     if "birth_date_precision" in records and "bk_birth_date" in out:
         # a date known only to the year (stored as 1 July) would make huge false blocks
         vague = records["birth_date_precision"].isin(["year", "month"]).fillna(False).to_numpy()
-        out.loc[vague, "bk_birth_date"] = pd.NA
+        out.loc[vague, "bk_birth_date"] = pd.NaT
     if "birth_date" in records:
-        out["bk_birth_year"] = pd.to_datetime(records["birth_date"]).dt.year.astype("string")
+        out["bk_birth_year"] = pd.to_datetime(records["birth_date"]).dt.year.astype("Int32")
     return out
 
 

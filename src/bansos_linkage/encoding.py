@@ -5,7 +5,8 @@ Encoded once per run as pandas Categoricals whose categories (the vocabulary) ar
 shared by both registers and by the columns compared with each other (NIK and KK
 number: a KK typed in the NIK field), equality is a comparison of integers, and
 anything derived from a value (the digits of a NIK, the words of a name) is
-derived once per distinct value instead of once per pair.
+derived once per distinct value instead of once per pair. Dates and numbers are
+compared as they are and left alone.
 
 Examples
 --------
@@ -30,12 +31,11 @@ def encode_columns(
     left: pd.DataFrame, right: pd.DataFrame, groups: Sequence[Sequence[str]]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both registers with the columns of each group as pandas Categoricals over one
-    vocabulary shared by the group's columns on both sides.
+    vocabulary shared by the group's text columns on both sides.
 
     Comparing chunk after chunk then compares integer codes, and whatever a
     comparison derives from a value (its NIK digits, a name's words) is derived
-    once per distinct value. Groups that share a column are merged; date columns
-    are left as they are.
+    once per distinct value. Groups that share a column are merged.
     """
     left, right = left.copy(), right.copy()
     for group in _merged(groups):
@@ -43,7 +43,7 @@ def encode_columns(
             (frame, c)
             for frame in (left, right)
             for c in group
-            if c in frame and not pd.api.types.is_datetime64_any_dtype(frame[c])
+            if c in frame and _is_text(frame[c])
         ]
         if not cols:
             continue
@@ -58,10 +58,12 @@ def encode_columns(
     return left, right
 
 
+def _is_text(column: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(column) or isinstance(column.dtype, pd.CategoricalDtype)
+
+
 def _plain(column: pd.Series) -> pd.Series:
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        return column.astype(object)
-    return column if pd.api.types.is_string_dtype(column) else column.astype("string")
+    return column.astype(object) if isinstance(column.dtype, pd.CategoricalDtype) else column
 
 
 def _merged(groups: Sequence[Sequence[str]]) -> list[list[str]]:

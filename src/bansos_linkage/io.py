@@ -101,12 +101,38 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     if suffix in PARQUET_SUFFIXES:
         df.to_parquet(path, index=False)
     elif suffix in CSV_SUFFIXES:
-        _flat(df).to_csv(path, index=False, sep="\t" if suffix == ".tsv" else ",")
+        sep = "\t" if suffix == ".tsv" else ","
+        if not _write_csv_arrow(df, path, sep):
+            _flat(df).to_csv(path, index=False, sep=sep)
     elif suffix in EXCEL_SUFFIXES:
         _flat(df).to_excel(path, index=False)
     else:
         raise InputError("unknown output type; expected .csv, .parquet or .xlsx", file=path)
     return path
+
+
+def _write_csv_arrow(df: pd.DataFrame, path: Path, sep: str) -> bool:
+    """Write a table of plain text and numbers with pyarrow (several times faster than
+    pandas on link outputs); False, having written nothing, when the pandas writer is
+    needed: booleans, dates, lists, mixed objects, or a value that needs quoting."""
+    plain = all(
+        pd.api.types.is_string_dtype(t)
+        or (pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t))
+        for t in df.dtypes
+    )
+    if not plain or not df.columns.map(lambda c: isinstance(c, str)).all():
+        return False
+    try:
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        sink = _io.BytesIO()
+        options = pa_csv.WriteOptions(include_header=False, delimiter=sep, quoting_style="none")
+        pa_csv.write_csv(table, sink, options)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return False
+    header = _io.StringIO()
+    csv.writer(header, delimiter=sep, lineterminator="\n").writerow(df.columns)
+    path.write_bytes(header.getvalue().encode("utf-8") + sink.getvalue())
+    return True
 
 
 def _flat(df: pd.DataFrame) -> pd.DataFrame:

@@ -125,7 +125,7 @@ def _standardise_side(
     """Read and standardise one register; keep only the columns linkage reads (the raw
     export and the source's household columns are not needed to link)."""
     table = data if isinstance(data, pd.DataFrame) else read_table(data)
-    std = standardise(table, schema, reference_date=reference_date)
+    std = standardise(table, schema, reference_date=reference_date, fields=columns)
     records = std.records[[c for c in std.records if c in columns]]
     return records, _rejected(side, std), (std.n_input, std.n_rejected)
 

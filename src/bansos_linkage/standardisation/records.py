@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,6 +138,7 @@ def standardise(
     crosswalk: pd.DataFrame | str | Path | None = None,
     reference_date: dt.date | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    fields: Collection[str] | None = None,
 ) -> StandardisedRecords:
     """Standardise a register export into canonical person records.
 
@@ -157,6 +158,10 @@ def standardise(
     progress
         Called as ``progress(done, total, stage)`` before each stage and once at the
         end (``done == total``), e.g. to draw a progress bar.
+    fields
+        The output columns the caller needs (linkage reads a dozen): steps that
+        produce none of them (addresses, place names) are skipped. Rows are
+        rejected and reported the same either way. Default: everything.
 
     Returns
     -------
@@ -201,12 +206,17 @@ def standardise(
         crosswalk=_crosswalk(crosswalk, schema),
         reference_date=reference_date or dt.date.today(),
     )
-    for i, step in enumerate(_STEPS):
+    steps = [
+        step
+        for step in _STEPS
+        if fields is None or step not in _OPTIONAL_STEPS or _OPTIONAL_STEPS[step] & set(fields)
+    ]
+    for i, step in enumerate(steps):
         if progress is not None:
-            progress(i, len(_STEPS), step.__name__.removeprefix("_step_"))
+            progress(i, len(steps), step.__name__.removeprefix("_step_"))
         step(ctx)
     if progress is not None:
-        progress(len(_STEPS), len(_STEPS), "done")
+        progress(len(steps), len(steps), "done")
     records = _assemble(ctx, data, columns)
     report = _report(ctx)
     log.info(
@@ -448,6 +458,13 @@ _STEPS: tuple[Callable[[_Context], None], ...] = (
     _step_text_fields,
 )
 
+#: Steps nothing else depends on, with the columns they produce: skipped when a
+#: caller asks for other ``fields`` only.
+_OPTIONAL_STEPS: dict[Callable[[_Context], None], set[str]] = {
+    _step_address: {"address", "dusun", "street", "rt", "rw"},
+    _step_text_fields: {*_PLACE_FIELDS, "household_id"},
+}
+
 
 def clean_place_name(series: pd.Series) -> pd.Series:
     """Upper-case a place name and collapse spacing and punctuation noise.
@@ -457,8 +474,12 @@ def clean_place_name(series: pd.Series) -> pd.Series:
     >>> clean_place_name(pd.Series([" kab.  Lombok   Timur ", "", None])).tolist()
     ['KAB. LOMBOK TIMUR', <NA>, <NA>]
     """
-    text = _text(series).str.upper().str.replace(r"\s+", " ", regex=True).str.strip(" ,;-")
-    return text.where(text != "", pd.NA).astype(TEXT_DTYPE)
+    # place names repeat (every member of a village): clean each distinct value once
+    codes, uniques = pd.factorize(_text(series), use_na_sentinel=True)
+    text = pd.Series(uniques, dtype=TEXT_DTYPE).str.upper()
+    text = text.str.replace(r"\s+", " ", regex=True).str.strip(" ,;-")
+    text = text.where(text != "", pd.NA).astype(TEXT_DTYPE)
+    return pd.Series(text.array.take(codes, allow_fill=True), index=series.index)
 
 
 def _assemble(ctx: _Context, data: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
