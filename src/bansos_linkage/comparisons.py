@@ -246,14 +246,16 @@ class _Names:
 
     @classmethod
     def of(cls, vocabulary: np.ndarray) -> _Names:
-        text = np.array([str(v) for v in vocabulary], dtype=object)
-        split = [t.split() for t in text]
+        text = pd.Series(vocabulary, dtype="string").fillna("")
+        spaces = text.str.count(" ").to_numpy(dtype=np.int32)
+        length = text.str.len().to_numpy(dtype=np.int32)
+        padded = " " + text + " "
         return cls(
-            text=text,
-            words=np.array([len(w) for w in split], dtype=np.int32),
-            letters=np.array([sum(map(len, w)) for w in split], dtype=np.int32),
-            length=np.array([len(t) for t in text], dtype=np.int32),
-            has_initial=np.array([any(len(x) == 1 for x in w) for w in split], dtype=bool),
+            text=np.asarray(vocabulary, dtype=object),
+            words=np.where(length > 0, spaces + 1, 0).astype(np.int32),
+            letters=length - spaces,
+            length=length,
+            has_initial=padded.str.contains(r" [A-Z] ", regex=True).to_numpy(dtype=bool),
         )
 
 
@@ -414,8 +416,10 @@ DATE_START, SERIAL_START = 6, 12
 
 
 def _digits(values: np.ndarray) -> np.ndarray:
-    text = np.array([str(v).rjust(16, "0")[:16] for v in values], dtype="U16")
-    return text.view("U1").reshape(len(values), 16) if len(values) else np.zeros((0, 16), "U1")
+    """The 16 characters of each NIK (left-padded with zeros) as a (n, 16) array."""
+    text = pd.Series(values, dtype="string").fillna("").str.rjust(16, "0").str.slice(0, 16)
+    fixed = text.to_numpy(dtype=object).astype("U16")
+    return fixed.view("U1").reshape(len(values), 16) if len(values) else np.zeros((0, 16), "U1")
 
 
 def _adjacent_swap(da: np.ndarray, db: np.ndarray, diff: np.ndarray) -> np.ndarray:
@@ -465,29 +469,27 @@ class DateComparison:
     def compare(
         self, left: pd.DataFrame, right: pd.DataFrame, left_rows: np.ndarray, right_rows: np.ndarray
     ) -> ComparisonResult:
-        a = _dates(left, self.column, left_rows)
-        b = _dates(right, self.column, right_rows)
-        pa = _values(left, self.precision, left_rows)
-        pb = _values(right, self.precision, right_rows)
-        exact = np.full(len(left_rows), None, dtype=object)
-        levels, sims = self._levels(a, b, pa, pb)
+        a = _days(left, self.column, left_rows)
+        b = _days(right, self.column, right_rows)
+        vague_a = _vague(left, self.precision, left_rows)
+        vague_b = _vague(right, self.precision, right_rows)
+        levels, sims = self._levels(a, b, vague_a, vague_b)
         if self.alternative is not None:
-            alt_a = _dates(left, self.alternative, left_rows)
-            alt_b = _dates(right, self.alternative, right_rows)
-            for x, y, px, py in ((alt_a, b, exact, pb), (a, alt_b, pa, exact)):
-                lv, sv = self._levels(x, y, px, py)
+            alt_a = _days(left, self.alternative, left_rows)
+            alt_b = _days(right, self.alternative, right_rows)
+            exact = np.zeros(len(left_rows), dtype=bool)  # a NIK date is always to the day
+            for x, y, vx, vy in ((alt_a, b, exact, vague_b), (a, alt_b, vague_a, exact)):
+                lv, sv = self._levels(x, y, vx, vy)
                 levels, sims = np.maximum(levels, lv), np.fmax(sims, sv)
         return ComparisonResult(levels, sims)
 
     def _levels(
-        self, a: pd.Series, b: pd.Series, pa: np.ndarray, pb: np.ndarray
+        self, a: np.ndarray, b: np.ndarray, vague_a: np.ndarray, vague_b: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        missing = (a.isna() | b.isna()).to_numpy()
-        exact_known = ~np.isin(pa, ("year", "month")) & ~np.isin(pb, ("year", "month"))
-        ya, yb = a.dt.year.to_numpy(), b.dt.year.to_numpy()
-        ma, mb = a.dt.month.to_numpy(), b.dt.month.to_numpy()
-        da, db = a.dt.day.to_numpy(), b.dt.day.to_numpy()
-        days = np.abs((a - b).dt.days.to_numpy(dtype=float))
+        missing = np.isnat(a) | np.isnat(b)
+        exact_known = ~vague_a & ~vague_b
+        (ya, ma, da), (yb, mb, db) = _year_month_day(a), _year_month_day(b)
+        days = np.where(missing, np.nan, np.abs((a - b).astype(np.int64)).astype(float))
         same_year = ya == yb
         conditions = [
             exact_known & (days == 0),
@@ -507,10 +509,31 @@ class DateComparison:
         return _assign(conditions, missing), similarity
 
 
-def _dates(frame: pd.DataFrame, column: str, rows: np.ndarray) -> pd.Series:
-    if column in frame and pd.api.types.is_datetime64_any_dtype(frame[column]):
-        return pd.Series(frame[column].to_numpy()[rows])  # no round trip through objects
-    return pd.to_datetime(pd.Series(_values(frame, column, rows)))
+def _days(frame: pd.DataFrame, column: str, rows: np.ndarray) -> np.ndarray:
+    """Dates at ``rows`` as ``datetime64[D]`` (NaT where missing or absent)."""
+    if column not in frame:
+        return np.full(len(rows), np.datetime64("NaT"), dtype="datetime64[D]")
+    col = frame[column]
+    if not pd.api.types.is_datetime64_any_dtype(col):
+        col = pd.to_datetime(pd.Series(_values(frame, column, rows)))
+        rows = np.arange(len(rows))
+    return col.to_numpy()[rows].astype("datetime64[D]")
+
+
+def _year_month_day(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    month_start = d.astype("datetime64[M]")
+    year = d.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = month_start.astype(np.int64) % 12 + 1
+    return year, month, (d - month_start).astype(np.int64) + 1
+
+
+def _vague(frame: pd.DataFrame, precision: str, rows: np.ndarray) -> np.ndarray:
+    """Dates known only to the year or month (the ``precision`` column)."""
+    col = frame.get(precision)
+    if col is not None and isinstance(col.dtype, pd.CategoricalDtype):
+        per_value = np.isin(np.asarray(col.dtype.categories, dtype=object), ("year", "month"))
+        return np.append(per_value, False)[col.array.codes[rows]]  # code -1: last entry
+    return np.isin(_values(frame, precision, rows), ("year", "month"))
 
 
 @dataclass(frozen=True)

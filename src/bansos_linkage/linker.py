@@ -554,6 +554,11 @@ class _ChunkPool:
     def __enter__(self) -> _ChunkPool:
         if self.parallel:
             linker, left, right = self.args
+            if len(left) and len(right):
+                # one pair compared here derives the per-value data (name words, NIK
+                # digits) once, for the forked workers to inherit instead of each redoing it
+                one = np.zeros(1, dtype=np.int64)
+                linker._compare_chunk(left, right, one, one)
             _SHARED.update(linker=linker, left=left, right=right)
             self.pool = mp.get_context("fork").Pool(self.jobs)
         return self
@@ -584,7 +589,15 @@ def _position(frame: pd.DataFrame, record_id: str, side: str) -> np.ndarray:
 
 def _frequencies(frame: pd.DataFrame, column: str) -> np.ndarray:
     """Relative frequency of each record's value in ``frame`` (NaN where missing)."""
-    values = frame[column].astype("string")
+    values = frame[column]
+    if isinstance(values.dtype, pd.CategoricalDtype):  # encoded: count the codes
+        codes = values.array.codes
+        present = codes >= 0
+        counts = np.bincount(codes[present], minlength=len(values.dtype.categories))
+        freq = np.full(len(codes), np.nan)
+        freq[present] = counts[codes[present]] / max(int(present.sum()), 1)
+        return freq
+    values = values.astype("string")
     counts = values.value_counts(normalize=True, dropna=True)
     return values.map(counts).to_numpy(dtype=float, na_value=np.nan)
 
@@ -605,12 +618,14 @@ def _unlinked(
     """Records without a link, with their best candidate (if any) and its score."""
     linked = np.zeros(len(own_ids), dtype=bool)
     linked[own[keep]] = True
-    best = pd.DataFrame({"own": own, "other": other, "w": weight})
-    best = best.sort_values(["own", "w", "other"], ascending=[True, False, True], kind="stable")
-    best = best.drop_duplicates("own").set_index("own")
+    # each record's best candidate: highest weight, ties to the lowest position
+    order = np.lexsort((other, -weight, own))
+    first = order[np.r_[True, own[order][1:] != own[order][:-1]]] if len(order) else order
+    w_of = np.full(len(own_ids), np.nan)
+    partner_of = np.full(len(own_ids), np.nan)
+    w_of[own[first]], partner_of[own[first]] = weight[first], other[first]
     ids = np.flatnonzero(~linked)
-    w = best["w"].reindex(ids).to_numpy(dtype=float)
-    partner = best["other"].reindex(ids).to_numpy(dtype=float)
+    w, partner = w_of[ids], partner_of[ids]
     has = ~np.isnan(partner)
     return pd.DataFrame(
         {
