@@ -4,10 +4,11 @@ The public API. Each stage also has its own module (``bansos_linkage.schema``,
 ``bansos_linkage.io``, ``bansos_linkage.standardisation``, ...).
 """
 
+from typing import TYPE_CHECKING
+
 from bansos_linkage.datasets import sample_path
 from bansos_linkage.errors import BansosLinkageError, InputError, SchemaError
 from bansos_linkage.io import read_table, write_table
-from bansos_linkage.linker import Linker, LinkResult
 from bansos_linkage.schema import (
     CANONICAL_FIELDS,
     SourceSchema,
@@ -17,7 +18,21 @@ from bansos_linkage.schema import (
 )
 from bansos_linkage.standardisation import StandardisedRecords, standardise
 
+if TYPE_CHECKING:
+    from bansos_linkage.linker import Linker, LinkResult
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # the linker needs scikit-learn, which takes most of a second to import: loaded on
+    # first use, so that the CLI can start reading files meanwhile
+    if name in ("Linker", "LinkResult"):
+        from bansos_linkage import linker
+
+        return getattr(linker, name)
+    raise AttributeError(f"module 'bansos_linkage' has no attribute {name!r}")
+
 
 __all__ = [
     "CANONICAL_FIELDS",

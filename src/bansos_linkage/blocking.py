@@ -357,6 +357,18 @@ def pair_recall(
     return pd.DataFrame(rows)
 
 
+def rule_keys(rules: Sequence[Rule]) -> list[str]:
+    """The key columns the rules block on, in rule order (may repeat)."""
+    keys: list[str] = []
+    for rule in rules:
+        keys.extend(getattr(rule, "keys", ()) or (getattr(rule, "key", None),))
+    return [k for k in keys if k]
+
+
+#: The standardised columns :func:`blocking_keys` derives the ``bk_*`` keys from.
+KEY_SOURCES = ("name_phonetic", "birth_date", "nik_birth_date", "birth_date_precision")
+
+
 def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
     """Add the derived key columns the default rules use (``bk_*``) to standardised records.
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bansos_linkage.blocking import KEY_SOURCES, Rule, rule_keys
 from bansos_linkage.encoding import same_vocabulary
 from bansos_linkage.similarity import distinct_scores, jaro_winkler
 
@@ -630,6 +631,15 @@ def columns_used(comparison: Comparison) -> list[str]:
     if isinstance(comparison, RegionComparison):
         names += ["village_code", "district_code", "regency_code", "province_code"]
     return names
+
+
+def columns_read(rules: Sequence[Rule], comparisons: Sequence[Comparison]) -> list[str]:
+    """The record columns blocking on ``rules`` and comparing read (with those the
+    blocking keys are derived from), in a stable order: all that linking needs of a
+    standardised register."""
+    used = ["record_id", *rule_keys(rules)]
+    used += [c for comp in comparisons for c in columns_used(comp)]
+    return list(dict.fromkeys([*used, *KEY_SOURCES]))
 
 
 def vocabulary_groups(comparison: Comparison) -> list[list[str]]:

@@ -32,11 +32,12 @@ from bansos_linkage.blocking import (
     Rule,
     blocking_keys,
     iter_candidate_pairs,
+    rule_keys,
 )
 from bansos_linkage.comparisons import (
     DEFAULT_COMPARISONS,
     Comparison,
-    columns_used,
+    columns_read,
     compare,
     vocabulary_groups,
 )
@@ -335,7 +336,7 @@ class Linker:
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Both registers with only the columns blocking and comparing read (registers
         carry many household columns), text columns encoded over shared vocabularies."""
-        keys = _rule_keys(self.rules)
+        keys = rule_keys(self.rules)
         frames = []
         for records in (left, right):
             needs_keys = any(k.startswith("bk_") and k not in records for k in keys)
@@ -349,10 +350,7 @@ class Linker:
     def columns_read(self) -> list[str]:
         """The record columns blocking and comparing read (and those the blocking keys
         are derived from), in a stable order."""
-        used = ["record_id", *_rule_keys(self.rules)]
-        used += [c for comp in self.comparisons for c in columns_used(comp)]
-        used += ["name_phonetic", "birth_date", "nik_birth_date", "birth_date_precision"]
-        return list(dict.fromkeys(used))
+        return columns_read(self.rules, self.comparisons)
 
     def _check_columns(self, left: pd.DataFrame, right: pd.DataFrame) -> None:
         """A column the model uses may be absent on one side (Regsosek has no mother's
@@ -361,7 +359,7 @@ class Linker:
             if "record_id" not in frame:
                 raise SchemaError(f"{side} records have no 'record_id' column: standardise first")
         used = {getattr(c, "column", None) for c in self.comparisons} - {None}
-        used |= {k for k in _rule_keys(self.rules) if not k.startswith("bk_")}
+        used |= {k for k in rule_keys(self.rules) if not k.startswith("bk_")}
         absent = sorted(k for k in used if k not in left and k not in right)
         if absent:
             raise SchemaError(
@@ -521,13 +519,6 @@ class Linker:
             for k, comp in enumerate(self.comparisons):
                 pairs[comp.label] = scored.levels[:, k]
         return LinkResult(links, unlinked_left, unlinked_right, summary, pairs)
-
-
-def _rule_keys(rules: Sequence[Rule]) -> list[str]:
-    keys: list[str] = []
-    for rule in rules:
-        keys.extend(getattr(rule, "keys", ()) or (getattr(rule, "key", None),))
-    return [k for k in keys if k]
 
 
 # What forked workers compare: set just before the pool forks, so the children share the

@@ -17,14 +17,18 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from bansos_linkage.blocking import DEFAULT_RULES
+from bansos_linkage.comparisons import DEFAULT_COMPARISONS, columns_read
 from bansos_linkage.io import read_table, write_table
-from bansos_linkage.linker import DEFAULT_THRESHOLD, Linker, LinkResult
 from bansos_linkage.schema import SourceSchema
 from bansos_linkage.standardisation import StandardisedRecords, standardise
+
+if TYPE_CHECKING:
+    from bansos_linkage.linker import Linker, LinkResult
 
 Progress = Callable[[int, int, str], None]
 OUTPUT_FILES = (
@@ -70,24 +74,26 @@ def link_files(
     seconds: dict[str, float] = {}
     start = time.perf_counter()
     reference_date = reference_date or dt.date.today()
-    if model is not None:
-        linker = Linker.load(model)
-        if threshold is not None:
-            linker.threshold = threshold
-    else:
-        linker = Linker(threshold=threshold if threshold is not None else DEFAULT_THRESHOLD)
-    columns = linker.columns_read()
+    linker = _linker(model, threshold) if model is not None else None
+    columns = (
+        linker.columns_read()
+        if linker is not None
+        else columns_read(DEFAULT_RULES, DEFAULT_COMPARISONS)
+    )
     jobs = [
         ("left", left, left_schema, reference_date, columns),
         ("right", right, right_schema, reference_date, columns),
     ]
-    # the two registers are standardised at once, the right one in a forked process
+    # the two registers are standardised at once, the right one in a forked process;
+    # meanwhile this one also imports the linker (scikit-learn takes most of a second)
     if "fork" in mp.get_all_start_methods() and (os.cpu_count() or 1) > 1:
         with ProcessPoolExecutor(1, mp_context=mp.get_context("fork")) as pool:
             other = pool.submit(_standardise_side, *jobs[1])
+            linker = linker or _linker(None, threshold)
             sides = [_standardise_side(*jobs[0]), other.result()]
     else:
         sides = [_standardise_side(*job) for job in jobs]
+    linker = linker or _linker(None, threshold)
     records = [side[0] for side in sides]
     rejected = [side[1] for side in sides]
     counts = [side[2] for side in sides]
@@ -113,6 +119,18 @@ def link_files(
     if out_dir is not None:
         write_link_outputs(run, out_dir)
     return run
+
+
+def _linker(model: str | Path | None, threshold: float | None) -> Linker:
+    """The model's Linker (its threshold overridden if asked) or a new default one."""
+    from bansos_linkage.linker import DEFAULT_THRESHOLD, Linker
+
+    if model is None:
+        return Linker(threshold=threshold if threshold is not None else DEFAULT_THRESHOLD)
+    linker = Linker.load(model)
+    if threshold is not None:
+        linker.threshold = threshold
+    return linker
 
 
 def _standardise_side(
