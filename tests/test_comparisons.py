@@ -208,3 +208,16 @@ def test_sex_decoded_from_the_nik_counts_when_the_field_is_missing():
     assert _level(comp, left, right, 1, 1) == "exact"  # right's NIK says M
     assert _level(comp, left, right, 2, 2) is None  # only NIK against field is missing
     assert _level(ExactComparison("sex"), left, right, 0, 0) is None
+
+
+def test_year_month_day_arithmetic_agrees_with_the_calendar():
+    from bansos_linkage.comparisons import _year_month_day
+
+    days = np.arange(
+        np.datetime64("1600-01-01"), np.datetime64("2400-12-31"), dtype="datetime64[D]"
+    )
+    year, month, day = _year_month_day(days)
+    month_start = days.astype("datetime64[M]")
+    assert (year == days.astype("datetime64[Y]").astype(np.int64) + 1970).all()
+    assert (month == month_start.astype(np.int64) % 12 + 1).all()
+    assert (day == (days - month_start).astype(np.int64) + 1).all()

@@ -384,10 +384,10 @@ def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
         # split each distinct key once: registers repeat the same names many times
         codes, uniques = pd.factorize(records["name_phonetic"].astype("string"))
         words = pd.Series(uniques, dtype="string")
-        first = words.str.partition(" ")[0]
+        first = words.str.extract(r"^(\S+)", expand=False)
         # a one-word name has no last word of its own: as a key it would join every
         # SRI born in a year across a province
-        last = words.str.rpartition(" ")[2].where(words.str.contains(" ", regex=False))
+        last = words.str.extract(r" (\S+)$", expand=False)
         for col, part in (("bk_name_first", first), ("bk_name_last", last)):
             out[col] = pd.Series(part.array.take(codes, allow_fill=True), index=records.index)
     # dates stay dates: keys compare as integers, no formatting

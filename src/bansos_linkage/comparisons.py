@@ -522,10 +522,17 @@ def _days(frame: pd.DataFrame, column: str, rows: np.ndarray) -> np.ndarray:
 
 
 def _year_month_day(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    month_start = d.astype("datetime64[M]")
-    year = d.astype("datetime64[Y]").astype(np.int64) + 1970
-    month = month_start.astype(np.int64) % 12 + 1
-    return year, month, (d - month_start).astype(np.int64) + 1
+    """Year, month and day of ``datetime64[D]`` values by integer arithmetic (H. Hinnant's
+    civil-from-days), several times faster than numpy's calendar casts; NaT gives junk
+    that callers mask as missing."""
+    z = d.astype(np.int64) + 719_468  # days since 0000-03-01
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1_460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153  # months from March
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    return yoe + era * 400 + (month <= 2), month, doy - (153 * mp + 2) // 5 + 1
 
 
 def _vague(frame: pd.DataFrame, precision: str, rows: np.ndarray) -> np.ndarray:

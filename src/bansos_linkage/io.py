@@ -199,16 +199,17 @@ def _read_csv_arrow(text: str, sep: str) -> pd.DataFrame | None:
             _io.BytesIO(text.encode("utf-8")),
             parse_options=pa_csv.ParseOptions(delimiter=sep),
             convert_options=pa_csv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
+                # large_string is what pandas' arrow strings hold: no conversion after
+                column_types={name: pa.large_string() for name in header},
                 strings_can_be_null=True,
                 null_values=[""],
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    if table.column_names != header or any(t != pa.string() for t in table.schema.types):
+    if table.column_names != header or any(t != pa.large_string() for t in table.schema.types):
         return None  # a header the csv module reads differently (a quoted line break)
-    return table.to_pandas(types_mapper={pa.string(): TEXT_DTYPE}.get)
+    return table.to_pandas(types_mapper={pa.large_string(): TEXT_DTYPE}.get)
 
 
 def _parser_detail(exc: Exception) -> str:
