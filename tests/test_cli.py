@@ -19,7 +19,19 @@ def test_version(capsys):
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["standardise"], ["schema"], ["synth"], ["link"], ["demo"]]
+    "command",
+    [
+        [],
+        ["standardise"],
+        ["schema"],
+        ["synth"],
+        ["link"],
+        ["review"],
+        ["review", "export"],
+        ["review", "import"],
+        ["evaluate"],
+        ["demo"],
+    ],
 )
 def test_help_on_every_command(capsys, command):
     with pytest.raises(SystemExit) as exc:
@@ -30,7 +42,15 @@ def test_help_on_every_command(capsys, command):
 
 def test_every_subcommand_is_covered_by_the_help_test():
     sub = next(a for a in build_parser()._actions if a.dest == "==SUPPRESS==" or a.choices)
-    assert set(sub.choices) == {"standardise", "schema", "synth", "link", "demo"}
+    assert set(sub.choices) == {
+        "standardise",
+        "schema",
+        "synth",
+        "link",
+        "review",
+        "evaluate",
+        "demo",
+    }
 
 
 def test_no_command_is_a_usage_error(capsys):
@@ -216,3 +236,56 @@ def test_link_rejects_a_bad_threshold_and_a_bad_model(registers, tmp_path, capsy
     bad.write_text('{"format": "something else"}')
     assert _link(registers, tmp_path / "y", "--model", str(bad)) == EXIT_USAGE
     assert "format" in capsys.readouterr().err
+
+
+def test_review_loop_and_evaluate_from_the_command_line(registers, tmp_path, capsys):
+    """link -> review export -> (a reviewer) -> review import -> link --labels -> evaluate."""
+    import json
+
+    import pandas as pd
+    from openpyxl import load_workbook
+
+    from bansos_linkage.evaluation import read_truth
+
+    run = tmp_path / "run"
+    assert _link(registers, run) == EXIT_OK
+    sheet = tmp_path / "batch1.xlsx"
+    assert main(["review", "export", str(run), "--n", "40", "--out", str(sheet)]) == EXIT_OK
+    assert "40 pairs" in capsys.readouterr().out
+    truth = read_truth(registers / "truth_dtks.csv", registers / "truth_regsosek.csv")
+    true_keys = set(zip(truth["left_id"], truth["right_id"], strict=True))
+    book = load_workbook(sheet)
+    ws = book.active
+    header = [c.value for c in ws[1]]
+    for row in ws.iter_rows(min_row=2):
+        key = (row[header.index("left_id")].value, row[header.index("right_id")].value)
+        row[header.index("decision")].value = "match" if key in true_keys else "tidak cocok"
+    book.save(sheet)
+    assert main(["review", "import", str(run), str(sheet)]) == EXIT_OK
+    labels = pd.read_csv(run / "labels.csv")
+    assert len(labels) == 40 and set(labels["decision"]) <= {"match", "non_match"}
+    # importing a sheet with a bad decision is refused and keeps the labels file whole
+    before = (run / "labels.csv").read_bytes()
+    ws.cell(row=2, column=header.index("decision") + 1).value = "perhaps"
+    book.save(sheet)
+    assert main(["review", "import", str(run), str(sheet)]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "row 2" in err and "decision" in err
+    assert (run / "labels.csv").read_bytes() == before
+    # the ML matcher trained on the labels decides the next run
+    run2 = tmp_path / "run2"
+    assert _link(registers, run2, "--labels", str(run / "labels.csv")) == EXIT_OK
+    assert "ML matcher trained on 40 reviewed pairs" in capsys.readouterr().out
+    summary = json.loads((run2 / "summary.json").read_text())
+    assert summary["matcher"] == "ml" and summary["ml_training"]["labelled_pairs"] == 40
+    assert "ml_probability" in pd.read_parquet(run2 / "pairs.parquet")
+    # the saved model (with its ML matcher) gives the same links again
+    again = tmp_path / "again"
+    assert _link(registers, again, "--model", str(run2 / "model.json")) == EXIT_OK
+    assert read_table(again / "links.csv").equals(read_table(run2 / "links.csv"))
+    truth_files = [str(registers / "truth_dtks.csv"), str(registers / "truth_regsosek.csv")]
+    assert main(["evaluate", str(run2), "--truth", *truth_files]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "precision >= 0.995" in out and "best F1" in out
+    written = {p.name for p in (run2 / "evaluation").iterdir()}
+    assert {"metrics.csv", "threshold_curve.png", "calibration.png", "false_links.csv"} <= written

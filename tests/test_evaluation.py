@@ -112,3 +112,77 @@ def test_estimate_from_a_reviewed_sample_of_the_links():
     outsider = pd.DataFrame({"left_id": ["x"], "right_id": ["y"], "is_match": [True]})
     with pytest.raises(ValueError, match="not among the links"):
         estimate_from_sample(pd.concat([sample, outsider]), links)
+
+
+def test_household_metrics_by_hand():
+    from bansos_linkage.evaluation import household_metrics
+
+    truth = pd.DataFrame({"left_id": ["a", "b", "c"], "right_id": ["x", "y", "z"]})
+    # a and b live together on both sides; c elsewhere
+    left_hh = pd.Series({"a": "H1", "b": "H1", "c": "H2"})
+    right_hh = pd.Series({"x": "K1", "y": "K1", "z": "K2"})
+    # a<->y is a wrong person but the right household; c<->x sends H2's benefit to K1
+    pred = pd.DataFrame({"left_id": ["a", "c"], "right_id": ["y", "x"]})
+    m = household_metrics(pred, truth, left_hh, right_hh)
+    assert (m["true_positives"], m["false_positives"], m["false_negatives"]) == (1, 1, 1)
+    assert link_metrics(pred, truth)["true_positives"] == 0
+
+
+def test_label_free_curve_by_hand():
+    from bansos_linkage.evaluation import label_free_curve
+
+    scored = pd.DataFrame({"match_probability": [0.9, 0.9, 0.5, 0.1]})
+    curve = label_free_curve(scored)
+    assert curve["threshold"].tolist() == [0.9, 0.5, 0.1]
+    assert curve["links"].tolist() == [2, 3, 4]
+    assert curve["expected_false_links"].tolist() == pytest.approx([0.2, 0.7, 1.6])
+    # expected matches 2.4; missed below 0.9: 0.6, below 0.5: 0.1, below 0.1: 0
+    assert curve["expected_missed_links"].tolist() == pytest.approx([0.6, 0.1, 0.0])
+    assert curve["estimated_fdr"].iloc[0] == pytest.approx(0.1)
+    assert curve["estimated_fnr"].iloc[0] == pytest.approx(0.25)
+
+
+def test_estimates_from_a_random_sample_of_candidate_pairs():
+    from bansos_linkage.evaluation import estimate_from_random_pairs
+
+    links = pd.DataFrame({"left_id": ["a", "b", "c"], "right_id": ["x", "y", "z"]})
+    sample = pd.DataFrame(
+        {
+            "left_id": ["a", "b", "c", "d", "e"],
+            "right_id": ["x", "y", "z", "w", "v"],
+            "is_match": [True, True, False, True, False],
+        }
+    )
+    est = estimate_from_random_pairs(sample, links)
+    assert est["precision"] == pytest.approx(2 / 3) and est["recall"] == pytest.approx(2 / 3)
+    assert est["precision_low"] < 2 / 3 < est["precision_high"]
+    assert (est["sampled_links"], est["sampled_matches"]) == (3, 3)
+
+
+def test_histogram_and_calibration_plots_return_their_data():
+    from matplotlib.figure import Figure
+
+    from bansos_linkage.evaluation import plot_calibration, plot_score_histogram
+
+    scored, truth = _scored()
+    fig, data = plot_score_histogram(scored, truth, threshold=0.5, bins=4)
+    assert isinstance(fig, Figure)
+    assert data["true_pairs"].sum() == 4 and data["false_pairs"].sum() == 1
+    fig, table = plot_calibration(scored, truth, bins=2)
+    assert isinstance(fig, Figure) and table["pairs"].sum() == 5
+    # the three lowest-scored pairs (0.2 true, 0.6 false, 0.7 true): observed 2 of 3
+    assert table["observed"].iloc[0] == pytest.approx(2 / 3)
+    assert table["predicted"].iloc[0] == pytest.approx(0.5)
+
+
+def test_read_truth_from_pairs_or_two_entity_tables(tmp_path):
+    from bansos_linkage.errors import InputError
+    from bansos_linkage.evaluation import read_truth
+
+    (tmp_path / "pairs.csv").write_text("left_id,right_id\na,x\nb,y\n")
+    assert read_truth(tmp_path / "pairs.csv").values.tolist() == [["a", "x"], ["b", "y"]]
+    (tmp_path / "l.csv").write_text("record_id,person_id\na,P1\nb,P2\n")
+    (tmp_path / "r.csv").write_text("record_id,person_id\nx,P2\n")
+    assert read_truth(tmp_path / "l.csv", tmp_path / "r.csv").values.tolist() == [["b", "x"]]
+    with pytest.raises(InputError, match="left_id and right_id"):
+        read_truth(tmp_path / "l.csv")

@@ -189,3 +189,78 @@ def test_explain_adds_up_to_the_links_match_weight(linked, dtks_regsosek):
     assert named == link["name"]
     with pytest.raises(KeyError, match="no left record"):
         linker.explain(p.left, p.right, "nobody", link["right_id"])
+
+
+def _truth(p):
+    from bansos_linkage.evaluation import true_links
+
+    return true_links(
+        p.data.truth["dtks"].set_index("record_id")["person_id"],
+        p.data.truth["regsosek"].set_index("record_id")["person_id"],
+    )
+
+
+@pytest.fixture(scope="module")
+def ml_linked(linked, dtks_regsosek):
+    from bansos_linkage.review import oracle_decisions, select_for_review, training_pairs
+
+    p = dtks_regsosek
+    _, result, _ = linked
+    batch = select_for_review(
+        result.pairs, 300, threshold=0.03, pattern=["name", "nik", "birth_date"], seed=0
+    )
+    labels = training_pairs(oracle_decisions(batch, _truth(p)))
+    # a pair blocking never proposed (field verification) and one with unknown ids
+    extra = pd.DataFrame(
+        {
+            "left_id": [p.left["record_id"].iloc[0], "NOT-A-RECORD"],
+            "right_id": [p.right["record_id"].iloc[-1], p.right["record_id"].iloc[0]],
+            "is_match": [False, True],
+        }
+    )
+    labels = pd.concat([labels, extra], ignore_index=True)
+    linker = Linker()
+    ml_result = linker.fit_link(p.left, p.right, keep_pairs=True, labels=labels)
+    return linker, ml_result, labels
+
+
+def test_the_ml_matcher_trained_on_reviewed_pairs_decides_the_links(ml_linked, dtks_regsosek):
+    p = dtks_regsosek
+    linker, result, labels = ml_linked
+    s = result.summary
+    assert s["matcher"] == "ml" and s["threshold"] == linker.ml_threshold
+    assert s["ml_training"] == {
+        "labelled_pairs": len(labels) - 1,
+        "matches": int(labels["is_match"].iloc[:-1].sum()),
+        "unknown_ids": 1,
+    }
+    assert "fs_match_weight" in result.links and "ml_probability" in result.pairs
+    assert result.links["match_probability"].min() >= linker.ml_threshold
+    precision, recall, f1 = _f1(p, result.links)
+    assert f1 > 0.99 and precision > 0.99
+    # every record still ends in exactly one output
+    left_out = pd.concat([result.links["left_id"], result.unlinked_left["record_id"]])
+    assert sorted(left_out.unique()) == sorted(p.left["record_id"])
+
+
+def test_a_model_file_with_an_ml_matcher_gives_identical_links(ml_linked, dtks_regsosek, tmp_path):
+    p = dtks_regsosek
+    linker, result, _ = ml_linked
+    path = linker.save(tmp_path / "model.json")
+    content = json.loads(path.read_text())
+    assert content["ml_matcher"]["classifier"] is None and len(content["ml_matcher"]["training_y"])
+    again = Linker.load(path).link(p.left, p.right)
+    pd.testing.assert_frame_equal(again.links, result.links)
+    content["ml_matcher"]["training_X"] = "nonsense"
+    path.write_text(json.dumps(content))
+    with pytest.raises(SchemaError, match="ml_matcher"):
+        Linker.load(path)
+
+
+def test_fit_ml_after_an_unsupervised_fit(linked, dtks_regsosek):
+    p = dtks_regsosek
+    linker, result, _ = linked
+    fresh = Linker().fit(p.left, p.right)
+    with pytest.raises(ValueError, match="is_match"):
+        fresh.fit_ml(p.left, p.right, pd.DataFrame({"left_id": ["a"], "right_id": ["b"]}))
+    assert fresh.ml_model_ is None

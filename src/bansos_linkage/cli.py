@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_schema(sub)
     _add_synth(sub)
     _add_link(sub)
+    _add_review(sub)
+    _add_evaluate(sub)
     _add_demo(sub)
     return parser
 
@@ -197,6 +199,12 @@ def _add_link(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", type=Path, help="model.json of an earlier run: reuse, no EM")
     p.add_argument(
+        "--labels",
+        type=Path,
+        help="reviewed pairs (labels.csv from 'review import', or left_id,right_id,is_match): "
+        "train the ML matcher on them and let it decide the links",
+    )
+    p.add_argument(
         "--reference-date",
         type=dt.date.fromisoformat,
         help="'today' for date checks, YYYY-MM-DD (default: today; fix it for repeatable runs)",
@@ -224,6 +232,7 @@ def _cmd_link(args: argparse.Namespace) -> int:
         model=args.model,
         reference_date=args.reference_date,
         progress=progress_bar("link"),
+        labels=args.labels,
     )
     s = run.result.summary
     print(
@@ -240,7 +249,119 @@ def _cmd_link(args: argparse.Namespace) -> int:
         f"duplicates; estimated false links {s['expected_false_links']:,.0f} "
         f"(FDR {s['estimated_fdr']:.2%}, label-free, conservative)"
     )
+    if s.get("matcher") == "ml":
+        t = s["ml_training"]
+        print(
+            f"ML matcher trained on {t['labelled_pairs']:,} reviewed pairs "
+            f"({t['matches']:,} matches; {t['unknown_ids']:,} with ids not in these registers)"
+        )
     print(f"outputs written to {args.out}/")
+    return EXIT_OK
+
+
+def _add_review(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "review",
+        help="clerical review of a link run: export a sheet, import the decisions",
+        description="'export' picks the pairs worth reviewing (uncertain ones, ML and "
+        "Fellegi-Sunter disagreements, a random share of the links) and writes a sheet with "
+        "both records side by side; 'import' checks a filled-in sheet and adds its decisions "
+        "to RUN_DIR/labels.csv (use it with 'link --labels').",
+    )
+    actions = p.add_subparsers(title="actions", metavar="ACTION")
+    export = actions.add_parser("export", help="write a review sheet (.xlsx or .csv)")
+    export.add_argument("run_dir", type=Path, help="folder written by 'link'")
+    export.add_argument("--n", type=int, default=100, help="pairs in the sheet (default 100)")
+    export.add_argument("--out", required=True, type=Path, help="sheet.xlsx or sheet.csv")
+    export.add_argument(
+        "--random-share",
+        type=float,
+        default=0.1,
+        help="share of random links, for unbiased precision estimates (default 0.1)",
+    )
+    export.add_argument("--seed", type=int, default=0, help="seed of the random share")
+    export.add_argument("--labels", type=Path, help="labels file (default RUN_DIR/labels.csv)")
+    export.set_defaults(func=_cmd_review_export)
+    imp = actions.add_parser("import", help="add a filled-in sheet's decisions to the labels")
+    imp.add_argument("run_dir", type=Path, help="folder written by 'link'")
+    imp.add_argument("sheet", type=Path, help="the filled-in sheet")
+    imp.add_argument("--labels", type=Path, help="labels file (default RUN_DIR/labels.csv)")
+    imp.set_defaults(func=_cmd_review_import)
+
+
+def _cmd_review_export(args: argparse.Namespace) -> int:
+    from bansos_linkage.review import export_review
+
+    sheet = export_review(
+        args.run_dir,
+        args.out,
+        args.n,
+        labels=args.labels,
+        random_share=args.random_share,
+        seed=args.seed,
+    )
+    counts = sheet["selected_by"].value_counts().to_dict()
+    chosen = ", ".join(f"{v} {k}" for k, v in counts.items())
+    print(f"{len(sheet)} pairs ({chosen}) written to {args.out}")
+    print("fill in the 'decision' column (match / non_match / unsure), then 'review import'")
+    return EXIT_OK
+
+
+def _cmd_review_import(args: argparse.Namespace) -> int:
+    from bansos_linkage.review import import_review
+
+    decisions, labels = import_review(args.run_dir, args.sheet, labels=args.labels)
+    counts = decisions["decision"].value_counts().to_dict()
+    print(
+        f"{len(decisions)} decisions read ({', '.join(f'{v} {k}' for k, v in counts.items())}); "
+        f"the labels file now holds {len(labels):,} pairs"
+    )
+    return EXIT_OK
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="measure a link run against the truth: metrics, threshold curve, plots",
+        description="Score RUN_DIR's links and scored pairs against true pairs: precision, "
+        "recall and F1 of the run, the best-F1 threshold and the lowest threshold reaching "
+        "--min-precision; writes metrics.csv, threshold_curve.csv, false_links.csv, "
+        "missed_links.csv and three plots into --out.",
+    )
+    p.add_argument("run_dir", type=Path, help="folder written by 'link'")
+    p.add_argument(
+        "--truth",
+        required=True,
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="true pairs (left_id,right_id), or two truth files of the left and right "
+        "records (record_id,person_id) as 'synth' writes them",
+    )
+    p.add_argument(
+        "--out", type=Path, help="folder for the tables and plots (default RUN_DIR/evaluation)"
+    )
+    p.add_argument(
+        "--min-precision", type=float, default=0.995, help="precision floor (default 0.995)"
+    )
+    p.set_defaults(func=_cmd_evaluate)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from bansos_linkage.evaluation import evaluate_run, read_truth
+
+    if len(args.truth) > 2:
+        raise argparse.ArgumentTypeError("--truth takes one or two files")
+    truth = read_truth(*args.truth)
+    out = args.out or args.run_dir / "evaluation"
+    result = evaluate_run(args.run_dir, truth, out, args.min_precision)
+    table = result["table"][
+        ["what", "threshold", "precision", "recall", "f1", "true_positives", "false_positives"]
+    ]
+    with_fmt = table.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+    print(f"{len(truth):,} true pairs; scores: {result['score']}")
+    print(with_fmt)
+    print(f"tables and plots written to {out}/")
     return EXIT_OK
 
 

@@ -12,6 +12,8 @@ reviewed random sample of the links when there is no complete truth.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -255,3 +257,284 @@ def estimate_from_sample(
         "false_links_low": (1 - high) * n_links,
         "false_links_high": (1 - low) * n_links,
     }
+
+
+def household_metrics(
+    predicted: pd.DataFrame,
+    truth: pd.DataFrame,
+    left_household: pd.Series,
+    right_household: pd.Series,
+) -> dict[str, float]:
+    """Precision, recall and F1 of household pairs: a person link links the two
+    households, and a household pair is true when a true person link joins them.
+
+    ``left_household`` / ``right_household`` map record id -> household id.
+    This is the level benefits are paid at: a wrong person link inside the right
+    household pair costs nothing there, one into another household does.
+    """
+
+    def households(pairs: pd.DataFrame) -> pd.DataFrame:
+        out = pd.DataFrame(
+            {
+                "left_id": pairs["left_id"].astype(str).map(left_household.rename(str)),
+                "right_id": pairs["right_id"].astype(str).map(right_household.rename(str)),
+            }
+        )
+        return out.dropna().drop_duplicates()
+
+    left_household = left_household.set_axis(left_household.index.astype(str))
+    right_household = right_household.set_axis(right_household.index.astype(str))
+    return link_metrics(households(predicted), households(truth))
+
+
+def label_free_curve(scored: pd.DataFrame, score: str = "match_probability") -> pd.DataFrame:
+    """Expected false and missed links at every threshold, from the probabilities alone
+    (the fastLink estimates): no labels needed.
+
+    Keeping the pairs scoring at or above ``t``: expected false links = sum of
+    ``1 - p`` over them; expected missed links = sum of ``p`` over the pairs below;
+    FDR and FNR divide by the links kept and by the expected matches. They are as
+    good as the probabilities are calibrated (Fellegi-Sunter ones on blocked pairs
+    are conservative: the FDR is overestimated).
+    """
+    p = np.sort(scored[score].to_numpy(dtype=float))[::-1]
+    thresholds, first = np.unique(-p, return_index=True)
+    last = np.r_[first[1:], len(p)]  # rows [0, last) score >= threshold
+    kept = last.astype(float)
+    false_kept = np.cumsum(1 - p)[last - 1]
+    matches = p.sum()
+    missed = matches - np.cumsum(p)[last - 1]
+    return pd.DataFrame(
+        {
+            "threshold": -thresholds,
+            "links": kept.astype(int),
+            "expected_false_links": false_kept,
+            "expected_missed_links": missed,
+            "estimated_fdr": false_kept / kept,
+            "estimated_fnr": missed / matches if matches else np.zeros_like(missed),
+        }
+    )
+
+
+def estimate_from_random_pairs(
+    sample: pd.DataFrame, links: pd.DataFrame, confidence: float = 0.95
+) -> dict[str, float]:
+    """Precision and recall estimated from a reviewed uniform random sample of candidate
+    pairs (``left_id``, ``right_id``, ``is_match``), each with a Wilson interval.
+
+    Precision: share of the sampled pairs that are links and true. Recall: share of
+    the sampled true pairs that are links. Both are unbiased for a uniform sample of
+    the candidate pairs; true pairs missed by blocking are not in the population,
+    so recall is of the candidates.
+    """
+    key = ["left_id", "right_id"]
+    s = sample[[*key, "is_match"]].astype({"left_id": str, "right_id": str})
+    linked = pd.MultiIndex.from_frame(s[key]).isin(pd.MultiIndex.from_frame(links[key].astype(str)))
+    match = s["is_match"].astype(bool).to_numpy()
+    tp, n_linked, n_match = int((linked & match).sum()), int(linked.sum()), int(match.sum())
+    p_low, p_high = wilson_interval(tp, n_linked, confidence)
+    r_low, r_high = wilson_interval(tp, n_match, confidence)
+    return {
+        "sample_size": len(s),
+        "sampled_links": n_linked,
+        "sampled_matches": n_match,
+        "precision": tp / n_linked if n_linked else float("nan"),
+        "precision_low": p_low,
+        "precision_high": p_high,
+        "recall": tp / n_match if n_match else float("nan"),
+        "recall_low": r_low,
+        "recall_high": r_high,
+    }
+
+
+def _with_truth(scored: pd.DataFrame, truth: pd.DataFrame, score: str) -> pd.DataFrame:
+    key = ["left_id", "right_id"]
+    rows = scored[[*key, score]].astype({"left_id": str, "right_id": str})
+    true = pd.MultiIndex.from_frame(truth[key].astype(str))
+    return rows.assign(is_match=pd.MultiIndex.from_frame(rows[key]).isin(true))
+
+
+def plot_score_histogram(
+    scored: pd.DataFrame,
+    truth: pd.DataFrame,
+    score: str = "match_probability",
+    threshold: float | None = None,
+    bins: int = 50,
+) -> tuple[Figure, pd.DataFrame]:
+    """Histogram of the scores of true and false pairs (log-odds scale for probabilities),
+    with the threshold marked. Returns the figure and the counts per bin and class."""
+    rows = _with_truth(scored, truth, score)
+    values = rows[score].to_numpy(dtype=float)
+    is_prob = score.endswith("probability")
+    x = _log_odds(values) if is_prob else values
+    edges = np.histogram_bin_edges(x[np.isfinite(x)], bins=bins)
+    match = rows["is_match"].to_numpy()
+    true_counts, _ = np.histogram(x[match], bins=edges)
+    false_counts, _ = np.histogram(x[~match], bins=edges)
+    data = pd.DataFrame(
+        {
+            "bin_low": edges[:-1],
+            "bin_high": edges[1:],
+            "true_pairs": true_counts,
+            "false_pairs": false_counts,
+        }
+    )
+    fig = Figure(figsize=(7, 4), layout="constrained")
+    ax = fig.subplots()
+    width = np.diff(edges)
+    for counts, label, colour in (
+        (false_counts, "not a match", "tab:red"),
+        (true_counts, "match", "tab:green"),
+    ):
+        ax.bar(edges[:-1], counts, width=width, align="edge", alpha=0.6, label=label, color=colour)
+    ax.set_yscale("symlog")
+    ax.set(
+        xlabel=f"{score} ({'log2 odds' if is_prob else 'score'})",
+        ylabel="pairs",
+        title="scores by true class",
+    )
+    if threshold is not None:
+        t = _log_odds(np.array([threshold]))[0] if is_prob else threshold
+        ax.axvline(t, color="black", linestyle="--", label=f"threshold {threshold:.3g}")
+    ax.legend()
+    return fig, data
+
+
+def plot_calibration(
+    scored: pd.DataFrame,
+    truth: pd.DataFrame,
+    score: str = "match_probability",
+    bins: int = 10,
+) -> tuple[Figure, pd.DataFrame]:
+    """Calibration: the observed share of true pairs against the predicted probability,
+    in bins holding equal numbers of pairs. Returns the figure and the table per bin
+    (``predicted``, ``observed``, ``pairs``, and the Wilson interval of ``observed``)."""
+    rows = _with_truth(scored, truth, score)
+    p = rows[score].to_numpy(dtype=float)
+    order = np.argsort(p, kind="stable")
+    groups = np.array_split(order, min(bins, max(len(p), 1)))
+    table = []
+    for idx in groups:
+        if not len(idx):
+            continue
+        hits = int(rows["is_match"].to_numpy()[idx].sum())
+        low, high = wilson_interval(hits, len(idx))
+        table.append(
+            {
+                "predicted": float(p[idx].mean()),
+                "observed": hits / len(idx),
+                "pairs": len(idx),
+                "observed_low": low,
+                "observed_high": high,
+            }
+        )
+    data = pd.DataFrame(table)
+    fig = Figure(figsize=(5, 5), layout="constrained")
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect")
+    if not data.empty:
+        err = np.vstack(
+            [data["observed"] - data["observed_low"], data["observed_high"] - data["observed"]]
+        ).clip(min=0)  # the interval's ends can miss the share by a rounding error
+        ax.errorbar(
+            data["predicted"], data["observed"], yerr=err, marker="o", capsize=3, label=score
+        )
+    ax.set(
+        xlabel="predicted probability",
+        ylabel="observed share of matches",
+        title="calibration",
+        xlim=(0, 1),
+        ylim=(0, 1),
+    )
+    ax.legend(loc="upper left")
+    return fig, data
+
+
+def _log_odds(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-12, 1 - 1e-12)
+    return np.log2(q / (1 - q))
+
+
+def read_truth(path: str | Path, right: str | Path | None = None) -> pd.DataFrame:
+    """True pairs from a file: either one table of ``left_id``, ``right_id``, or two
+    tables (left and right records) with ``record_id`` and an entity id
+    (``person_id`` or ``entity_id``), as the synthetic generator writes them."""
+    from bansos_linkage.errors import InputError
+    from bansos_linkage.io import read_table
+
+    first = read_table(path)
+    if right is None:
+        if not {"left_id", "right_id"} <= set(first.columns):
+            raise InputError("expected the columns left_id and right_id", file=path)
+        return first[["left_id", "right_id"]].dropna().astype(str).drop_duplicates()
+    sides = []
+    for p, table in ((path, first), (right, read_table(right))):
+        entity = next((c for c in ("person_id", "entity_id") if c in table), None)
+        if "record_id" not in table or entity is None:
+            raise InputError("expected record_id and person_id (or entity_id)", file=p)
+        sides.append(table.set_index(table["record_id"].astype(str))[entity])
+    return true_links(sides[0], sides[1])
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    truth: pd.DataFrame,
+    out: str | Path | None = None,
+    min_precision: float = 0.995,
+) -> dict[str, object]:
+    """Evaluate a ``link`` run folder against true pairs.
+
+    Returns (and with ``out`` writes there) the metrics of the run's links, the
+    threshold curve of its scored pairs with the best-F1 threshold and the lowest
+    threshold reaching ``min_precision``, the false and missed links side by side,
+    and the figures (``threshold_curve.png``, ``score_histogram.png``,
+    ``calibration.png``).
+    """
+    from bansos_linkage.pipeline import read_run
+
+    run = read_run(run_dir)
+    score = "ml_probability" if "ml_probability" in run.pairs else "match_probability"
+    curve = threshold_curve(run.pairs, truth, score=score)
+    best = choose_threshold(curve)
+    try:
+        floor = choose_threshold(curve, min_precision=min_precision)
+    except ValueError:
+        floor = None
+    metrics = link_metrics(run.links, truth)
+    false_links, missed = link_errors(run.links, truth, run.left, run.right)
+    figures = {
+        "threshold_curve": plot_threshold_curve(curve, float(run.summary["threshold"]))[0],
+        "score_histogram": plot_score_histogram(
+            run.pairs, truth, score, float(run.summary["threshold"])
+        )[0],
+        "calibration": plot_calibration(run.pairs, truth, score)[0],
+    }
+    table = pd.DataFrame(
+        [
+            {"what": "links of the run", "threshold": run.summary["threshold"], **metrics},
+            {"what": "best F1", **best.to_dict()},
+            *(
+                [{"what": f"precision >= {min_precision}", **floor.to_dict()}]
+                if floor is not None
+                else []
+            ),
+        ]
+    )
+    result: dict[str, object] = {
+        "table": table,
+        "curve": curve,
+        "false_links": false_links,
+        "missed_links": missed,
+        "figures": figures,
+        "score": score,
+    }
+    if out is not None:
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        table.to_csv(folder / "metrics.csv", index=False)
+        curve.to_csv(folder / "threshold_curve.csv", index=False)
+        false_links.to_csv(folder / "false_links.csv", index=False)
+        missed.to_csv(folder / "missed_links.csv", index=False)
+        for name, fig in figures.items():
+            fig.savefig(folder / f"{name}.png", dpi=110)
+    return result

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from bansos_linkage import model_file
 from bansos_linkage.blocking import (
@@ -44,6 +45,7 @@ from bansos_linkage.comparisons import (
 from bansos_linkage.encoding import encode_columns
 from bansos_linkage.errors import SchemaError
 from bansos_linkage.fellegi_sunter import FellegiSunter, expected_errors, frequency_bits
+from bansos_linkage.ml_matcher import MLMatcher, matcher_to_dict, pair_features
 from bansos_linkage.resolve import MODES, resolve_links
 
 #: Default link threshold on the match probability. Probabilities fitted on
@@ -81,6 +83,7 @@ class _Scored:
     rule: np.ndarray
     levels: np.ndarray
     tf: np.ndarray
+    similarities: np.ndarray | None = None  # float32 (pairs x comparisons), for the ML matcher
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -107,6 +110,13 @@ class Linker:
         Pairs compared and scored at a time.
     matcher
         An unfitted :class:`FellegiSunter` with the EM settings to use.
+    ml_matcher
+        An unfitted :class:`~bansos_linkage.ml_matcher.MLMatcher` (default: its
+        defaults) trained by :meth:`fit_ml` on reviewed pairs; once trained, its
+        probabilities decide the links.
+    ml_threshold
+        Match probability of the ML matcher at or above which a pair may become a
+        link (its probabilities are calibrated, so 0.5 is the natural cut).
     n_jobs
         Processes comparing chunks of pairs at once (default: the cores, at most
         4; 1 = in this process). Results do not depend on it.
@@ -134,12 +144,14 @@ class Linker:
         duplicate_threshold: float = 0.9,
         chunk_size: int = 100_000,
         matcher: FellegiSunter | None = None,
+        ml_matcher: MLMatcher | None = None,
+        ml_threshold: float = 0.5,
         n_jobs: int | None = None,
     ) -> None:
         if resolution not in MODES:
             raise ValueError(f"resolution must be one of {MODES}, not {resolution!r}")
-        if not 0 < threshold < 1:
-            raise ValueError("threshold is a match probability: between 0 and 1")
+        if not 0 < threshold < 1 or not 0 < ml_threshold < 1:
+            raise ValueError("a threshold is a match probability: between 0 and 1")
         labels = [c.label for c in comparisons]
         if len(set(labels)) != len(labels):
             raise ValueError("comparison labels must be unique")
@@ -154,19 +166,71 @@ class Linker:
         self.duplicate_threshold = duplicate_threshold
         self.chunk_size = chunk_size
         self.matcher = matcher
+        self.ml_matcher = ml_matcher
+        self.ml_threshold = ml_threshold
         self.n_jobs = n_jobs
         self.model_: FellegiSunter | None = None
+        self.ml_model_: MLMatcher | None = None
+        self.ml_training_: dict[str, int] = {}
         self.tf_typical_: dict[str, float] = {}
         self.max_level_seen_: list[int] = []
         self.settings: dict[str, Any] = {}
 
     # --- training -----------------------------------------------------------
 
-    def fit(self, left: pd.DataFrame, right: pd.DataFrame, progress: Progress | None = None):
-        """Estimate the matcher's parameters by EM on the candidate pairs of two registers."""
+    def fit(
+        self,
+        left: pd.DataFrame,
+        right: pd.DataFrame,
+        progress: Progress | None = None,
+        labels: pd.DataFrame | None = None,
+    ):
+        """Estimate the matcher's parameters by EM on the candidate pairs of two registers;
+        with ``labels`` (reviewed pairs) also train the ML matcher (:meth:`fit_ml`)."""
         left, right = self._prepare(left, right)
         self._fit_scored(self._score_candidates(left, right, progress), right)
+        if labels is not None:
+            self._fit_ml_prepared(left, right, labels)
         return self
+
+    def fit_ml(self, left: pd.DataFrame, right: pd.DataFrame, labels: pd.DataFrame):
+        """Train the ML matcher on reviewed pairs; from then on its probabilities decide
+        the links (with ``ml_threshold``), the Fellegi-Sunter weight being one of its
+        features.
+
+        ``labels`` has ``left_id``, ``right_id`` and ``is_match`` (bool), e.g. from
+        :func:`~bansos_linkage.review.training_pairs`. Pairs need not be candidates
+        (field verification may confirm a pair blocking missed): each is compared
+        directly. Pairs whose ids are not in the registers are skipped and counted
+        in ``ml_training_``.
+        """
+        self._fitted()
+        self._fit_ml_prepared(*self._prepare(left, right), labels)
+        return self
+
+    def _fit_ml_prepared(self, left: pd.DataFrame, right: pd.DataFrame, labels: pd.DataFrame):
+        missing = [c for c in ("left_id", "right_id", "is_match") if c not in labels]
+        if missing:
+            raise ValueError(f"labels need the columns {missing}")
+        a = _positions(left, labels["left_id"])
+        b = _positions(right, labels["right_id"])
+        found = (a >= 0) & (b >= 0)
+        y = labels["is_match"].astype(bool).to_numpy()[found]
+        X = self._features(left, right, a[found], b[found])
+        template = self.ml_matcher if self.ml_matcher is not None else MLMatcher()
+        self.ml_model_ = clone(template).fit(X, y)
+        self.ml_training_ = {
+            "labelled_pairs": int(found.sum()),
+            "matches": int(y.sum()),
+            "unknown_ids": int((~found).sum()),
+        }
+
+    def _features(
+        self, left: pd.DataFrame, right: pd.DataFrame, a: np.ndarray, b: np.ndarray
+    ) -> pd.DataFrame:
+        levels, sims = self._compare_chunk(left, right, a, b, similarities=True)
+        weight = self._weights(levels, self._bits(levels, b, self._freqs(right)))
+        return pair_features(levels, [c.label for c in self.comparisons], sims, weight)
 
     def _fit_scored(self, scored: _Scored, right: pd.DataFrame) -> None:
         template = self.matcher if self.matcher is not None else FellegiSunter()
@@ -200,12 +264,12 @@ class Linker:
         left: pd.DataFrame,
         right: pd.DataFrame,
         progress: Progress | None = None,
-        keep_pairs: bool = False,
+        keep_pairs: bool | float = False,
     ) -> LinkResult:
         """Score the candidate pairs and resolve them into links."""
         self._fitted()
         left, right = self._prepare(left, right)
-        scored = self._score_candidates(left, right, progress)
+        scored = self._score_candidates(left, right, progress, self.ml_model_ is not None)
         scored.tf = self._bits(scored.levels, scored.right, self._freqs(right))
         return self._link_scored(left, right, scored, keep_pairs)
 
@@ -214,23 +278,30 @@ class Linker:
         left: pd.DataFrame,
         right: pd.DataFrame,
         progress: Progress | None = None,
-        keep_pairs: bool = False,
+        keep_pairs: bool | float = False,
+        labels: pd.DataFrame | None = None,
     ) -> LinkResult:
-        """:meth:`fit` then :meth:`link` on the same registers, comparing the pairs once."""
+        """:meth:`fit` (with ``labels``, the ML matcher too) then :meth:`link` on the same
+        registers, comparing the pairs once."""
         left, right = self._prepare(left, right)
-        scored = self._score_candidates(left, right, progress)
+        scored = self._score_candidates(left, right, progress, labels is not None)
         self._fit_scored(scored, right)
+        if labels is not None:
+            self._fit_ml_prepared(left, right, labels)
         return self._link_scored(left, right, scored, keep_pairs)
 
     def _link_scored(
-        self, left: pd.DataFrame, right: pd.DataFrame, scored: _Scored, keep_pairs: bool
+        self, left: pd.DataFrame, right: pd.DataFrame, scored: _Scored, keep_pairs: bool | float
     ) -> LinkResult:
         model = self._fitted()
         start = time.perf_counter()
-        weight = self._weights(scored.levels, scored.tf)
+        fs_weight = self._weights(scored.levels, scored.tf)
+        weight, threshold = fs_weight, self.threshold
+        if self.ml_model_ is not None:
+            weight, threshold = self._ml_weights(scored, fs_weight), self.ml_threshold
         timings = {**scored.timings, "score": time.perf_counter() - start}
         start = time.perf_counter()
-        weight_threshold = float(np.log2(self.threshold / (1 - self.threshold)))
+        weight_threshold = float(np.log2(threshold / (1 - threshold)))
         resolved = resolve_links(
             scored.left,
             scored.right,
@@ -243,9 +314,12 @@ class Linker:
             right_is_duplicate=self._duplicate_test(right),
         )
         timings["resolve"] = time.perf_counter() - start
-        result = self._outputs(left, right, scored, weight, resolved, keep_pairs)
+        result = self._outputs(left, right, scored, weight, resolved, keep_pairs, fs_weight)
         result.summary.update(
             {
+                "matcher": "fellegi_sunter" if self.ml_model_ is None else "ml",
+                "threshold": threshold,
+                **({"ml_training": self.ml_training_} if self.ml_model_ is not None else {}),
                 "em": {
                     "iterations": int(model.n_iter_),
                     "converged": bool(model.converged_),
@@ -256,6 +330,19 @@ class Linker:
             }
         )
         return result
+
+    def _ml_weights(self, scored: _Scored, fs_weight: np.ndarray) -> np.ndarray:
+        """The ML matcher's log2 odds for every scored pair, chunk by chunk."""
+        assert self.ml_model_ is not None and scored.similarities is not None
+        labels = [c.label for c in self.comparisons]
+        out = np.empty(len(fs_weight))
+        for lo in range(0, len(fs_weight), self.chunk_size):
+            part = slice(lo, lo + self.chunk_size)
+            X = pair_features(
+                scored.levels[part], labels, scored.similarities[part], fs_weight[part]
+            )
+            out[part] = self.ml_model_.match_weight(X)
+        return out
 
     def explain(
         self, left: pd.DataFrame, right: pd.DataFrame, left_id: str, right_id: str
@@ -291,11 +378,14 @@ class Linker:
                     "tf_typical": self.tf_typical_,
                     "max_level_seen": self.max_level_seen_,
                     "chunk_size": self.chunk_size,
+                    "ml_threshold": self.ml_threshold,
+                    "ml_training": self.ml_training_,
                     **self.settings,
                 },
                 "blocking_rules": [model_file.rule_to_dict(r) for r in self.rules],
                 "comparisons": [model_file.comparison_to_dict(c) for c in self.comparisons],
                 "matcher": model_file.matcher_to_dict(model),
+                "ml_matcher": None if self.ml_model_ is None else matcher_to_dict(self.ml_model_),
             },
         )
 
@@ -313,15 +403,18 @@ class Linker:
                 term_frequency=settings.pop("term_frequency"),
                 duplicate_threshold=float(settings.pop("duplicate_threshold")),
                 chunk_size=int(settings.pop("chunk_size")),
+                ml_threshold=float(settings.pop("ml_threshold", 0.5)),
             )
             linker.tf_typical_ = {str(k): float(v) for k, v in settings.pop("tf_typical").items()}
             linker.max_level_seen_ = [int(x) for x in settings.pop("max_level_seen")]
+            linker.ml_training_ = {k: int(v) for k, v in settings.pop("ml_training", {}).items()}
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SchemaError(
                 f"{path}: key 'settings' is incomplete or malformed ({exc})"
             ) from None
         linker.settings = settings
         linker.model_ = content["matcher"]
+        linker.ml_model_ = content["ml_matcher"]
         return linker
 
     # --- internals ----------------------------------------------------------
@@ -368,13 +461,17 @@ class Linker:
             )
 
     def _score_candidates(
-        self, left: pd.DataFrame, right: pd.DataFrame, progress: Progress | None
+        self,
+        left: pd.DataFrame,
+        right: pd.DataFrame,
+        progress: Progress | None,
+        similarities: bool = False,
     ) -> _Scored:
         self._check_columns(left, right)
         lefts, rights, rules, levels = [], [], [], []
         timings = {"block": 0.0, "compare": 0.0}
         start = time.perf_counter()
-        with _ChunkPool(self, left, right, self.n_jobs) as pool:
+        with _ChunkPool(self, left, right, self.n_jobs, similarities) as pool:
             for i, li, ri, _ in iter_candidate_pairs(left, right, self.rules):
                 timings["block"] += time.perf_counter() - start
                 start = time.perf_counter()
@@ -391,20 +488,33 @@ class Linker:
             levels.extend(pool.results())
             timings["compare"] += time.perf_counter() - start
         n = len(self.comparisons)
+        sims = None
+        if similarities:
+            sims = np.concatenate([s for _, s in levels]) if levels else np.zeros((0, n), "f4")
+            levels = [lv for lv, _ in levels]
         return _Scored(
             left=np.concatenate(lefts) if lefts else np.zeros(0, np.int64),
             right=np.concatenate(rights) if rights else np.zeros(0, np.int64),
             rule=np.concatenate(rules) if rules else np.zeros(0, np.int16),
             levels=np.concatenate(levels) if levels else np.zeros((0, n), np.int8),
             tf=np.zeros(sum(len(a) for a in lefts), dtype=np.float32),  # set once fitted
+            similarities=sims,
             timings=timings,
         )
 
     def _compare_chunk(
-        self, left: pd.DataFrame, right: pd.DataFrame, a: np.ndarray, b: np.ndarray
-    ) -> np.ndarray:
-        """Levels (int8) of one chunk of pairs."""
-        levels, _ = compare(left, right, a, b, self.comparisons)
+        self,
+        left: pd.DataFrame,
+        right: pd.DataFrame,
+        a: np.ndarray,
+        b: np.ndarray,
+        similarities: bool = False,
+    ):
+        """Levels (int8) of one chunk of pairs; with ``similarities`` also the continuous
+        similarities (float32), as a tuple."""
+        levels, sims = compare(left, right, a, b, self.comparisons)
+        if similarities:
+            return levels.to_numpy(dtype=np.int8), sims.to_numpy(dtype=np.float32)
         return levels.to_numpy(dtype=np.int8)
 
     def _bits(self, matrix: np.ndarray, b: np.ndarray, freqs: dict[str, np.ndarray]) -> np.ndarray:
@@ -460,8 +570,11 @@ class Linker:
         scored: _Scored,
         weight: np.ndarray,
         resolved,
-        keep_pairs: bool,
+        keep_pairs: bool | float,
+        fs_weight: np.ndarray,
     ) -> LinkResult:
+        """``weight`` decides (the ML matcher's when trained); ``fs_weight`` is the
+        Fellegi-Sunter weight, reported next to it."""
         probability = 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
         left_ids = left["record_id"].astype("string").to_numpy(dtype=object)
         right_ids = right["record_id"].astype("string").to_numpy(dtype=object)
@@ -474,6 +587,8 @@ class Linker:
                 "match_weight": weight[keep],
             }
         )
+        if self.ml_model_ is not None:
+            links["fs_match_weight"] = fs_weight[keep]
         for k, comp in enumerate(self.comparisons):
             links[comp.label] = _level_names(scored.levels[keep, k], comp.levels)
         dup_left = resolved.left_duplicate_of[scored.left[keep]]
@@ -505,19 +620,29 @@ class Linker:
             "estimated_fnr": round(_estimated_fnr(probability[keep], unlinked_left), 6),
         }
         pairs = None
-        if keep_pairs:
+        if keep_pairs is not False:
+            # a number keeps the links and the pairs at least that probable
+            floor = 0.0 if keep_pairs is True else float(keep_pairs)
+            rows = np.flatnonzero(keep | (probability >= floor))
+            fs = fs_weight[rows]
             pairs = pd.DataFrame(
                 {
-                    "left": scored.left,
-                    "right": scored.right,
-                    "rule": np.array([r.name for r in self.rules], dtype=object)[scored.rule],
-                    "match_weight": weight,
-                    "tf_adjustment": scored.tf,
-                    "link": keep,
+                    "left": scored.left[rows],
+                    "right": scored.right[rows],
+                    "left_id": left_ids[scored.left[rows]],
+                    "right_id": right_ids[scored.right[rows]],
+                    "rule": np.array([r.name for r in self.rules], dtype=object)[scored.rule[rows]],
+                    "match_weight": fs,
+                    "match_probability": 1.0 / (1.0 + np.exp2(-np.clip(fs, -1000, 1000))),
+                    "tf_adjustment": scored.tf[rows],
+                    "link": keep[rows],
                 }
             )
+            if self.ml_model_ is not None:
+                pairs["ml_weight"] = weight[rows]
+                pairs["ml_probability"] = probability[rows]
             for k, comp in enumerate(self.comparisons):
-                pairs[comp.label] = scored.levels[:, k]
+                pairs[comp.label] = scored.levels[rows, k]
         return LinkResult(links, unlinked_left, unlinked_right, summary, pairs)
 
 
@@ -526,17 +651,18 @@ class Linker:
 _SHARED: dict[str, Any] = {}
 
 
-def _compare_shared(ab: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def _compare_shared(ab: tuple[np.ndarray, np.ndarray]):
     w = _SHARED
-    return w["linker"]._compare_chunk(w["left"], w["right"], ab[0], ab[1])
+    return w["linker"]._compare_chunk(w["left"], w["right"], ab[0], ab[1], w["similarities"])
 
 
 class _ChunkPool:
     """Compare chunks of pairs in ``n_jobs`` forked processes (in order), or in this
     process when one job is asked for or the platform cannot fork."""
 
-    def __init__(self, linker, left, right, n_jobs: int | None) -> None:
+    def __init__(self, linker, left, right, n_jobs: int | None, similarities: bool) -> None:
         self.args = (linker, left, right)
+        self.similarities = similarities
         jobs = n_jobs if n_jobs is not None else min(os.cpu_count() or 1, 4)
         self.parallel = jobs > 1 and "fork" in mp.get_all_start_methods()
         self.jobs = jobs
@@ -550,7 +676,7 @@ class _ChunkPool:
                 # digits) once, for the forked workers to inherit instead of each redoing it
                 one = np.zeros(1, dtype=np.int64)
                 linker._compare_chunk(left, right, one, one)
-            _SHARED.update(linker=linker, left=left, right=right)
+            _SHARED.update(linker=linker, left=left, right=right, similarities=self.similarities)
             self.pool = mp.get_context("fork").Pool(self.jobs)
         return self
 
@@ -559,7 +685,7 @@ class _ChunkPool:
             self.pending.append(self.pool.apply_async(_compare_shared, ((a, b),)))
         else:
             linker, left, right = self.args
-            self.pending.append(linker._compare_chunk(left, right, a, b))
+            self.pending.append(linker._compare_chunk(left, right, a, b, self.similarities))
 
     def results(self):
         for item in self.pending:
@@ -576,6 +702,12 @@ def _position(frame: pd.DataFrame, record_id: str, side: str) -> np.ndarray:
     if not len(hit):
         raise KeyError(f"no {side} record with id {record_id!r}")
     return hit[:1]
+
+
+def _positions(frame: pd.DataFrame, ids: pd.Series) -> np.ndarray:
+    """Position of each id in ``frame`` (-1 where absent)."""
+    index = pd.Index(frame["record_id"].astype(str))
+    return index.get_indexer(ids.astype(str))
 
 
 def _frequencies(frame: pd.DataFrame, column: str) -> np.ndarray:

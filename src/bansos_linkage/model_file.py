@@ -17,6 +17,7 @@ from bansos_linkage import comparisons as cmp
 from bansos_linkage.blocking import ExactRule, Rule, SortedNeighbourhoodRule
 from bansos_linkage.errors import SchemaError
 from bansos_linkage.fellegi_sunter import FellegiSunter
+from bansos_linkage.ml_matcher import matcher_from_dict
 
 FORMAT = "bansos-linkage-model"
 VERSION = 1
@@ -100,7 +101,18 @@ def load(path: str | Path) -> dict[str, Any]:
         for i, d in enumerate(_list(path, "comparisons", content))
     ]
     content["matcher"] = _matcher(path, content["matcher"], content["comparisons"])
+    content["ml_matcher"] = _ml_matcher(path, content.get("ml_matcher"))
     return content
+
+
+def _ml_matcher(path: Path, spec: Any):
+    """The ML matcher refitted from its saved training set (None when there is none)."""
+    if spec is None:
+        return None
+    try:
+        return matcher_from_dict(spec)
+    except (KeyError, TypeError, ValueError, AttributeError, ImportError) as exc:
+        raise SchemaError(f"{path}: key 'ml_matcher' is malformed ({exc})") from None
 
 
 def _list(path: Path, key: str, content: dict[str, Any]) -> list[Any]:

@@ -38,7 +38,14 @@ OUTPUT_FILES = (
     "rejected.csv",
     "model.json",
     "summary.json",
+    # for review and evaluation of the run (``review export``, ``evaluate``)
+    "pairs.parquet",
+    "records_left.parquet",
+    "records_right.parquet",
 )
+#: Candidate pairs kept in pairs.parquet: the links and every pair at least this
+#: probable (nobody sets a threshold lower; the rest would only fill the disk).
+PAIRS_FLOOR = 1e-4
 
 
 @dataclass
@@ -64,12 +71,16 @@ def link_files(
     model: str | Path | None = None,
     reference_date: dt.date | None = None,
     progress: Progress | None = None,
+    labels: str | Path | pd.DataFrame | None = None,
 ) -> LinkRun:
     """Standardise two exports, link them and (with ``out_dir``) write the outputs.
 
     ``model``: a model file from an earlier run; its parameters are used as they
     are (no EM), so a run can be repeated exactly or applied to new exports.
     ``threshold`` overrides the model's or the default match-probability threshold.
+    ``labels``: reviewed pairs (a labels file or a table with ``left_id``,
+    ``right_id`` and ``decision`` or ``is_match``) to train the ML matcher on; its
+    probabilities then decide the links.
     """
     seconds: dict[str, float] = {}
     start = time.perf_counter()
@@ -101,10 +112,15 @@ def link_files(
     linker.settings["reference_date"] = reference_date.isoformat()
     linker.settings["schemas"] = [_schema_name(left_schema), _schema_name(right_schema)]
     start = time.perf_counter()
+    training = _training(labels)
     if model is None:
-        result = linker.fit_link(records[0], records[1], progress=progress)
+        result = linker.fit_link(
+            records[0], records[1], progress=progress, keep_pairs=PAIRS_FLOOR, labels=training
+        )
     else:
-        result = linker.link(records[0], records[1], progress=progress)
+        if training is not None:
+            linker.fit_ml(records[0], records[1], training)
+        result = linker.link(records[0], records[1], progress=progress, keep_pairs=PAIRS_FLOOR)
     seconds["link"] = time.perf_counter() - start
     (input_left, rejected_left), (input_right, rejected_right) = counts
     result.summary["rejected_left"] = rejected_left
@@ -119,6 +135,18 @@ def link_files(
     if out_dir is not None:
         write_link_outputs(run, out_dir)
     return run
+
+
+def _training(labels: str | Path | pd.DataFrame | None) -> pd.DataFrame | None:
+    """Reviewed pairs as ``left_id``, ``right_id``, ``is_match`` (unsure ones left out)."""
+    from bansos_linkage.review import read_labels, training_pairs
+
+    if labels is None:
+        return None
+    if isinstance(labels, pd.DataFrame) and "is_match" in labels:
+        return labels
+    table = labels if isinstance(labels, pd.DataFrame) else read_labels(labels)
+    return training_pairs(table)
 
 
 def _linker(model: str | Path | None, threshold: float | None) -> Linker:
@@ -160,10 +188,48 @@ def write_link_outputs(run: LinkRun, out_dir: str | Path) -> list[Path]:
         write_table(run.rejected, out / "rejected.csv"),
         run.linker.save(out / "model.json"),
     ]
+    if result.pairs is not None:
+        paths.append(write_table(result.pairs, out / "pairs.parquet"))
+        paths.append(write_table(run.left_records, out / "records_left.parquet"))
+        paths.append(write_table(run.right_records, out / "records_right.parquet"))
     summary = out / "summary.json"
     summary.write_text(json.dumps(_jsonable(result.summary), indent=2) + "\n")
     paths.append(summary)
     return paths
+
+
+@dataclass
+class RunFolder:
+    """A ``link`` run folder read back: its scored pairs, records, links and summary."""
+
+    pairs: pd.DataFrame
+    left: pd.DataFrame
+    right: pd.DataFrame
+    links: pd.DataFrame
+    summary: dict[str, Any]
+    model_path: Path
+
+
+def read_run(run_dir: str | Path) -> RunFolder:
+    """Read the folder a ``link`` run wrote (for review and evaluation)."""
+    from bansos_linkage.errors import InputError
+
+    folder = Path(run_dir)
+    needed = ["pairs.parquet", "records_left.parquet", "records_right.parquet", "links.csv"]
+    missing = [
+        name for name in [*needed, "summary.json", "model.json"] if not (folder / name).exists()
+    ]
+    if missing:
+        raise InputError(f"not a link run folder: {missing} missing", file=folder)
+    pairs = pd.read_parquet(folder / "pairs.parquet")
+    return RunFolder(
+        pairs=pairs,
+        left=pd.read_parquet(folder / "records_left.parquet"),
+        right=pd.read_parquet(folder / "records_right.parquet"),
+        links=read_table(folder / "links.csv"),
+        summary=json.loads((folder / "summary.json").read_text(encoding="utf-8")),
+        model_path=folder / "model.json",
+    )
 
 
 def _rejected(side: str, std: StandardisedRecords) -> pd.DataFrame:

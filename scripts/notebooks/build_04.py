@@ -1,0 +1,260 @@
+"""Build and execute notebooks/04_evaluate_and_tune.ipynb (run from the repository root).
+
+.venv/bin/python scripts/notebooks/build_04.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+OUT = Path("notebooks/04_evaluate_and_tune.ipynb")
+
+CELLS: list[tuple[str, str]] = [
+    (
+        "md",
+        """# Evaluate, tune and review
+
+A data team does not put an unsupervised model into production as it is. This
+notebook goes through the steps that follow a first run:
+
+1. measure the run against a truth: precision, recall, F1, the threshold curve, the
+   score histogram and the calibration;
+2. pick a threshold, either for the best F1 or for a precision floor ("the lowest
+   threshold with precision >= 0.995");
+3. do two rounds of simulated clerical review. The review sheets go to Excel and
+   back, the ML matcher is trained on the decisions, and the second batch is chosen
+   by active learning;
+4. estimate precision from the random share of the review. This is all a team has
+   when there is no truth.
+
+The synthetic generator knows the truth, and it plays the reviewer here. Everything
+is seeded.""",
+    ),
+    (
+        "code",
+        """import datetime as dt
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import load_workbook
+
+from bansos_linkage import Linker, standardise
+from bansos_linkage.evaluation import (
+    choose_threshold, estimate_from_sample, label_free_curve, link_metrics,
+    plot_calibration, plot_score_histogram, plot_threshold_curve, threshold_curve, true_links)
+from bansos_linkage.explain import level_names
+from bansos_linkage.review import (
+    explanations, level_weights, merge_labels, oracle_decisions, read_review_sheet,
+    review_sheet, select_for_review, training_pairs, write_review_sheet)
+from bansos_linkage.synthetic import generate, scenario
+
+data = generate(scenario("hard", households=3_000, seed=11))
+today = dt.date(2026, 1, 1)
+dtks = standardise(data.registers["dtks"], "dtks", reference_date=today).records
+regsosek = standardise(data.registers["regsosek"], "regsosek", reference_date=today).records
+truth = true_links(
+    data.truth["dtks"].set_index("record_id")["person_id"],
+    data.truth["regsosek"].set_index("record_id")["person_id"],
+)
+print(f"{len(dtks):,} DTKS and {len(regsosek):,} Regsosek records, {len(truth):,} true pairs")""",
+    ),
+    (
+        "md",
+        """## The unsupervised run
+
+This is the `hard` scenario: more typos, more missing NIKs, more people who moved.
+`keep_pairs=True` keeps every scored candidate pair with its Fellegi-Sunter
+probability. The curves below are drawn from those pairs.""",
+    ),
+    (
+        "code",
+        """linker = Linker()
+result = linker.fit_link(dtks, regsosek, keep_pairs=True)
+pairs = result.pairs
+pd.Series(link_metrics(result.links, truth)).round(4)""",
+    ),
+    (
+        "md",
+        """## Threshold curve
+
+For every threshold, the curve gives the precision, recall and F1 of the scored
+pairs at or above it. Resolution has not happened yet: one-to-one resolution
+removes many of the false pairs, so the run's own links do better than the curve
+at the same threshold. Two thresholds are picked: the best F1, and the lowest
+threshold whose precision is still at least 0.995.""",
+    ),
+    (
+        "code",
+        """curve = threshold_curve(pairs, truth, score="match_probability")
+best = choose_threshold(curve)
+safe = choose_threshold(curve, min_precision=0.995)
+fig, _ = plot_threshold_curve(curve, chosen=safe["threshold"])
+pd.DataFrame({"best F1": best, "precision >= 0.995": safe}).T[
+    ["threshold", "links", "precision", "recall", "f1"]].round(4)""",
+    ),
+    ("code", "fig"),
+    (
+        "md",
+        """## Scores by true class, and calibration
+
+The histogram shows the scores on the log-odds scale. The calibration plot compares
+each bin's predicted probability with the share of true pairs observed in it.
+Fellegi-Sunter probabilities fitted on blocked pairs are conservative: pairs given
+about 0.1 are matches much more often than that. The label-free FDR estimate
+inherits this bias, as the comparison with the true FDR shows.""",
+    ),
+    (
+        "code",
+        """fig, _ = plot_score_histogram(pairs, truth, "match_probability", threshold=linker.threshold)
+fig""",
+    ),
+    (
+        "code",
+        """fig, calibration = plot_calibration(pairs, truth, "match_probability")
+fig""",
+    ),
+    (
+        "code",
+        """label_free = label_free_curve(pairs, "match_probability")
+at = label_free[label_free["threshold"] >= safe["threshold"]].iloc[-1]
+print(f"at threshold {safe['threshold']:.3g}: estimated FDR {at['estimated_fdr']:.4f}, "
+      f"true FDR {1 - safe['precision']:.4f}")""",
+    ),
+    (
+        "md",
+        """## Review round 1
+
+The first batch of 100 pairs comes from the Fellegi-Sunter scores. Most are the
+pairs nearest the threshold, at most two per agreement pattern. The other 10% are
+random links, which keep the precision estimate unbiased. The sheet goes to Excel.
+Every cell is text, no value can run as a formula, and NIKs keep their 16 digits.
+The 'reviewer' then fills in the decisions.""",
+    ),
+    (
+        "code",
+        """folder = Path(tempfile.mkdtemp())
+comparisons = [c.label for c in linker.comparisons]
+weights = level_weights(linker.model_.parameters())
+names = level_names(linker.comparisons)
+
+
+def review_round(pairs, labels, n, round_no, ml):
+    batch = select_for_review(
+        pairs, n, threshold=linker.ml_threshold if ml else linker.threshold,
+        score="ml_probability" if ml else "match_probability",
+        second_score="match_probability" if ml else None,
+        labelled=labels, pattern=comparisons, seed=round_no)
+    batch["explanation"] = explanations(batch, weights, names)
+    sheet = review_sheet(batch, dtks, regsosek)
+    path = write_review_sheet(sheet, folder / f"batch{round_no}.xlsx")
+    # the reviewer: open the sheet, write a decision in every row, save
+    book = load_workbook(path)
+    ws = book.active
+    header = [c.value for c in ws[1]]
+    answers = oracle_decisions(sheet, truth).set_index(["left_id", "right_id"])["decision"]
+    for row in ws.iter_rows(min_row=2):
+        key = (row[header.index("left_id")].value, row[header.index("right_id")].value)
+        row[header.index("decision")].value = answers[key]
+    book.save(path)
+    decisions = read_review_sheet(path, exported=sheet)
+    return sheet, decisions, merge_labels(labels, decisions, source=f"batch{round_no}")
+
+
+sheet, decisions, labels = review_round(pairs, None, 100, 1, ml=False)
+print(decisions["decision"].value_counts().to_dict())
+sheet[["pair", "selected_by", "match_probability", "explanation"]].head(8)""",
+    ),
+    (
+        "md",
+        """## The ML matcher
+
+The ML matcher learns from the same features as the Fellegi-Sunter model: the
+comparison levels, the similarities behind them and the Fellegi-Sunter weight
+itself. It is calibrated gradient boosting, and its probabilities decide the links
+from here on.""",
+    ),
+    (
+        "code",
+        """linker.fit_ml(dtks, regsosek, training_pairs(labels))
+ml_result = linker.link(dtks, regsosek, keep_pairs=True)
+rounds = [
+    {"round": "unsupervised", "labels": 0, **link_metrics(result.links, truth)},
+    {"round": "after review 1", "labels": len(labels), **link_metrics(ml_result.links, truth)},
+]
+pd.DataFrame(rounds)[["round", "labels", "precision", "recall", "f1"]].round(4)""",
+    ),
+    (
+        "md",
+        """## Review round 2: active learning
+
+Now there are two matchers. A third of the batch goes to the pairs where they
+disagree, and the rest to the pairs the ML matcher is least sure about. The pairs
+already reviewed are excluded.""",
+    ),
+    (
+        "code",
+        """sheet2, decisions2, labels = review_round(ml_result.pairs, labels, 100, 2, ml=True)
+print(sheet2["selected_by"].value_counts().to_dict())
+linker.fit_ml(dtks, regsosek, training_pairs(labels))
+ml_result = linker.link(dtks, regsosek, keep_pairs=True)
+rounds.append({"round": "after review 2", "labels": len(labels),
+               **link_metrics(ml_result.links, truth)})
+pd.DataFrame(rounds)[["round", "labels", "precision", "recall", "f1"]].round(4)""",
+    ),
+    (
+        "code",
+        """fig, ml_calibration = plot_calibration(ml_result.pairs, truth, "ml_probability")
+fig""",
+    ),
+    (
+        "md",
+        """## Precision without a truth
+
+In production there is no truth. The random share of the two batches is a random
+sample of the links as they stood when each batch was drawn. Here the sample is
+checked against the final links, and the estimate and its 95% Wilson interval are
+set next to the true precision.""",
+    ),
+    (
+        "code",
+        """random_links = labels[(labels["selected_by"] == "random")]
+sample = random_links.assign(is_match=random_links["decision"] == "match")
+sample = sample.merge(ml_result.links[["left_id", "right_id"]])
+estimate = estimate_from_sample(sample, ml_result.links)
+print(f"{estimate['sample_size']} reviewed links: precision {estimate['precision']:.3f} "
+      f"(95% CI {estimate['precision_low']:.3f} to {estimate['precision_high']:.3f}); "
+      f"true precision {link_metrics(ml_result.links, truth)['precision']:.4f}")""",
+    ),
+    (
+        "md",
+        """A couple of dozen random links give a wide interval. The interval shrinks
+with the square root of the sample, so a few hundred field-verified links are
+needed for an estimate to report. `benchmarks/bench_active.py` runs this loop up to
+500 labels at 20,000 households. It compares active learning with labels drawn at
+random, and `benchmarks/RESULTS.md` has the learning curves.""",
+    ),
+]
+
+
+def main() -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src)
+        for kind, src in CELLS
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    NotebookClient(nb, timeout=600, kernel_name="python3").execute()
+    nbformat.write(nb, OUT)
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
