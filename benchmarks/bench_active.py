@@ -103,7 +103,8 @@ def held_out_threshold(pairs: pd.DataFrame, truth: pd.DataFrame, score: str, flo
 
     tune_p, test_p = (pairs[half(pairs["left_id"]) == h] for h in (0, 1))
     tune_t, test_t = (truth[half(truth["left_id"]) == h] for h in (0, 1))
-    chosen = choose_threshold(threshold_curve(tune_p, tune_t, score), min_precision=floor)
+    curve = threshold_curve(tune_p, tune_t, score)
+    chosen = choose_threshold(curve, min_precision=floor, confidence=0.95)
     test = test_p[test_p[score] >= chosen["threshold"]]
     held = link_metrics(test, test_t)
     return float(chosen["threshold"]), float(chosen["precision"]), held["precision"], held["recall"]

@@ -186,3 +186,21 @@ def test_read_truth_from_pairs_or_two_entity_tables(tmp_path):
     assert read_truth(tmp_path / "l.csv", tmp_path / "r.csv").values.tolist() == [["b", "x"]]
     with pytest.raises(InputError, match="left_id and right_id"):
         read_truth(tmp_path / "l.csv")
+
+
+def test_a_precision_floor_with_confidence_is_stricter():
+    from bansos_linkage.evaluation import choose_threshold, wilson_interval
+
+    # 10,000 pairs above each threshold step; precision 0.9995, 0.9955, 0.990 cumulated
+    curve = pd.DataFrame(
+        {
+            "threshold": [0.9, 0.5, 0.1],
+            "links": [10_000, 20_000, 30_000],
+            "true_positives": [9_995, 19_910, 29_700],
+        }
+    )
+    curve["precision"] = curve["true_positives"] / curve["links"]
+    assert choose_threshold(curve, min_precision=0.995)["threshold"] == 0.5
+    # 19,910 of 20,000 has a 95% lower bound under 0.995; 9,995 of 10,000 is above it
+    assert wilson_interval(19_910, 20_000)[0] < 0.995 < wilson_interval(9_995, 10_000)[0]
+    assert choose_threshold(curve, min_precision=0.995, confidence=0.95)["threshold"] == 0.9

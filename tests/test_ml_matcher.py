@@ -19,15 +19,10 @@ from bansos_linkage.ml_matcher import MLMatcher, matcher_from_dict, matcher_to_d
 
 def _expected_failures(estimator) -> dict[str, str]:
     why = (
-        "calibration is cross-validated: a row given weight 2 and the same row repeated "
-        "fall into different folds"
+        "the scaling and the cross-validated calibration are fitted on rows, not weights: "
+        "a row of weight 2 and the same row repeated are not the same to them"
     )
-    # (a linear model's folds happen to agree on the check's data; boosting's do not)
-    return (
-        {}
-        if estimator.classifier is not None
-        else {"check_sample_weight_equivalence_on_dense_data": why}
-    )
+    return {"check_sample_weight_equivalence_on_dense_data": why}
 
 
 @parametrize_with_checks(

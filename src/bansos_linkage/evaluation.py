@@ -137,15 +137,28 @@ def threshold_curve(
     )
 
 
-def choose_threshold(curve: pd.DataFrame, min_precision: float | None = None) -> pd.Series:
+def choose_threshold(
+    curve: pd.DataFrame, min_precision: float | None = None, confidence: float | None = None
+) -> pd.Series:
     """The row of :func:`threshold_curve` to use: the highest F1, or with ``min_precision``
     the lowest threshold whose precision still reaches it (most links at that precision).
+
+    With ``confidence`` (e.g. 0.95) the precision must reach the floor with that
+    confidence (the lower end of its Wilson interval), so that the threshold holds on
+    new data rather than only on the pairs it was tuned on.
 
     Raises ``ValueError`` when no threshold reaches ``min_precision``.
     """
     if min_precision is None:
         return curve.loc[curve["f1"].idxmax()]
-    ok = curve[curve["precision"] >= min_precision]
+    precision = curve["precision"].to_numpy(dtype=float)
+    if confidence is not None:
+        precision = _wilson_low(
+            curve["true_positives"].to_numpy(dtype=float),
+            curve["links"].to_numpy(dtype=float),
+            confidence,
+        )
+    ok = curve[precision >= min_precision]
     if ok.empty:
         raise ValueError(f"no threshold reaches precision {min_precision}")
     return ok.loc[ok["threshold"].idxmin()]
@@ -204,6 +217,16 @@ def plot_threshold_curve(
         pr.scatter([row["recall"]], [row["precision"]], color="black", zorder=3)
     by_t.legend(loc="lower left")
     return fig, curve
+
+
+def _wilson_low(successes: np.ndarray, trials: np.ndarray, confidence: float) -> np.ndarray:
+    """Lower end of the Wilson interval, element-wise (0 where there are no trials)."""
+    z = float(norm.ppf(0.5 + confidence / 2))
+    n = np.maximum(trials, 1)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return np.where(trials > 0, np.maximum(0.0, centre - half), 0.0)
 
 
 def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:

@@ -39,6 +39,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -71,9 +74,23 @@ def pair_features(
     return pd.DataFrame(out)
 
 
-def default_classifier(random_state: int | None = 0) -> HistGradientBoostingClassifier:
-    """Gradient boosting sized for a few hundred labelled pairs: shallow trees, strong
-    regularisation, no early stopping (its hold-out would waste scarce labels)."""
+#: Labels of each class every calibration fold needs (fewer folds, or none, otherwise).
+CALIBRATION_MIN = 10
+#: Below this many labels of the rarer class the default is a linear model: trees cannot
+#: isolate a handful of matches, while a line through the Fellegi-Sunter weight can.
+FEW_LABELS = 30
+
+
+def default_classifier(random_state: int | None = 0, n_minority: int | None = None):
+    """The classifier used when none is given, sized for the labels at hand.
+
+    With at least ``FEW_LABELS`` labels of each class: gradient boosting with shallow
+    trees and strong regularisation, no early stopping (its hold-out would waste scarce
+    labels). With fewer (the first review round): a regularised logistic regression on
+    (standardised) features, which leans on the Fellegi-Sunter weight.
+    """
+    if n_minority is not None and n_minority < FEW_LABELS:
+        return LogisticRegression(C=1.0, max_iter=2000)
     return HistGradientBoostingClassifier(
         max_iter=150,
         learning_rate=0.08,
@@ -91,15 +108,18 @@ class MLMatcher(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     classifier
-        An unfitted scikit-learn classifier; ``None`` uses :func:`default_classifier`.
-        Missing values are imputed (-1, with indicator columns) for it, since
-        most classifiers refuse NaN.
+        An unfitted scikit-learn classifier; ``None`` uses :func:`default_classifier`
+        (gradient boosting, or logistic regression while a class has fewer than
+        ``FEW_LABELS`` labels).
+        Missing values are imputed (-1, with indicator columns) and features
+        standardised for it, since most classifiers refuse NaN.
     calibration
         ``"sigmoid"``, ``"isotonic"`` or ``None``: how the probabilities are
         calibrated by cross-validation.
     cv
-        Folds of that cross-validation (fewer when a class has fewer labels), or
-        any splitter scikit-learn accepts.
+        Folds of that cross-validation, or any splitter scikit-learn accepts. With
+        an integer, fewer folds are used when a class has fewer than
+        ``CALIBRATION_MIN`` labels per fold, and none (no calibration) below two.
     random_state
         Seed of the default classifier.
 
@@ -107,8 +127,8 @@ class MLMatcher(ClassifierMixin, BaseEstimator):
     ----------
     classes_, n_features_in_, feature_names_in_ (with a DataFrame)
         As scikit-learn sets them.
-    imputer_, model_
-        The fitted imputation and the (calibrated) classifier.
+    preprocess_, model_
+        The fitted imputation and scaling, and the (calibrated) classifier.
     training_X_, training_y_
         The training set, kept for the model file.
     """
@@ -134,25 +154,32 @@ class MLMatcher(ClassifierMixin, BaseEstimator):
         self.classes_, encoded = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError("the labels hold one class only: a matcher needs both")
+        n_minority = int(np.bincount(encoded).min())
         base = (
-            default_classifier(self.random_state)
+            default_classifier(self.random_state, n_minority)
             if self.classifier is None
             else clone(self.classifier)
         )
-        # most classifiers refuse NaN: missing similarities become -1 plus indicators
-        self.imputer_ = SimpleImputer(
-            strategy="constant", fill_value=-1.0, add_indicator=True, keep_empty_features=True
+        # most classifiers refuse NaN: missing similarities become -1 plus indicators;
+        # standard scales help linear models and change nothing for trees
+        self.preprocess_ = make_pipeline(
+            SimpleImputer(
+                strategy="constant", fill_value=-1.0, add_indicator=True, keep_empty_features=True
+            ),
+            StandardScaler(),
         ).fit(X)
         model = base
         if self.calibration is not None:
             folds = self.cv
             if isinstance(folds, numbers.Integral):
-                folds = min(int(folds), int(np.bincount(encoded).min()))
+                # a calibration fold with a handful of matches flattens the probabilities
+                # instead of calibrating them: each needs CALIBRATION_MIN of each class
+                folds = min(int(folds), n_minority // CALIBRATION_MIN)
             if not isinstance(folds, int) or folds >= 2:
                 model = CalibratedClassifierCV(base, method=self.calibration, cv=folds)
-            # else too few labels of one class to calibrate on held-out folds
+            # else too few labels of one class: the classifier's own probabilities
         fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
-        self.model_ = model.fit(self.imputer_.transform(X), encoded, **fit_params)
+        self.model_ = model.fit(self.preprocess_.transform(X), encoded, **fit_params)
         self.training_X_ = X
         self.training_y_ = np.asarray(y)
         return self
@@ -161,7 +188,7 @@ class MLMatcher(ClassifierMixin, BaseEstimator):
         """Probabilities of each class (columns in ``classes_`` order)."""
         check_is_fitted(self, "model_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
-        return self.model_.predict_proba(self.imputer_.transform(X))
+        return self.model_.predict_proba(self.preprocess_.transform(X))
 
     def predict(self, X) -> np.ndarray:
         """The most probable class of each pair."""
