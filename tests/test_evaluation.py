@@ -168,11 +168,16 @@ def test_histogram_and_calibration_plots_return_their_data():
     fig, data = plot_score_histogram(scored, truth, threshold=0.5, bins=4)
     assert isinstance(fig, Figure)
     assert data["true_pairs"].sum() == 4 and data["false_pairs"].sum() == 1
-    fig, table = plot_calibration(scored, truth, bins=2)
+    fig, table = plot_calibration(scored, truth, bins=2, strategy="quantile")
     assert isinstance(fig, Figure) and table["pairs"].sum() == 5
     # the three lowest-scored pairs (0.2 true, 0.6 false, 0.7 true): observed 2 of 3
     assert table["observed"].iloc[0] == pytest.approx(2 / 3)
     assert table["predicted"].iloc[0] == pytest.approx(0.5)
+    # equal widths: [0, 0.5) holds 0.2 (true); [0.5, 1] holds 0.6 (false) and three true
+    _, table = plot_calibration(scored, truth, bins=2)
+    assert table["pairs"].tolist() == [1, 4]
+    assert table["observed"].tolist() == pytest.approx([1.0, 0.75])
+    assert table["predicted"].tolist() == pytest.approx([0.2, (0.99 + 0.95 + 0.7 + 0.6) / 4])
 
 
 def test_read_truth_from_pairs_or_two_entity_tables(tmp_path):

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -35,7 +37,8 @@ is seeded.""",
     ),
     (
         "code",
-        """import datetime as dt
+        """%matplotlib inline
+import datetime as dt
 import tempfile
 from pathlib import Path
 
@@ -85,15 +88,17 @@ For every threshold, the curve gives the precision, recall and F1 of the scored
 pairs at or above it. Resolution has not happened yet: one-to-one resolution
 removes many of the false pairs, so the run's own links do better than the curve
 at the same threshold. Two thresholds are picked: the best F1, and the lowest
-threshold whose precision is still at least 0.995.""",
+threshold at which the precision is at least 0.995 with 95% confidence.""",
     ),
     (
         "code",
         """curve = threshold_curve(pairs, truth, score="match_probability")
 best = choose_threshold(curve)
-safe = choose_threshold(curve, min_precision=0.995)
+# "95% sure": the lower end of the precision's confidence interval must reach the floor,
+# so the threshold holds on new records, not only on the pairs it was tuned on
+safe = choose_threshold(curve, min_precision=0.995, confidence=0.95)
 fig, _ = plot_threshold_curve(curve, chosen=safe["threshold"])
-pd.DataFrame({"best F1": best, "precision >= 0.995": safe}).T[
+pd.DataFrame({"best F1": best, "precision >= 0.995 (95% sure)": safe}).T[
     ["threshold", "links", "precision", "recall", "f1"]].round(4)""",
     ),
     ("code", "fig"),
@@ -101,11 +106,11 @@ pd.DataFrame({"best F1": best, "precision >= 0.995": safe}).T[
         "md",
         """## Scores by true class, and calibration
 
-The histogram shows the scores on the log-odds scale. The calibration plot compares
-each bin's predicted probability with the share of true pairs observed in it.
-Fellegi-Sunter probabilities fitted on blocked pairs are conservative: pairs given
-about 0.1 are matches much more often than that. The label-free FDR estimate
-inherits this bias, as the comparison with the true FDR shows.""",
+The histogram shows the scores on the log-odds scale. Most pairs are far from the
+threshold on either side, and the few in between are the ones worth a person's
+time. The calibration plot compares each probability bin with the share of true
+pairs observed in it, with 95% intervals. The label-free estimate of false links
+is as good as this calibration, and the last cell sets it next to the true FDR.""",
     ),
     (
         "code",
@@ -206,6 +211,14 @@ rounds.append({"round": "after review 2", "labels": len(labels),
 pd.DataFrame(rounds)[["round", "labels", "precision", "recall", "f1"]].round(4)""",
     ),
     (
+        "md",
+        """The ML matcher's probabilities are calibrated on the reviewed pairs. Active
+learning chooses pairs near the threshold, not a random sample, so the calibration
+can be off in the middle range, as the plot below may show. A threshold that
+matters should be checked on random pairs. That is the job of the random share of
+each batch, used in the next section.""",
+    ),
+    (
         "code",
         """fig, ml_calibration = plot_calibration(ml_result.pairs, truth, "ml_probability")
 fig""",
@@ -253,6 +266,10 @@ def main() -> None:
     }
     NotebookClient(nb, timeout=600, kernel_name="python3").execute()
     nbformat.write(nb, OUT)
+    # the project's lint and format rules apply to notebooks too (sources only)
+    ruff = Path(sys.executable).with_name("ruff")
+    subprocess.run([str(ruff), "check", "--fix", "--quiet", str(OUT)], check=True)
+    subprocess.run([str(ruff), "format", "--quiet", str(OUT)], check=True)
     print(f"wrote {OUT}")
 
 

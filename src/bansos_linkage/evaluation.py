@@ -428,19 +428,30 @@ def plot_calibration(
     truth: pd.DataFrame,
     score: str = "match_probability",
     bins: int = 10,
+    strategy: str = "uniform",
 ) -> tuple[Figure, pd.DataFrame]:
-    """Calibration: the observed share of true pairs against the predicted probability,
-    in bins holding equal numbers of pairs. Returns the figure and the table per bin
-    (``predicted``, ``observed``, ``pairs``, and the Wilson interval of ``observed``)."""
+    """Calibration: the observed share of true pairs against the predicted probability.
+
+    ``strategy="uniform"`` cuts 0..1 into ``bins`` equal widths (most pairs score near
+    0 or 1, and the middle is where calibration matters); ``"quantile"`` makes bins of
+    equal numbers of pairs. Empty bins are left out. Returns the figure and the table
+    per bin (``predicted``, ``observed``, ``pairs``, and the Wilson interval of
+    ``observed``)."""
+    if strategy not in ("uniform", "quantile"):
+        raise ValueError("strategy must be 'uniform' or 'quantile'")
     rows = _with_truth(scored, truth, score)
     p = rows[score].to_numpy(dtype=float)
-    order = np.argsort(p, kind="stable")
-    groups = np.array_split(order, min(bins, max(len(p), 1)))
+    if strategy == "uniform":
+        which = np.minimum((p * bins).astype(int), bins - 1)
+        groups = [np.flatnonzero(which == b) for b in range(bins)]
+    else:
+        groups = np.array_split(np.argsort(p, kind="stable"), min(bins, max(len(p), 1)))
+    is_match = rows["is_match"].to_numpy()
     table = []
     for idx in groups:
         if not len(idx):
             continue
-        hits = int(rows["is_match"].to_numpy()[idx].sum())
+        hits = int(is_match[idx].sum())
         low, high = wilson_interval(hits, len(idx))
         table.append(
             {
@@ -504,12 +515,14 @@ def evaluate_run(
     truth: pd.DataFrame,
     out: str | Path | None = None,
     min_precision: float = 0.995,
+    confidence: float | None = 0.95,
 ) -> dict[str, object]:
     """Evaluate a ``link`` run folder against true pairs.
 
     Returns (and with ``out`` writes there) the metrics of the run's links, the
     threshold curve of its scored pairs with the best-F1 threshold and the lowest
-    threshold reaching ``min_precision``, the false and missed links side by side,
+    threshold reaching ``min_precision`` (with ``confidence``: the lower end of its
+    Wilson interval reaches it), the false and missed links side by side,
     and the figures (``threshold_curve.png``, ``score_histogram.png``,
     ``calibration.png``).
     """
@@ -520,7 +533,7 @@ def evaluate_run(
     curve = threshold_curve(run.pairs, truth, score=score)
     best = choose_threshold(curve)
     try:
-        floor = choose_threshold(curve, min_precision=min_precision)
+        floor = choose_threshold(curve, min_precision=min_precision, confidence=confidence)
     except ValueError:
         floor = None
     metrics = link_metrics(run.links, truth)
@@ -532,12 +545,13 @@ def evaluate_run(
         )[0],
         "calibration": plot_calibration(run.pairs, truth, score)[0],
     }
+    sure = f" ({confidence:.0%} sure)" if confidence else ""
     table = pd.DataFrame(
         [
             {"what": "links of the run", "threshold": run.summary["threshold"], **metrics},
             {"what": "best F1", **best.to_dict()},
             *(
-                [{"what": f"precision >= {min_precision}", **floor.to_dict()}]
+                [{"what": f"precision >= {min_precision}{sure}", **floor.to_dict()}]
                 if floor is not None
                 else []
             ),
