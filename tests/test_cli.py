@@ -289,3 +289,12 @@ def test_review_loop_and_evaluate_from_the_command_line(registers, tmp_path, cap
     assert "precision >= 0.995" in out and "best F1" in out
     written = {p.name for p in (run2 / "evaluation").iterdir()}
     assert {"metrics.csv", "threshold_curve.png", "calibration.png", "false_links.csv"} <= written
+
+
+def test_evaluate_refuses_three_truth_files_and_a_folder_that_is_no_run(tmp_path, capsys):
+    args = ["evaluate", str(tmp_path), "--truth", "a.csv", "b.csv", "c.csv"]
+    assert main(args) == EXIT_USAGE
+    assert "one file of pairs or two" in capsys.readouterr().err
+    (tmp_path / "pairs.csv").write_text("left_id,right_id\na,x\n")
+    assert main(["evaluate", str(tmp_path), "--truth", str(tmp_path / "pairs.csv")]) == EXIT_USAGE
+    assert "not a link run folder" in capsys.readouterr().err

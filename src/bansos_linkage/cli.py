@@ -351,7 +351,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from bansos_linkage.evaluation import evaluate_run, read_truth
 
     if len(args.truth) > 2:
-        raise argparse.ArgumentTypeError("--truth takes one or two files")
+        print("error: --truth takes one file of pairs or two truth files", file=sys.stderr)
+        return EXIT_USAGE
     truth = read_truth(*args.truth)
     out = args.out or args.run_dir / "evaluation"
     result = evaluate_run(args.run_dir, truth, out, args.min_precision)
