@@ -356,9 +356,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     truth = read_truth(*args.truth)
     out = args.out or args.run_dir / "evaluation"
     result = evaluate_run(args.run_dir, truth, out, args.min_precision)
-    table = result["table"][
-        ["what", "threshold", "precision", "recall", "f1", "true_positives", "false_positives"]
-    ]
+    columns = ["what", "threshold", "precision", "recall", "f1"]
+    counts = ["true_positives", "false_positives"]
+    table = result["table"][[*columns, *counts]].astype({c: "Int64" for c in counts})
     with_fmt = table.to_string(index=False, float_format=lambda v: f"{v:.4f}")
     print(f"{len(truth):,} true pairs; scores: {result['score']}")
     print(with_fmt)

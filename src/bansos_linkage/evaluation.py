@@ -550,11 +550,12 @@ def evaluate_run(
         [
             {"what": "links of the run", "threshold": run.summary["threshold"], **metrics},
             {"what": "best F1", **best.to_dict()},
-            *(
-                [{"what": f"precision >= {min_precision}{sure}", **floor.to_dict()}]
-                if floor is not None
-                else []
-            ),
+            # not reached (too few pairs to be that sure, or too many errors): said so
+            {
+                "what": f"precision >= {min_precision}{sure}"
+                + ("" if floor is not None else ": no threshold reaches it"),
+                **(floor.to_dict() if floor is not None else {}),
+            },
         ]
     )
     result: dict[str, object] = {
