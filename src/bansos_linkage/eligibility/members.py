@@ -1,0 +1,106 @@
+"""Household composition from member rows: what the PMT and the programme rules count.
+
+Ages are computed at a reference date (the date the ranking or payment is for): a
+person is ``n`` years old from their ``n``-th birthday, so a child born on
+2019-06-30 is 6 on 2025-06-30 and 5 the day before. Members are rows with
+``household_id``, ``birth_date``, ``relationship`` (1 = head, as standardised), and
+optionally ``sex``, ``education``, ``work``, ``disability`` and ``pregnant``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+#: Schooling levels, lowest first, with the words registers use for them.
+EDUCATION_LEVELS: dict[str, tuple[str, ...]] = {
+    "none": ("tidak", "belum", "none", "tidak/belum sekolah", "tidak sekolah"),
+    "SD": ("sd", "mi", "sekolah dasar", "paket a"),
+    "SMP": ("smp", "mts", "paket b"),
+    "SMA": ("sma", "smk", "ma", "paket c"),
+    "tertiary": ("diploma", "sarjana", "d1", "d2", "d3", "d4", "s1", "s2", "s3", "diploma/sarjana"),
+}
+
+
+def age_at(birth_date: pd.Series, reference_date: dt.date) -> pd.Series:
+    """Completed years at ``reference_date`` (NaN where the birth date is missing).
+
+    Examples
+    --------
+    >>> age_at(pd.Series(pd.to_datetime(["2019-06-30", "2019-07-01", None])),
+    ...        dt.date(2025, 6, 30)).tolist()
+    [6.0, 5.0, nan]
+    """
+    born = pd.to_datetime(birth_date)
+    ref = pd.Timestamp(reference_date)
+    years = ref.year - born.dt.year
+    before_birthday = (born.dt.month > ref.month) | (
+        (born.dt.month == ref.month) & (born.dt.day > ref.day)
+    )
+    return (years - before_birthday.astype(float)).astype(float)
+
+
+def education_level(values: pd.Series) -> pd.Series:
+    """Schooling as ``none``, ``SD``, ``SMP``, ``SMA`` or ``tertiary`` (NA when unknown)."""
+    lookup = {word: level for level, words in EDUCATION_LEVELS.items() for word in words}
+    lookup |= {level.lower(): level for level in EDUCATION_LEVELS}
+
+    def one(value: object) -> object:
+        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+            return pd.NA
+        return lookup.get(str(value).strip().lower(), pd.NA)
+
+    return pd.Series([one(v) for v in values], index=values.index, dtype="string")
+
+
+def composition(members: pd.DataFrame, reference_date: dt.date) -> pd.DataFrame:
+    """One row per household: ``size``, ``children_0_6``, ``school_age_6_21``,
+    ``elderly_60``, ``elderly_70``, ``disabled``, ``pregnant``, ``adults_working``,
+    ``head_age``, ``head_sex``, ``head_education`` and ``head_work``.
+
+    Members without a birth date count in ``size`` but in no age band.
+    """
+    m = members.copy()
+    m["_age"] = age_at(m["birth_date"], reference_date)
+    age = m["_age"]
+    flags = pd.DataFrame(
+        {
+            "household_id": m["household_id"],
+            "size": 1,
+            "children_0_6": (age >= 0) & (age < 6),
+            "school_age_6_21": (age >= 6) & (age <= 21),
+            "elderly_60": age >= 60,
+            "elderly_70": age >= 70,
+            "disabled": _flag(m, "disability"),
+            "pregnant": _flag(m, "pregnant"),
+            "adults_working": (age >= 15) & _working(m),
+        }
+    )
+    out = flags.groupby("household_id", sort=True).sum().astype(int)
+    head = m[pd.to_numeric(m["relationship"], errors="coerce") == 1]
+    head = head.drop_duplicates("household_id").set_index("household_id")
+    out["head_age"] = head["_age"].reindex(out.index)
+    for col in ("sex", "work"):
+        out[f"head_{col}"] = head[col].reindex(out.index).astype("string") if col in head else pd.NA
+    out["head_education"] = (
+        education_level(head["education"]).reindex(out.index) if "education" in head else pd.NA
+    )
+    return out.reset_index()
+
+
+def _flag(members: pd.DataFrame, column: str) -> pd.Series:
+    if column not in members:
+        return pd.Series(False, index=members.index)
+    values = members[column]
+    text = values.astype("string").str.strip().str.lower()
+    return text.isin(["1", "true", "ya", "yes", "y"]).fillna(False).astype(bool)
+
+
+def _working(members: pd.DataFrame) -> pd.Series:
+    if "work" not in members:
+        return pd.Series(False, index=members.index)
+    text = members["work"].astype("string").str.strip().str.lower()
+    idle = text.isna() | text.isin(["", "tidak bekerja", "not working", "none", "0"])
+    return (~idle).fillna(False).astype(bool)

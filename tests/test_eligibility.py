@@ -1,0 +1,182 @@
+"""Eligibility scoring: ages at a reference date, household make-up, desil, 14 criteria, PMT."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bansos_linkage.eligibility import (
+    ProxyMeansTest,
+    bps_criteria,
+    composition,
+    desil,
+    evaluate_pmt,
+)
+from bansos_linkage.eligibility.members import age_at, education_level
+
+REF = dt.date(2025, 6, 30)
+
+
+@pytest.mark.parametrize(
+    "born, age",
+    [
+        ("2019-06-30", 6),  # the birthday itself: 6
+        ("2019-07-01", 5),  # the day after the reference date: still 5
+        ("1955-06-30", 70),
+        ("1955-07-01", 69),
+        ("2004-02-29", 21),  # leap-day birthday, 2025 has no 29 Feb
+        ("2025-06-30", 0),
+    ],
+)
+def test_age_at_the_reference_date_turns_on_the_birthday(born, age):
+    assert age_at(pd.Series(pd.to_datetime([born])), REF).iloc[0] == age
+
+
+def test_schooling_words_map_to_levels():
+    words = pd.Series(["SD", "tidak/belum sekolah", "SMK", "Diploma/Sarjana", "x", None])
+    assert education_level(words).tolist() == ["SD", "none", "SMA", "tertiary", pd.NA, pd.NA]
+
+
+def _family() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "household_id": ["H1"] * 6 + ["H2"],
+            "relationship": [1, 2, 3, 3, 3, 6, 1],
+            "birth_date": pd.to_datetime(
+                [
+                    "1980-01-01",
+                    "1985-05-05",
+                    "2020-01-01",
+                    "2019-07-01",
+                    "2010-03-03",
+                    "1950-01-01",
+                    "1990-01-01",
+                ]
+            ),
+            "sex": ["M", "F", "F", "M", "M", "F", "F"],
+            "education": ["SD", "SMP", None, None, "SD", "tidak/belum sekolah", "SMA"],
+            "work": ["petani", "tidak bekerja", None, None, None, "tidak bekerja", "karyawan"],
+            "disability": [0, 0, 0, 0, 1, 0, 0],
+            "pregnant": [0, 1, 0, 0, 0, 0, 0],
+        }
+    )
+
+
+def test_composition_counts_each_band_at_the_reference_date():
+    out = composition(_family(), REF).set_index("household_id")
+    h1 = out.loc["H1"]
+    assert h1["size"] == 6
+    # born 2020-01-01 (5) and 2019-07-01 (5 until tomorrow) are under 6
+    assert h1["children_0_6"] == 2
+    assert h1["school_age_6_21"] == 1  # born 2010: 15
+    assert (h1["elderly_60"], h1["elderly_70"]) == (1, 1)
+    assert (h1["disabled"], h1["pregnant"], h1["adults_working"]) == (1, 1, 1)
+    assert h1["head_education"] == "SD" and h1["head_work"] == "petani"
+    assert out.loc["H2", "size"] == 1 and out.loc["H2", "head_education"] == "SMA"
+
+
+def test_desil_cuts_equal_numbers_of_people_not_households():
+    rng = np.random.default_rng(0)
+    size = pd.Series(rng.integers(1, 9, 2_000))
+    welfare = pd.Series(rng.normal(0, 1, 2_000))
+    d = desil(welfare, size)
+    people = size.groupby(d).sum()
+    assert list(people.index) == list(range(1, 11))
+    # each desil holds a tenth of the people, give or take one household
+    assert (people - size.sum() / 10).abs().max() <= size.max()
+    # poorer desil, lower welfare
+    assert welfare.groupby(d).max().is_monotonic_increasing
+    households = d.value_counts()
+    assert households.max() > households.min()  # not ten equal groups of households
+
+
+def test_desil_ties_are_broken_deterministically_and_within_regions():
+    welfare = pd.Series([1.0, 1.0, 1.0, 1.0])
+    size = pd.Series([1, 1, 1, 1])
+    ids = pd.Series(["D", "B", "C", "A"])
+    assert desil(welfare, size, tie_break=ids, groups=4).tolist() == [4, 2, 3, 1]
+    region = pd.Series(["x", "y", "x", "y"])
+    by_region = desil(pd.Series([1.0, 5.0, 2.0, 6.0]), size, by=region, groups=2)
+    assert by_region.tolist() == [1, 1, 2, 2]
+    with pytest.raises(ValueError, match="size"):
+        desil(welfare, pd.Series([1, 0, 1, 1]))
+
+
+def test_fourteen_criteria_on_hand_made_households():
+    households = pd.DataFrame(
+        {
+            "size": [5, 2],
+            "floor_area_m2": [30, 60],
+            "floor_material": ["tanah", "keramik"],
+            "wall_material": ["bambu", "tembok"],
+            "toilet": ["tidak ada", "sendiri"],
+            "lighting": ["non-PLN", "PLN 900 VA"],
+            "drinking_water": ["mata air tak terlindung", "leding"],
+            "cooking_fuel": ["kayu bakar", "LPG 3 kg"],
+            "land_area_m2": [300, 0],
+            "emas_10g": [0, 1],
+            "sepeda_motor": [0, 1],
+            "meals_per_day": [2, 3],
+        }
+    )
+    heads = pd.DataFrame({"head_work": ["petani", "karyawan"], "head_education": ["SD", "SMA"]})
+    out = bps_criteria(households, heads)
+    assert out.loc[0, "criteria_met"] == 11 and bool(out.loc[0, "poor"])
+    assert out.loc[1, "criteria_met"] == 0 and not out.loc[1, "poor"]
+    # meat, clothes and puskesmas are not in the data: not assessable, not met
+    assert out.loc[0, "assessable"] == 11 and pd.isna(out.loc[0, "meat_rarely"])
+    assert not bool(bps_criteria(households, heads, threshold=12).loc[0, "poor"])
+    # without the heads the two head criteria are not assessable
+    assert bps_criteria(households).loc[0, "assessable"] == 9
+
+
+@pytest.fixture(scope="module")
+def population():
+    from bansos_linkage.synthetic import generate, scenario
+
+    data = generate(scenario("default", households=4_000, seed=5))
+    ref = dt.date(2025, 1, 1)
+    members = data.persons[data.persons["present_now"]]
+    hh = data.households.merge(composition(members, ref), on="household_id", suffixes=("_true", ""))
+    return data, hh
+
+
+def _features(hh: pd.DataFrame) -> pd.DataFrame:
+    drop = ["per_capita_expenditure", "kk_number", "moved", "split", "split_from", "size_true"]
+    return hh.drop(columns=[c for c in drop if c in hh])
+
+
+def test_pmt_predicts_welfare_and_ranks_the_poor(population):
+    data, hh = population
+    y = np.log(hh["per_capita_expenditure"])
+    X = _features(hh).drop(columns=["bps_village_code", "village_code", "district_code"])
+    scores = evaluate_pmt(ProxyMeansTest(), X, y, size=hh["size"], cv=4)
+    mean = scores.set_index("fold").loc["mean"]
+    assert mean["r2"] > 0.5 and mean["spearman"] > 0.7
+    # a random ranking leaves out about 60% of the poorest 40%; the PMT far fewer
+    assert mean["exclusion_error"] < 0.35
+    assert len(scores) == 5
+
+
+def test_pmt_handles_unseen_answers_missing_values_and_regional_models(population):
+    _, hh = population
+    X = _features(hh)[["floor_material", "toilet", "floor_area_m2", "size", "province_code"]].copy()
+    y = np.log(hh["per_capita_expenditure"]).to_numpy()
+    pmt = ProxyMeansTest(by="province_code", min_group=400).fit(X, y)
+    assert 0 < len(pmt.regional_) < X["province_code"].nunique()
+    odd = X.head(3).copy()
+    odd.loc[odd.index[0], "floor_material"] = "marmer"  # never seen in training
+    odd.loc[odd.index[1], "floor_area_m2"] = np.nan
+    pred = pmt.predict(odd)
+    assert np.isfinite(pred).all()
+    # a regional household uses its region's model, others the national one
+    region = next(iter(pmt.regional_))
+    rows = X[X["province_code"].astype(str) == region].head(5)
+    assert not np.allclose(
+        pmt.predict(rows), pmt.national_.predict(rows[list(pmt.feature_names_in_)])
+    )
+    with pytest.raises(ValueError, match="lacks the feature columns"):
+        pmt.predict(X.drop(columns="toilet"))
