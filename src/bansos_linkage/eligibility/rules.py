@@ -1,0 +1,510 @@
+"""Programme rules as data: YAML files read into validated rule objects, evaluated over
+the whole register at once.
+
+A programme file holds one programme or a list under ``programmes:``::
+
+    name: PKH
+    level: household            # or "person" (PBI-JK, PIP)
+    source: Kemensos PKH 2025 (../shared/domain/INDONESIA.md)
+    eligible:                   # conditions on household fields (person: also member fields)
+      all:
+        - {field: desil, between: [1, 4]}
+    requires_component: true    # no component, no benefit
+    components:                 # counted over the household's members
+      - name: child_0_6
+        members: {field: age, between: [0, 5]}
+        amount: 3000000         # per member per year
+        max_members: 2
+    amount: 0                   # flat amount per household (or person) per year
+
+Conditions are ``{field: F, OP: VALUE}`` leaves combined with ``all``, ``any`` and
+``not``. Operators: ``equals``, ``not_equals``, ``in``, ``not_in``, ``between``
+(inclusive ``[low, high]``), ``at_least``, ``at_most``. Fields are those in
+:data:`HOUSEHOLD_FIELDS` and :data:`MEMBER_FIELDS`; ``parameters`` of the file can
+be used as values (``{field: age, at_least: elderly_age}``), so a cut-off that
+sources disagree on (PKH's elderly age: 60 or 70) is one edit.
+
+A file with an unknown field, an operator typo, a value of the wrong type or an
+impossible range is refused with a :class:`~bansos_linkage.errors.SchemaError`
+naming the file, the programme and the key, with every problem of the file listed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from bansos_linkage.errors import SchemaError
+
+#: Household fields a rule may test, with their kind.
+HOUSEHOLD_FIELDS: dict[str, str] = {
+    "desil": "number",
+    "criteria_met": "number",
+    "poor_14_criteria": "bool",
+    "size": "number",
+    "children_0_6": "number",
+    "school_age_6_21": "number",
+    "elderly_60": "number",
+    "elderly_70": "number",
+    "disabled": "number",
+    "pregnant": "number",
+    "adults_working": "number",
+    "province_code": "text",
+    "regency_code": "text",
+    "district_code": "text",
+    "village_code": "text",
+    "extremely_poor": "bool",
+}
+#: Member fields a rule may test (``age`` at the reference date, schooling level).
+MEMBER_FIELDS: dict[str, str] = {
+    "age": "number",
+    "sex": "text",
+    "relationship": "number",
+    "school_level": "text",
+    "in_school": "bool",
+    "disability": "bool",
+    "pregnant_member": "bool",
+}
+OPERATORS = ("equals", "not_equals", "in", "not_in", "between", "at_least", "at_most")
+_KEYS = {
+    "name",
+    "level",
+    "source",
+    "eligible",
+    "requires_component",
+    "components",
+    "amount",
+    "parameters",
+}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One test of one field: ``field OP value``."""
+
+    field: str
+    op: str
+    value: Any
+
+    @property
+    def label(self) -> str:
+        value = self.value
+        if self.op == "between":
+            value = f"{value[0]}-{value[1]}"
+        elif isinstance(value, list | tuple):
+            value = ",".join(map(str, value))
+        return f"{self.field} {self.op.replace('_', ' ')} {value}"
+
+    def evaluate(self, frame: pd.DataFrame) -> np.ndarray:
+        """True where the condition holds; a missing value never satisfies it."""
+        column = frame[self.field]
+        kind = {**HOUSEHOLD_FIELDS, **MEMBER_FIELDS}[self.field]
+        if kind == "number":
+            x = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+            known = ~np.isnan(x)
+        elif kind == "bool":
+            x = column.astype("boolean").fillna(False).to_numpy(dtype=bool)
+            known = np.ones(len(x), dtype=bool)
+        else:
+            text = column.astype("string")
+            known = text.notna().to_numpy(dtype=bool)
+            x = text.fillna("").to_numpy(dtype=object)  # NA compares as nothing, then masked
+        v = self.value
+        with np.errstate(invalid="ignore"):
+            if self.op == "equals":
+                hit = x == v
+            elif self.op == "not_equals":
+                hit = x != v
+            elif self.op == "in":
+                hit = np.isin(x, list(v))
+            elif self.op == "not_in":
+                hit = ~np.isin(x, list(v))
+            elif self.op == "between":
+                hit = (x >= v[0]) & (x <= v[1])
+            elif self.op == "at_least":
+                hit = x >= v
+            else:  # at_most
+                hit = x <= v
+        return np.asarray(hit, dtype=bool) & known
+
+
+@dataclass(frozen=True)
+class Node:
+    """``all`` / ``any`` / ``not`` over conditions and nodes."""
+
+    kind: str
+    parts: tuple[Condition | Node, ...]
+
+    def evaluate(self, frame: pd.DataFrame) -> np.ndarray:
+        results = [p.evaluate(frame) for p in self.parts]
+        if self.kind == "not":
+            return ~results[0]
+        if not results:
+            return np.ones(len(frame), dtype=bool)
+        stack = np.vstack(results)
+        return stack.all(axis=0) if self.kind == "all" else stack.any(axis=0)
+
+    def leaves(self) -> list[Condition]:
+        out: list[Condition] = []
+        for p in self.parts:
+            out.extend(p.leaves() if isinstance(p, Node) else [p])
+        return out
+
+
+@dataclass(frozen=True)
+class Component:
+    """A benefit counted per qualifying member, capped at ``max_members``."""
+
+    name: str
+    members: Node
+    amount: float
+    max_members: int | None = None
+
+
+@dataclass(frozen=True)
+class Programme:
+    """A programme's rules, validated."""
+
+    name: str
+    level: str
+    eligible: Node
+    components: tuple[Component, ...] = ()
+    amount: float = 0.0
+    requires_component: bool = False
+    source: str = ""
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+def builtin_path(name: str) -> Path:
+    """The built-in rule file of a programme (``pkh``, ``sembako``, ``pbi_jk``, ``pip``,
+    ``blt_dana_desa``) or of all of them (``all``)."""
+    path = Path(str(resources.files("bansos_linkage.eligibility") / "programmes" / f"{name}.yaml"))
+    if not path.exists():
+        raise SchemaError(f"no built-in rule file {name!r}", file=name)
+    return path
+
+
+def load_programmes(source: str | Path) -> list[Programme]:
+    """Programmes from a YAML file (or a built-in name); every problem is reported at once."""
+    path = Path(source)
+    if not path.exists() and not path.suffix:
+        path = builtin_path(str(source))
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise SchemaError(f"not valid YAML ({type(exc).__name__})", file=path) from None
+    specs = content.get("programmes", [content]) if isinstance(content, dict) else None
+    if not isinstance(specs, list) or not specs:
+        raise SchemaError("expected a programme or a list under 'programmes'", file=path)
+    problems: list[str] = []
+    programmes = [_programme(spec, i, problems) for i, spec in enumerate(specs)]
+    if problems:
+        raise SchemaError(f"{len(problems)} problems: " + "; ".join(problems), file=path)
+    return [p for p in programmes if p is not None]
+
+
+def _programme(spec: Any, i: int, problems: list[str]) -> Programme | None:
+    where = f"programmes[{i}]"
+    if not isinstance(spec, dict):
+        problems.append(f"{where}: expected a mapping")
+        return None
+    name = str(spec.get("name", where))
+    where = f"programme {name!r}"
+    for key in sorted(set(spec) - _KEYS):
+        problems.append(f"{where}: key {key!r} is not a programme key ({', '.join(sorted(_KEYS))})")
+    level = spec.get("level", "household")
+    if level not in ("household", "person"):
+        problems.append(f"{where}: key 'level' must be 'household' or 'person', not {level!r}")
+    params = spec.get("parameters", {}) or {}
+    allowed = dict(HOUSEHOLD_FIELDS) | (MEMBER_FIELDS if level == "person" else {})
+    eligible = _node(
+        spec.get("eligible", {"all": []}), f"{where}: eligible", allowed, params, problems
+    )
+    components = []
+    for k, comp in enumerate(spec.get("components", []) or []):
+        components.append(_component(comp, f"{where}: components[{k}]", params, problems))
+    amount = _amount(spec.get("amount", 0), f"{where}: amount", problems)
+    return Programme(
+        name=name,
+        level=str(level),
+        eligible=eligible,
+        components=tuple(c for c in components if c is not None),
+        amount=amount,
+        requires_component=bool(spec.get("requires_component", False)),
+        source=str(spec.get("source", "")),
+        parameters=dict(params),
+    )
+
+
+def _component(spec: Any, where: str, params: dict, problems: list[str]) -> Component | None:
+    if not isinstance(spec, dict) or "name" not in spec or "members" not in spec:
+        problems.append(f"{where}: expected name, members and amount")
+        return None
+    extra = sorted(set(spec) - {"name", "members", "amount", "max_members"})
+    for key in extra:
+        problems.append(f"{where}: key {key!r} is not a component key")
+    cap = spec.get("max_members")
+    if cap is not None and (not isinstance(cap, int) or cap < 1):
+        problems.append(f"{where}: key 'max_members' must be a whole number of at least 1")
+        cap = None
+    return Component(
+        name=str(spec["name"]),
+        members=_node(spec["members"], f"{where}: members", MEMBER_FIELDS, params, problems),
+        amount=_amount(spec.get("amount", 0), f"{where}: amount", problems),
+        max_members=cap,
+    )
+
+
+def _amount(value: Any, where: str, problems: list[str]) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        problems.append(f"{where} must be a non-negative number of rupiah a year")
+        return 0.0
+    return float(value)
+
+
+def _node(spec: Any, where: str, allowed: dict, params: dict, problems: list[str]) -> Node:
+    if isinstance(spec, list):
+        spec = {"all": spec}
+    if not isinstance(spec, dict):
+        problems.append(f"{where}: expected a condition or all/any/not")
+        return Node("all", ())
+    logic = [k for k in ("all", "any", "not") if k in spec]
+    if logic:
+        kind = logic[0]
+        parts = spec[kind] if kind != "not" else [spec[kind]]
+        if not isinstance(parts, list):
+            problems.append(f"{where}.{kind}: expected a list")
+            return Node("all", ())
+        nodes = [
+            _node(p, f"{where}.{kind}[{i}]", allowed, params, problems) for i, p in enumerate(parts)
+        ]
+        return Node(kind, tuple(n.parts[0] if _is_leaf(n) else n for n in nodes))
+    return Node("all", tuple(_leaf(spec, where, allowed, params, problems)))
+
+
+def _is_leaf(node: Node) -> bool:
+    return node.kind == "all" and len(node.parts) == 1 and isinstance(node.parts[0], Condition)
+
+
+def _leaf(
+    spec: dict, where: str, allowed: dict, params: dict, problems: list[str]
+) -> list[Condition]:
+    name = spec.get("field")
+    ops = [k for k in spec if k != "field"]
+    if name not in allowed:
+        problems.append(f"{where}: field {name!r} is not one of {', '.join(sorted(allowed))}")
+        return []
+    if len(ops) != 1 or ops[0] not in OPERATORS:
+        key = ops[0] if ops else "(none)"
+        problems.append(f"{where}: key {key!r} is not an operator ({', '.join(OPERATORS)})")
+        return []
+    op = ops[0]
+    value = _resolve(spec[op], params)
+    kind = allowed[name]
+    problem = _check_value(op, value, kind)
+    if problem:
+        problems.append(f"{where}: {name} {op}: {problem}")
+        return []
+    return [Condition(name, op, value)]
+
+
+def _resolve(value: Any, params: dict) -> Any:
+    if isinstance(value, str) and value in params:
+        return params[value]
+    if isinstance(value, list):
+        return [_resolve(v, params) for v in value]
+    return value
+
+
+def _check_value(op: str, value: Any, kind: str) -> str | None:
+    def number(v: Any) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool)
+
+    if op == "between":
+        if not (isinstance(value, list) and len(value) == 2 and all(map(number, value))):
+            return "expected [low, high] numbers"
+        if value[0] > value[1]:
+            return f"impossible range: {value[0]} is above {value[1]}"
+    elif op in ("at_least", "at_most") and not number(value):
+        return "expected a number"
+    elif op in ("in", "not_in") and (not isinstance(value, list) or not value):
+        return "expected a non-empty list"
+    if kind == "number" and op in ("equals", "not_equals", "in", "not_in"):
+        values = value if isinstance(value, list) else [value]
+        if not all(map(number, values)):
+            return "expected numbers"
+    if kind == "bool" and op in ("equals", "not_equals") and not isinstance(value, bool):
+        return "expected true or false"
+    if kind in ("bool", "text") and op in ("between", "at_least", "at_most"):
+        return f"a {kind} field cannot be compared by size"
+    return None
+
+
+def member_fields(members: pd.DataFrame, reference_date) -> pd.DataFrame:
+    """The member fields rules test: ``age`` at ``reference_date``, ``school_level`` (from
+    ``school_level`` or else ``education``), ``in_school`` (assumed for ages 6-21 with a
+    school level when the register does not say), ``disability``, ``pregnant_member``."""
+    from bansos_linkage.eligibility.members import _flag, age_at, education_level
+
+    out = pd.DataFrame(index=members.index)
+    out["household_id"] = members["household_id"].astype(str).to_numpy()
+    if "person_id" in members:
+        out["person_id"] = members["person_id"].astype(str).to_numpy()
+    out["age"] = age_at(members["birth_date"], reference_date).to_numpy()
+    source = members["school_level"] if "school_level" in members else members.get("education")
+    out["school_level"] = (
+        education_level(source).to_numpy() if source is not None else pd.array([pd.NA] * len(out))
+    )
+    if "in_school" in members:
+        out["in_school"] = _flag(members, "in_school").to_numpy()
+    else:
+        level = pd.Series(out["school_level"]).isin(["SD", "SMP", "SMA"]).to_numpy()
+        out["in_school"] = level & (out["age"] >= 6) & (out["age"] <= 21)
+    out["sex"] = members["sex"].astype("string").to_numpy() if "sex" in members else pd.NA
+    out["relationship"] = pd.to_numeric(members.get("relationship"), errors="coerce")
+    out["disability"] = _flag(members, "disability").to_numpy()
+    out["pregnant_member"] = _flag(members, "pregnant").to_numpy()
+    return out.reset_index(drop=True)
+
+
+def evaluate(
+    programme: Programme, households: pd.DataFrame, members: pd.DataFrame, reference_date
+) -> pd.DataFrame:
+    """Who is eligible for ``programme``, why not, the components and the yearly amount.
+
+    ``households`` has ``household_id`` and the household fields the rules use;
+    ``members`` one row per person (``household_id``, ``birth_date`` and what the
+    member conditions test). Household programmes give one row per household,
+    person programmes one per member: ``eligible``, ``amount`` (rupiah a year),
+    ``components`` (e.g. ``child_0_6 x2; sd_pupil x1``) and ``failed`` (the
+    conditions that did not hold).
+    """
+    hh = households.reset_index(drop=True).copy()
+    hh["household_id"] = hh["household_id"].astype(str)
+    m = member_fields(members, reference_date)
+    if programme.level == "person":
+        return _evaluate_people(programme, hh, m)
+    frame = _with_defaults(hh, HOUSEHOLD_FIELDS)
+    ok = programme.eligible.evaluate(frame)
+    position = pd.Index(hh["household_id"]).get_indexer(m["household_id"])
+    amount = np.full(len(hh), programme.amount)
+    labels = np.full(len(hh), "", dtype=object)
+    any_component = np.zeros(len(hh), dtype=bool)
+    for comp in programme.components:
+        hit = comp.members.evaluate(m) & (position >= 0)
+        n = np.bincount(position[hit], minlength=len(hh))
+        if comp.max_members is not None:
+            n = np.minimum(n, comp.max_members)
+        amount = amount + n * comp.amount
+        any_component |= n > 0
+        labels = np.where(n > 0, _append(labels, comp.name + " x" + n.astype(str)), labels)
+    failed = _failed(programme.eligible, frame)
+    if programme.requires_component:
+        failed = np.where(any_component, failed, _append(failed, "no benefit component"))
+        ok &= any_component
+    failed = np.where(ok, "", failed)  # an eligible household failed nothing that mattered
+    return pd.DataFrame(
+        {
+            "household_id": hh["household_id"].to_numpy(),
+            "programme": programme.name,
+            "eligible": ok,
+            "amount": np.where(ok, amount, 0.0),
+            "components": np.where(ok, labels, ""),
+            "failed": failed,
+        }
+    )
+
+
+def _evaluate_people(programme: Programme, hh: pd.DataFrame, m: pd.DataFrame) -> pd.DataFrame:
+    fields = [c for c in HOUSEHOLD_FIELDS if c in hh and c not in m]
+    frame = m.merge(hh[["household_id", *fields]], on="household_id", how="left")
+    frame = _with_defaults(frame, {**HOUSEHOLD_FIELDS, **MEMBER_FIELDS})
+    ok = programme.eligible.evaluate(frame)
+    amount = np.full(len(frame), programme.amount)
+    labels = np.full(len(frame), "", dtype=object)
+    matched = np.zeros(len(frame), dtype=bool)
+    for comp in programme.components:  # a person gets the first component that fits
+        hit = comp.members.evaluate(frame) & ~matched
+        amount = np.where(hit, amount + comp.amount, amount)
+        labels = np.where(hit, comp.name, labels)
+        matched |= hit
+    failed = _failed(programme.eligible, frame)
+    if programme.requires_component:
+        failed = np.where(matched, failed, _append(failed, "no benefit component"))
+        ok &= matched
+    failed = np.where(ok, "", failed)
+    return pd.DataFrame(
+        {
+            "household_id": frame["household_id"].to_numpy(),
+            "person_id": frame["person_id"].to_numpy()
+            if "person_id" in frame
+            else np.arange(len(frame)),
+            "programme": programme.name,
+            "eligible": ok,
+            "amount": np.where(ok, amount, 0.0),
+            "components": np.where(ok, labels, ""),
+            "failed": failed,
+        }
+    )
+
+
+def _with_defaults(frame: pd.DataFrame, fields: dict[str, str]) -> pd.DataFrame:
+    """Absent fields as all-missing columns: a rule on them never holds (never crashes)."""
+    missing = {
+        f: pd.Series(pd.NA, index=frame.index, dtype="object") for f in fields if f not in frame
+    }
+    return frame.assign(**missing) if missing else frame
+
+
+def _failed(node: Node, frame: pd.DataFrame) -> np.ndarray:
+    out = np.full(len(frame), "", dtype=object)
+    for leaf in node.leaves():
+        out = np.where(leaf.evaluate(frame), out, _append(out, leaf.label))
+    return out
+
+
+def _append(texts: np.ndarray, part) -> np.ndarray:
+    sep = np.where(texts == "", "", "; ")
+    return (texts + sep + part).astype(object)
+
+
+def programme_to_dict(programme: Programme) -> dict[str, Any]:
+    """A programme as the YAML mapping it is read from (parameters resolved)."""
+
+    def node(n: Node | Condition) -> dict[str, Any]:
+        if isinstance(n, Condition):
+            return {"field": n.field, n.op: n.value}
+        return {n.kind: node(n.parts[0]) if n.kind == "not" else [node(p) for p in n.parts]}
+
+    out: dict[str, Any] = {"name": programme.name, "level": programme.level}
+    if programme.source:
+        out["source"] = programme.source
+    if programme.parameters:
+        out["parameters"] = dict(programme.parameters)
+    out["eligible"] = node(programme.eligible)
+    out["requires_component"] = programme.requires_component
+    out["components"] = [
+        {
+            "name": c.name,
+            "members": node(c.members),
+            "amount": c.amount,
+            **({"max_members": c.max_members} if c.max_members is not None else {}),
+        }
+        for c in programme.components
+    ]
+    out["amount"] = programme.amount
+    return out
+
+
+def dump_programmes(programmes: list[Programme], path: str | Path) -> Path:
+    """Write programmes as one YAML file that :func:`load_programmes` reads back."""
+    path = Path(path)
+    data = {"programmes": [programme_to_dict(p) for p in programmes]}
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
