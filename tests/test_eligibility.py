@@ -180,3 +180,38 @@ def test_pmt_handles_unseen_answers_missing_values_and_regional_models(populatio
     )
     with pytest.raises(ValueError, match="lacks the feature columns"):
         pmt.predict(X.drop(columns="toilet"))
+
+
+def test_targeting_errors_by_hand_in_people():
+    from bansos_linkage.eligibility.analysis import targeting_errors
+
+    welfare = pd.Series([1.0, 2.0, 3.0, 4.0])
+    size = pd.Series([2, 2, 2, 2])  # poorest 40% of 8 people: the first household and a half
+    selected = pd.Series([False, True, True, False])
+    e = targeting_errors(selected, welfare, size, target_share=0.5)
+    # truly poor (poorest half of people): households 0 and 1
+    assert e["exclusion_error"] == 0.5 and e["inclusion_error"] == 0.5
+    assert e["coverage_10"] == 0.0 and e["selected_people"] == 4
+
+
+def test_what_if_benefit_incidence_and_transitions(population):
+    from bansos_linkage.eligibility.analysis import benefit_incidence, transitions, what_if
+
+    _, hh = population
+    true = np.log(hh["per_capita_expenditure"])
+    noisy = true + np.random.default_rng(1).normal(0, 0.3, len(hh))
+    predicted = desil(noisy, hh["size"])
+    table, fig = what_if(predicted, true, hh["size"], cutoffs=(1, 2, 4), amount_per_family=2.4e6)
+    assert table["families"].is_monotonic_increasing
+    assert table["exclusion_error"].is_monotonic_decreasing
+    assert table["budget"].iloc[-1] == table["families"].iloc[-1] * 2.4e6
+    assert fig.axes
+    amount = pd.Series(np.where(predicted <= 4, 2.4e6, 0.0))
+    incidence = benefit_incidence(amount, true, hh["size"])
+    assert incidence["share_of_benefit"].sum() == pytest.approx(1.0)
+    assert incidence["share_of_benefit"].iloc[:4].sum() > 0.6
+    current = pd.Series([True, True, False, False])
+    eligible = pd.Series([True, False, True, False])
+    status, counts = transitions(current, eligible, pd.Series(["A", "A", "B", "B"]))
+    assert status["status"].tolist() == ["stays", "drops", "new", "neither"]
+    assert counts.set_index("village").loc["A", ["stays", "drops"]].tolist() == [1, 1]

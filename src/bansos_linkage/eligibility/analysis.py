@@ -1,0 +1,144 @@
+"""Targeting analysis: how well a ranking and a rule reach the poor, and what a change costs.
+
+- :func:`targeting_errors`: inclusion error (recipients who are not among the truly
+  poorest), exclusion error (the truly poorest who get nothing) and coverage of the
+  poorest 10, 20 and 40% of people, all counted in people;
+- :func:`benefit_incidence`: the share of the benefit reaching each true decile;
+- :func:`what_if`: for a list of desil cut-offs, recipient families and people, the
+  yearly budget and both errors, as a table and a plot;
+- :func:`transitions`: given who receives a programme today (DTKS flags linked to the
+  new ranking), who stays, who drops out and who is newly eligible, per village.
+
+"True" welfare is the synthetic truth or a survey's observed expenditure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from bansos_linkage.eligibility.desil import desil
+
+
+def true_poorest(true_welfare: pd.Series, size: pd.Series, share: float) -> pd.Series:
+    """Households among the truly poorest ``share`` of people (by their middle member)."""
+    return desil(true_welfare, size, groups=1000) <= round(share * 1000)
+
+
+def targeting_errors(
+    selected: pd.Series, true_welfare: pd.Series, size: pd.Series, target_share: float = 0.4
+) -> dict[str, float]:
+    """Errors of a selection (bool per household) against the truly poorest
+    ``target_share`` of people, all shares counted in people.
+
+    ``inclusion_error``: share of the selected people who are not truly poor;
+    ``exclusion_error``: share of the truly poor people not selected;
+    ``coverage_10/20/40``: share of the poorest 10/20/40% of people selected.
+
+    Examples
+    --------
+    >>> w = pd.Series([1.0, 2.0, 3.0, 4.0, 5.0])
+    >>> sel = pd.Series([True, False, True, False, False])
+    >>> e = targeting_errors(sel, w, pd.Series([1, 1, 1, 1, 1]), target_share=0.4)
+    >>> e["inclusion_error"], e["exclusion_error"]
+    (0.5, 0.5)
+    """
+    people = size.to_numpy(dtype=float)
+    chosen = selected.to_numpy(dtype=bool)
+    poor = true_poorest(true_welfare, size, target_share).to_numpy()
+    out = {
+        "selected_households": int(chosen.sum()),
+        "selected_people": float(people[chosen].sum()),
+        "inclusion_error": _share(people, chosen & ~poor, chosen),
+        "exclusion_error": _share(people, poor & ~chosen, poor),
+    }
+    for pct in (10, 20, 40):
+        bottom = true_poorest(true_welfare, size, pct / 100).to_numpy()
+        out[f"coverage_{pct}"] = _share(people, bottom & chosen, bottom)
+    return out
+
+
+def _share(people: np.ndarray, part: np.ndarray, whole: np.ndarray) -> float:
+    total = people[whole].sum()
+    return float(people[part].sum() / total) if total else 0.0
+
+
+def benefit_incidence(amount: pd.Series, true_welfare: pd.Series, size: pd.Series) -> pd.DataFrame:
+    """Share of the total benefit going to each true decile (1 = poorest), with the
+    people in it; a well-targeted programme puts most in the first deciles."""
+    decile = desil(true_welfare, size)
+    table = pd.DataFrame({"decile": decile, "amount": amount.to_numpy(dtype=float), "people": size})
+    out = table.groupby("decile").agg(amount=("amount", "sum"), people=("people", "sum"))
+    total = out["amount"].sum()
+    out["share_of_benefit"] = out["amount"] / total if total else 0.0
+    return out.reset_index()
+
+
+def what_if(
+    predicted_desil: pd.Series,
+    true_welfare: pd.Series,
+    size: pd.Series,
+    cutoffs=(1, 2, 3, 4, 5),
+    amount_per_family: float = 0.0,
+    target_share: float = 0.4,
+) -> tuple[pd.DataFrame, Figure]:
+    """For each cut-off (families in desil 1..k receive), the recipients, the yearly
+    budget at ``amount_per_family`` and the errors against the truly poorest
+    ``target_share``. Returns the table and a plot of the errors and the budget."""
+    rows = []
+    for k in cutoffs:
+        chosen = predicted_desil <= k
+        errors = targeting_errors(chosen, true_welfare, size, target_share)
+        rows.append(
+            {
+                "cutoff_desil": k,
+                "families": errors["selected_households"],
+                "people": errors["selected_people"],
+                "budget": errors["selected_households"] * amount_per_family,
+                **{
+                    k2: v
+                    for k2, v in errors.items()
+                    if k2 not in ("selected_households", "selected_people")
+                },
+            }
+        )
+    table = pd.DataFrame(rows)
+    fig = Figure(figsize=(8, 4), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(table["cutoff_desil"], table["inclusion_error"], marker="o", label="inclusion error")
+    ax.plot(table["cutoff_desil"], table["exclusion_error"], marker="o", label="exclusion error")
+    ax.set(xlabel="families in desil 1..k receive", ylabel="share of people", ylim=(0, 1))
+    if amount_per_family:
+        budget = ax.twinx()
+        budget.bar(table["cutoff_desil"], table["budget"] / 1e9, alpha=0.2, color="grey")
+        budget.set(ylabel="yearly budget (Rp billion)")
+    ax.legend(loc="upper center")
+    ax.set_title("what a cut-off buys")
+    return table, fig
+
+
+def transitions(
+    current: pd.Series, eligible: pd.Series, village: pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Who stays, who drops out and who is newly eligible.
+
+    ``current``: receives the programme today (e.g. the DTKS flag linked to the
+    household); ``eligible``: eligible under the new ranking; ``village``: where the
+    household lives. Returns the status of every household (``stays``, ``drops``,
+    ``new``, ``neither``) and the counts per village, for verification lists.
+    """
+    now = current.fillna(False).to_numpy(dtype=bool)
+    new = eligible.fillna(False).to_numpy(dtype=bool)
+    status = np.select([now & new, now & ~new, ~now & new], ["stays", "drops", "new"], "neither")
+    per_household = pd.DataFrame(
+        {"village": village.to_numpy(), "status": status}, index=current.index
+    )
+    counts = (
+        per_household.groupby(["village", "status"])
+        .size()
+        .unstack(fill_value=0)
+        .reindex(columns=["stays", "drops", "new", "neither"], fill_value=0)
+        .reset_index()
+    )
+    return per_household, counts
