@@ -215,3 +215,33 @@ def test_what_if_benefit_incidence_and_transitions(population):
     status, counts = transitions(current, eligible, pd.Series(["A", "A", "B", "B"]))
     assert status["status"].tolist() == ["stays", "drops", "new", "neither"]
     assert counts.set_index("village").loc["A", ["stays", "drops"]].tolist() == [1, 1]
+
+
+def test_score_register_ranks_scores_and_sums_up(population):
+    from bansos_linkage.eligibility.rules import load_programmes
+    from bansos_linkage.eligibility.score import score_register
+
+    data, _ = population
+    members = data.persons[data.persons["present_now"]]
+    households = data.households.drop(columns=["per_capita_expenditure", "size"])
+    scored = score_register(
+        households, members, load_programmes("all"), dt.date(2025, 1, 1), survey=data.survey
+    )
+    hh = scored.households
+    assert len(hh) == len(households) and set(hh["desil"]) == set(range(1, 11))
+    # each desil holds about a tenth of the people
+    people = hh.groupby("desil")["size"].sum()
+    assert (people - hh["size"].sum() / 10).abs().max() <= hh["size"].max()
+    assert not hh.loc[hh["desil"] > 4, "eligible:PKH"].any()
+    assert (hh.loc[hh["eligible:Sembako"], "amount:Sembako"] == 2_400_000).all()
+    pkh = hh[hh["eligible:PKH"]]
+    assert len(pkh) and pkh["reasons:PKH"].str.len().gt(0).all()
+    assert set(scored.persons["programme"]) == {"PBI-JK", "PIP"}
+    total = scored.summary.query("programme == 'Sembako' and region == 'all'")
+    assert total["families"].iloc[0] == hh["eligible:Sembako"].sum()
+    assert total["budget"].iloc[0] == hh["amount:Sembako"].sum()
+    # the same data give the same ranking
+    again = score_register(
+        households, members, load_programmes("all"), dt.date(2025, 1, 1), survey=data.survey
+    )
+    pd.testing.assert_series_equal(again.households["desil"], hh["desil"])

@@ -95,6 +95,7 @@ class ProxyMeansTest(RegressorMixin, BaseEstimator):
             raise ValueError("X has no feature columns")
         self.numeric_ = [c for c in features if _is_numeric(X[c])]
         self.categorical_ = [c for c in features if c not in self.numeric_]
+        X = self._prepared(X, features)
         self.national_ = self._pipeline().fit(X[features], y)
         self.regional_ = {}
         if self.by is not None:
@@ -119,6 +120,7 @@ class ProxyMeansTest(RegressorMixin, BaseEstimator):
         if missing:
             raise ValueError(f"X lacks the feature columns {missing}")
         features = list(self.feature_names_in_)
+        X = self._prepared(X, features)
         out = self.national_.predict(X[features])
         if self.regional_:
             if self.by not in X:
@@ -128,6 +130,18 @@ class ProxyMeansTest(RegressorMixin, BaseEstimator):
                 rows = np.flatnonzero(region == name)
                 if len(rows):
                     out[rows] = model.predict(X.iloc[rows][features])
+        return out
+
+    def _prepared(self, X: pd.DataFrame, features: list[str]) -> pd.DataFrame:
+        """Answers as plain objects with NaN for missing (what scikit-learn's imputers
+        expect of text), numbers as floats."""
+        out = X.copy()
+        for c in features:
+            if c in self.categorical_:
+                text = out[c].astype("string")
+                out[c] = text.astype(object).where(text.notna(), np.nan)
+            else:
+                out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
         return out
 
     def _pipeline(self):
