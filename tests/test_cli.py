@@ -146,6 +146,7 @@ def test_demo_runs(tmp_path, capsys):
     assert (tmp_path / "dtks_standardised.parquet").exists()
     assert (tmp_path / "link" / "links.csv").exists()
     assert (tmp_path / "synthetic" / "truth_dtks.csv").exists()
+    assert "Eligibility" in printed or "too small for a PMT" in printed
 
 
 def test_console_script_entry_point(tmp_path):

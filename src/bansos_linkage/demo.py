@@ -3,8 +3,11 @@
 It generates a small synthetic population with its Regsosek-, DTKS- and
 P3KE-like exports, reads each export back and standardises it with its preset
 (printing the validation summaries), links DTKS to Regsosek at person level and
-scores the links against the generator's truth, next to exact NIK matching.
-Eligibility scoring follows in a later stage.
+scores the links against the generator's truth, next to exact NIK matching. It
+ends with eligibility: a proxy means test fitted on the survey sample ranks the
+households into desil, the built-in programmes are applied, and the DTKS
+households found in Regsosek through the links are sorted into those who keep
+their place, drop out or join.
 """
 
 from __future__ import annotations
@@ -13,14 +16,22 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
+from bansos_linkage.eligibility.analysis import targeting_errors, transitions
+from bansos_linkage.eligibility.rules import load_programmes
+from bansos_linkage.eligibility.score import score_register
 from bansos_linkage.evaluation import exact_nik_links, link_metrics, true_links
 from bansos_linkage.io import read_table, write_table
-from bansos_linkage.pipeline import link_files, write_link_outputs
+from bansos_linkage.pipeline import LinkRun, link_files, write_link_outputs
 from bansos_linkage.standardisation import standardise
 from bansos_linkage.synthetic import generate, scenario
 
 # A fixed "today" keeps the demo's output identical from run to run.
 DEMO_REFERENCE_DATE = dt.date(2026, 1, 1)
+#: Survey households a PMT needs at the least (tiny demos skip eligibility).
+MIN_SURVEY = 20
 
 
 def run_demo(
@@ -51,11 +62,13 @@ def run_demo(
         write_table(result.report, out / f"{name}_report.csv")
         write_table(result.rejected, out / f"{name}_rejected.csv")
         blocks.append(result.summary_text())
-    blocks.append(_link_and_score(data, out))
+    run, link_block = _link_and_score(data, out)
+    blocks.append(link_block)
+    blocks.append(_eligibility(data, run, out))
     return "\n\n".join(blocks)
 
 
-def _link_and_score(data, out: Path) -> str:
+def _link_and_score(data, out: Path) -> tuple[LinkRun, str]:
     """Link the DTKS export to the Regsosek export and score against the truth."""
     syn = out / "synthetic"
     run = link_files(
@@ -87,5 +100,55 @@ def _link_and_score(data, out: Path) -> str:
     lines.append(
         f"  label-free estimate of false links: {s['expected_false_links']:,.0f}; "
         f"true false links: {ours['false_positives']:,}"
+    )
+    return run, "\n".join(lines)
+
+
+def _eligibility(data, run: LinkRun, out: Path) -> str:
+    """Rank the Regsosek households, apply the programmes, and follow the DTKS households
+    through the links: who keeps Sembako under the new ranking, who drops, who joins."""
+    members = data.persons[data.persons["present_now"]]
+    households = data.households.drop(columns=["per_capita_expenditure", "size"])
+    if len(data.survey) < MIN_SURVEY:
+        return (
+            f"eligibility: the survey sample ({len(data.survey)} households) is too small for a PMT"
+        )
+    scored = score_register(
+        households, members, load_programmes("all"), DEMO_REFERENCE_DATE, survey=data.survey
+    )
+    hh = scored.households
+    folder = out / "eligibility"
+    write_table(hh, folder / "households.csv")
+    write_table(scored.summary, folder / "summary.csv")
+    # DTKS households as Regsosek households, through the person links
+    household_of = data.truth["regsosek"].set_index("record_id")["household_id"]
+    linked = set(household_of.reindex(run.result.links["right_id"]).dropna())
+    current = hh["household_id"].isin(linked)
+    status, per_village = transitions(current, hh["eligible:Sembako"], hh["village_code"])
+    write_table(per_village, folder / "transitions_per_village.csv")
+    counts = status["status"].value_counts()
+    true = pd.Series(
+        np.log(data.households["per_capita_expenditure"].astype(float)).to_numpy(), index=hh.index
+    )
+    errors = targeting_errors(hh["desil"] <= 4, true, hh["size"], 0.4)
+    lines = [
+        f"Eligibility ({len(hh):,} households ranked; PMT fitted on "
+        f"{len(data.survey):,} survey households) -> {folder}"
+    ]
+    for row in scored.summary[scored.summary["region"] == "all"].itertuples(index=False):
+        unit = "families" if row.families else "people"
+        n = int(row.families or row.people)
+        lines.append(
+            f"  {row.programme:<14} {n:>7,} {unit:<8} Rp{row.budget / 1e6:>10,.1f} million a year"
+        )
+    lines.append(
+        f"  DTKS households found in Regsosek: {int(current.sum()):,}; under the new ranking "
+        f"(Sembako, desil 1-4) {counts.get('stays', 0):,} keep it, "
+        f"{counts.get('drops', 0):,} drop out, {counts.get('new', 0):,} households join"
+    )
+    lines.append(
+        "  desil 1-4 against the truly poorest 40%: "
+        f"exclusion error {errors['exclusion_error']:.3f}, "
+        f"inclusion error {errors['inclusion_error']:.3f}"
     )
     return "\n".join(lines)
