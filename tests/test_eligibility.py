@@ -245,3 +245,19 @@ def test_score_register_ranks_scores_and_sums_up(population):
         households, members, load_programmes("all"), dt.date(2025, 1, 1), survey=data.survey
     )
     pd.testing.assert_series_equal(again.households["desil"], hh["desil"])
+
+
+def test_a_saved_pmt_gives_the_same_predictions(population, tmp_path):
+    from bansos_linkage.eligibility.pmt import load_pmt, save_pmt
+    from bansos_linkage.errors import SchemaError
+
+    _, hh = population
+    X = _features(hh)[["floor_material", "toilet", "floor_area_m2", "size", "province_code"]]
+    X = X.assign(floor_area_m2=X["floor_area_m2"].where(X.index % 7 != 0))  # some missing
+    y = np.log(hh["per_capita_expenditure"]).to_numpy()
+    pmt = ProxyMeansTest(by="province_code", min_group=400).fit(X, y)
+    again = load_pmt(save_pmt(pmt, X, y, tmp_path / "pmt.json"))
+    np.testing.assert_allclose(again.predict(X), pmt.predict(X), rtol=1e-12)
+    (tmp_path / "bad.json").write_text('{"format": "other"}')
+    with pytest.raises(SchemaError, match="bad.json"):
+        load_pmt(tmp_path / "bad.json")

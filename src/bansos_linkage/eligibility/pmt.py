@@ -29,6 +29,9 @@ True
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin, clone
@@ -232,3 +235,54 @@ def _frame(X) -> pd.DataFrame:
 
 def _is_numeric(column: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
+def save_pmt(pmt: ProxyMeansTest, X: pd.DataFrame, y, path) -> Path:
+    """Write a PMT as JSON: its settings and the survey rows it was fitted on (no pickle).
+
+    :func:`load_pmt` refits the same model on the same rows, which gives the same
+    predictions; a PMT is fitted on a survey of a few thousand to a few tens of
+    thousands of households, so the file stays small enough to read and diff.
+    """
+    check_is_fitted(pmt, "national_")
+    if pmt.model is not None:
+        raise ValueError("only the default model can be saved; keep custom models in code")
+    columns = [*pmt.feature_names_in_, *([pmt.by] if pmt.by else [])]
+    rows = _frame(X)[columns]
+    content = {
+        "format": "bansos-linkage-pmt",
+        "version": 1,
+        "by": pmt.by,
+        "min_group": pmt.min_group,
+        "numeric": list(pmt.numeric_),
+        "columns": columns,
+        "rows": [[_plain(v) for v in row] for row in rows.itertuples(index=False)],
+        "y": [float(v) for v in np.asarray(y, dtype=float)],
+    }
+    path = Path(path)
+    path.write_text(json.dumps(content), encoding="utf-8")
+    return path
+
+
+def load_pmt(path) -> ProxyMeansTest:
+    """A PMT saved by :func:`save_pmt`, refitted; a bad file is a SchemaError naming it."""
+    from bansos_linkage.errors import SchemaError
+
+    path = Path(path)
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+        if content.get("format") != "bansos-linkage-pmt":
+            raise ValueError("format is not 'bansos-linkage-pmt'")
+        X = pd.DataFrame(content["rows"], columns=content["columns"])
+        for col in content["numeric"]:
+            X[col] = pd.to_numeric(X[col], errors="coerce")
+        pmt = ProxyMeansTest(by=content["by"], min_group=int(content["min_group"]))
+        return pmt.fit(X, np.asarray(content["y"], dtype=float))
+    except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise SchemaError(f"not a readable PMT model file ({exc})", file=path) from None
+
+
+def _plain(value):
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
