@@ -13,7 +13,8 @@ def update_section(heading: str, section: str) -> None:
     start = text.find(f"## {heading}")
     if start >= 0:
         end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
+        rest = "\n" + text[end + 1 :] if end >= 0 else ""  # keep a blank line before the next
+        text = text[:start] + section.rstrip("\n") + "\n" + rest
     else:
         text = text.rstrip("\n") + "\n\n" + section
     RESULTS.write_text(text, encoding="utf-8")
