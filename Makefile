@@ -57,6 +57,7 @@ bench: $(STAMP) peers
 	$(BIN)/python benchmarks/bench_standardise.py
 	$(BIN)/python benchmarks/bench_synthetic.py
 	$(BIN)/python benchmarks/bench_link.py --households 20000 100000 --febrl
+	$(BIN)/python benchmarks/bench_score.py --households 1000000
 
 clean:
 	rm -rf $(VENV) $(INTEROP_VENV) $(SPLINK_VENV) build src/*.egg-info

@@ -30,6 +30,7 @@ def test_version(capsys):
         ["review", "export"],
         ["review", "import"],
         ["evaluate"],
+        ["score"],
         ["demo"],
     ],
 )
@@ -49,6 +50,7 @@ def test_every_subcommand_is_covered_by_the_help_test():
         "link",
         "review",
         "evaluate",
+        "score",
         "demo",
     }
 
@@ -299,3 +301,81 @@ def test_evaluate_refuses_three_truth_files_and_a_folder_that_is_no_run(tmp_path
     (tmp_path / "pairs.csv").write_text("left_id,right_id\na,x\n")
     assert main(["evaluate", str(tmp_path), "--truth", str(tmp_path / "pairs.csv")]) == EXIT_USAGE
     assert "not a link run folder" in capsys.readouterr().err
+
+
+def test_score_ranks_households_and_writes_eligibility(tmp_path, capsys):
+    import pandas as pd
+
+    from bansos_linkage.synthetic import generate, scenario
+
+    data = generate(scenario("default", households=600, seed=4))
+    members = data.persons[data.persons["present_now"]]
+    members.to_csv(tmp_path / "members.csv", index=False)
+    data.households.drop(columns=["per_capita_expenditure"]).to_csv(
+        tmp_path / "households.csv", index=False
+    )
+    data.survey.to_csv(tmp_path / "survey.csv", index=False)
+    out = tmp_path / "scored"
+    args = ["score", str(tmp_path / "households.csv"), str(tmp_path / "members.csv")]
+    args += ["--train", str(tmp_path / "survey.csv"), "--out", str(out)]
+    assert main([*args, "--reference-date", "2025-01-01"]) == EXIT_OK
+    printed = capsys.readouterr().out
+    assert "PKH" in printed and "Sembako" in printed and "billion a year" in printed
+    households = pd.read_csv(out / "households.csv", dtype={"household_id": str})
+    assert len(households) == len(data.households)
+    assert set(households["desil"]) == set(range(1, 11))
+    assert {"eligible:PKH", "amount:PKH", "reasons:PKH"} <= set(households.columns)
+    assert (out / "persons.csv").exists() and (out / "summary.csv").exists()
+    # the PMT saved by this run ranks the same households the same way again
+    again = tmp_path / "again"
+    reuse = [*args[:3], "--pmt-model", str(out / "pmt.json"), "--out", str(again)]
+    assert main([*reuse, "--reference-date", "2025-01-01"]) == EXIT_OK
+    desil_again = pd.read_csv(again / "households.csv", dtype={"household_id": str})["desil"]
+    assert desil_again.equals(households["desil"])
+    # a rule file with a typo is a usage error naming the file and the key
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: X\neligible: {field: desil, betwen: [1, 4]}\n")
+    assert main([*args, "--rules", str(bad)]) == EXIT_USAGE
+    assert "betwen" in capsys.readouterr().err
+
+
+def test_score_what_if_problems_and_households_alone(tmp_path, capsys):
+    import pandas as pd
+
+    from bansos_linkage.synthetic import generate, scenario
+
+    data = generate(scenario("default", households=500, seed=6))
+    members = data.persons[data.persons["present_now"]].copy()
+    members["birth_date"] = members["birth_date"].dt.strftime("%d-%m-%Y")  # as registers write
+    members.loc[members.index[0], "birth_date"] = "31-02-1980"  # no such day
+    orphan = members.iloc[[1]].assign(household_id="NOWHERE", person_id="P-ORPHAN")
+    pd.concat([members, orphan]).to_csv(tmp_path / "members.csv", index=False)
+    data.households.to_csv(tmp_path / "households.csv", index=False)  # with true expenditure
+    data.survey.to_csv(tmp_path / "survey.csv", index=False)
+    out = tmp_path / "scored"
+    args = ["score", str(tmp_path / "households.csv"), str(tmp_path / "members.csv")]
+    args += ["--train", str(tmp_path / "survey.csv"), "--out", str(out), "--what-if", "3,4,5"]
+    assert main([*args, "--reference-date", "2025-01-01"]) == EXIT_OK
+    assert "2 problems (1 rows rejected)" in capsys.readouterr().out
+    problems = pd.read_csv(out / "problems.csv")
+    assert set(zip(problems["id"], problems["problem"], strict=True)) == {
+        (members["person_id"].iloc[0], "date_invalid"),
+        ("P-ORPHAN", f"household_id not in {tmp_path / 'households.csv'}"),
+    }
+    what_if = pd.read_csv(out / "what_if.csv")
+    assert what_if["variant"].unique().tolist() == ["max_desil=3", "max_desil=4", "max_desil=5"]
+    sembako = what_if[what_if["programme"] == "Sembako"]
+    assert sembako["families"].is_monotonic_increasing
+    assert sembako["exclusion_error"].is_monotonic_decreasing  # the truth was in the file
+    assert (out / "what_if.png").stat().st_size > 10_000
+    # households alone, ranked already: household rules work, member rules find nobody
+    scored = pd.read_csv(out / "households.csv", dtype={"household_id": str})
+    scored[["household_id", "desil", "size"]].to_csv(tmp_path / "ranked.csv", index=False)
+    alone = tmp_path / "alone"
+    assert main(["score", str(tmp_path / "ranked.csv"), "--out", str(alone)]) == EXIT_OK
+    again = pd.read_csv(alone / "households.csv")
+    assert again["eligible:Sembako"].sum() == (scored["desil"] <= 4).sum()
+    assert not again["eligible:PKH"].any()
+    with pytest.raises(SystemExit) as exc:
+        main([*args[:3], "--out", str(alone), "--what-if", "0,11"])
+    assert exc.value.code == EXIT_USAGE

@@ -236,7 +236,12 @@ def test_score_register_ranks_scores_and_sums_up(population):
     assert (hh.loc[hh["eligible:Sembako"], "amount:Sembako"] == 2_400_000).all()
     pkh = hh[hh["eligible:PKH"]]
     assert len(pkh) and pkh["reasons:PKH"].str.len().gt(0).all()
-    assert set(scored.persons["programme"]) == {"PBI-JK", "PIP"}
+    assert hh.loc[~hh["eligible:PKH"], "reasons:PKH"].str.startswith("failed: desil").any()
+    persons = scored.persons
+    assert len(persons) == len(members)  # one row per member, every person programme
+    assert {"eligible:PBI-JK", "amount:PIP", "reasons:PIP"} <= set(persons.columns)
+    pip = persons[persons["eligible:PIP"]]
+    assert len(pip) and pip["reasons:PIP"].isin(["sd", "smp", "sma"]).all()
     total = scored.summary.query("programme == 'Sembako' and region == 'all'")
     assert total["families"].iloc[0] == hh["eligible:Sembako"].sum()
     assert total["budget"].iloc[0] == hh["amount:Sembako"].sum()
@@ -261,3 +266,83 @@ def test_a_saved_pmt_gives_the_same_predictions(population, tmp_path):
     (tmp_path / "bad.json").write_text('{"format": "other"}')
     with pytest.raises(SchemaError, match="bad.json"):
         load_pmt(tmp_path / "bad.json")
+
+
+def test_what_if_rules_prices_each_cut_off_per_programme(population):
+    from bansos_linkage.eligibility.analysis import cutoff_variants, what_if_rules
+    from bansos_linkage.eligibility.rules import load_programmes
+    from bansos_linkage.eligibility.score import score_register
+
+    data, _ = population
+    members = data.persons[data.persons["present_now"]]
+    households = data.households.drop(columns=["per_capita_expenditure", "size"])
+    programmes = load_programmes("all")
+    scored = score_register(households, members, programmes, REF, survey=data.survey)
+    hh = scored.households
+    truth = np.log(data.households["per_capita_expenditure"].astype(float))
+    variants = cutoff_variants(programmes, [2, 4])
+    table, fig = what_if_rules(hh, members, variants, REF, true_welfare=truth)
+    assert len(table) == 2 * len(programmes) and len(fig.axes) == 2
+    row = table.set_index(["variant", "programme"])
+    # the max_desil=4 variant is the built-in rule set: same recipients and budget
+    assert row.loc[("max_desil=4", "PKH"), "budget"] == hh["amount:PKH"].sum()
+    assert row.loc[("max_desil=4", "Sembako"), "families"] == hh["eligible:Sembako"].sum()
+    assert row.loc[("max_desil=4", "PIP"), "people"] == scored.persons["eligible:PIP"].sum()
+    # a wider cut-off reaches more families, costs more and leaves fewer poor out
+    for name in ("PKH", "Sembako", "PBI-JK"):
+        wide, narrow = row.loc[("max_desil=4", name)], row.loc[("max_desil=2", name)]
+        assert wide["families"] > narrow["families"] and wide["budget"] > narrow["budget"]
+        assert wide["exclusion_error"] < narrow["exclusion_error"]
+    assert (
+        row.xs("Sembako", level="programme")["budget"]
+        == row.xs("Sembako", level="programme")["families"] * 2_400_000
+    ).all()
+
+
+def test_prepare_register_lists_every_problem_by_row_and_id():
+    from bansos_linkage.eligibility.score import prepare_register
+
+    households = pd.DataFrame(
+        {
+            "household_id": ["H1", "H2", "H2", None, "H4"],
+            "floor_area_m2": ["36", "tiga puluh", "20", "10", "48"],
+            "floor_material": ["tanah", "semen", "semen", "tanah", "keramik"],
+        },
+        dtype="string",
+    )
+    members = pd.DataFrame(
+        {
+            "person_id": ["P1", "P2", "P3", "P4"],
+            "household_id": ["H1", "H1", "H9", "H2"],
+            "birth_date": ["17-08-1975", "31-02-2010", "1980", "1990"],
+        },
+        dtype="string",
+    )
+    hh, m, problems = prepare_register(households, members, REF, members_file="m.csv")
+    assert hh["household_id"].tolist() == ["H1", "H2", "H4"]
+    assert hh["floor_area_m2"].tolist()[0] == 36 and pd.isna(hh["floor_area_m2"].iloc[1])
+    assert hh["floor_material"].tolist() == ["tanah", "semen", "keramik"]  # words stay words
+    assert m["person_id"].tolist() == ["P1", "P2", "P4"]
+    assert m["birth_date"].iloc[0] == pd.Timestamp("1975-08-17")  # day first
+    assert pd.isna(m["birth_date"].iloc[1])
+    listed = {(p.file, p.row, p.id, p.column, p.problem, p.rejected) for p in problems.itertuples()}
+    assert listed == {
+        ("households", 3, "H2", "floor_area_m2", "expected a number", False),
+        ("households", 4, "H2", "household_id", "repeats an earlier row", True),
+        ("households", 5, pd.NA, "household_id", "missing", True),
+        ("m.csv", 3, "P2", "birth_date", "date_invalid", False),
+        ("m.csv", 4, "P3", "household_id", "household_id not in households", True),
+        ("households", 6, "H4", "household_id", "no members", False),
+    }
+    # nothing personal in the table: ids, places and problem codes only
+    assert not problems.astype(str).isin(["tiga puluh", "31-02-2010"]).any().any()
+
+
+@pytest.mark.parametrize("name", ["members", "desil", "rules", "analysis"])
+def test_docstring_examples_run(name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(f"bansos_linkage.eligibility.{name}")
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0

@@ -142,3 +142,18 @@ programmes:
     ):
         assert part in message, part
     assert message.count("programme 'Broken'") == 7
+
+
+def test_a_variant_changes_a_parameter_and_refuses_unknown_ones():
+    from bansos_linkage.eligibility.rules import with_parameters
+
+    members = _members([("H1", "1962-01-01", None, 0, 0)])  # 63: elderly only from 60
+    households = pd.DataFrame({"household_id": ["H1"], "desil": [5]})
+    pkh60 = with_parameters(_pkh(), elderly_age=60, max_desil=5)
+    assert evaluate(pkh60, households, members, REF)["eligible"].iloc[0]
+    assert not evaluate(_pkh(), households, members, REF)["eligible"].iloc[0]
+    assert _pkh().parameters["elderly_age"] == 70  # the original is untouched
+    with pytest.raises(SchemaError, match="no parameter 'max_age'.*elderly_age, max_desil"):
+        with_parameters(_pkh(), max_age=3)
+    with pytest.raises(SchemaError, match="desil between: expected"):
+        with_parameters(_pkh(), max_desil="four")

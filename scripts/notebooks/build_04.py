@@ -5,12 +5,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
+from notebook_builder import build_notebook
 
 OUT = Path("notebooks/04_evaluate_and_tune.ipynb")
 
@@ -254,23 +251,7 @@ random, and `benchmarks/RESULTS.md` has the learning curves.""",
 
 
 def main() -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src)
-        for kind, src in CELLS
-    ]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    NotebookClient(nb, timeout=600, kernel_name="python3").execute()
-    nbformat.write(nb, OUT)
-    # the project's lint and format rules apply to notebooks too (sources only)
-    ruff = Path(sys.executable).with_name("ruff")
-    subprocess.run([str(ruff), "check", "--fix", "--quiet", str(OUT)], check=True)
-    subprocess.run([str(ruff), "format", "--quiet", str(OUT)], check=True)
-    print(f"wrote {OUT}")
+    build_notebook(CELLS, OUT)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_link(sub)
     _add_review(sub)
     _add_evaluate(sub)
+    _add_score(sub)
     _add_demo(sub)
     return parser
 
@@ -364,6 +365,137 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     print(with_fmt)
     print(f"tables and plots written to {out}/")
     return EXIT_OK
+
+
+def _add_score(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "score",
+        help="rank households (PMT, desil) and apply programme rules",
+        description="Rank HOUSEHOLDS into desil by equal numbers of people (a PMT fitted on "
+        "--train or loaded from --pmt-model; without either, a desil column of HOUSEHOLDS), "
+        "score BPS's 14 criteria and apply the programmes of --rules. Writes "
+        "households.csv (desil, criteria, eligible/amount/reasons per programme), persons.csv "
+        "(person-level programmes), summary.csv (per programme and province), problems.csv "
+        "(cells that could not be read and rows rejected, by row and id), pmt.json with "
+        "--train, and what_if.csv/.png with --what-if.",
+    )
+    p.add_argument("households", type=Path, help="one row per household (household_id, ...)")
+    p.add_argument(
+        "members",
+        type=Path,
+        nargs="?",
+        help="one row per person (household_id, birth_date, relationship, ...); without it "
+        "rules on members find nobody",
+    )
+    p.add_argument("--rules", default="all", help="built-in (all, pkh, sembako, ...) or YAML file")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument(
+        "--train", type=Path, help="survey households with per_capita_expenditure (fits the PMT)"
+    )
+    source.add_argument("--pmt-model", type=Path, help="pmt.json written by an earlier score run")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument(
+        "--reference-date",
+        type=dt.date.fromisoformat,
+        help="date ages are computed at, YYYY-MM-DD (default: today)",
+    )
+    p.add_argument(
+        "--what-if",
+        type=_cutoff_list,
+        metavar="K,K,...",
+        help="desil cut-offs to compare (e.g. 3,4,5): recipients, budget and, when "
+        "HOUSEHOLDS has per_capita_expenditure, the targeting errors",
+    )
+    p.set_defaults(func=_cmd_score)
+
+
+def _cutoff_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected desil numbers such as 3,4,5") from None
+    if not values or not all(1 <= v <= 10 for v in values):
+        raise argparse.ArgumentTypeError("expected desil numbers from 1 to 10")
+    return values
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from bansos_linkage.eligibility.pmt import load_pmt
+    from bansos_linkage.eligibility.rules import load_programmes
+    from bansos_linkage.eligibility.score import prepare_register, score_register
+    from bansos_linkage.io import read_table, write_table
+
+    today = args.reference_date or dt.date.today()
+    programmes = load_programmes(args.rules)  # a bad rule file stops before any work
+    households, members, problems = prepare_register(
+        read_table(args.households),
+        read_table(args.members) if args.members else None,
+        today,
+        households_file=str(args.households),
+        members_file=str(args.members),
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    pmt = load_pmt(args.pmt_model) if args.pmt_model else None
+    if args.train:
+        pmt = _train_pmt(args.train, members, today, args.out / "pmt.json")
+    truth = (
+        households.pop("per_capita_expenditure") if "per_capita_expenditure" in households else None
+    )
+    scored = score_register(
+        households, members, programmes, today, pmt=pmt, progress=progress_bar("score")
+    )
+    write_table(scored.households, args.out / "households.csv")
+    if not scored.persons.empty:
+        write_table(scored.persons, args.out / "persons.csv")
+    write_table(scored.summary, args.out / "summary.csv")
+    write_table(problems, args.out / "problems.csv")
+    if args.what_if:
+        _write_what_if(scored.households, members, programmes, args, today, truth)
+    _print_score_summary(scored.summary, problems)
+    print(f"outputs written to {args.out}/")
+    return EXIT_OK
+
+
+def _train_pmt(survey_file: Path, members, today: dt.date, path: Path):
+    import numpy as np
+
+    from bansos_linkage.eligibility.pmt import ProxyMeansTest, save_pmt
+    from bansos_linkage.eligibility.score import pmt_features, prepare_register, with_composition
+    from bansos_linkage.errors import InputError
+    from bansos_linkage.io import read_table
+
+    survey, _, _ = prepare_register(read_table(survey_file), None, today)
+    if "per_capita_expenditure" not in survey:
+        raise InputError("the survey needs a per_capita_expenditure column", file=survey_file)
+    survey = survey[survey["per_capita_expenditure"].gt(0)]  # log needs a positive amount
+    survey = with_composition(survey, members, today)
+    X, y = pmt_features(survey), np.log(survey["per_capita_expenditure"].astype(float))
+    pmt = ProxyMeansTest().fit(X, y)
+    save_pmt(pmt, X, y, path)
+    return pmt
+
+
+def _write_what_if(households, members, programmes, args, today, truth) -> None:
+    from bansos_linkage.eligibility.analysis import cutoff_variants, what_if_rules
+    from bansos_linkage.io import write_table
+
+    welfare = None if truth is None else truth.astype(float).reset_index(drop=True)
+    variants = cutoff_variants(programmes, args.what_if)
+    table, fig = what_if_rules(households, members, variants, today, true_welfare=welfare)
+    write_table(table, args.out / "what_if.csv")
+    fig.savefig(args.out / "what_if.png", dpi=120)
+
+
+def _print_score_summary(summary, problems) -> None:
+    totals = summary[summary["region"] == "all"]
+    for row in totals.itertuples(index=False):
+        print(
+            f"{row.programme:<14} {int(row.families):>9,} families {int(row.people):>10,} people "
+            f"Rp{row.budget / 1e9:>10,.1f} billion a year"
+        )
+    if len(problems):
+        rejected = int(problems["rejected"].sum())
+        print(f"{len(problems):,} problems ({rejected:,} rows rejected): see problems.csv")
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:

@@ -6,6 +6,10 @@
 - :func:`benefit_incidence`: the share of the benefit reaching each true decile;
 - :func:`what_if`: for a list of desil cut-offs, recipient families and people, the
   yearly budget and both errors, as a table and a plot;
+- :func:`what_if_rules`: the same for whole programmes and their rule variants
+  (:func:`cutoff_variants`, or any parameter changed with
+  :func:`~bansos_linkage.eligibility.rules.with_parameters`), components and caps
+  included;
 - :func:`transitions`: given who receives a programme today (DTKS flags linked to the
   new ranking), who stays, who drops out and who is newly eligible, per village.
 
@@ -14,11 +18,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from bansos_linkage.eligibility.desil import desil
+from bansos_linkage.eligibility.rules import (
+    Programme,
+    evaluate_fields,
+    member_fields,
+    with_parameters,
+)
 
 
 def true_poorest(true_welfare: pd.Series, size: pd.Series, share: float) -> pd.Series:
@@ -116,6 +129,98 @@ def what_if(
     ax.legend(loc="upper center")
     ax.set_title("what a cut-off buys")
     return table, fig
+
+
+def cutoff_variants(
+    programmes: Sequence[Programme], cutoffs: Sequence[int], parameter: str = "max_desil"
+) -> dict[str, list[Programme]]:
+    """One rule variant per value of ``parameter`` (by default the desil cut-off),
+    set in every programme that has it; the others stay as they are.
+
+    Examples
+    --------
+    >>> from bansos_linkage.eligibility.rules import load_programmes
+    >>> list(cutoff_variants(load_programmes("all"), [3, 5]))
+    ['max_desil=3', 'max_desil=5']
+    """
+    return {
+        f"{parameter}={value}": [
+            with_parameters(p, **{parameter: value}) if parameter in p.parameters else p
+            for p in programmes
+        ]
+        for value in cutoffs
+    }
+
+
+def what_if_rules(
+    households: pd.DataFrame,
+    members: pd.DataFrame,
+    variants: Mapping[str, Sequence[Programme]],
+    reference_date: dt.date,
+    true_welfare: pd.Series | None = None,
+    target_share: float = 0.4,
+) -> tuple[pd.DataFrame, Figure]:
+    """Recipients and yearly budget of every programme under each rule variant, and
+    the targeting errors when ``true_welfare`` (one value per household row) is known.
+
+    ``households`` are scored households (``household_id``, ``size``, ``desil`` and
+    the fields the rules test, as :func:`~bansos_linkage.eligibility.score.score_register`
+    returns them); a person-level programme counts a family as a recipient when any
+    of its members is. Returns one row per variant and programme (``families``,
+    ``people``, ``budget`` and, with the truth, ``inclusion_error``,
+    ``exclusion_error``, ``coverage_10/20/40``) and a plot of budget and errors.
+    """
+    fields = member_fields(members, reference_date)  # once for every variant
+    hh = households.reset_index(drop=True)
+    ids = hh["household_id"].astype(str)
+    size = hh["size"].fillna(1)
+    rows = []
+    for label, programmes in variants.items():
+        for programme in programmes:
+            result = evaluate_fields(programme, hh, fields)
+            if programme.level == "household":
+                chosen = result["eligible"].to_numpy(dtype=bool)
+                people = float(size[chosen].sum())
+            else:
+                winners = result.loc[result["eligible"], "household_id"]
+                chosen = ids.isin(winners).to_numpy()
+                people = float(result["eligible"].sum())
+            row = {
+                "variant": label,
+                "programme": programme.name,
+                "families": int(chosen.sum()),
+                "people": people,
+                "budget": float(result["amount"].sum()),
+            }
+            if true_welfare is not None:
+                errors = targeting_errors(
+                    pd.Series(chosen), true_welfare.reset_index(drop=True), size, target_share
+                )
+                row |= {k: v for k, v in errors.items() if not k.startswith("selected_")}
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    return table, _what_if_rules_plot(table)
+
+
+def _what_if_rules_plot(table: pd.DataFrame) -> Figure:
+    with_errors = "exclusion_error" in table
+    fig = Figure(figsize=(12 if with_errors else 7, 4), layout="constrained")
+    axes = fig.subplots(1, 2 if with_errors else 1, squeeze=False)[0]
+    order = {"index": table["variant"].unique(), "columns": table["programme"].unique()}
+    budget = table.pivot(index="variant", columns="programme", values="budget").reindex(**order)
+    (budget / 1e9).plot.bar(ax=axes[0], rot=0, legend=False)
+    axes[0].set(xlabel="rule variant", ylabel="yearly budget (Rp billion)", title="budget")
+    if with_errors:
+        errors = table.pivot(index="variant", columns="programme", values="exclusion_error")
+        errors.reindex(**order).plot.bar(ax=axes[1], rot=0, legend=False)
+        axes[1].set(
+            xlabel="rule variant",
+            ylabel="share of the truly poor left out",
+            ylim=(0, 1),
+            title="exclusion error",
+        )
+    axes[-1].legend(title="programme", loc="upper left", bbox_to_anchor=(1.01, 1))
+    return fig
 
 
 def transitions(

@@ -173,9 +173,11 @@ def _poor_work(households, heads, farm_land_m2: float) -> pd.arrays.BooleanArray
     if heads is None or "head_work" not in heads:
         return pd.array([pd.NA] * len(households), dtype="boolean")
     work = heads["head_work"].reindex(households.index).astype("string").str.lower()
-    land = pd.to_numeric(households.get("land_area_m2"), errors="coerce")
     farmer = work.str.contains("petani", regex=False).fillna(False)
-    small = land.fillna(0) <= farm_land_m2 if land is not None else True
+    small = True  # without land areas, any farming head counts
+    if "land_area_m2" in households:
+        land = pd.to_numeric(households["land_area_m2"], errors="coerce")
+        small = land.fillna(0) <= farm_land_m2
     labourer = work.str.contains("buruh", regex=False).fillna(False)
     return _known((farmer & small) | labourer, work.notna())
 

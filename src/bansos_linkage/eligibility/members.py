@@ -46,13 +46,10 @@ def education_level(values: pd.Series) -> pd.Series:
     """Schooling as ``none``, ``SD``, ``SMP``, ``SMA`` or ``tertiary`` (NA when unknown)."""
     lookup = {word: level for level, words in EDUCATION_LEVELS.items() for word in words}
     lookup |= {level.lower(): level for level in EDUCATION_LEVELS}
-
-    def one(value: object) -> object:
-        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-            return pd.NA
-        return lookup.get(str(value).strip().lower(), pd.NA)
-
-    return pd.Series([one(v) for v in values], index=values.index, dtype="string")
+    # registers repeat a handful of answers: map each distinct one once
+    codes, uniques = pd.factorize(values.astype("string").str.strip().str.lower())
+    levels = np.array([lookup.get(u, None) for u in uniques] + [None], dtype=object)
+    return pd.Series(levels[codes], index=values.index, dtype="string")
 
 
 def composition(members: pd.DataFrame, reference_date: dt.date) -> pd.DataFrame:
@@ -79,7 +76,8 @@ def composition(members: pd.DataFrame, reference_date: dt.date) -> pd.DataFrame:
         }
     )
     out = flags.groupby("household_id", sort=True).sum().astype(int)
-    head = m[pd.to_numeric(m["relationship"], errors="coerce") == 1]
+    relationship = m["relationship"] if "relationship" in m else pd.Series(np.nan, m.index)
+    head = m[pd.to_numeric(relationship, errors="coerce") == 1]
     head = head.drop_duplicates("household_id").set_index("household_id")
     out["head_age"] = head["_age"].reindex(out.index)
     for col in ("sex", "work"):

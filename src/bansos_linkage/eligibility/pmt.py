@@ -67,6 +67,9 @@ class ProxyMeansTest(RegressorMixin, BaseEstimator):
     ----------
     numeric_, categorical_
         The feature columns by kind.
+    skipped_
+        Columns left out: never observed, or text that is nearly unique per household
+        (ids, names), which cannot carry over to other households.
     national_
         The model fitted on every household.
     regional_
@@ -93,7 +96,9 @@ class ProxyMeansTest(RegressorMixin, BaseEstimator):
             raise ValueError("X and y have different numbers of households")
         if not np.isfinite(y).all():
             raise ValueError("y has missing or infinite values: log expenditure expected")
-        features = [c for c in X.columns if c not in set(self.exclude) and c != self.by]
+        candidates = [c for c in X.columns if c not in set(self.exclude) and c != self.by]
+        self.skipped_ = [c for c in candidates if _uninformative(X[c])]
+        features = [c for c in candidates if c not in self.skipped_]
         if not features:
             raise ValueError("X has no feature columns")
         self.numeric_ = [c for c in features if _is_numeric(X[c])]
@@ -231,6 +236,13 @@ def _frame(X) -> pd.DataFrame:
     if not isinstance(X, pd.DataFrame):
         raise TypeError("X must be a pandas DataFrame of household variables")
     return X
+
+
+def _uninformative(column: pd.Series) -> bool:
+    observed = column.dropna()
+    if observed.empty:
+        return True
+    return not _is_numeric(column) and observed.nunique() > 0.5 * len(observed) > 50
 
 
 def _is_numeric(column: pd.Series) -> bool:

@@ -179,6 +179,33 @@ class Programme:
     requires_component: bool = False
     source: str = ""
     parameters: dict[str, Any] = field(default_factory=dict)
+    spec: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+def with_parameters(programme: Programme, **values: Any) -> Programme:
+    """The programme with some of its ``parameters`` changed (e.g. ``max_desil=5``,
+    ``elderly_age=60``): a rule variant for a what-if, validated like a file.
+
+    Examples
+    --------
+    >>> pkh = load_programmes("pkh")[0]
+    >>> with_parameters(pkh, max_desil=3).eligible.leaves()[0].value
+    [1, 3]
+    """
+    unknown = sorted(set(values) - set(programme.parameters))
+    if unknown:
+        known = ", ".join(sorted(programme.parameters)) or "none"
+        raise SchemaError(
+            f"programme {programme.name!r} has no parameter {', '.join(map(repr, unknown))} "
+            f"(its parameters: {known})",
+            key="parameters",
+        )
+    spec = {**programme.spec, "parameters": {**programme.parameters, **values}}
+    problems: list[str] = []
+    changed = _programme(spec, 0, problems)
+    if problems or changed is None:
+        raise SchemaError(f"{len(problems)} problems: " + "; ".join(problems), key="parameters")
+    return changed
 
 
 def builtin_path(name: str) -> Path:
@@ -239,6 +266,7 @@ def _programme(spec: Any, i: int, problems: list[str]) -> Programme | None:
         requires_component=bool(spec.get("requires_component", False)),
         source=str(spec.get("source", "")),
         parameters=dict(params),
+        spec=dict(spec),
     )
 
 
@@ -385,9 +413,18 @@ def evaluate(
     ``components`` (e.g. ``child_0_6 x2; sd_pupil x1``) and ``failed`` (the
     conditions that did not hold).
     """
-    hh = households.reset_index(drop=True).copy()
-    hh["household_id"] = hh["household_id"].astype(str)
-    m = member_fields(members, reference_date)
+    return evaluate_fields(programme, households, member_fields(members, reference_date))
+
+
+def evaluate_fields(
+    programme: Programme, households: pd.DataFrame, member_table: pd.DataFrame
+) -> pd.DataFrame:
+    """:func:`evaluate` on members already turned into :func:`member_fields` (compute
+    them once when evaluating several programmes or variants on one register)."""
+    hh = households.reset_index(drop=True)
+    if not pd.api.types.is_string_dtype(hh["household_id"]) or hh["household_id"].hasnans:
+        hh = hh.assign(household_id=hh["household_id"].astype(str))
+    m = member_table
     if programme.level == "person":
         return _evaluate_people(programme, hh, m)
     frame = _with_defaults(hh, HOUSEHOLD_FIELDS)

@@ -8,6 +8,7 @@ plus a summary per programme and region.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,8 @@ from bansos_linkage.eligibility.criteria import bps_criteria
 from bansos_linkage.eligibility.desil import desil
 from bansos_linkage.eligibility.members import composition
 from bansos_linkage.eligibility.pmt import ProxyMeansTest
-from bansos_linkage.eligibility.rules import Programme, evaluate
+from bansos_linkage.eligibility.rules import Programme, evaluate_fields, member_fields
+from bansos_linkage.errors import InputError
 
 #: Household columns that are not PMT features.
 NOT_FEATURES = (
@@ -35,8 +37,9 @@ NOT_FEATURES = (
 @dataclass
 class ScoredRegister:
     """Per-household results (``households``: welfare, desil, criteria, each programme's
-    ``eligible:<name>`` and ``amount:<name>``), per-person results of person-level
-    programmes (``persons``), and the ``summary`` per programme and region."""
+    ``eligible:<name>``, ``amount:<name>`` and ``reasons:<name>``), per-person results
+    of person-level programmes (``persons``: one row per member, the same three columns
+    per programme), and the ``summary`` per programme and region."""
 
     households: pd.DataFrame
     persons: pd.DataFrame
@@ -48,13 +51,17 @@ def with_composition(
     households: pd.DataFrame, members: pd.DataFrame, reference_date: dt.date
 ) -> pd.DataFrame:
     """Household rows with the make-up counted from their members (``size`` and the rest
-    replace any columns of the same name)."""
+    replace columns of the same name; a household without member rows keeps its own)."""
     made = composition(members, reference_date)
     made["household_id"] = made["household_id"].astype(str)
     out = households.copy()
     out["household_id"] = out["household_id"].astype(str)
-    out = out.drop(columns=[c for c in made.columns if c != "household_id" and c in out])
-    return out.merge(made, on="household_id", how="left")
+    own = {c: out.pop(c) for c in made.columns if c != "household_id" and c in out}
+    out = out.merge(made, on="household_id", how="left")
+    for column, values in own.items():
+        counted = out[column]
+        out[column] = counted.where(counted.notna(), values.to_numpy())
+    return out
 
 
 def pmt_features(households: pd.DataFrame) -> pd.DataFrame:
@@ -70,15 +77,24 @@ def score_register(
     survey: pd.DataFrame | None = None,
     pmt: ProxyMeansTest | None = None,
     region: str = "province_code",
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> ScoredRegister:
     """Rank and score every household of a register.
 
     The PMT is ``pmt`` (fitted) or one fitted on ``survey`` (households with the same
     variables and ``per_capita_expenditure``; their make-up is counted from
     ``members`` when they are in it). Without either, a ``desil`` column already in
-    ``households`` is used. The 14 criteria are scored alongside.
+    ``households`` is used. The 14 criteria are scored alongside. ``progress(done,
+    total, stage)`` is called after each step.
     """
+    total = 4 + len(programmes)
+
+    def step(done: int, stage: str) -> None:
+        if progress is not None:
+            progress(done, total, stage)
+
     hh = with_composition(households, members, reference_date)
+    step(1, "household make-up")
     if pmt is None and survey is not None:
         train = with_composition(survey, members, reference_date)
         features = pmt_features(train)
@@ -88,27 +104,34 @@ def score_register(
         hh["desil"] = desil(hh["log_welfare"], hh["size"].fillna(1), tie_break=hh["household_id"])
     elif "desil" not in hh:
         raise ValueError("no PMT, no survey to fit one on, and no desil column to use")
+    step(2, "PMT and desil")
     heads = hh[["head_work", "head_education"]] if "head_work" in hh else None
     criteria = bps_criteria(hh, heads)
     hh["criteria_met"] = criteria["criteria_met"].to_numpy()
     hh["poor_14_criteria"] = criteria["poor"].to_numpy()
-    persons = []
-    for programme in programmes:
-        result = evaluate(programme, hh, members, reference_date)
-        if programme.level == "household":
-            hh[f"eligible:{programme.name}"] = result["eligible"].to_numpy()
-            hh[f"amount:{programme.name}"] = result["amount"].to_numpy()
-            hh[f"reasons:{programme.name}"] = np.where(
-                result["eligible"], result["components"], result["failed"]
-            )
-        else:
-            persons.append(result)
+    step(3, "14 criteria")
+    fields = member_fields(members, reference_date)  # once for every programme
+    people = fields[[c for c in ("person_id", "household_id") if c in fields]].copy()
+    for done, programme in enumerate(programmes, start=4):
+        result = evaluate_fields(programme, hh, fields)
+        target = hh if programme.level == "household" else people
+        target[f"eligible:{programme.name}"] = result["eligible"].to_numpy()
+        target[f"amount:{programme.name}"] = result["amount"].to_numpy()
+        # what pays when eligible, what failed when not
+        target[f"reasons:{programme.name}"] = np.where(
+            result["eligible"], result["components"], "failed: " + result["failed"]
+        )
+        if programme.level == "person":
             by_household = result.groupby("household_id")["amount"].sum()
             hh[f"amount:{programme.name}"] = (
                 hh["household_id"].map(by_household).fillna(0.0).to_numpy()
             )
-    people = pd.concat(persons, ignore_index=True) if persons else pd.DataFrame()
-    return ScoredRegister(hh, people, _summary(hh, people, programmes, region), pmt)
+        step(done, programme.name)
+    if not any(p.level == "person" for p in programmes):
+        people = people.iloc[0:0]
+    summary = _summary(hh, people, programmes, region)
+    step(total, "summary")
+    return ScoredRegister(hh, people, summary, pmt)
 
 
 def _summary(
@@ -127,19 +150,119 @@ def _summary(
                 }
             )
         else:
-            mine = people[people["programme"] == programme.name]
-            region_of = dict(zip(hh["household_id"], where, strict=True))
+            region_of = pd.Series(where.to_numpy(), index=hh["household_id"].to_numpy())
             frame = pd.DataFrame(
                 {
-                    "region": mine["household_id"].map(region_of),
+                    "region": people["household_id"].map(region_of).fillna("unknown"),
                     "families": 0,
-                    "people": mine["eligible"].astype(int),
-                    "budget": mine["amount"],
+                    "people": people[f"eligible:{programme.name}"].astype(int),
+                    "budget": people[f"amount:{programme.name}"],
                 }
             )
+        frame = frame.astype({"families": "int64", "people": "int64"})
         table = frame.groupby("region").sum().reset_index()
         table.insert(0, "programme", programme.name)
         rows.append(table)
-        total = frame[["families", "people", "budget"]].sum().to_dict()
+        total = {k: frame[k].sum() for k in ("families", "people", "budget")}  # keeps int
         rows.append(pd.DataFrame([{"programme": programme.name, "region": "all", **total}]))
     return pd.concat(rows, ignore_index=True)
+
+
+#: Columns of the problems table :func:`prepare_register` returns.
+PROBLEM_COLUMNS = ("file", "row", "id", "column", "problem", "rejected")
+
+
+def prepare_register(
+    households: pd.DataFrame,
+    members: pd.DataFrame | None,
+    reference_date: dt.date,
+    *,
+    households_file: str = "households",
+    members_file: str = "members",
+    dayfirst: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Tables read as text (:func:`~bansos_linkage.io.read_table`) made ready to score,
+    with every problem found listed instead of dropped silently.
+
+    - household columns that hold numbers become numbers; a cell that is not one is
+      set missing and listed (``expected a number``);
+    - a household without ``household_id`` or repeating an earlier one is rejected;
+    - birth dates are read as Indonesian registers write them (day first, year-only,
+      Excel serials: :func:`~bansos_linkage.standardisation.dates.standardise_date`);
+      one that cannot be read is listed and the person kept without an age;
+    - a member whose household is not in ``households`` is rejected;
+    - a household without members is listed (it keeps its own ``size`` if it has one).
+
+    Returns the households and members to score and the problems table (``file``,
+    ``row`` counted as a spreadsheet does, ``id``, ``column``, ``problem``,
+    ``rejected``). No value of a cell is copied into it: only ids.
+    """
+    from bansos_linkage.standardisation.dates import standardise_date
+
+    problems: list[pd.DataFrame] = []
+    # row labels count data rows from 0 in file order, whatever index came in
+    hh = _number_columns(households.reset_index(drop=True), households_file, problems)
+    hh = _usable_ids(hh, households_file, problems)
+    if members is None:
+        members = pd.DataFrame({"household_id": pd.Series(dtype="string"), "birth_date": []})
+    m = members.reset_index(drop=True)
+    for column in ("household_id", "birth_date"):
+        if column not in m:
+            raise InputError(f"the members file needs a {column} column", file=members_file)
+    dates = standardise_date(m["birth_date"], dayfirst=dayfirst, reference_date=reference_date)
+    bad = dates["problem"].notna() & dates["date"].isna() & m["birth_date"].notna()
+    problems.append(_problems(m, bad, members_file, "birth_date", dates["problem"], False))
+    m["birth_date"] = dates["date"]
+    m["household_id"] = m["household_id"].astype("string")
+    orphan = ~m["household_id"].isin(hh["household_id"])
+    message = f"household_id not in {households_file}"
+    problems.append(_problems(m, orphan, members_file, "household_id", message, True))
+    m = m[~orphan]
+    empty = ~hh["household_id"].isin(m["household_id"])
+    if len(members):
+        problems.append(_problems(hh, empty, households_file, "household_id", "no members", False))
+    table = pd.concat([p for p in problems if len(p)] or [pd.DataFrame(columns=PROBLEM_COLUMNS)])
+    return hh, m, table.reset_index(drop=True)
+
+
+def _number_columns(table: pd.DataFrame, file: str, problems: list) -> pd.DataFrame:
+    """Columns whose values are nearly all numbers (ids and codes stay text)."""
+    out = table.copy()
+    for column in out.columns:
+        if column.endswith(("_id", "_code", "_number")):
+            continue
+        given = out[column].notna()
+        converted = pd.to_numeric(out[column], errors="coerce")
+        numbers = converted.notna()
+        if not numbers.any() or numbers.sum() < 0.8 * given.sum():
+            continue  # a text column (answers as words), left as it is
+        problems.append(_problems(out, given & ~numbers, file, column, "expected a number", False))
+        out[column] = converted
+    return out
+
+
+def _usable_ids(hh: pd.DataFrame, file: str, problems: list) -> pd.DataFrame:
+    if "household_id" not in hh:
+        raise InputError("the households file needs a household_id column", file=file)
+    ids = hh["household_id"].astype("string").str.strip()
+    missing = ids.isna() | (ids == "")
+    repeated = ids.duplicated() & ~missing
+    problems.append(_problems(hh, missing, file, "household_id", "missing", True))
+    problems.append(_problems(hh, repeated, file, "household_id", "repeats an earlier row", True))
+    return hh.assign(household_id=ids)[~(missing | repeated).to_numpy()]
+
+
+def _problems(table, mask, file: str, column: str, problem, rejected: bool) -> pd.DataFrame:
+    rows = np.flatnonzero(np.asarray(mask, dtype=bool))
+    ids = table["person_id"] if "person_id" in table else table.get("household_id")
+    return pd.DataFrame(
+        {
+            "file": file,
+            "row": table.index.to_numpy()[rows] + 2,  # the header is row 1
+            "id": ids.to_numpy()[rows] if ids is not None else pd.NA,
+            "column": column,
+            "problem": problem.to_numpy()[rows] if isinstance(problem, pd.Series) else problem,
+            "rejected": rejected,
+        },
+        columns=list(PROBLEM_COLUMNS),
+    )
