@@ -157,3 +157,27 @@ def test_a_variant_changes_a_parameter_and_refuses_unknown_ones():
         with_parameters(_pkh(), max_age=3)
     with pytest.raises(SchemaError, match="desil between: expected"):
         with_parameters(_pkh(), max_desil="four")
+
+
+def test_pkh_pays_up_to_the_second_pregnancy():
+    def family(children: int, **extra):
+        rows = [("H1", "1990-01-01", "SD", 0, 1)] + [("H1", "2018-01-01", "SD", 0, 0)] * children
+        members = _members(rows).assign(relationship=[2] + [3] * children, **extra)
+        households = pd.DataFrame({"household_id": ["H1"], "desil": [1]})
+        return evaluate(_pkh(), households, members, REF).iloc[0]
+
+    assert "pregnant x1" in family(0)["components"]  # first pregnancy
+    assert "pregnant x1" in family(1)["components"]  # second: one child already
+    third = family(2)  # two children at home: the third pregnancy does not pay
+    assert "pregnant" not in third["components"]
+    assert third["amount"] == 2 * 900_000  # the two pupils still do
+    # a register that records the pregnancy number is believed over the estimate
+    assert "pregnant x1" in family(2, pregnancy_number=[2, None, None])["components"]
+
+
+def test_all_is_every_built_in_programme_once():
+    from bansos_linkage.eligibility.rules import BUILTIN
+
+    names = [p.name for p in load_programmes("all")]
+    assert names == ["PKH", "Sembako", "PBI-JK", "PIP", "BLT Dana Desa"]
+    assert len(BUILTIN) == len(names)

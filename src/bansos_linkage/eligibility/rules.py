@@ -70,6 +70,7 @@ MEMBER_FIELDS: dict[str, str] = {
     "in_school": "bool",
     "disability": "bool",
     "pregnant_member": "bool",
+    "pregnancy_number": "number",
 }
 OPERATORS = ("equals", "not_equals", "in", "not_in", "between", "at_least", "at_most")
 _KEYS = {
@@ -208,9 +209,12 @@ def with_parameters(programme: Programme, **values: Any) -> Programme:
     return changed
 
 
+#: The built-in programmes, in the order ``load_programmes("all")`` gives them.
+BUILTIN = ("pkh", "sembako", "pbi_jk", "pip", "blt_dana_desa")
+
+
 def builtin_path(name: str) -> Path:
-    """The built-in rule file of a programme (``pkh``, ``sembako``, ``pbi_jk``, ``pip``,
-    ``blt_dana_desa``) or of all of them (``all``)."""
+    """The built-in rule file of a programme (one of :data:`BUILTIN`)."""
     path = Path(str(resources.files("bansos_linkage.eligibility") / "programmes" / f"{name}.yaml"))
     if not path.exists():
         raise SchemaError(f"no built-in rule file {name!r}", file=name)
@@ -218,7 +222,10 @@ def builtin_path(name: str) -> Path:
 
 
 def load_programmes(source: str | Path) -> list[Programme]:
-    """Programmes from a YAML file (or a built-in name); every problem is reported at once."""
+    """Programmes from a YAML file, a built-in name, or ``"all"`` for every built-in one;
+    every problem of a file is reported at once."""
+    if str(source) == "all" and not Path(source).exists():
+        return [p for name in BUILTIN for p in load_programmes(name)]
     path = Path(source)
     if not path.exists() and not path.suffix:
         path = builtin_path(str(source))
@@ -377,7 +384,8 @@ def _check_value(op: str, value: Any, kind: str) -> str | None:
 def member_fields(members: pd.DataFrame, reference_date) -> pd.DataFrame:
     """The member fields rules test: ``age`` at ``reference_date``, ``school_level`` (from
     ``school_level`` or else ``education``), ``in_school`` (assumed for ages 6-21 with a
-    school level when the register does not say), ``disability``, ``pregnant_member``."""
+    school level when the register does not say), ``disability``, ``pregnant_member`` and
+    ``pregnancy_number`` (see :func:`pregnancy_number`)."""
     from bansos_linkage.eligibility.members import _flag, age_at, education_level
 
     out = pd.DataFrame(index=members.index)
@@ -398,7 +406,33 @@ def member_fields(members: pd.DataFrame, reference_date) -> pd.DataFrame:
     out["relationship"] = pd.to_numeric(members.get("relationship"), errors="coerce")
     out["disability"] = _flag(members, "disability").to_numpy()
     out["pregnant_member"] = _flag(members, "pregnant").to_numpy()
+    out["pregnancy_number"] = pregnancy_number(members, out["pregnant_member"].to_numpy())
     return out.reset_index(drop=True)
+
+
+def pregnancy_number(members: pd.DataFrame, pregnant: np.ndarray) -> np.ndarray:
+    """Which pregnancy each pregnant member is carrying (NaN for the others).
+
+    From a ``pregnancy_number`` column when the register has one. Regsosek and DTKS
+    do not record it, so otherwise it is estimated from the family: one more than the
+    children (relationship 3) in the household for the head or spouse, one more than
+    the grandchildren (relationship 5) for a daughter or daughter-in-law. Children who
+    left the household are not seen, so the estimate errs towards paying (PKH pays up
+    to the 2nd pregnancy).
+    """
+    if "pregnancy_number" in members:
+        given = pd.to_numeric(members["pregnancy_number"], errors="coerce").to_numpy(dtype=float)
+        return np.where(pregnant, given, np.nan)
+    relationship = pd.to_numeric(members.get("relationship"), errors="coerce")
+    relationship = pd.Series(relationship, index=members.index).to_numpy(dtype=float)
+    household = members["household_id"].astype(str).to_numpy()
+    counts = {}
+    for code in (3.0, 5.0):
+        per_household = pd.Series(household[relationship == code]).value_counts()
+        counts[code] = pd.Series(household).map(per_household).fillna(0).to_numpy()
+    younger_generation = np.isin(relationship, [3.0, 4.0])
+    born_before = np.where(younger_generation, counts[5.0], counts[3.0])
+    return np.where(pregnant, born_before + 1, np.nan)
 
 
 def evaluate(
