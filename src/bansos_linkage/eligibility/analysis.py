@@ -30,6 +30,7 @@ from bansos_linkage.eligibility.rules import (
     Programme,
     evaluate_fields,
     member_fields,
+    member_rows,
     with_parameters,
 )
 
@@ -172,12 +173,13 @@ def what_if_rules(
     """
     fields = member_fields(members, reference_date)  # once for every variant
     hh = households.reset_index(drop=True)
+    household_of = member_rows(hh, fields)
     ids = hh["household_id"].astype(str)
     size = hh["size"].fillna(1)
     rows = []
     for label, programmes in variants.items():
         for programme in programmes:
-            result = evaluate_fields(programme, hh, fields)
+            result = evaluate_fields(programme, hh, fields, household_of)
             if programme.level == "household":
                 chosen = result["eligible"].to_numpy(dtype=bool)
                 people = float(size[chosen].sum())

@@ -62,20 +62,26 @@ def composition(members: pd.DataFrame, reference_date: dt.date) -> pd.DataFrame:
     m = members.copy()
     m["_age"] = age_at(m["birth_date"], reference_date)
     age = m["_age"]
-    flags = pd.DataFrame(
+    flags = {
+        "size": np.ones(len(m), dtype=bool),
+        "children_0_6": (age >= 0) & (age < 6),
+        "school_age_6_21": (age >= 6) & (age <= 21),
+        "elderly_60": age >= 60,
+        "elderly_70": age >= 70,
+        "disabled": _flag(m, "disability"),
+        "pregnant": _flag(m, "pregnant"),
+        "adults_working": (age >= 15) & _working(m),
+    }
+    # counted per household by integer code (a groupby on millions of text ids is slow)
+    household, ids = pd.factorize(m["household_id"], sort=True)
+    known = household >= 0
+    out = pd.DataFrame(
         {
-            "household_id": m["household_id"],
-            "size": 1,
-            "children_0_6": (age >= 0) & (age < 6),
-            "school_age_6_21": (age >= 6) & (age <= 21),
-            "elderly_60": age >= 60,
-            "elderly_70": age >= 70,
-            "disabled": _flag(m, "disability"),
-            "pregnant": _flag(m, "pregnant"),
-            "adults_working": (age >= 15) & _working(m),
-        }
-    )
-    out = flags.groupby("household_id", sort=True).sum().astype(int)
+            name: np.bincount(household[known], weights=np.asarray(flag)[known], minlength=len(ids))
+            for name, flag in flags.items()
+        },
+        index=pd.Index(ids, name="household_id"),
+    ).astype(int)
     relationship = m["relationship"] if "relationship" in m else pd.Series(np.nan, m.index)
     head = m[pd.to_numeric(relationship, errors="coerce") == 1]
     head = head.drop_duplicates("household_id").set_index("household_id")

@@ -67,6 +67,8 @@ class ProxyMeansTest(RegressorMixin, BaseEstimator):
     ----------
     numeric_, categorical_
         The feature columns by kind.
+    answers_
+        Each categorical column's answers seen in training, sorted.
     skipped_
         Columns left out: never observed, or text that is nearly unique per household
         (ids, names), which cannot carry over to other households.
@@ -103,6 +105,9 @@ class ProxyMeansTest(RegressorMixin, BaseEstimator):
             raise ValueError("X has no feature columns")
         self.numeric_ = [c for c in features if _is_numeric(X[c])]
         self.categorical_ = [c for c in features if c not in self.numeric_]
+        self.answers_ = {
+            c: sorted(X[c].dropna().astype(str).str.strip().unique()) for c in self.categorical_
+        }
         X = self._prepared(X, features)
         self.national_ = self._pipeline().fit(X[features], y)
         self.regional_ = {}
@@ -129,7 +134,7 @@ class ProxyMeansTest(RegressorMixin, BaseEstimator):
             raise ValueError(f"X lacks the feature columns {missing}")
         features = list(self.feature_names_in_)
         X = self._prepared(X, features)
-        out = self.national_.predict(X[features])
+        out = _in_chunks(self.national_, X[features])
         if self.regional_:
             if self.by not in X:
                 raise ValueError(f"X has no column {self.by!r} for the regional models")
@@ -137,17 +142,20 @@ class ProxyMeansTest(RegressorMixin, BaseEstimator):
             for name, model in self.regional_.items():
                 rows = np.flatnonzero(region == name)
                 if len(rows):
-                    out[rows] = model.predict(X.iloc[rows][features])
+                    out[rows] = _in_chunks(model, X.iloc[rows][features])
         return out
 
     def _prepared(self, X: pd.DataFrame, features: list[str]) -> pd.DataFrame:
-        """Answers as plain objects with NaN for missing (what scikit-learn's imputers
-        expect of text), numbers as floats."""
+        """Answers as their number among the training answers (missing: one past the
+        last, never seen: -1, which the encoder ignores), numbers as floats. One-hot
+        encoding integers is many times faster than encoding text."""
         out = X.copy()
         for c in features:
             if c in self.categorical_:
-                text = out[c].astype("string")
-                out[c] = text.astype(object).where(text.notna(), np.nan)
+                text = out[c].astype("string").str.strip()
+                known = self.answers_[c]
+                codes = pd.Index(known, dtype=object).get_indexer(text.astype(object))
+                out[c] = np.where(text.isna().to_numpy(), len(known), codes)
             else:
                 out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
         return out
@@ -164,16 +172,21 @@ class ProxyMeansTest(RegressorMixin, BaseEstimator):
                 ),
                 (
                     "answers",
-                    make_pipeline(
-                        SimpleImputer(strategy="constant", fill_value="(missing)"),
-                        OneHotEncoder(handle_unknown="ignore", min_frequency=5),
-                    ),
+                    OneHotEncoder(handle_unknown="ignore", min_frequency=5),
                     self.categorical_,
                 ),
             ]
         )
         model = RidgeCV(alphas=ALPHAS) if self.model is None else clone(self.model)
         return make_pipeline(encode, model)
+
+
+def _in_chunks(model, X: pd.DataFrame, size: int = 100_000) -> np.ndarray:
+    """Predict a block of rows at a time: the one-hot design matrix of a whole register
+    would take gigabytes."""
+    if len(X) <= size:
+        return model.predict(X)
+    return np.concatenate([model.predict(X.iloc[i : i + size]) for i in range(0, len(X), size)])
 
 
 def evaluate_pmt(

@@ -113,9 +113,17 @@ class Condition:
             x = column.astype("boolean").fillna(False).to_numpy(dtype=bool)
             known = np.ones(len(x), dtype=bool)
         else:
-            text = column.astype("string")
-            known = text.notna().to_numpy(dtype=bool)
-            x = text.fillna("").to_numpy(dtype=object)  # NA compares as nothing, then masked
+            # test each distinct text once, then spread the answer over the rows
+            values = column if isinstance(column.dtype, pd.CategoricalDtype) else None
+            if values is None:
+                values = column.astype("string").astype("category")
+            codes = values.cat.codes.to_numpy()
+            categories = values.cat.categories.astype(str).to_numpy(dtype=object)
+            per_value = self._hits(categories)
+            return np.append(per_value, False)[codes]  # code -1 (missing) never holds
+        return self._hits(x) & known
+
+    def _hits(self, x: np.ndarray) -> np.ndarray:
         v = self.value
         with np.errstate(invalid="ignore"):
             if self.op == "equals":
@@ -132,7 +140,7 @@ class Condition:
                 hit = x >= v
             else:  # at_most
                 hit = x <= v
-        return np.asarray(hit, dtype=bool) & known
+        return np.asarray(hit, dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -389,20 +397,20 @@ def member_fields(members: pd.DataFrame, reference_date) -> pd.DataFrame:
     from bansos_linkage.eligibility.members import _flag, age_at, education_level
 
     out = pd.DataFrame(index=members.index)
-    out["household_id"] = members["household_id"].astype(str).to_numpy()
+    out["household_id"] = members["household_id"].astype("string").to_numpy()
     if "person_id" in members:
         out["person_id"] = members["person_id"].astype(str).to_numpy()
     out["age"] = age_at(members["birth_date"], reference_date).to_numpy()
     source = members["school_level"] if "school_level" in members else members.get("education")
-    out["school_level"] = (
-        education_level(source).to_numpy() if source is not None else pd.array([pd.NA] * len(out))
-    )
+    levels = education_level(source) if source is not None else pd.Series(pd.NA, out.index)
+    out["school_level"] = levels.astype("category").to_numpy()
     if "in_school" in members:
         out["in_school"] = _flag(members, "in_school").to_numpy()
     else:
         level = pd.Series(out["school_level"]).isin(["SD", "SMP", "SMA"]).to_numpy()
         out["in_school"] = level & (out["age"] >= 6) & (out["age"] <= 21)
-    out["sex"] = members["sex"].astype("string").to_numpy() if "sex" in members else pd.NA
+    sex = members["sex"] if "sex" in members else pd.Series(pd.NA, out.index)
+    out["sex"] = sex.astype("string").astype("category").to_numpy()
     out["relationship"] = pd.to_numeric(members.get("relationship"), errors="coerce")
     out["disability"] = _flag(members, "disability").to_numpy()
     out["pregnant_member"] = _flag(members, "pregnant").to_numpy()
@@ -425,11 +433,11 @@ def pregnancy_number(members: pd.DataFrame, pregnant: np.ndarray) -> np.ndarray:
         return np.where(pregnant, given, np.nan)
     relationship = pd.to_numeric(members.get("relationship"), errors="coerce")
     relationship = pd.Series(relationship, index=members.index).to_numpy(dtype=float)
-    household = members["household_id"].astype(str).to_numpy()
+    household, distinct = pd.factorize(members["household_id"])
     counts = {}
     for code in (3.0, 5.0):
-        per_household = pd.Series(household[relationship == code]).value_counts()
-        counts[code] = pd.Series(household).map(per_household).fillna(0).to_numpy()
+        per_household = np.bincount(household[relationship == code], minlength=len(distinct))
+        counts[code] = per_household[household]
     younger_generation = np.isin(relationship, [3.0, 4.0])
     born_before = np.where(younger_generation, counts[5.0], counts[3.0])
     return np.where(pregnant, born_before + 1, np.nan)
@@ -450,99 +458,137 @@ def evaluate(
     return evaluate_fields(programme, households, member_fields(members, reference_date))
 
 
+def member_rows(households: pd.DataFrame, member_table: pd.DataFrame) -> np.ndarray:
+    """Each member's household as a row number of ``households`` (-1: not there)."""
+    ids = pd.Index(households["household_id"].astype("string"))
+    return ids.get_indexer(member_table["household_id"].astype("string"))
+
+
 def evaluate_fields(
-    programme: Programme, households: pd.DataFrame, member_table: pd.DataFrame
+    programme: Programme,
+    households: pd.DataFrame,
+    member_table: pd.DataFrame,
+    rows: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """:func:`evaluate` on members already turned into :func:`member_fields` (compute
-    them once when evaluating several programmes or variants on one register)."""
+    them once when evaluating several programmes or variants on one register), with
+    ``rows`` from :func:`member_rows` when already known."""
     hh = households.reset_index(drop=True)
-    if not pd.api.types.is_string_dtype(hh["household_id"]) or hh["household_id"].hasnans:
-        hh = hh.assign(household_id=hh["household_id"].astype(str))
     m = member_table
+    rows = member_rows(hh, m) if rows is None else rows
     if programme.level == "person":
-        return _evaluate_people(programme, hh, m)
+        return _evaluate_people(programme, hh, m, rows)
     frame = _with_defaults(hh, HOUSEHOLD_FIELDS)
     ok = programme.eligible.evaluate(frame)
-    position = pd.Index(hh["household_id"]).get_indexer(m["household_id"])
     amount = np.full(len(hh), programme.amount)
-    labels = np.full(len(hh), "", dtype=object)
-    any_component = np.zeros(len(hh), dtype=bool)
-    for comp in programme.components:
-        hit = comp.members.evaluate(m) & (position >= 0)
-        n = np.bincount(position[hit], minlength=len(hh))
+    counts = np.zeros((len(hh), len(programme.components)), dtype=np.int64)
+    for k, comp in enumerate(programme.components):
+        hit = comp.members.evaluate(m) & (rows >= 0)
+        n = np.bincount(rows[hit], minlength=len(hh))
         if comp.max_members is not None:
             n = np.minimum(n, comp.max_members)
         amount = amount + n * comp.amount
-        any_component |= n > 0
-        labels = np.where(n > 0, _append(labels, comp.name + " x" + n.astype(str)), labels)
-    failed = _failed(programme.eligible, frame)
+        counts[:, k] = n
+    any_component = counts.any(axis=1)
+    failed = _failed(programme.eligible, frame, programme.requires_component & ~any_component)
     if programme.requires_component:
-        failed = np.where(any_component, failed, _append(failed, "no benefit component"))
         ok &= any_component
-    failed = np.where(ok, "", failed)  # an eligible household failed nothing that mattered
-    return pd.DataFrame(
-        {
-            "household_id": hh["household_id"].to_numpy(),
-            "programme": programme.name,
-            "eligible": ok,
-            "amount": np.where(ok, amount, 0.0),
-            "components": np.where(ok, labels, ""),
-            "failed": failed,
-        }
+    return _result(
+        hh["household_id"].array, None, programme, ok, amount, _combos(counts, programme), failed
     )
 
 
-def _evaluate_people(programme: Programme, hh: pd.DataFrame, m: pd.DataFrame) -> pd.DataFrame:
+def _result(household_id, person_id, programme, ok, amount, components, failed) -> pd.DataFrame:
+    """The result table; texts as categoricals (a register repeats a few hundred texts
+    millions of times). An eligible row failed nothing that mattered."""
+    out = pd.DataFrame({"household_id": household_id})
+    if person_id is not None:
+        out["person_id"] = person_id
+    out["programme"] = pd.Categorical.from_codes(np.zeros(len(ok), np.int8), [programme.name])
+    out["eligible"] = ok
+    out["amount"] = np.where(ok, amount, 0.0)
+    out["components"] = _texts(*components, show=ok)
+    out["failed"] = _texts(*failed, show=~ok)
+    return out
+
+
+def _texts(codes: np.ndarray, labels: list[str], show: np.ndarray) -> pd.Categorical:
+    """``labels[codes]`` where ``show``, ``""`` elsewhere."""
+    position, distinct = pd.factorize(np.asarray([*labels, ""], dtype=object))
+    return pd.Categorical.from_codes(position[np.where(show, codes, len(labels))], distinct)
+
+
+def _combos(counts: np.ndarray, programme: Programme) -> tuple[np.ndarray, list[str]]:
+    """``child_0_6 x2; sd_pupil x1``: each row's code and the distinct texts."""
+    combos, inverse = _distinct_rows(counts)
+    names = [c.name for c in programme.components]
+    labels = [
+        "; ".join(f"{name} x{n}" for name, n in zip(names, combo, strict=True) if n)
+        for combo in combos
+    ]
+    return inverse, labels
+
+
+def _distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a small non-negative integer matrix and each row's position
+    among them; rows packed into one integer key when they fit (hashing beats sorting)."""
+    if not matrix.shape[1]:
+        return matrix[:1], np.zeros(len(matrix), dtype=np.int64)
+    base = int(matrix.max(initial=0)) + 1
+    if base ** matrix.shape[1] < 2**62:
+        key = matrix.astype(np.int64) @ (base ** np.arange(matrix.shape[1], dtype=np.int64))
+        inverse = pd.factorize(key)[0]
+        first = np.unique(inverse, return_index=True)[1]  # codes 0..k-1 in order of appearance
+        return matrix[first], inverse
+    distinct, inverse = np.unique(matrix, axis=0, return_inverse=True)
+    return distinct, inverse.ravel()
+
+
+def _evaluate_people(
+    programme: Programme, hh: pd.DataFrame, m: pd.DataFrame, rows: np.ndarray
+) -> pd.DataFrame:
     fields = [c for c in HOUSEHOLD_FIELDS if c in hh and c not in m]
-    frame = m.merge(hh[["household_id", *fields]], on="household_id", how="left")
-    frame = _with_defaults(frame, {**HOUSEHOLD_FIELDS, **MEMBER_FIELDS})
+    # household fields spread over members by row number (-1 gives missing)
+    taken = {f: pd.api.extensions.take(hh[f].array, rows, allow_fill=True) for f in fields}
+    frame = _with_defaults(m.assign(**taken), {**HOUSEHOLD_FIELDS, **MEMBER_FIELDS})
     ok = programme.eligible.evaluate(frame)
     amount = np.full(len(frame), programme.amount)
-    labels = np.full(len(frame), "", dtype=object)
-    matched = np.zeros(len(frame), dtype=bool)
-    for comp in programme.components:  # a person gets the first component that fits
-        hit = comp.members.evaluate(frame) & ~matched
+    which = np.full(len(frame), len(programme.components), dtype=np.int64)
+    for k, comp in enumerate(programme.components):  # a person gets the first that fits
+        hit = comp.members.evaluate(frame) & (which == len(programme.components))
         amount = np.where(hit, amount + comp.amount, amount)
-        labels = np.where(hit, comp.name, labels)
-        matched |= hit
-    failed = _failed(programme.eligible, frame)
+        which[hit] = k
+    matched = which < len(programme.components)
+    failed = _failed(programme.eligible, frame, programme.requires_component & ~matched)
     if programme.requires_component:
-        failed = np.where(matched, failed, _append(failed, "no benefit component"))
         ok &= matched
-    failed = np.where(ok, "", failed)
-    return pd.DataFrame(
-        {
-            "household_id": frame["household_id"].to_numpy(),
-            "person_id": frame["person_id"].to_numpy()
-            if "person_id" in frame
-            else np.arange(len(frame)),
-            "programme": programme.name,
-            "eligible": ok,
-            "amount": np.where(ok, amount, 0.0),
-            "components": np.where(ok, labels, ""),
-            "failed": failed,
-        }
-    )
+    names = (which, [c.name for c in programme.components] + [""])
+    person = frame["person_id"].array if "person_id" in frame else np.arange(len(frame))
+    return _result(frame["household_id"].array, person, programme, ok, amount, names, failed)
 
 
 def _with_defaults(frame: pd.DataFrame, fields: dict[str, str]) -> pd.DataFrame:
     """Absent fields as all-missing columns: a rule on them never holds (never crashes)."""
-    missing = {
-        f: pd.Series(pd.NA, index=frame.index, dtype="object") for f in fields if f not in frame
+    nothing = {
+        "number": lambda n: np.full(n, np.nan),
+        "bool": lambda n: pd.array(np.zeros(n, dtype=bool), dtype="boolean").fillna(False),
+        "text": lambda n: pd.Categorical.from_codes(np.full(n, -1, np.int8), categories=[]),
     }
+    missing = {f: nothing[kind](len(frame)) for f, kind in fields.items() if f not in frame}
     return frame.assign(**missing) if missing else frame
 
 
-def _failed(node: Node, frame: pd.DataFrame) -> np.ndarray:
-    out = np.full(len(frame), "", dtype=object)
-    for leaf in node.leaves():
-        out = np.where(leaf.evaluate(frame), out, _append(out, leaf.label))
-    return out
-
-
-def _append(texts: np.ndarray, part) -> np.ndarray:
-    sep = np.where(texts == "", "", "; ")
-    return (texts + sep + part).astype(object)
+def _failed(node: Node, frame: pd.DataFrame, no_component) -> tuple[np.ndarray, list[str]]:
+    """The conditions that did not hold, as ``desil between 1-4; no benefit component``:
+    each row's code and the distinct texts."""
+    labels = [leaf.label for leaf in node.leaves()] + ["no benefit component"]
+    failures = np.zeros((len(frame), len(labels)), dtype=bool)
+    for k, leaf in enumerate(node.leaves()):
+        failures[:, k] = ~leaf.evaluate(frame)
+    failures[:, -1] = no_component
+    patterns, inverse = _distinct_rows(failures)
+    text = ["; ".join(lab for lab, f in zip(labels, p, strict=True) if f) for p in patterns]
+    return inverse, text
 
 
 def programme_to_dict(programme: Programme) -> dict[str, Any]:

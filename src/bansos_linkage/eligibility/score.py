@@ -18,7 +18,12 @@ from bansos_linkage.eligibility.criteria import bps_criteria
 from bansos_linkage.eligibility.desil import desil
 from bansos_linkage.eligibility.members import composition
 from bansos_linkage.eligibility.pmt import ProxyMeansTest
-from bansos_linkage.eligibility.rules import Programme, evaluate_fields, member_fields
+from bansos_linkage.eligibility.rules import (
+    Programme,
+    evaluate_fields,
+    member_fields,
+    member_rows,
+)
 from bansos_linkage.errors import InputError
 
 #: Household columns that are not PMT features.
@@ -111,31 +116,44 @@ def score_register(
     hh["poor_14_criteria"] = criteria["poor"].to_numpy()
     step(3, "14 criteria")
     fields = member_fields(members, reference_date)  # once for every programme
+    rows = member_rows(hh, fields)
     people = fields[[c for c in ("person_id", "household_id") if c in fields]].copy()
     for done, programme in enumerate(programmes, start=4):
-        result = evaluate_fields(programme, hh, fields)
+        result = evaluate_fields(programme, hh, fields, rows)
         target = hh if programme.level == "household" else people
         target[f"eligible:{programme.name}"] = result["eligible"].to_numpy()
         target[f"amount:{programme.name}"] = result["amount"].to_numpy()
-        # what pays when eligible, what failed when not
-        target[f"reasons:{programme.name}"] = np.where(
-            result["eligible"], result["components"], "failed: " + result["failed"]
-        )
-        if programme.level == "person":
-            by_household = result.groupby("household_id")["amount"].sum()
-            hh[f"amount:{programme.name}"] = (
-                hh["household_id"].map(by_household).fillna(0.0).to_numpy()
+        target[f"reasons:{programme.name}"] = _reasons(result)
+        if programme.level == "person":  # the family's total of a person programme
+            known = rows >= 0
+            hh[f"amount:{programme.name}"] = np.bincount(
+                rows[known], weights=result["amount"].to_numpy()[known], minlength=len(hh)
             )
         step(done, programme.name)
     if not any(p.level == "person" for p in programmes):
         people = people.iloc[0:0]
-    summary = _summary(hh, people, programmes, region)
+    summary = _summary(hh, people, programmes, region, rows)
     step(total, "summary")
     return ScoredRegister(hh, people, summary, pmt)
 
 
+def _reasons(result: pd.DataFrame) -> pd.Categorical:
+    """What pays when eligible, what failed (``failed: ...``) when not."""
+    paid = result["components"].astype("category").array
+    failed = result["failed"].astype("category").array
+    labels = [*map(str, paid.categories), *(f"failed: {c}" for c in failed.categories)]
+    offset = len(paid.categories) + failed.codes.astype(np.int64)  # int8 codes overflow
+    codes = np.where(result["eligible"], paid.codes, offset)
+    position, distinct = pd.factorize(np.asarray(labels, dtype=object))
+    return pd.Categorical.from_codes(position[codes], distinct)
+
+
 def _summary(
-    hh: pd.DataFrame, people: pd.DataFrame, programmes: list[Programme], region: str
+    hh: pd.DataFrame,
+    people: pd.DataFrame,
+    programmes: list[Programme],
+    region: str,
+    household_of: np.ndarray,
 ) -> pd.DataFrame:
     rows = []
     where = hh[region].astype(str) if region in hh else pd.Series("all", index=hh.index)
@@ -150,10 +168,10 @@ def _summary(
                 }
             )
         else:
-            region_of = pd.Series(where.to_numpy(), index=hh["household_id"].to_numpy())
+            region_of = np.append(where.to_numpy(dtype=object), "unknown")[household_of]
             frame = pd.DataFrame(
                 {
-                    "region": people["household_id"].map(region_of).fillna("unknown"),
+                    "region": region_of,
                     "families": 0,
                     "people": people[f"eligible:{programme.name}"].astype(int),
                     "budget": people[f"amount:{programme.name}"],
