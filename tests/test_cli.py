@@ -379,3 +379,31 @@ def test_score_what_if_problems_and_households_alone(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main([*args[:3], "--out", str(alone), "--what-if", "0,11"])
     assert exc.value.code == EXIT_USAGE
+
+
+def test_score_regional_pmt_desil_within_regions_and_criteria_threshold(tmp_path):
+    import pandas as pd
+
+    from bansos_linkage.synthetic import generate, scenario
+
+    data = generate(scenario("default", households=1_500, seed=8))
+    data.persons[data.persons["present_now"]].to_csv(tmp_path / "members.csv", index=False)
+    data.households.to_csv(tmp_path / "households.csv", index=False)
+    data.survey.to_csv(tmp_path / "survey.csv", index=False)
+    args = ["score", str(tmp_path / "households.csv"), str(tmp_path / "members.csv")]
+    args += ["--train", str(tmp_path / "survey.csv"), "--reference-date", "2025-01-01"]
+    regional = tmp_path / "regional"
+    extra = ["--pmt-by", "province_code", "--desil-by", "province_code", "--rules", "sembako"]
+    assert main([*args, "--out", str(regional), *extra, "--criteria-threshold", "3"]) == EXIT_OK
+    hh = pd.read_csv(regional / "households.csv", dtype={"province_code": str})
+    assert hh["province_code"].nunique() > 1
+    for _, province in hh.groupby("province_code"):
+        people = province.groupby("desil")["size"].sum()
+        assert set(people.index) == set(range(1, 11))  # every province has its ten desil
+        assert (people - province["size"].sum() / 10).abs().max() <= province["size"].max()
+    assert '"by": "province_code"' in (regional / "pmt.json").read_text()
+    national = tmp_path / "national"
+    assert main([*args, "--out", str(national), "--rules", "sembako"]) == EXIT_OK
+    default = pd.read_csv(national / "households.csv")
+    assert hh["poor_14_criteria"].sum() > default["poor_14_criteria"].sum()
+    assert main([*args, "--out", str(national), "--pmt-by", "no_such_column"]) == EXIT_USAGE

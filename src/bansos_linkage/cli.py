@@ -393,6 +393,23 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
         "--train", type=Path, help="survey households with per_capita_expenditure (fits the PMT)"
     )
     source.add_argument("--pmt-model", type=Path, help="pmt.json written by an earlier score run")
+    p.add_argument(
+        "--pmt-by",
+        metavar="COLUMN",
+        help="with --train: one PMT per value of COLUMN (e.g. province_code, regency_code) "
+        "with enough survey households, the national one for the rest",
+    )
+    p.add_argument(
+        "--desil-by",
+        metavar="COLUMN",
+        help="rank into desil within each value of COLUMN instead of nationally",
+    )
+    p.add_argument(
+        "--criteria-threshold",
+        type=int,
+        default=9,
+        help="criteria of the 14 a poor household meets (default 9)",
+    )
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument(
         "--reference-date",
@@ -437,12 +454,19 @@ def _cmd_score(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     pmt = load_pmt(args.pmt_model) if args.pmt_model else None
     if args.train:
-        pmt = _train_pmt(args.train, members, today, args.out / "pmt.json")
+        pmt = _train_pmt(args.train, members, today, args.out / "pmt.json", args.pmt_by)
     truth = (
         households.pop("per_capita_expenditure") if "per_capita_expenditure" in households else None
     )
     scored = score_register(
-        households, members, programmes, today, pmt=pmt, progress=progress_bar("score")
+        households,
+        members,
+        programmes,
+        today,
+        pmt=pmt,
+        progress=progress_bar("score"),
+        desil_by=args.desil_by,
+        criteria_threshold=args.criteria_threshold,
     )
     write_table(scored.households, args.out / "households.csv")
     if not scored.persons.empty:
@@ -456,7 +480,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _train_pmt(survey_file: Path, members, today: dt.date, path: Path):
+def _train_pmt(survey_file: Path, members, today: dt.date, path: Path, by: str | None):
     import numpy as np
 
     from bansos_linkage.eligibility.pmt import ProxyMeansTest, save_pmt
@@ -470,7 +494,9 @@ def _train_pmt(survey_file: Path, members, today: dt.date, path: Path):
     survey = survey[survey["per_capita_expenditure"].gt(0)]  # log needs a positive amount
     survey = with_composition(survey, members, today)
     X, y = pmt_features(survey), np.log(survey["per_capita_expenditure"].astype(float))
-    pmt = ProxyMeansTest().fit(X, y)
+    if by is not None and by not in X:
+        raise InputError(f"the survey has no column {by!r} for --pmt-by", file=survey_file)
+    pmt = ProxyMeansTest(by=by).fit(X, y)
     save_pmt(pmt, X, y, path)
     return pmt
 

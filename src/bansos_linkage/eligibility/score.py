@@ -83,14 +83,18 @@ def score_register(
     pmt: ProxyMeansTest | None = None,
     region: str = "province_code",
     progress: Callable[[int, int, str], None] | None = None,
+    desil_by: str | None = None,
+    criteria_threshold: int = 9,
 ) -> ScoredRegister:
     """Rank and score every household of a register.
 
     The PMT is ``pmt`` (fitted) or one fitted on ``survey`` (households with the same
     variables and ``per_capita_expenditure``; their make-up is counted from
     ``members`` when they are in it). Without either, a ``desil`` column already in
-    ``households`` is used. The 14 criteria are scored alongside. ``progress(done,
-    total, stage)`` is called after each step.
+    ``households`` is used. Desil are national, or within each value of the column
+    ``desil_by`` (e.g. ``regency_code``). The 14 criteria are scored alongside (poor
+    from ``criteria_threshold`` criteria). ``region`` is the column the summary is
+    broken down by. ``progress(done, total, stage)`` is called after each step.
     """
     total = 4 + len(programmes)
 
@@ -106,12 +110,17 @@ def score_register(
         pmt = ProxyMeansTest().fit(features, np.log(train["per_capita_expenditure"].astype(float)))
     if pmt is not None:
         hh["log_welfare"] = pmt.predict(hh.reindex(columns=list(pmt.feature_names_in_)))
-        hh["desil"] = desil(hh["log_welfare"], hh["size"].fillna(1), tie_break=hh["household_id"])
+        if desil_by is not None and desil_by not in hh:
+            raise ValueError(f"no column {desil_by!r} to rank within")
+        within = hh[desil_by].astype("string").fillna("") if desil_by else None
+        hh["desil"] = desil(
+            hh["log_welfare"], hh["size"].fillna(1), by=within, tie_break=hh["household_id"]
+        )
     elif "desil" not in hh:
         raise ValueError("no PMT, no survey to fit one on, and no desil column to use")
     step(2, "PMT and desil")
     heads = hh[["head_work", "head_education"]] if "head_work" in hh else None
-    criteria = bps_criteria(hh, heads)
+    criteria = bps_criteria(hh, heads, threshold=criteria_threshold)
     hh["criteria_met"] = criteria["criteria_met"].to_numpy()
     hh["poor_14_criteria"] = criteria["poor"].to_numpy()
     step(3, "14 criteria")
