@@ -321,6 +321,9 @@ def test_score_ranks_households_and_writes_eligibility(tmp_path, capsys):
     assert main([*args, "--reference-date", "2025-01-01"]) == EXIT_OK
     printed = capsys.readouterr().out
     assert "PKH" in printed and "Sembako" in printed and "billion a year" in printed
+    assert "5-fold cross-validated: R2 " in printed
+    accuracy = pd.read_csv(out / "pmt_accuracy.csv")
+    assert accuracy["fold"].tolist()[-1] == "mean" and accuracy["r2"].iloc[-1] > 0.2
     households = pd.read_csv(out / "households.csv", dtype={"household_id": str})
     assert len(households) == len(data.households)
     assert set(households["desil"]) == set(range(1, 11))

@@ -376,8 +376,9 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
         "score BPS's 14 criteria and apply the programmes of --rules. Writes "
         "households.csv (desil, criteria, eligible/amount/reasons per programme), persons.csv "
         "(person-level programmes), summary.csv (per programme and province), problems.csv "
-        "(cells that could not be read and rows rejected, by row and id), pmt.json with "
-        "--train, and what_if.csv/.png with --what-if.",
+        "(cells that could not be read and rows rejected, by row and id), pmt.json and "
+        "pmt_accuracy.csv (5-fold cross-validation) with --train, and what_if.csv/.png "
+        "with --what-if.",
     )
     p.add_argument("households", type=Path, help="one row per household (household_id, ...)")
     p.add_argument(
@@ -483,10 +484,10 @@ def _cmd_score(args: argparse.Namespace) -> int:
 def _train_pmt(survey_file: Path, members, today: dt.date, path: Path, by: str | None):
     import numpy as np
 
-    from bansos_linkage.eligibility.pmt import ProxyMeansTest, save_pmt
+    from bansos_linkage.eligibility.pmt import ProxyMeansTest, evaluate_pmt, save_pmt
     from bansos_linkage.eligibility.score import pmt_features, prepare_register, with_composition
     from bansos_linkage.errors import InputError
-    from bansos_linkage.io import read_table
+    from bansos_linkage.io import read_table, write_table
 
     survey, _, _ = prepare_register(read_table(survey_file), None, today)
     if "per_capita_expenditure" not in survey:
@@ -498,6 +499,14 @@ def _train_pmt(survey_file: Path, members, today: dt.date, path: Path, by: str |
         raise InputError(f"the survey has no column {by!r} for --pmt-by", file=survey_file)
     pmt = ProxyMeansTest(by=by).fit(X, y)
     save_pmt(pmt, X, y, path)
+    accuracy = evaluate_pmt(pmt, X, y, size=survey["size"])
+    write_table(accuracy, path.with_name("pmt_accuracy.csv"))
+    mean = accuracy.iloc[-1]
+    print(
+        f"PMT on {len(X):,} survey households, 5-fold cross-validated: R2 {mean['r2']:.2f}, "
+        f"rank correlation {mean['spearman']:.2f}, exclusion error (poorest 40%) "
+        f"{mean['exclusion_error']:.2f}"
+    )
     return pmt
 
 

@@ -218,7 +218,7 @@ def evaluate_pmt(
         rows.append(
             {
                 "fold": k + 1,
-                "r2": 1 - residual.var() / obs.var(),
+                "r2": float(1 - np.mean(residual**2) / obs.var()),
                 "rmse": float(np.sqrt(np.mean(residual**2))),
                 "spearman": float(pd.Series(pred).corr(pd.Series(obs), method="spearman")),
                 "exclusion_error": _exclusion_error(obs, pred, people[test], poorest),
