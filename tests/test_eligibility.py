@@ -40,6 +40,39 @@ def test_schooling_words_map_to_levels():
     assert education_level(words).tolist() == ["SD", "none", "SMA", "tertiary", pd.NA, pd.NA]
 
 
+@pytest.mark.parametrize(
+    "answer, level",
+    [
+        ("TIDAK / BELUM SEKOLAH", "none"),  # the Dukcapil KK categories
+        ("BELUM TAMAT SD/SEDERAJAT", "SD"),
+        ("TAMAT SD / SEDERAJAT", "SD"),
+        ("SLTP/SEDERAJAT", "SMP"),
+        ("SLTA / SEDERAJAT", "SMA"),
+        ("AKADEMI/ DIPLOMA III/S. MUDA", "tertiary"),
+        ("DIPLOMA IV/ STRATA I", "tertiary"),
+        ("Madrasah Tsanawiyah", "SMP"),  # madrasah and Paket equivalents
+        ("MA", "SMA"),
+        ("Paket A", "SD"),
+        ("smart", None),  # a word containing a level is not that level
+    ],
+)
+def test_schooling_in_the_words_of_other_registers(answer, level):
+    got = education_level(pd.Series([answer])).iloc[0]
+    assert (pd.isna(got) and level is None) or got == level
+
+
+def test_work_and_yes_no_answers_in_register_words():
+    from bansos_linkage.eligibility.members import _flag, _working
+
+    jobs = ["BELUM/TIDAK BEKERJA", "MENGURUS RUMAH TANGGA", "PELAJAR/MAHASISWA", "PENSIUNAN"]
+    jobs += ["PETANI/PEKEBUN", "BURUH HARIAN LEPAS", "wiraswasta", None]
+    working = _working(pd.DataFrame({"work": jobs})).tolist()
+    assert working == [False] * 4 + [True] * 3 + [False]
+    answers = ["1", "2", "Ya", "Tidak", "tuna netra", "tidak ada", "hamil", "tidak hamil", None]
+    flags = _flag(pd.DataFrame({"x": answers}), "x").tolist()
+    assert flags == [True, False, True, False, True, False, True, False, False]
+
+
 def _family() -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -315,6 +348,8 @@ def test_prepare_register_lists_every_problem_by_row_and_id():
             "person_id": ["P1", "P2", "P3", "P4"],
             "household_id": ["H1", "H1", "H9", "H2"],
             "birth_date": ["17-08-1975", "31-02-2010", "1980", "1990"],
+            "sex": ["PEREMPUAN", "L", "2", "X"],
+            "relationship": ["KEPALA KELUARGA", "anak kandung", "03", "12"],
         },
         dtype="string",
     )
@@ -325,6 +360,8 @@ def test_prepare_register_lists_every_problem_by_row_and_id():
     assert m["person_id"].tolist() == ["P1", "P2", "P4"]
     assert m["birth_date"].iloc[0] == pd.Timestamp("1975-08-17")  # day first
     assert pd.isna(m["birth_date"].iloc[1])
+    assert m["sex"].tolist()[:2] == ["F", "M"] and pd.isna(m["sex"].iloc[2])
+    assert m["relationship"].tolist()[:2] == [1, 3]
     listed = {(p.file, p.row, p.id, p.column, p.problem, p.rejected) for p in problems.itertuples()}
     assert listed == {
         ("households", 3, "H2", "floor_area_m2", "expected a number", False),
@@ -332,6 +369,8 @@ def test_prepare_register_lists_every_problem_by_row_and_id():
         ("households", 5, pd.NA, "household_id", "missing", True),
         ("m.csv", 3, "P2", "birth_date", "date_invalid", False),
         ("m.csv", 4, "P3", "household_id", "household_id not in households", True),
+        ("m.csv", 5, "P4", "sex", "sex_unknown_code", False),
+        ("m.csv", 5, "P4", "relationship", "relationship_unknown_code", False),
         ("households", 6, "H4", "household_id", "no members", False),
     }
     # nothing personal in the table: ids, places and problem codes only

@@ -10,18 +10,46 @@ optionally ``sex``, ``education``, ``work``, ``disability`` and ``pregnant``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
 
-#: Schooling levels, lowest first, with the words registers use for them.
+#: Schooling levels with the words that name them, tried in this order on the
+#: lower-cased answer: Regsosek's words, the Dukcapil KK categories (``TAMAT SD /
+#: SEDERAJAT``, ``SLTP/SEDERAJAT``, ``DIPLOMA IV/ STRATA I``), madrasah and Paket
+#: equivalents. ``BELUM TAMAT SD`` is SD: a pupil attending it, or an adult who left
+#: it (at most SD either way, which is what the 14 criteria ask).
 EDUCATION_LEVELS: dict[str, tuple[str, ...]] = {
-    "none": ("tidak", "belum", "none", "tidak/belum sekolah", "tidak sekolah"),
-    "SD": ("sd", "mi", "sekolah dasar", "paket a"),
-    "SMP": ("smp", "mts", "paket b"),
-    "SMA": ("sma", "smk", "ma", "paket c"),
-    "tertiary": ("diploma", "sarjana", "d1", "d2", "d3", "d4", "s1", "s2", "s3", "diploma/sarjana"),
+    "tertiary": (
+        "diploma",
+        "akademi",
+        "sarjana",
+        "strata",
+        "universitas",
+        "perguruan tinggi",
+        "d1",
+        "d2",
+        "d3",
+        "d4",
+        "s1",
+        "s2",
+        "s3",
+    ),
+    "SMA": ("sma", "smk", "smu", "stm", "slta", "ma", "mak", "aliyah", "paket c"),
+    "SMP": ("smp", "sltp", "mts", "tsanawiyah", "paket b"),
+    "SD": ("sd", "mi", "ibtidaiyah", "sekolah dasar", "paket a"),
+    "none": ("tidak", "belum", "none", "tidak/belum sekolah", "tidak sekolah", "tk", "paud"),
 }
+#: Answers that say yes to a flag question, in the words registers use: a plain yes,
+#: a named disability (Regsosek records its kind), or a pregnancy.
+YES = re.compile(r"^(1|1\.0|true|ya|yes|y|iya|ada)$|tuna|disabilitas|cacat|difabel|hamil|nifas")
+NEGATION = re.compile(r"^(tidak|tdk|bukan|non|no|none|belum)\b")
+#: Work answers of someone without work (Regsosek and the Dukcapil job list).
+NOT_WORKING = re.compile(
+    r"^(0|none|tidak|tidak ada|-)?$|tidak bekerja|belum bekerja|belum/tidak|tidak/belum"
+    r"|mengurus rumah tangga|pelajar|mahasiswa|pensiun|not working|unemployed"
+)
 
 
 def age_at(birth_date: pd.Series, reference_date: dt.date) -> pd.Series:
@@ -44,12 +72,20 @@ def age_at(birth_date: pd.Series, reference_date: dt.date) -> pd.Series:
 
 def education_level(values: pd.Series) -> pd.Series:
     """Schooling as ``none``, ``SD``, ``SMP``, ``SMA`` or ``tertiary`` (NA when unknown)."""
-    lookup = {word: level for level, words in EDUCATION_LEVELS.items() for word in words}
-    lookup |= {level.lower(): level for level in EDUCATION_LEVELS}
-    # registers repeat a handful of answers: map each distinct one once
+    # registers repeat a handful of answers: read each distinct one once
     codes, uniques = pd.factorize(values.astype("string").str.strip().str.lower())
-    levels = np.array([lookup.get(u, None) for u in uniques] + [None], dtype=object)
+    levels = np.array([_level(str(u)) for u in uniques] + [None], dtype=object)
     return pd.Series(levels[codes], index=values.index, dtype="string")
+
+
+def _level(answer: str) -> str | None:
+    words = re.findall(r"[a-z0-9]+", answer)
+    joined = " ".join(words)
+    for level, names in EDUCATION_LEVELS.items():
+        for name in names:
+            if name in words or (" " in name and name in joined):
+                return level
+    return next((lv for lv in EDUCATION_LEVELS if lv.lower() == joined), None)
 
 
 def composition(members: pd.DataFrame, reference_date: dt.date) -> pd.DataFrame:
@@ -97,14 +133,22 @@ def composition(members: pd.DataFrame, reference_date: dt.date) -> pd.DataFrame:
 def _flag(members: pd.DataFrame, column: str) -> pd.Series:
     if column not in members:
         return pd.Series(False, index=members.index)
-    values = members[column]
-    text = values.astype("string").str.strip().str.lower()
-    return text.isin(["1", "true", "ya", "yes", "y"]).fillna(False).astype(bool)
+    codes, uniques = pd.factorize(members[column].astype("string").str.strip().str.lower())
+    answers = np.array([_yes(str(u)) for u in uniques] + [False])
+    return pd.Series(answers[codes], index=members.index)
+
+
+def _yes(answer: str) -> bool:
+    """A yes, or the name of what is asked about (``tuna netra`` for a disability,
+    ``hamil`` for a pregnancy); a negation is never a yes."""
+    if NEGATION.match(answer):
+        return False
+    return bool(YES.search(answer))
 
 
 def _working(members: pd.DataFrame) -> pd.Series:
     if "work" not in members:
         return pd.Series(False, index=members.index)
-    text = members["work"].astype("string").str.strip().str.lower()
-    idle = text.isna() | text.isin(["", "tidak bekerja", "not working", "none", "0"])
-    return (~idle).fillna(False).astype(bool)
+    codes, uniques = pd.factorize(members["work"].astype("string").str.strip().str.lower())
+    working = np.array([not NOT_WORKING.search(str(u)) for u in uniques] + [False])
+    return pd.Series(working[codes], index=members.index)

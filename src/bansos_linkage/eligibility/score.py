@@ -217,6 +217,9 @@ def prepare_register(
     - birth dates are read as Indonesian registers write them (day first, year-only,
       Excel serials: :func:`~bansos_linkage.standardisation.dates.standardise_date`);
       one that cannot be read is listed and the person kept without an age;
+    - sex and relationship to the head are read from codes or words (``P``,
+      ``PEREMPUAN``, ``ISTRI``, ``ANAK KANDUNG``); an unknown one is listed and kept
+      as missing;
     - a member whose household is not in ``households`` is rejected;
     - a household without members is listed (it keeps its own ``size`` if it has one).
 
@@ -224,6 +227,7 @@ def prepare_register(
     ``row`` counted as a spreadsheet does, ``id``, ``column``, ``problem``,
     ``rejected``). No value of a cell is copied into it: only ids.
     """
+    from bansos_linkage.standardisation.codes import standardise_relationship, standardise_sex
     from bansos_linkage.standardisation.dates import standardise_date
 
     problems: list[pd.DataFrame] = []
@@ -240,6 +244,15 @@ def prepare_register(
     bad = dates["problem"].notna() & dates["date"].isna() & m["birth_date"].notna()
     problems.append(_problems(m, bad, members_file, "birth_date", dates["problem"], False))
     m["birth_date"] = dates["date"]
+    for column, standardise in (
+        ("sex", standardise_sex),
+        ("relationship", standardise_relationship),
+    ):
+        if column in m:  # words or codes as registers write them (LAKI-LAKI, ISTRI, 03)
+            read = standardise(m[column])
+            unknown = read["problem"].notna() & m[column].notna()
+            problems.append(_problems(m, unknown, members_file, column, read["problem"], False))
+            m[column] = read[column].astype(object if column == "sex" else float)
     m["household_id"] = m["household_id"].astype("string")
     orphan = ~m["household_id"].isin(hh["household_id"])
     message = f"household_id not in {households_file}"
