@@ -410,3 +410,35 @@ def test_score_regional_pmt_desil_within_regions_and_criteria_threshold(tmp_path
     default = pd.read_csv(national / "households.csv")
     assert hh["poor_14_criteria"].sum() > default["poor_14_criteria"].sum()
     assert main([*args, "--out", str(national), "--pmt-by", "no_such_column"]) == EXIT_USAGE
+
+
+def test_score_reads_an_export_in_its_own_names_and_words(tmp_path):
+    import pandas as pd
+
+    # a DTKS-style export: Indonesian column names, Dukcapil words, day-first dates
+    (tmp_path / "ruta.csv").write_text(
+        "ID_RUTA,kode_prov,desil,luas_lantai,jenis_lantai,jenis_dinding,fasilitas_bab\n"
+        "R1,33,2,20,Tanah,Bambu,Tidak Ada\n"
+        "R2,33,7,90,Keramik,Tembok,Sendiri\n"
+    )
+    (tmp_path / "art.csv").write_text(
+        "ID_ART,ID_RUTA,TGL_LAHIR,JENIS_KELAMIN,HUBUNGAN_KK,PENDIDIKAN,PEKERJAAN,HAMIL\n"
+        "A1,R1,17-08-1980,LAKI-LAKI,KEPALA KELUARGA,TAMAT SD / SEDERAJAT,BURUH HARIAN LEPAS,\n"
+        "A2,R1,01-02-1990,PEREMPUAN,ISTRI,SLTP/SEDERAJAT,MENGURUS RUMAH TANGGA,Ya\n"
+        "A3,R1,05-05-2021,P,ANAK KANDUNG,TIDAK / BELUM SEKOLAH,BELUM/TIDAK BEKERJA,\n"
+        "A4,R1,10-10-2013,L,ANAK KANDUNG,BELUM TAMAT SD/SEDERAJAT,PELAJAR/MAHASISWA,\n"
+        "A5,R2,03-03-1970,L,KEPALA KELUARGA,DIPLOMA IV/ STRATA I,KARYAWAN SWASTA,\n"
+    )
+    out = tmp_path / "out"
+    args = ["score", str(tmp_path / "ruta.csv"), str(tmp_path / "art.csv"), "--out", str(out)]
+    assert main([*args, "--reference-date", "2025-06-30", "--rules", "pkh"]) == EXIT_OK
+    hh = pd.read_csv(out / "households.csv").set_index("household_id")
+    # the mother's pregnancy is her third (two children at home): PKH stops at the 2nd
+    assert hh.loc["R1", "reasons:PKH"] == "child_0_6 x1; sd_pupil x1"
+    assert hh.loc["R1", "amount:PKH"] == 3_000_000 + 900_000
+    assert hh.loc["R1", "size"] == 4 and hh.loc["R1", "adults_working"] == 1
+    assert hh.loc["R1", "head_education"] == "SD"
+    # 5 m2 a person, earth floor, bamboo wall, no toilet, a labourer head with SD
+    assert hh.loc["R1", "criteria_met"] == 6
+    assert hh.loc["R2", "criteria_met"] == 0 and not hh.loc["R2", "eligible:PKH"]
+    assert pd.read_csv(out / "problems.csv").empty

@@ -377,7 +377,7 @@ def test_prepare_register_lists_every_problem_by_row_and_id():
     assert not problems.astype(str).isin(["tiga puluh", "31-02-2010"]).any().any()
 
 
-@pytest.mark.parametrize("name", ["members", "desil", "rules", "analysis"])
+@pytest.mark.parametrize("name", ["members", "desil", "rules", "analysis", "score"])
 def test_docstring_examples_run(name):
     import doctest
     import importlib

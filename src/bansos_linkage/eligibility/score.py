@@ -195,6 +195,60 @@ def _summary(
     return pd.concat(rows, ignore_index=True)
 
 
+#: Column names other exports use (Regsosek, DTKS, P3KE in Indonesian), read as the
+#: names this library uses when the file does not have those already.
+HOUSEHOLD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "household_id": ("id_keluarga", "idkeluarga", "id_ruta", "id_rumah_tangga", "id_rt"),
+    "province_code": ("kode_prov", "kdprov", "kode_provinsi"),
+    "regency_code": ("kode_kab", "kdkab", "kode_kabupaten"),
+    "district_code": ("kode_kec", "kdkec", "kode_kecamatan"),
+    "village_code": ("kode_desa", "kddesa", "kode_kelurahan"),
+    "floor_area_m2": ("luas_lantai", "luas_lantai_m2"),
+    "floor_material": ("jenis_lantai", "bahan_lantai", "lantai"),
+    "wall_material": ("jenis_dinding", "bahan_dinding", "dinding"),
+    "roof_material": ("jenis_atap", "bahan_atap", "atap"),
+    "drinking_water": ("sumber_air_minum", "air_minum"),
+    "lighting": ("sumber_penerangan", "penerangan"),
+    "cooking_fuel": ("bahan_bakar_memasak", "bahan_bakar_masak", "bahan_bakar"),
+    "toilet": ("fasilitas_bab", "fasilitas_buang_air_besar", "jamban", "kepemilikan_jamban"),
+    "land_area_m2": ("luas_lahan", "luas_lahan_m2"),
+    "per_capita_expenditure": ("pengeluaran_per_kapita", "pengeluaran_perkapita"),
+}
+MEMBER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "household_id": HOUSEHOLD_COLUMNS["household_id"],
+    "person_id": ("id_art", "idart", "id_anggota", "id_dtks"),
+    "birth_date": ("tgl_lahir", "tanggal_lahir"),
+    "sex": ("jenis_kelamin", "jk"),
+    "relationship": ("hubungan_kk", "hub_kk", "hubungan_kepala_keluarga", "shdk"),
+    "education": ("pendidikan", "pendidikan_terakhir", "ijazah_tertinggi"),
+    "work": ("pekerjaan", "status_pekerjaan", "status_bekerja"),
+    "disability": ("disabilitas", "jenis_disabilitas", "penyandang_disabilitas", "cacat"),
+    "pregnant": ("hamil", "sedang_hamil"),
+}
+
+
+def with_our_names(table: pd.DataFrame, names: dict[str, tuple[str, ...]]) -> pd.DataFrame:
+    """Columns renamed from another export's names (any case) to ours; a column we
+    already have is never replaced.
+
+    Examples
+    --------
+    >>> with_our_names(pd.DataFrame(columns=["ID_RUTA", "Jenis_Lantai"]), HOUSEHOLD_COLUMNS)
+    Empty DataFrame
+    Columns: [household_id, floor_material]
+    Index: []
+    """
+    present = {str(c).strip().lower(): c for c in table.columns}
+    rename = {}
+    for ours, theirs in names.items():
+        if ours in table.columns:
+            continue
+        found = next((present[t] for t in theirs if t in present), None)
+        if found is not None and found not in rename:
+            rename[found] = ours
+    return table.rename(columns=rename)
+
+
 #: Columns of the problems table :func:`prepare_register` returns.
 PROBLEM_COLUMNS = ("file", "row", "id", "column", "problem", "rejected")
 
@@ -223,6 +277,10 @@ def prepare_register(
     - a member whose household is not in ``households`` is rejected;
     - a household without members is listed (it keeps its own ``size`` if it has one).
 
+    Columns named as other exports name them (``id_ruta``, ``jenis_lantai``,
+    ``tgl_lahir``, ``hubungan_kk``: :data:`HOUSEHOLD_COLUMNS`, :data:`MEMBER_COLUMNS`)
+    are read under this library's names.
+
     Returns the households and members to score and the problems table (``file``,
     ``row`` counted as a spreadsheet does, ``id``, ``column``, ``problem``,
     ``rejected``). No value of a cell is copied into it: only ids.
@@ -232,11 +290,12 @@ def prepare_register(
 
     problems: list[pd.DataFrame] = []
     # row labels count data rows from 0 in file order, whatever index came in
-    hh = _number_columns(households.reset_index(drop=True), households_file, problems)
+    households = with_our_names(households.reset_index(drop=True), HOUSEHOLD_COLUMNS)
+    hh = _number_columns(households, households_file, problems)
     hh = _usable_ids(hh, households_file, problems)
     if members is None:
         members = pd.DataFrame({"household_id": pd.Series(dtype="string"), "birth_date": []})
-    m = members.reset_index(drop=True)
+    m = with_our_names(members.reset_index(drop=True), MEMBER_COLUMNS)
     for column in ("household_id", "birth_date"):
         if column not in m:
             raise InputError(f"the members file needs a {column} column", file=members_file)
