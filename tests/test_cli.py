@@ -410,6 +410,8 @@ def test_score_regional_pmt_desil_within_regions_and_criteria_threshold(tmp_path
     default = pd.read_csv(national / "households.csv")
     assert hh["poor_14_criteria"].sum() > default["poor_14_criteria"].sum()
     assert main([*args, "--out", str(national), "--pmt-by", "no_such_column"]) == EXIT_USAGE
+    no_train = ["score", str(tmp_path / "households.csv"), "--out", str(national)]
+    assert main([*no_train, "--pmt-by", "province_code"]) == EXIT_USAGE
 
 
 def test_score_reads_an_export_in_its_own_names_and_words(tmp_path):

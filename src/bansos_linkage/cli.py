@@ -444,6 +444,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
     from bansos_linkage.io import read_table, write_table
 
     today = args.reference_date or dt.date.today()
+    if args.pmt_by and not args.train:
+        print("error: --pmt-by needs --train (a saved PMT keeps its own regions)", file=sys.stderr)
+        return EXIT_USAGE
     programmes = load_programmes(args.rules)  # a bad rule file stops before any work
     households, members, problems = prepare_register(
         read_table(args.households),
@@ -476,6 +479,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     write_table(problems, args.out / "problems.csv")
     if args.what_if:
         _write_what_if(scored.households, members, programmes, args, today, truth)
+    print(f"ages at {today.isoformat()} (--reference-date); yearly amounts:")
     _print_score_summary(scored.summary, problems)
     print(f"outputs written to {args.out}/")
     return EXIT_OK
