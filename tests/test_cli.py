@@ -222,6 +222,25 @@ def test_link_writes_every_output_and_loses_no_record(registers, tmp_path, capsy
     assert summary["linked_left"] + summary["unlinked_left"] + summary["rejected_left"] == len(
         left_in
     )
+    # every DTKS family once, found in the Regsosek household the truth puts it in
+    families = read_table(run / "household_links.csv")
+    assert families["left_household"].dropna().is_unique
+    assert sum(summary["households"].values()) == len(families)
+    import pandas as pd
+
+    from bansos_linkage.households import family_key
+
+    records = pd.read_parquet(run / "records_left.parquet")
+    family = pd.Series(family_key(records).to_numpy(), index=records["record_id"])
+    home = read_table(registers / "truth_dtks.csv").set_index("record_id")["household_id"]
+    family_home = home.groupby(family.reindex(home.index)).agg(lambda s: s.mode().iloc[0])
+    records = pd.read_parquet(run / "records_right.parquet")
+    r22 = records.set_index("record_id")["household_id"]
+    home = read_table(registers / "truth_regsosek.csv").set_index("record_id")["household_id"]
+    household_home = home.groupby(r22.reindex(home.index)).agg(lambda s: s.mode().iloc[0])
+    found = families[families["status"].isin(["matched", "partial", "split"])]
+    same = found["left_household"].map(family_home) == found["right_household"].map(household_home)
+    assert len(found) > 0.9 * families["left_household"].notna().sum() and same.mean() > 0.97
     # the saved model reproduces the links without EM, and a threshold overrides it
     assert _link(registers, tmp_path / "again", "--model", str(run / "model.json")) == EXIT_OK
     again = read_table(tmp_path / "again" / "links.csv")

@@ -185,7 +185,8 @@ def _add_link(sub: argparse._SubParsersAction) -> None:
         help="link two register exports at person level",
         description="Standardise LEFT and RIGHT with their schemas, link them (Fellegi-Sunter "
         "EM, one person one link, duplicates of one register sharing their counterpart) and "
-        "write links.csv, unlinked_left.csv, unlinked_right.csv, rejected.csv, model.json and "
+        "write links.csv, unlinked_left.csv, unlinked_right.csv, rejected.csv, "
+        "household_links.csv (each left family's household on the right), model.json and "
         "summary.json into --out.",
     )
     p.add_argument("left", type=Path, help="left export (e.g. DTKS): CSV, Parquet or Excel")

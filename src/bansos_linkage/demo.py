@@ -101,6 +101,12 @@ def _link_and_score(data, out: Path) -> tuple[LinkRun, str]:
         f"  label-free estimate of false links: {s['expected_false_links']:,.0f}; "
         f"true false links: {ours['false_positives']:,}"
     )
+    h = s["households"]
+    lines.append(
+        f"  DTKS families (household_links.csv): {h['matched']:,} matched, {h['split']:,} split, "
+        f"{h['partial']:,} partly found, {h['not_found']:,} not found; "
+        f"{h['new']:,} Regsosek households reached by no DTKS family"
+    )
     return run, "\n".join(lines)
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 
 from bansos_linkage.blocking import DEFAULT_RULES
 from bansos_linkage.comparisons import DEFAULT_COMPARISONS, columns_read
+from bansos_linkage.households import household_links, status_counts
 from bansos_linkage.io import read_table, write_table
 from bansos_linkage.schema import SourceSchema
 from bansos_linkage.standardisation import StandardisedRecords, standardise
@@ -36,6 +37,7 @@ OUTPUT_FILES = (
     "unlinked_left.csv",
     "unlinked_right.csv",
     "rejected.csv",
+    "household_links.csv",
     "model.json",
     "summary.json",
     # for review and evaluation of the run (``review export``, ``evaluate``)
@@ -51,13 +53,15 @@ PAIRS_FLOOR = 1e-4
 @dataclass
 class LinkRun:
     """A finished file-to-file run: the linker, its result, the standardised records
-    (the columns linkage reads) and the rows rejected at standardisation."""
+    (the columns linkage reads), the rows rejected at standardisation and the
+    household links read off the person links (:mod:`bansos_linkage.households`)."""
 
     linker: Linker
     result: LinkResult
     left_records: pd.DataFrame
     right_records: pd.DataFrame
     rejected: pd.DataFrame
+    households: pd.DataFrame | None = None
 
 
 def link_files(
@@ -131,7 +135,10 @@ def link_files(
         **{k: round(v, 3) for k, v in seconds.items()},
         "link_stages": result.summary.get("seconds", {}),
     }
-    run = LinkRun(linker, result, records[0], records[1], pd.concat(rejected, ignore_index=True))
+    families = household_links(result.links, records[0], records[1])
+    result.summary["households"] = status_counts(families)
+    rejected_rows = pd.concat(rejected, ignore_index=True)
+    run = LinkRun(linker, result, records[0], records[1], rejected_rows, families)
     if out_dir is not None:
         write_link_outputs(run, out_dir)
     return run
@@ -168,11 +175,13 @@ def _standardise_side(
     reference_date: dt.date,
     columns: list[str],
 ) -> tuple[pd.DataFrame, pd.DataFrame, tuple[int, int]]:
-    """Read and standardise one register; keep only the columns linkage reads (the raw
-    export and the source's household columns are not needed to link)."""
+    """Read and standardise one register; keep only the columns linkage reads, and the
+    household id the household links are read by (the raw export and the source's
+    household variables are not needed to link)."""
     table = data if isinstance(data, pd.DataFrame) else read_table(data)
-    std = standardise(table, schema, reference_date=reference_date, fields=columns)
-    records = std.records[[c for c in std.records if c in columns]]
+    keep = [*columns, "household_id"]
+    std = standardise(table, schema, reference_date=reference_date, fields=keep)
+    records = std.records[[c for c in std.records if c in keep]]
     return records, _rejected(side, std), (std.n_input, std.n_rejected)
 
 
@@ -188,6 +197,8 @@ def write_link_outputs(run: LinkRun, out_dir: str | Path) -> list[Path]:
         write_table(run.rejected, out / "rejected.csv"),
         run.linker.save(out / "model.json"),
     ]
+    if run.households is not None:
+        paths.append(write_table(run.households, out / "household_links.csv"))
     if result.pairs is not None:
         paths.append(write_table(result.pairs, out / "pairs.parquet"))
         paths.append(write_table(run.left_records, out / "records_left.parquet"))

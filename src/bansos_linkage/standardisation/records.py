@@ -443,6 +443,9 @@ def _step_text_fields(ctx: _Context) -> None:
         if name == "dusun" and "dusun" in ctx.out:
             cleaned = cleaned.fillna(ctx.out["dusun"])
         ctx.out[name] = cleaned
+
+
+def _step_household(ctx: _Context) -> None:
     raw = ctx.raw("household_id")
     if raw is not None:
         ctx.out["household_id"] = raw.str.strip().replace("", pd.NA)
@@ -456,13 +459,15 @@ _STEPS: tuple[Callable[[_Context], None], ...] = (
     _step_regions,
     _step_address,
     _step_text_fields,
+    _step_household,
 )
 
 #: Steps nothing else depends on, with the columns they produce: skipped when a
 #: caller asks for other ``fields`` only.
 _OPTIONAL_STEPS: dict[Callable[[_Context], None], set[str]] = {
     _step_address: {"address", "dusun", "street", "rt", "rw"},
-    _step_text_fields: {*_PLACE_FIELDS, "household_id"},
+    _step_text_fields: set(_PLACE_FIELDS),
+    _step_household: {"household_id"},
 }
 
 
