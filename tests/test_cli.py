@@ -309,6 +309,12 @@ def test_review_loop_and_evaluate_from_the_command_line(registers, tmp_path, cap
     assert main(["evaluate", str(run2), "--truth", *truth_files]) == EXIT_OK
     out = capsys.readouterr().out
     assert "precision >= 0.995" in out and "best F1" in out
+    metrics = pd.read_csv(run2 / "evaluation" / "metrics.csv").set_index("what")
+    families = metrics.loc["family pairs of the run"]
+    assert (
+        families["f1"] > 0.95
+        and families["true_positives"] < metrics.loc["links of the run", "true_positives"]
+    )  # fewer families than people, each scored once
     written = {p.name for p in (run2 / "evaluation").iterdir()}
     assert {"metrics.csv", "threshold_curve.png", "calibration.png", "false_links.csv"} <= written
 

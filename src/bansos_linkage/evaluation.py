@@ -510,6 +510,16 @@ def read_truth(path: str | Path, right: str | Path | None = None) -> pd.DataFram
     return true_links(sides[0], sides[1])
 
 
+def _family_metrics(run, truth: pd.DataFrame) -> dict[str, float]:
+    """:func:`household_metrics` with the families the run's household links use."""
+    from bansos_linkage.households import family_key
+
+    def family(records: pd.DataFrame) -> pd.Series:
+        return pd.Series(family_key(records).to_numpy(), index=records["record_id"].astype(str))
+
+    return household_metrics(run.links, truth, family(run.left), family(run.right))
+
+
 def evaluate_run(
     run_dir: str | Path,
     truth: pd.DataFrame,
@@ -519,7 +529,8 @@ def evaluate_run(
 ) -> dict[str, object]:
     """Evaluate a ``link`` run folder against true pairs.
 
-    Returns (and with ``out`` writes there) the metrics of the run's links, the
+    Returns (and with ``out`` writes there) the metrics of the run's links and of the
+    family pairs they join (:func:`household_metrics`), the
     threshold curve of its scored pairs with the best-F1 threshold and the lowest
     threshold reaching ``min_precision`` (with ``confidence``: the lower end of its
     Wilson interval reaches it), the false and missed links side by side,
@@ -537,6 +548,7 @@ def evaluate_run(
     except ValueError:
         floor = None
     metrics = link_metrics(run.links, truth)
+    families = _family_metrics(run, truth)
     false_links, missed = link_errors(run.links, truth, run.left, run.right)
     figures = {
         "threshold_curve": plot_threshold_curve(curve, float(run.summary["threshold"]))[0],
@@ -549,6 +561,7 @@ def evaluate_run(
     table = pd.DataFrame(
         [
             {"what": "links of the run", "threshold": run.summary["threshold"], **metrics},
+            {"what": "family pairs of the run", "threshold": run.summary["threshold"], **families},
             {"what": "best F1", **best.to_dict()},
             # not reached (too few pairs to be that sure, or too many errors): said so
             {
