@@ -469,3 +469,15 @@ def test_score_reads_an_export_in_its_own_names_and_words(tmp_path):
     assert hh.loc["R1", "criteria_met"] == 6
     assert hh.loc["R2", "criteria_met"] == 0 and not hh.loc["R2", "eligible:PKH"]
     assert pd.read_csv(out / "problems.csv").empty
+    # today's recipients (DTKS flags carried over by household_links.csv) -> transitions
+    (tmp_path / "now.csv").write_text("id_ruta,PKH\nR1,0\nR2,ya\nR9,1\n")
+    moved = tmp_path / "moved"
+    now = ["--current", str(tmp_path / "now.csv"), "--rules", "pkh"]
+    assert main([*args[:3], "--out", str(moved), *now, "--reference-date", "2025-06-30"]) == 0
+    status = pd.read_csv(moved / "transitions.csv").set_index("household_id")["status:PKH"]
+    assert status.to_dict() == {"R1": "new", "R2": "drops", "R9": "not_found"}
+    villages = pd.read_csv(moved / "transitions_per_village.csv")
+    assert villages[["stays", "drops", "new", "not_found"]].sum().tolist() == [0, 1, 1, 1]
+    (tmp_path / "bad.csv").write_text("id_ruta,BANSOS_X\nR1,1\n")
+    bad = ["--current", str(tmp_path / "bad.csv")]
+    assert main([*args[:3], "--out", str(moved), *bad]) == EXIT_USAGE

@@ -385,3 +385,37 @@ def test_docstring_examples_run(name):
     module = importlib.import_module(f"bansos_linkage.eligibility.{name}")
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_programme_transitions_per_programme_with_recipients_not_found():
+    from bansos_linkage.eligibility.analysis import programme_transitions
+    from bansos_linkage.eligibility.rules import load_programmes
+
+    hh = pd.DataFrame(
+        {
+            "household_id": ["H1", "H2", "H3", "H4"],
+            "village_code": ["A", "A", "B", "B"],
+            "eligible:PKH": [True, False, True, False],
+            "eligible:Sembako": [True, True, False, False],
+        }
+    )
+    now = pd.DataFrame(
+        {"household_id": ["H1", "H2", "H9"], "pkh": ["1", "ya", "1"], "SEMBAKO": ["0", "1", "0"]}
+    )
+    status, villages = programme_transitions(hh, now, load_programmes("all"))
+    status = status.set_index("household_id")
+    assert status["status:PKH"].to_dict() == {
+        "H1": "stays",
+        "H2": "drops",
+        "H3": "new",
+        "H4": "neither",
+        "H9": "not_found",  # receives PKH today, but is not in the new register
+    }
+    assert status["status:Sembako"].tolist() == ["new", "stays", "neither", "neither", "neither"]
+    pkh = villages[villages["programme"] == "PKH"].set_index("village")
+    assert pkh.loc["(not in the register)", "not_found"] == 1 and pkh.loc["A", "drops"] == 1
+    assert "(not in the register)" not in set(
+        villages.loc[villages["programme"] == "Sembako", "village"]
+    )
+    with pytest.raises(ValueError, match="named after a programme"):
+        programme_transitions(hh, now[["household_id"]], load_programmes("all"))

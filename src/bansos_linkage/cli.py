@@ -378,8 +378,8 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
         "households.csv (desil, criteria, eligible/amount/reasons per programme), persons.csv "
         "(person-level programmes), summary.csv (per programme and province), problems.csv "
         "(cells that could not be read and rows rejected, by row and id), pmt.json and "
-        "pmt_accuracy.csv (5-fold cross-validation) with --train, and what_if.csv/.png "
-        "with --what-if.",
+        "pmt_accuracy.csv (5-fold cross-validation) with --train, what_if.csv/.png with "
+        "--what-if, and transitions.csv and transitions_per_village.csv with --current.",
     )
     p.add_argument("households", type=Path, help="one row per household (household_id, ...)")
     p.add_argument(
@@ -417,6 +417,14 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
         "--reference-date",
         type=dt.date.fromisoformat,
         help="date ages are computed at, YYYY-MM-DD (default: today)",
+    )
+    p.add_argument(
+        "--current",
+        type=Path,
+        metavar="FILE",
+        help="who receives each programme today: household_id and a column per programme "
+        "(PKH, Sembako, ...: 1/0, ya/tidak); writes transitions.csv and "
+        "transitions_per_village.csv (stays, drops, new, not found) for verification",
     )
     p.add_argument(
         "--what-if",
@@ -480,6 +488,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
     write_table(problems, args.out / "problems.csv")
     if args.what_if:
         _write_what_if(scored.households, members, programmes, args, today, truth)
+    if args.current:
+        _write_transitions(scored.households, programmes, args.current, args.out)
     print(f"ages at {today.isoformat()} (--reference-date); yearly amounts:")
     _print_score_summary(scored.summary, problems)
     print(f"outputs written to {args.out}/")
@@ -524,6 +534,31 @@ def _write_what_if(households, members, programmes, args, today, truth) -> None:
     table, fig = what_if_rules(households, members, variants, today, true_welfare=welfare)
     write_table(table, args.out / "what_if.csv")
     fig.savefig(args.out / "what_if.png", dpi=120)
+
+
+def _write_transitions(households, programmes, current_file: Path, out: Path) -> None:
+    from bansos_linkage.eligibility.analysis import programme_transitions
+    from bansos_linkage.eligibility.score import HOUSEHOLD_COLUMNS, with_our_names
+    from bansos_linkage.errors import InputError
+    from bansos_linkage.io import read_table, write_table
+
+    current = with_our_names(read_table(current_file), HOUSEHOLD_COLUMNS)
+    if "household_id" not in current:
+        raise InputError("expected a household_id column", file=current_file)
+    try:
+        status, per_village = programme_transitions(households, current, programmes)
+    except ValueError as exc:
+        raise InputError(str(exc), file=current_file) from None
+    write_table(status, out / "transitions.csv")
+    write_table(per_village, out / "transitions_per_village.csv")
+    totals = per_village.groupby("programme", sort=False)[
+        ["stays", "drops", "new", "not_found"]
+    ].sum()
+    for name, row in totals.iterrows():
+        print(
+            f"{name:<14} today's recipients: {row['stays']:,} stay, {row['drops']:,} drop out, "
+            f"{row['not_found']:,} not found in the register; {row['new']:,} newly eligible"
+        )
 
 
 def _print_score_summary(summary, problems) -> None:

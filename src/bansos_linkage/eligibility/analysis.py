@@ -246,6 +246,65 @@ def transitions(
         .size()
         .unstack(fill_value=0)
         .reindex(columns=["stays", "drops", "new", "neither"], fill_value=0)
+        .rename_axis(columns=None)
         .reset_index()
     )
     return per_household, counts
+
+
+def programme_transitions(
+    households: pd.DataFrame,
+    current: pd.DataFrame,
+    programmes: Sequence[Programme],
+    village: str = "village_code",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`transitions` for every household programme with a column in ``current``,
+    per ``village`` (or the finest region code the households have).
+
+    ``households``: scored households (``household_id``, ``eligible:<programme>``,
+    ``village``); ``current``: ``household_id`` and one column per programme saying
+    who receives it today (``1``/``0``, ``ya``/``tidak``; e.g. DTKS flags carried to
+    the new register's households through ``household_links.csv``). A recipient
+    whose household is not among ``households`` is ``not_found``: the first names on
+    a verification list. Returns one row per household (``status:<programme>``) and
+    the counts per programme and village.
+    """
+    from bansos_linkage.eligibility.members import _flag
+
+    ids = households["household_id"].astype("string")
+    place = next(
+        (c for c in (village, "district_code", "regency_code", "province_code") if c in households),
+        None,
+    )
+    where = households[place] if place else pd.Series("all", index=households.index)
+    today = current.assign(household_id=current["household_id"].astype("string"))
+    columns = {str(c).strip().lower(): c for c in today.columns}
+    per_household = pd.DataFrame({"household_id": ids, "village": where})
+    lost = today[~today["household_id"].isin(ids)]
+    missing = pd.DataFrame({"household_id": lost["household_id"], "village": pd.NA})
+    counts = []
+    for programme in programmes:
+        column = columns.get(programme.name.lower())
+        if column is None or programme.level != "household":
+            continue
+        receives = _flag(today, column).groupby(today["household_id"]).any()
+        now = ids.map(receives).fillna(False).astype(bool)
+        status, village_counts = transitions(now, households[f"eligible:{programme.name}"], where)
+        per_household[f"status:{programme.name}"] = status["status"].to_numpy()
+        missing[f"status:{programme.name}"] = np.where(
+            lost["household_id"].map(receives).fillna(False), "not_found", "neither"
+        )
+        gone = int((missing[f"status:{programme.name}"] == "not_found").sum())
+        village_counts["not_found"] = 0
+        if gone:  # recipients with no household in the register: a row of their own
+            village_counts.loc[len(village_counts)] = (
+                {"village": "(not in the register)"}
+                | {k: 0 for k in ("stays", "drops", "new", "neither")}
+                | {"not_found": gone}
+            )
+        village_counts.insert(0, "programme", programme.name)
+        counts.append(village_counts)
+    if not counts:
+        raise ValueError("no column of the current recipients is named after a programme")
+    table = pd.concat([per_household, missing], ignore_index=True)
+    return table, pd.concat(counts, ignore_index=True)
