@@ -114,7 +114,8 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
 def _write_csv_arrow(df: pd.DataFrame, path: Path, sep: str) -> bool:
     """Write a table of plain text and numbers with pyarrow (several times faster than
     pandas on link outputs); False, having written nothing, when the pandas writer is
-    needed: booleans, dates, lists, mixed objects, or a value that needs quoting."""
+    needed: dates, lists, mixed objects, or a value that needs quoting."""
+    df = _as_pandas_writes(df)
     plain = all(
         pd.api.types.is_string_dtype(t)
         or (pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t))
@@ -133,6 +134,26 @@ def _write_csv_arrow(df: pd.DataFrame, path: Path, sep: str) -> bool:
     csv.writer(header, delimiter=sep, lineterminator="\n").writerow(df.columns)
     path.write_bytes(header.getvalue().encode("utf-8") + sink.getvalue())
     return True
+
+
+def _as_pandas_writes(df: pd.DataFrame) -> pd.DataFrame:
+    """Booleans as ``True``/``False`` and categories as their values, the text pandas
+    writes for them, so the arrow writer can take them too."""
+    changed = {}
+    for col, kind in df.dtypes.items():
+        if isinstance(kind, pd.CategoricalDtype):
+            names = pd.Series(kind.categories)
+            if pd.api.types.is_string_dtype(names.dtype):
+                codes = df[col].cat.codes.to_numpy()
+                text = pd.api.extensions.take(
+                    names.astype(TEXT_DTYPE).array, codes, allow_fill=True
+                )
+                changed[col] = pd.Series(text, index=df.index)
+        elif pd.api.types.is_bool_dtype(kind):
+            flags = df[col].astype("boolean")
+            words = np.where(flags.fillna(False).to_numpy(dtype=bool), "True", "False")
+            changed[col] = pd.Series(words, index=df.index, dtype=TEXT_DTYPE).where(flags.notna())
+    return df.assign(**changed) if changed else df
 
 
 def _flat(df: pd.DataFrame) -> pd.DataFrame:
@@ -260,14 +281,46 @@ def _cell_text(value: object) -> object:
     return text if text.strip() else None
 
 
+def _column_text(series: pd.Series) -> pd.Series:
+    """:func:`_cell_text` of a whole column: typed columns (Parquet) vectorised, the
+    rare cells they cannot do (fractions, times of day, mixed objects) one by one."""
+    kind = series.dtype
+    if isinstance(kind, pd.CategoricalDtype):  # each category once
+        names = _column_text(pd.Series(kind.categories)).astype(TEXT_DTYPE).array
+        codes = series.cat.codes.to_numpy()
+        taken = pd.api.extensions.take(names, codes, allow_fill=True)
+        return pd.Series(taken, index=series.index, dtype=TEXT_DTYPE)
+    if pd.api.types.is_bool_dtype(kind) or pd.api.types.is_integer_dtype(kind):
+        return series.astype(TEXT_DTYPE)  # str() of a bool or int, <NA> kept
+    if pd.api.types.is_string_dtype(kind) and not pd.api.types.is_object_dtype(kind):
+        text = series.astype(TEXT_DTYPE)
+        return text.where(text.str.strip() != "")
+    if pd.api.types.is_float_dtype(kind):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            whole = np.isfinite(values) & (np.mod(values, 1) == 0) & (np.abs(values) < 1e16)
+        out = pd.Series(pd.NA, index=series.index, dtype=TEXT_DTYPE)
+        out[whole] = pd.Series(values[whole].astype(np.int64)).astype(TEXT_DTYPE).to_numpy()
+        rest = ~whole & ~np.isnan(values)
+        out[rest] = [_cell_text(float(v)) for v in values[rest]]
+        return out
+    if pd.api.types.is_datetime64_any_dtype(kind):
+        stamps = pd.Series(series.to_numpy(), index=series.index)
+        midnight = (stamps == stamps.dt.normalize()).to_numpy()
+        out = stamps.dt.strftime("%Y-%m-%d").astype(TEXT_DTYPE)
+        timed = ~midnight & stamps.notna().to_numpy()
+        out[timed] = [_cell_text(v) for v in stamps[timed]]
+        return out
+    return pd.Series([_cell_text(v) for v in series.tolist()], index=series.index, dtype=object)
+
+
 def _as_text(df: pd.DataFrame, cells_are_text: bool = False) -> pd.DataFrame:
     df.columns = [str(c).strip() for c in df.columns]
     out = {}
     for col in df.columns:
         series = df[col]
         if not cells_are_text:
-            values = [_cell_text(v) for v in series.tolist()]
-            series = pd.Series(values, index=df.index, dtype=object)
+            series = _column_text(series)
         out[col] = series.astype(TEXT_DTYPE)
     result = pd.DataFrame(out, index=pd.RangeIndex(len(df)))
     result.columns = list(df.columns)

@@ -313,11 +313,11 @@ def prepare_register(
             problems.append(_problems(m, unknown, members_file, column, read["problem"], False))
             m[column] = read[column].astype(object if column == "sex" else float)
     m["household_id"] = m["household_id"].astype("string")
-    orphan = ~m["household_id"].isin(hh["household_id"])
+    orphan = ~_within(m["household_id"], hh["household_id"])
     message = f"household_id not in {households_file}"
     problems.append(_problems(m, orphan, members_file, "household_id", message, True))
     m = m[~orphan]
-    empty = ~hh["household_id"].isin(m["household_id"])
+    empty = ~_within(hh["household_id"], m["household_id"])
     if len(members):
         problems.append(_problems(hh, empty, households_file, "household_id", "no members", False))
     table = pd.concat([p for p in problems if len(p)] or [pd.DataFrame(columns=PROBLEM_COLUMNS)])
@@ -331,13 +331,25 @@ def _number_columns(table: pd.DataFrame, file: str, problems: list) -> pd.DataFr
         if column.endswith(("_id", "_code", "_number")):
             continue
         given = out[column].notna()
-        converted = pd.to_numeric(out[column], errors="coerce")
+        converted = _numbers(out[column])
         numbers = converted.notna()
         if not numbers.any() or numbers.sum() < 0.8 * given.sum():
             continue  # a text column (answers as words), left as it is
         problems.append(_problems(out, given & ~numbers, file, column, "expected a number", False))
         out[column] = converted
     return out
+
+
+def _within(values: pd.Series, universe: pd.Series) -> np.ndarray:
+    """``values.isin(universe)`` by hashing (isin on arrow text loops in Python)."""
+    return pd.Index(universe.dropna().unique()).get_indexer(values) >= 0
+
+
+def _numbers(column: pd.Series) -> pd.Series:
+    """``pd.to_numeric(errors="coerce")``, each distinct text converted once."""
+    codes, uniques = pd.factorize(column)
+    numbers = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy(float)
+    return pd.Series(np.append(numbers, np.nan)[codes], index=column.index)
 
 
 def _usable_ids(hh: pd.DataFrame, file: str, problems: list) -> pd.DataFrame:
