@@ -27,6 +27,7 @@ import argparse
 import datetime as dt
 import json
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -101,16 +102,29 @@ def _pss(process: psutil.Process) -> int:
         return process.memory_info().rss
 
 
-def registers(households: int, seed: int) -> Path:
-    """The synthetic registers as CSV exports (cached) with the truth tables."""
-    folder = DATA / f"link_{households}_{seed}"
-    if not (folder / "truth_regsosek.csv").exists():
-        data = generate(scenario("default", households=households, seed=seed))
+def registers(households: int, seed: int, name: str = "default", fresh: bool = False) -> Path:
+    """A scenario's synthetic registers as CSV exports (cached) with the truth tables.
+
+    The cache (``link_{households}_{seed}`` for ``default``, else
+    ``link_{name}_{households}_{seed}``) keeps the config it was generated from and is
+    regenerated when the scenario's config changed, or always with ``fresh``.
+    """
+    config = scenario(name, households=households, seed=seed)
+    tag = f"{households}_{seed}" if name == "default" else f"{name}_{households}_{seed}"
+    folder = DATA / f"link_{tag}"
+    saved = folder / "config.json"
+    wanted = json.loads(json.dumps(config.to_dict()))
+    stale = saved.exists() and json.loads(saved.read_text()) != wanted
+    if fresh or stale or not (folder / "truth_regsosek.csv").exists():
+        if folder.exists():
+            shutil.rmtree(folder)  # cached peer inputs and runs belong to the old data
+        data = generate(config)
         folder.mkdir(parents=True, exist_ok=True)
         data.registers["dtks"].to_csv(folder / "dtks.csv", index=False)
         data.registers["regsosek"].to_csv(folder / "regsosek.csv", index=False)
-        for name in ("dtks", "regsosek"):
-            data.truth[name].to_csv(folder / f"truth_{name}.csv", index=False)
+        for register in ("dtks", "regsosek"):
+            data.truth[register].to_csv(folder / f"truth_{register}.csv", index=False)
+        saved.write_text(json.dumps(wanted, indent=1))
     return folder
 
 

@@ -12,6 +12,7 @@ from bansos_linkage.comparisons import (
     NikComparison,
     RegionComparison,
     compare,
+    nik_conflicts,
 )
 from bansos_linkage.standardisation import standardise_name
 
@@ -62,7 +63,7 @@ def test_nik_levels():
                 nik,
                 "3302034078900003",  # two adjacent digits swapped
                 "3302034709900003",  # one digit in the date part
-                "3302054708900003",  # one digit in the region part (next district)
+                "3302054708900003",  # one digit in the region part: 0001s born that day
                 "3302044709900003",  # two digits
                 "3302034708900014",  # serial only: another person born that day there
                 "5203071502750001",
@@ -75,12 +76,56 @@ def test_nik_levels():
         "exact",
         "transposed",
         "one_digit_date",
-        "one_digit_region",
-        "two_digits",
-        "serial_only",
+        "else",
+        "else",
+        "else",
         "else",
         None,
     ]
+
+
+def test_nik_difference_explained_by_the_birth_dates_is_no_evidence():
+    # two people born a day apart in one district: their NIKs differ by one date digit
+    comp = NikComparison()
+    left = pd.DataFrame({"nik": ["3302034708900003"], "birth_date": pd.to_datetime(["1990-08-07"])})
+    right = pd.DataFrame(
+        {"nik": ["3302034808900003"], "birth_date": pd.to_datetime(["1990-08-08"])}
+    )
+    assert _level(comp, left, right) is None
+    # the same dates on both records: the difference is a typo in the NIK
+    same = right.assign(birth_date=left["birth_date"])
+    assert _level(comp, left, same) == "one_digit_date"
+
+
+def test_nik_of_someone_else_agrees_only_weakly():
+    # a wife's DTKS row carries her husband's NIK: it decodes to his birth date and sex
+    wife = pd.DataFrame(
+        {
+            "nik": ["3302031203650001"],
+            "nik_birth_date": pd.to_datetime(["1965-03-12"]),
+            "nik_sex": ["M"],
+            "birth_date": pd.to_datetime(["1970-06-02"]),
+            "sex": ["F"],
+        }
+    )
+    husband = pd.DataFrame(
+        {
+            "nik": ["3302031203650001"],
+            "nik_birth_date": pd.to_datetime(["1965-03-12"]),
+            "nik_sex": ["M"],
+            "birth_date": pd.to_datetime(["1965-03-12"]),
+            "sex": ["M"],
+        }
+    )
+    assert nik_conflicts(wife).tolist() == [True]
+    assert nik_conflicts(husband).tolist() == [False]
+    comp = NikComparison()
+    with_flags = [f.assign(nik_conflict=nik_conflicts(f)) for f in (wife, husband)]
+    assert _level(comp, *with_flags) == "exact_conflict"
+    assert _level(comp, with_flags[1], with_flags[1]) == "exact"
+    # nor does the husband's NIK lend the wife his birth date
+    dates = DateComparison()
+    assert _level(dates, *with_flags) == "else"
 
 
 def test_kk_number_typed_in_the_nik_field_is_missing_not_disagreement():

@@ -200,14 +200,11 @@ def _truth(p):
     )
 
 
-@pytest.fixture(scope="module")
-def ml_linked(linked, dtks_regsosek):
+def _labels(p, result, n: int = 300) -> pd.DataFrame:
     from bansos_linkage.review import oracle_decisions, select_for_review, training_pairs
 
-    p = dtks_regsosek
-    _, result, _ = linked
     batch = select_for_review(
-        result.pairs, 300, threshold=0.03, pattern=["name", "nik", "birth_date"], seed=0
+        result.pairs, n, threshold=0.5, pattern=["name", "nik", "birth_date"], seed=0
     )
     labels = training_pairs(oracle_decisions(batch, _truth(p)))
     # a pair blocking never proposed (field verification) and one with unknown ids
@@ -218,26 +215,56 @@ def ml_linked(linked, dtks_regsosek):
             "is_match": [False, True],
         }
     )
-    labels = pd.concat([labels, extra], ignore_index=True)
-    linker = Linker()
+    return pd.concat([labels, extra], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def ml_linked(linked, dtks_regsosek):
+    """An ML matcher that beats a deliberately poor Fellegi-Sunter cut-off on the labels."""
+    p = dtks_regsosek
+    labels = _labels(p, linked[1])
+    linker = Linker(threshold=1 - 1e-12)  # the unsupervised model misses most matches
     ml_result = linker.fit_link(p.left, p.right, keep_pairs=True, labels=labels)
     return linker, ml_result, labels
 
 
-def test_the_ml_matcher_trained_on_reviewed_pairs_decides_the_links(ml_linked, dtks_regsosek):
+def test_labels_never_make_the_links_worse(linked, dtks_regsosek):
+    p = dtks_regsosek
+    _, unsupervised, _ = linked
+    labels = _labels(p, unsupervised, n=100)
+    linker = Linker()
+    result = linker.fit_link(p.left, p.right, labels=labels)
+    t = result.summary["ml_training"]
+    # the run says which model decided and why
+    assert result.summary["matcher"] in {"ml", "fellegi_sunter"} and t["why"]
+    assert t["fs_errors_on_labels"] >= 0
+    assert _f1(p, result.links)[2] >= _f1(p, unsupervised.links)[2]
+    # a reviewer's decision is final: no reviewed non-match is linked
+    linked_pairs = set(zip(result.links["left_id"], result.links["right_id"], strict=True))
+    reviewed = labels.iloc[:-2]
+    said_no = reviewed[~reviewed["is_match"]]
+    assert not set(zip(said_no["left_id"], said_no["right_id"], strict=True)) & linked_pairs
+    said_yes = reviewed[reviewed["is_match"]]
+    found = [
+        pair in linked_pairs for pair in zip(said_yes["left_id"], said_yes["right_id"], strict=True)
+    ]
+    assert np.mean(found) > 0.95
+
+
+def test_the_ml_matcher_decides_where_it_beats_the_unsupervised_model(ml_linked, dtks_regsosek):
     p = dtks_regsosek
     linker, result, labels = ml_linked
     s = result.summary
-    assert s["matcher"] == "ml" and s["threshold"] == linker.ml_threshold
-    assert s["ml_training"] == {
-        "labelled_pairs": len(labels) - 1,
-        "matches": int(labels["is_match"].iloc[:-1].sum()),
-        "unknown_ids": 1,
-    }
+    assert s["matcher"] == "ml", s["ml_training"]
+    t = s["ml_training"]
+    assert t["labelled_pairs"] == len(labels) - 1 and t["unknown_ids"] == 1
+    assert t["matches"] == int(labels["is_match"].iloc[:-1].sum())
+    assert t["ml_cv_errors_on_labels"] < t["fs_errors_on_labels"]
     assert "fs_match_weight" in result.links and "ml_probability" in result.pairs
-    assert result.links["match_probability"].min() >= linker.ml_threshold
-    precision, recall, f1 = _f1(p, result.links)
-    assert f1 > 0.99 and precision > 0.99
+    # within the labels' band the ML matcher rescues what the poor cut-off misses
+    alone = Linker(threshold=linker.threshold).fit_link(p.left, p.right)
+    assert len(result.links) > len(alone.links) + 100
+    assert _f1(p, result.links)[0] > 0.99
     # every record still ends in exactly one output
     left_out = pd.concat([result.links["left_id"], result.unlinked_left["record_id"]])
     assert sorted(left_out.unique()) == sorted(p.left["record_id"])

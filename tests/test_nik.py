@@ -19,7 +19,16 @@ from bansos_linkage.standardisation.nik import (
 )
 from bansos_linkage.standardisation.regions import PROVINCES
 
-NIK_COLUMNS = ["nik", "nik_birth_date", "nik_sex", "nik_region", "nik_province_code", "problem"]
+NIK_COLUMNS = [
+    "nik",
+    "nik_birth_date",
+    "nik_sex",
+    "nik_region",
+    "nik_province_code",
+    "nik_decoded",
+    "problem",
+]
+DECODED = ["nik_birth_date", "nik_sex", "nik_region", "nik_province_code"]
 WOMAN = "3302034708900003"  # Banyumas 33.02.03, born 07-08-1990 (47 = 7 + 40), serial 0003
 MAN = "3302031708900003"  # same, born 17-08-1990
 
@@ -56,6 +65,7 @@ def test_decodes_birth_date_and_sex(nik: str, birth: str, sex: str) -> None:
     assert out["nik_sex"] == sex
     assert out["nik_region"] == nik[:6]
     assert out["nik_province_code"] == nik[:2]
+    assert bool(out["nik_decoded"])
     assert pd.isna(out["problem"])
 
 
@@ -94,7 +104,18 @@ def test_decode_nik_returns_parts() -> None:
     assert decode_nik(" 3302.0317.0890.0003 ", reference_year=2025).sex == "M"
 
 
-@pytest.mark.parametrize("bad", ["0000000000000000", "3.30203E+15", "", "abc", "3302034708900000"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "0000000000000000",
+        "3.30203E+15",
+        "",
+        "abc",
+        "3302034708900000",
+        "3302033508900003",  # kept by standardise_nik (bad date) but not decoded
+        "9702034708900003",  # kept (bad province) but not decoded
+    ],
+)
 def test_decode_nik_returns_none_for_invalid(bad: str) -> None:
     assert decode_nik(bad, reference_year=2025) is None
 
@@ -195,6 +216,20 @@ def test_placeholders(raw: str) -> None:
         ("\u0663\u0663\u0660\u0662", "nik_not_digits"),  # Arabic-Indic digits
         ("330203470890003", "nik_wrong_length"),
         ("33020347089000031", "nik_wrong_length"),
+        ("3302034708900000", "nik_bad_serial"),  # serial 0003 after Excel's 15 digits
+        ("3302033508900000", "nik_bad_serial"),  # also a bad date: nulled all the same
+    ],
+)
+def test_unusable_numbers_are_null(raw: str, problem: str) -> None:
+    out = standardise_nik(pd.Series([raw]), reference_year=2025).iloc[0]
+    assert out["problem"] == problem
+    assert PROBLEMS[problem].severity == "invalid"
+    assert out[["nik", *DECODED, "nik_decoded"]].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
         ("1002034708900003", "nik_bad_province"),
         ("9702034708900003", "nik_bad_province"),  # 97 is a BPS code, not Kemendagri
         ("3300034708900003", "nik_bad_region"),  # regency 00
@@ -208,19 +243,38 @@ def test_placeholders(raw: str) -> None:
         ("3302037102900003", "nik_bad_date"),  # 31 February, woman
         ("3302032902010003", "nik_bad_date"),  # 29 February 2001
         ("3302030000000001", "nik_bad_date"),  # zero date with a serial
-        ("3302034708900000", "nik_bad_serial"),
     ],
 )
-def test_structural_problems(raw: str, problem: str) -> None:
-    out = standardise_nik(pd.Series([raw]), reference_year=2025).iloc[0]
-    assert out["problem"] == problem
-    assert out[["nik", "nik_birth_date", "nik_sex", "nik_region"]].isna().all()
+def test_structural_problems_keep_the_number_undecoded(raw: str, problem: str) -> None:
+    out = standardise_nik(pd.Series([f" {raw[:6]}.{raw[6:12]}.{raw[12:]}"]), reference_year=2025)
+    row = out.iloc[0]
+    assert row["problem"] == problem
+    assert PROBLEMS[problem].severity == "warning"
+    assert row["nik"] == raw  # cleaned, kept for exact agreement
+    assert row[DECODED].isna().all()  # but nothing is read from it
+    assert out["nik_decoded"].tolist() == [False]
 
 
-def test_priority_placeholder_before_province() -> None:
+def test_priority_nulling_codes_before_kept_ones() -> None:
     # all zeros also has a bad province, date and serial; the most useful code wins
     assert nik_problem("0000000000000000") == "nik_placeholder"
-    assert nik_problem("1002033508900000") == "nik_bad_province"  # also bad date and serial
+    assert nik_problem("1002033508900000") == "nik_bad_serial"  # also bad province and date
+    assert nik_problem("1002033508900003") == "nik_bad_province"  # also bad date
+
+
+def test_same_malformed_number_agrees_across_registers() -> None:
+    dtks = standardise_nik(pd.Series(["3302033508900003", "9702034708900003"]))
+    p3ke = standardise_nik(pd.Series(["'3302 0335 0890 0003", "97.02.03.470890.0003"]))
+    assert dtks["nik"].tolist() == p3ke["nik"].tolist() == ["3302033508900003", "9702034708900003"]
+    kk_a = standardise_kk(pd.Series(["3302033201150001"]))  # day 32
+    kk_b = standardise_kk(pd.Series(["3302-0332-0115-0001"]))
+    assert kk_a["kk_number"].tolist() == kk_b["kk_number"].tolist() == ["3302033201150001"]
+
+
+def test_flagged_number_on_several_rows_keeps_its_structural_code() -> None:
+    out = standardise_nik(pd.Series(["3302033508900003"] * 2), reference_year=2025)
+    assert out["problem"].tolist() == ["nik_bad_date"] * 2
+    assert out["nik"].tolist() == ["3302033508900003"] * 2
 
 
 def test_kk_typed_as_nik() -> None:
@@ -231,6 +285,18 @@ def test_kk_typed_as_nik() -> None:
     assert out["problem"].tolist() == [pd.NA, "nik_is_kk", pd.NA, "nik_missing"]
     assert pd.isna(out.loc[6, "nik"]) and pd.isna(out.loc[6, "nik_birth_date"])
     assert out.loc[7, "nik"] == "3302030101150001"  # differs from its own row's KK
+
+
+def test_flagged_kk_typed_as_nik_is_null() -> None:
+    # a KK number with an impossible date is kept as a KK, but as a NIK it is someone else's
+    number = "3302033201150001"
+    nik = pd.Series([number, number])
+    kk = pd.Series([number, "3302030101150001"])
+    out = standardise_nik(nik, kk=kk, reference_year=2025)
+    assert out["problem"].tolist() == ["nik_is_kk", "nik_bad_date"]
+    assert out["nik"].tolist() == [pd.NA, number]
+    assert out["nik_decoded"].tolist() == [pd.NA, False]
+    assert standardise_kk(kk)["kk_number"].tolist() == kk.tolist()
 
 
 def test_kk_must_share_the_index() -> None:
@@ -259,8 +325,10 @@ def test_output_shape_dtypes_and_index() -> None:
     assert list(out.columns) == NIK_COLUMNS
     assert out.index.equals(index)
     assert out["nik_birth_date"].dtype == "datetime64[ns]"
+    assert out["nik_decoded"].dtype == "boolean"
+    assert out["nik_decoded"].tolist() == [True, pd.NA, pd.NA]
     for column in NIK_COLUMNS:
-        if column != "nik_birth_date":
+        if column not in ("nik_birth_date", "nik_decoded"):
             assert out[column].dtype == pd.StringDtype(), column
 
 
@@ -302,7 +370,11 @@ def test_problem_registry() -> None:
     assert PROBLEMS["nik_missing"].severity == "missing"
     assert PROBLEMS["kk_missing"].severity == "missing"
     invalid = {code for code, p in PROBLEMS.items() if p.severity == "invalid"}
-    assert {"nik_placeholder", "nik_is_kk", "kk_bad_date", "kk_excel_float"} <= invalid
+    assert {"nik_placeholder", "nik_is_kk", "kk_bad_serial", "kk_excel_float"} <= invalid
+    kept = {code for code, p in PROBLEMS.items() if p.severity == "warning"}
+    structural = {f"{f}_bad_{k}" for f in ("nik", "kk") for k in ("province", "region", "date")}
+    assert kept == structural | {"nik_duplicate"}
+    assert all("kept" in PROBLEMS[code].description for code in structural)
     assert "kk_duplicate" not in PROBLEMS
     assert all(code.startswith(("nik_", "kk_")) for code in PROBLEMS)
 
@@ -342,7 +414,13 @@ def test_kk_valid_and_shared_by_family() -> None:
     ],
 )
 def test_kk_problems(raw: object, problem: str) -> None:
-    assert kk_problem(raw) == problem
+    out = standardise_kk(pd.Series([raw], dtype=object)).iloc[0]
+    assert out["problem"] == problem
+    assert out[["kk_region", "kk_province_code"]].isna().all()
+    if PROBLEMS[problem].severity == "warning":  # a structural flag: kept, not decoded
+        assert out["kk_number"] == raw
+    else:
+        assert pd.isna(out["kk_number"])
 
 
 def test_kk_leap_day() -> None:
@@ -372,12 +450,39 @@ def test_never_raises_and_keeps_index(values: list, data: st.DataObject) -> None
     out = standardise_nik(series, kk=series.iloc[::-1].set_axis(series.index), reference_year=2025)
     assert out.index.equals(series.index)
     assert set(out["problem"].dropna()) <= set(PROBLEMS)
-    kept = out["problem"].isna() | (out["problem"] == "nik_duplicate")
-    assert (out["nik"].notna() == kept).all()
-    assert out.loc[kept.to_numpy(), "nik"].str.fullmatch("[0-9]{16}").all()
+    severity = out["problem"].map(lambda code: PROBLEMS[code].severity, na_action="ignore")
+    kept = (out["problem"].isna() | (severity == "warning")).to_numpy()
+    decoded = (out["problem"].isna() | (out["problem"] == "nik_duplicate")).to_numpy()
+    assert (out["nik"].notna().to_numpy() == kept).all()
+    assert out.loc[kept, "nik"].str.fullmatch("[0-9]{16}").all()
+    assert (out["nik_decoded"].isna().to_numpy() == ~kept).all()
+    assert (out["nik_decoded"].fillna(False).to_numpy(dtype=bool) == decoded).all()
+    for column in DECODED:
+        assert (out[column].notna().to_numpy() == decoded).all(), column
     kk = standardise_kk(series)
     assert kk.index.equals(series.index)
-    assert (kk["kk_number"].notna() == kk["problem"].isna()).all()
+    kk_severity = kk["problem"].map(lambda code: PROBLEMS[code].severity, na_action="ignore")
+    kk_kept = (kk["problem"].isna() | (kk_severity == "warning")).to_numpy()
+    assert (kk["kk_number"].notna().to_numpy() == kk_kept).all()
+    assert (kk["kk_region"].notna() == kk["problem"].isna()).all()
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    values=st.lists(st.one_of(messy_text, st.from_regex(r"[0-9]{16}", fullmatch=True)), max_size=20)
+)
+def test_standardising_the_output_again_changes_nothing(values: list) -> None:
+    series = pd.Series(values, dtype=object)
+    kk = series.iloc[::-1].reset_index(drop=True)
+    once = standardise_nik(series, kk=kk, reference_year=2025)
+    kept = once["nik"].notna().to_numpy()
+    twice = standardise_nik(once["nik"], reference_year=2025)
+    pd.testing.assert_frame_equal(twice[kept], once[kept])
+    assert (twice.loc[~kept, "problem"] == "nik_missing").all()
+    kk_once = standardise_kk(series)
+    kk_twice = standardise_kk(kk_once["kk_number"])
+    kk_kept = kk_once["kk_number"].notna().to_numpy()
+    pd.testing.assert_frame_equal(kk_twice[kk_kept], kk_once[kk_kept])
 
 
 @st.composite

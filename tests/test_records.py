@@ -84,12 +84,60 @@ def test_invalid_values_become_null_with_a_reason(dtks):
     assert report.loc[("DTKS-0005", "nik"), "problem"] == "nik_placeholder"
     assert report.loc[("DTKS-0006", "nik"), "problem"] == "nik_excel_scientific"
     assert report.loc[("DTKS-0006", "nik"), "value"] == "5.20309E+15"
+    assert rec.loc[["DTKS-0005", "DTKS-0006"], ["nik", "nik_decoded"]].isna().all(axis=None)
     # impossible date and unknown marker
     assert pd.isna(rec.loc["DTKS-0014", "birth_date"])
     assert report.loc[("DTKS-0014", "birth_date"), "problem"] == "date_invalid"
     assert report.loc[("DTKS-0004", "birth_date"), "severity"] == "missing"
     # the preset's L/P list extends the built-in codes, so a stray "1" still reads as male
     assert rec.loc["DTKS-0020", "sex"] == "M"
+
+
+def test_structurally_flagged_numbers_are_kept_but_not_decoded():
+    raw = pd.DataFrame(
+        {
+            "ID": ["1", "2", "3", "4"],
+            "NAMA": ["Siti", "Budi", "Ani", "Joko"],
+            "NIK": ["3302033508900003", "3302031708900003", "3302033201150001", "3302030000000000"],
+            "NO KK": ["3302033201150001", "3302033201150001", "3302033201150001", None],
+        }
+    )
+    schema = {
+        "id_column": "ID",
+        "fields": {"full_name": "NAMA", "nik": "NIK", "kk_number": "NO KK"},
+    }
+    out = standardise(raw, schema, reference_date=REF)
+    rec = out.records.set_index("record_id")
+    # day 35: kept for exact agreement, nothing decoded from it
+    assert rec.loc["1", "nik"] == "3302033508900003"
+    assert rec.loc["1", "nik_decoded"] == False  # noqa: E712
+    assert rec.loc[["1"], ["nik_birth_date", "nik_sex", "nik_region"]].isna().all(axis=None)
+    assert rec.loc["2", "nik_decoded"] == True  # noqa: E712
+    assert rec.loc["2", "nik_birth_date"] == pd.Timestamp("1990-08-17")
+    # a KK number with day 32 is kept: the family's rows still share it
+    assert rec["kk_number"].tolist()[:3] == ["3302033201150001"] * 3
+    # ... but typed in the NIK field it is someone else's number, and a placeholder is no number
+    assert rec[["nik", "nik_decoded"]].loc[["3", "4"]].isna().all(axis=None)
+    report = out.report.set_index(["record_id", "field"])
+    assert report.loc[("1", "nik"), "problem"] == "nik_bad_date"
+    assert report.loc[("1", "nik"), "severity"] == "warning"
+    assert report.loc[("1", "kk_number"), "problem"] == "kk_bad_date"
+    assert report.loc[("1", "kk_number"), "severity"] == "warning"
+    assert report.loc[("3", "nik"), "problem"] == "nik_is_kk"
+    assert report.loc[("3", "nik"), "severity"] == "invalid"
+    assert report.loc[("4", "nik"), "problem"] == "nik_placeholder"
+
+
+def test_serial_0000_is_spreadsheet_damage_and_null():
+    # P3KE's 5203096506800000 is DTKS-0007's 5203096506800003 with the 16th digit lost to
+    # Excel: kept, it would disagree with the true NIK as if it were a sibling's serial
+    out = standardise(sample_path("p3ke"), SAMPLES["p3ke"][1], reference_date=REF)
+    rec = out.records.set_index("record_id")
+    assert pd.isna(rec.loc["P-52-0003", "nik"])
+    assert rec.loc["P-52-0003", "nik_raw"] == "5203096506800000"
+    report = out.report.set_index(["record_id", "field"])
+    assert report.loc[("P-52-0003", "nik"), "problem"] == "nik_bad_serial"
+    assert report.loc[("P-52-0003", "nik"), "severity"] == "invalid"
 
 
 def test_duplicate_niks_are_flagged_but_kept(dtks):

@@ -366,7 +366,16 @@ def rule_keys(rules: Sequence[Rule]) -> list[str]:
 
 
 #: The standardised columns :func:`blocking_keys` derives the ``bk_*`` keys from.
-KEY_SOURCES = ("name_phonetic", "birth_date", "nik_birth_date", "birth_date_precision")
+KEY_SOURCES = (
+    "name_phonetic",
+    "birth_date",
+    "nik_birth_date",
+    "birth_date_precision",
+    "province_code",
+    "village_name",
+    "village_code",
+    "region_scheme",
+)
 
 
 def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
@@ -377,7 +386,11 @@ def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
     ``bk_birth_date`` / ``bk_birth_year``: the recorded birth date (only when known to
     the day) and its year;
     ``bk_nik_birth_date``: the birth date decoded from the NIK (agrees even when the
-    date field was mistyped).
+    date field was mistyped);
+    ``bk_name_pair``: the phonetic keys of the first and last words in sorted order
+    (SITI AMINAH = AMINAH SITI; a one-word name pairs with itself);
+    ``bk_village``: the village across coding schemes (province code + village name,
+    else the scheme and the village code).
     """
     out = records.copy()
     if "name_phonetic" in records:
@@ -388,8 +401,11 @@ def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
         # a one-word name has no last word of its own: as a key it would join every
         # SRI born in a year across a province
         last = words.str.extract(r" (\S+)$", expand=False)
-        for col, part in (("bk_name_first", first), ("bk_name_last", last)):
+        other = last.fillna(first)
+        pair = first.where(first <= other, other) + " " + other.where(first <= other, first)
+        for col, part in (("bk_name_first", first), ("bk_name_last", last), ("bk_name_pair", pair)):
             out[col] = pd.Series(part.array.take(codes, allow_fill=True), index=records.index)
+    out["bk_village"] = _village_key(records)
     # dates stay dates: keys compare as integers, no formatting
     for col, source in (("bk_birth_date", "birth_date"), ("bk_nik_birth_date", "nik_birth_date")):
         if source in records:
@@ -401,6 +417,20 @@ def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
     if "birth_date" in records:
         out["bk_birth_year"] = pd.to_datetime(records["birth_date"]).dt.year.astype("Int32")
     return out
+
+
+def _village_key(records: pd.DataFrame) -> pd.Series:
+    """Province code + village name (BPS and Kemendagri codes differ, names agree), else
+    the coding scheme + village code; null when neither is known."""
+
+    def text(col: str) -> pd.Series:
+        if col not in records:
+            return pd.Series(pd.NA, index=records.index, dtype="string")
+        return records[col].astype("string").replace("", pd.NA)
+
+    named = text("province_code") + "|" + text("village_name")
+    coded = text("region_scheme").fillna("?") + "#" + text("village_code")
+    return named.fillna(coded)
 
 
 #: Rules for DTKS <-> Regsosek person linkage on :func:`blocking_keys` output.
@@ -415,5 +445,10 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     # within a province: single-word names born in one year are thousands nationwide
     ExactRule(("bk_name_first", "bk_name_last", "bk_birth_year", "province_code")),
     ExactRule(("bk_birth_date", "province_code")),
+    # within a village, the name alone: the pairs whose NIK is missing or someone else's,
+    # whose KK was renumbered and whose birth date is missing, year-only or swapped
+    ExactRule(("bk_name_pair", "bk_village")),
+    ExactRule(("bk_name_first", "bk_birth_year", "bk_village")),
+    ExactRule(("bk_name_last", "bk_birth_year", "bk_village")),
     SortedNeighbourhoodRule("full_name", window=4),
 )

@@ -143,7 +143,12 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--households", type=int, default=2_000, help="number of households")
     p.add_argument("--seed", type=int, default=0, help="random seed")
-    p.add_argument("--scenario", default="default", help="clean, default or hard")
+    p.add_argument(
+        "--scenario",
+        default="default",
+        help="clean, default, hard, or mix01 .. mix24 (rates drawn at random from wide ranges; "
+        "tune on mix01-mix06, report on mix07-mix24)",
+    )
     p.add_argument(
         "--config",
         type=Path,
@@ -249,13 +254,22 @@ def _cmd_link(args: argparse.Namespace) -> int:
         f"{s['links']:,} links from {s['candidate_pairs']:,} candidate pairs; "
         f"{s['duplicates_left']:,} left and {s['duplicates_right']:,} right records linked as "
         f"duplicates; estimated false links {s['expected_false_links']:,.0f} "
-        f"(FDR {s['estimated_fdr']:.2%}, label-free, conservative)"
+        f"(FDR {s['estimated_fdr']:.2%}, label-free)"
     )
-    if s.get("matcher") == "ml":
+    left_out = s.get("left_out") or {}
+    for what in ("comparisons", "blocking_rules"):
+        if left_out.get(what):
+            print(
+                f"left out {what.replace('_', ' ')} {', '.join(left_out[what])}: "
+                "neither register has their columns"
+            )
+    if s.get("ml_training"):
         t = s["ml_training"]
+        decides = "the ML matcher" if s.get("matcher") == "ml" else "the Fellegi-Sunter model"
         print(
-            f"ML matcher trained on {t['labelled_pairs']:,} reviewed pairs "
-            f"({t['matches']:,} matches; {t['unknown_ids']:,} with ids not in these registers)"
+            f"{t['labelled_pairs']:,} reviewed pairs ({t['matches']:,} matches; "
+            f"{t['unknown_ids']:,} with ids not in these registers); {decides} decides: "
+            f"{t.get('why', '')}"
         )
     print(f"outputs written to {args.out}/")
     return EXIT_OK

@@ -336,21 +336,34 @@ def _nickname(names: _Names, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class NikComparison:
-    """NIK: exact; two adjacent digits swapped; one digit wrong in the date part;
-    one digit wrong in the region part; two digits wrong; differing only in the
-    4-digit serial; else.
+    """NIK: exact; two adjacent digits swapped; one digit wrong in the date part; an
+    exact agreement on a NIK that contradicts its record (``exact_conflict``); else.
 
-    The region and serial parts get their own levels because different people
-    born on the same day in one district have NIKs that differ only in the
-    serial (0001 / 0002), and in neighbouring districts only in one region
-    digit: such differences are much weaker evidence than a typo in the date.
+    A NIK encodes its holder's district and birth date, so NIKs of different people
+    born close together in one district differ in only a digit or two: a partial
+    agreement is evidence of a typo only when the records' own birth dates do not
+    explain it. Where both records have full birth dates that differ, a NIK that is not
+    equal says nothing beyond the date comparison and counts as missing; a NIK
+    differing only in the district or the serial (0001 for the first child born that
+    day) is ordinary for two people born the same day, and counts as ``else``.
+
     A NIK equal to either record's KK number (the KK typed in the NIK field)
     says nothing about the person: the pair counts as missing, not as a
     disagreement.
+
+    A NIK is evidence about a person only together with what it decodes to: when
+    either record's NIK contradicts that record's own birth date or sex (the
+    ``conflict`` column, see :func:`nik_conflicts`), an exact agreement gets its own
+    weak level, ``exact_conflict``: registers keep a relative's NIK on a member's row
+    (the head's NIK typed for a wife or a child), and such a NIK identifies the
+    relative, not the member.
     """
 
     column: str = "nik"
     kk_column: str | None = "kk_number"
+    conflict: str | None = "nik_conflict"
+    date: str | None = "birth_date"
+    precision: str = "birth_date_precision"
     name: str = "nik"
 
     @property
@@ -359,15 +372,7 @@ class NikComparison:
 
     @property
     def levels(self) -> tuple[str, ...]:
-        return (
-            "exact",
-            "transposed",
-            "one_digit_date",
-            "one_digit_region",
-            "two_digits",
-            "serial_only",
-            "else",
-        )
+        return ("exact", "transposed", "one_digit_date", "exact_conflict", "else")
 
     def compare(
         self, left: pd.DataFrame, right: pd.DataFrame, left_rows: np.ndarray, right_rows: np.ndarray
@@ -381,19 +386,28 @@ class NikComparison:
         da, db = digits[np.where(missing, 0, ca)], digits[np.where(missing, 0, cb)]
         diff = (da != db) & ~missing[:, None]
         n_diff = diff.sum(axis=1)
-        outside_serial = diff[:, :SERIAL_START].any(axis=1)
         swapped = (n_diff == 2) & _adjacent_swap(da, db, diff)
         in_date = diff[:, DATE_START:SERIAL_START].any(axis=1)
+        conflict = _flag(left, self.conflict, left_rows) | _flag(right, self.conflict, right_rows)
+        if self.date is not None:
+            # the records' own dates differ: the NIKs' difference is theirs, not a typo
+            missing |= (n_diff > 0) & self._dates_differ(left, right, *rows)
         conditions = [
-            n_diff == 0,
+            (n_diff == 0) & ~conflict,
             swapped,
             (n_diff == 1) & in_date,
-            (n_diff == 1) & outside_serial,
-            (n_diff == 2) & outside_serial,
-            ~outside_serial,
+            n_diff == 0,
         ]
         similarity = np.where(missing, np.nan, 1 - n_diff / 16)
         return ComparisonResult(_assign([c & ~missing for c in conditions], missing), similarity)
+
+    def _dates_differ(
+        self, left: pd.DataFrame, right: pd.DataFrame, li: np.ndarray, ri: np.ndarray
+    ) -> np.ndarray:
+        assert self.date is not None
+        a, b = _days(left, self.date, li), _days(right, self.date, ri)
+        precise = ~_vague(left, self.precision, li) & ~_vague(right, self.precision, ri)
+        return precise & ~np.isnat(a) & ~np.isnat(b) & (a != b)
 
     def _kk_in_nik_field(
         self, left: pd.DataFrame, right: pd.DataFrame, li: np.ndarray, ri: np.ndarray
@@ -440,12 +454,15 @@ class DateComparison:
     With ``alternative`` (default: the birth date decoded from the NIK) a record's
     recorded date and its NIK date both count, and the best level of the pairings
     wins (never NIK date against NIK date: that is the NIK comparison's evidence),
-    so a mistyped or year-only date field is rescued by a correct NIK.
+    so a mistyped or year-only date field is rescued by a correct NIK. A record whose
+    NIK contradicts its own date or sex (the ``conflict`` column) offers no NIK date:
+    that NIK is someone else's, and its date would agree with that person.
     """
 
     column: str = "birth_date"
     precision: str = "birth_date_precision"
     alternative: str | None = "nik_birth_date"
+    conflict: str | None = "nik_conflict"
     within_days: int = 45
     name: str = "birth_date"
 
@@ -478,6 +495,8 @@ class DateComparison:
         if self.alternative is not None:
             alt_a = _days(left, self.alternative, left_rows)
             alt_b = _days(right, self.alternative, right_rows)
+            alt_a[_flag(left, self.conflict, left_rows)] = np.datetime64("NaT")
+            alt_b[_flag(right, self.conflict, right_rows)] = np.datetime64("NaT")
             exact = np.zeros(len(left_rows), dtype=bool)  # a NIK date is always to the day
             for x, y, vx, vy in ((alt_a, b, exact, vague_b), (a, alt_b, vague_a, exact)):
                 lv, sv = self._levels(x, y, vx, vy)
@@ -535,6 +554,58 @@ def _year_month_day(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return yoe + era * 400 + (month <= 2), month, doy - (153 * mp + 2) // 5 + 1
 
 
+def _flag(frame: pd.DataFrame, column: str | None, rows: np.ndarray) -> np.ndarray:
+    """A boolean column at ``rows`` (False where missing or absent)."""
+    if column is None or column not in frame:
+        return np.zeros(len(rows), dtype=bool)
+    return frame[column].fillna(False).to_numpy(dtype=bool)[rows]
+
+
+#: The standardised columns :func:`nik_conflicts` reads.
+CONFLICT_SOURCES = ("nik_birth_date", "nik_sex", "birth_date", "birth_date_precision", "sex")
+
+
+def nik_conflicts(records: pd.DataFrame) -> np.ndarray:
+    """Per record: does its NIK contradict its own birth date or sex?
+
+    A NIK encodes its holder's birth date (and sex, women's day + 40). It contradicts
+    the record when the years differ by two or more (and day and month differ too: a
+    mistyped year digit keeps them), or when the sexes differ and the dates do not
+    confirm each other. Registers keep a relative's NIK on a member's row; such a NIK
+    agrees with the relative's record, and this flag stops it counting as the member's.
+    Unknown (no decodable NIK, no date or sex) is no conflict.
+
+    Examples
+    --------
+    >>> records = pd.DataFrame({
+    ...     "nik_birth_date": pd.to_datetime(["1960-05-01", "1960-05-01", "1960-05-01"]),
+    ...     "nik_sex": ["M", "M", "M"],
+    ...     "birth_date": pd.to_datetime(["1960-05-01", "1988-02-11", "1961-05-01"]),
+    ...     "sex": ["M", "F", "M"]})
+    >>> nik_conflicts(records).tolist()
+    [False, True, False]
+    """
+    n = len(records)
+    if "nik_birth_date" not in records or "birth_date" not in records:
+        return np.zeros(n, dtype=bool)
+    nik_date = pd.to_datetime(records["nik_birth_date"]).to_numpy().astype("datetime64[D]")
+    own = pd.to_datetime(records["birth_date"]).to_numpy().astype("datetime64[D]")
+    dated = ~np.isnat(nik_date) & ~np.isnat(own)
+    (y1, m1, d1), (y2, m2, d2) = _year_month_day(nik_date), _year_month_day(own)
+    vague = _vague(records, "birth_date_precision", np.arange(n))
+    same_day_month = (m1 == m2) & (d1 == d2) & ~vague
+    years_apart = dated & (np.abs(y1 - y2) >= 2) & ~same_day_month
+    confirmed = dated & (np.abs((nik_date - own).astype(np.int64)) <= 45)
+    confirmed |= dated & same_day_month
+    conflict = years_apart
+    if "nik_sex" in records and "sex" in records:
+        a = records["nik_sex"].astype("string").to_numpy(dtype=object, na_value=None)
+        b = records["sex"].astype("string").to_numpy(dtype=object, na_value=None)
+        known = pd.notna(a) & pd.notna(b)
+        conflict = conflict | (known & (a != b) & ~confirmed)
+    return np.asarray(conflict, dtype=bool)
+
+
 def _vague(frame: pd.DataFrame, precision: str, rows: np.ndarray) -> np.ndarray:
     """Dates known only to the year or month (the ``precision`` column)."""
     col = frame.get(precision)
@@ -546,10 +617,19 @@ def _vague(frame: pd.DataFrame, precision: str, rows: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class RegionComparison:
-    """Same village, district, regency or province. Codes below the province are only
-    compared when both records use the same coding scheme (BPS and Kemendagri differ)."""
+    """Where the two records live and which family card they are on: same KK number
+    (with ``kk_column``), then same village, district, regency or province.
+
+    Codes below the province are only compared when both records use the same coding
+    scheme (BPS and Kemendagri differ); across schemes, the same village name within the
+    province counts as the same village. The family card and the region are one
+    comparison because they are not independent: members of one family agree on both,
+    and counting them separately would credit a household member twice.
+    """
 
     scheme: str = "region_scheme"
+    kk_column: str | None = None
+    village_name: str | None = "village_name"
     name: str = "region"
 
     @property
@@ -558,7 +638,8 @@ class RegionComparison:
 
     @property
     def levels(self) -> tuple[str, ...]:
-        return ("village", "district", "regency", "province", "else")
+        top = ("same_kk",) if self.kk_column else ()
+        return (*top, "village", "district", "regency", "province", "else")
 
     def compare(
         self, left: pd.DataFrame, right: pd.DataFrame, left_rows: np.ndarray, right_rows: np.ndarray
@@ -569,9 +650,17 @@ class RegionComparison:
         for col in ("village_code", "district_code", "regency_code", "province_code"):
             missing, equal = _equal(left, right, col, col, *rows)
             conditions.append(equal if col == "province_code" else equal & same_scheme)
-        # the province decides whether the pair is missing
+        if self.village_name is not None:
+            named = _equal(left, right, self.village_name, self.village_name, *rows)[1]
+            conditions[0] = conditions[0] | (named & conditions[-1])
+        if self.kk_column:
+            kk_missing, same_kk = _equal(left, right, self.kk_column, self.kk_column, *rows)
+            conditions.insert(0, same_kk)
+            missing = missing & kk_missing
+        # the province (or the KK) decides whether the pair is missing
         levels = _assign([c & ~missing for c in conditions], missing)
-        return ComparisonResult(levels, np.where(missing, np.nan, levels / 4.0))
+        top = len(self.levels) - 1
+        return ComparisonResult(levels, np.where(missing, np.nan, levels / top))
 
 
 @dataclass(frozen=True)
@@ -622,8 +711,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
     NikComparison(),
     DateComparison(),
     ExactComparison("sex"),
-    ExactComparison("kk_number"),
-    RegionComparison(),
+    RegionComparison(kk_column="kk_number", name="household"),
     NameComparison(column="mother_name", phonetic=None, name="mother_name"),
 )
 
@@ -640,13 +728,30 @@ def columns_used(comparison: Comparison) -> list[str]:
     return names
 
 
+def derived_columns(comparisons: Sequence[Comparison]) -> dict[str, tuple[str, ...]]:
+    """Columns the comparisons read that are derived from records (not standardised
+    fields), with the fields each is derived from."""
+    flags = {getattr(c, "conflict", None) for c in comparisons} - {None}
+    return {str(f): CONFLICT_SOURCES for f in flags}
+
+
+def add_derived_columns(records: pd.DataFrame, comparisons: Sequence[Comparison]) -> pd.DataFrame:
+    """``records`` with the derived columns the comparisons read (e.g. ``nik_conflict``)."""
+    missing = [c for c in derived_columns(comparisons) if c not in records]
+    if not missing:
+        return records
+    conflict = nik_conflicts(records)
+    return records.assign(**{c: conflict for c in missing})
+
+
 def columns_read(rules: Sequence[Rule], comparisons: Sequence[Comparison]) -> list[str]:
     """The record columns blocking on ``rules`` and comparing read (with those the
     blocking keys are derived from), in a stable order: all that linking needs of a
     standardised register."""
     used = ["record_id", *rule_keys(rules)]
     used += [c for comp in comparisons for c in columns_used(comp)]
-    return list(dict.fromkeys([*used, *KEY_SOURCES]))
+    sources = [c for cols in derived_columns(comparisons).values() for c in cols]
+    return list(dict.fromkeys([*used, *KEY_SOURCES, *sources]))
 
 
 def vocabulary_groups(comparison: Comparison) -> list[list[str]]:
@@ -656,7 +761,8 @@ def vocabulary_groups(comparison: Comparison) -> list[list[str]]:
         return [[c for c in (comparison.column, comparison.alternative) if c]]
     if isinstance(comparison, NikComparison):
         return [[c for c in (comparison.column, comparison.kk_column) if c]]
-    return [[c] for c in columns_used(comparison)]
+    flags = {getattr(comparison, "conflict", None)}
+    return [[c] for c in columns_used(comparison) if c not in flags]
 
 
 def compare(

@@ -138,6 +138,28 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         return self
 
+    @classmethod
+    def from_parameters(
+        cls,
+        m: Sequence[np.ndarray],
+        u: Sequence[np.ndarray],
+        lambda_: float,
+        names: Sequence[str],
+        params: dict | None = None,
+    ) -> FellegiSunter:
+        """A fitted matcher from known m, u and prior (estimated elsewhere, e.g. u from
+        random pairs and m from EM sessions: :mod:`bansos_linkage.training`)."""
+        model = cls(**(params or {}))
+        model.m_ = [np.asarray(x, dtype=float) for x in m]
+        model.u_ = [np.asarray(x, dtype=float) for x in u]
+        model.lambda_ = float(lambda_)
+        model.n_levels_ = np.array([len(x) for x in model.m_])
+        model.feature_names_in_ = np.asarray([str(n) for n in names], dtype=object)
+        model.n_features_in_ = len(model.m_)
+        model.n_iter_, model.converged_, model.log_likelihood_ = 0, True, float("nan")
+        model.classes_ = np.array([0, 1])
+        return model
+
     def _ordered(self) -> list[bool]:
         if isinstance(self.monotone, bool):
             return [self.monotone] * len(self.n_levels_)

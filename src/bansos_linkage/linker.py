@@ -5,12 +5,15 @@ keeps the memory bounded: candidate pairs are generated rule by rule, compared
 and scored in chunks of ``chunk_size`` pairs, and only the compact per-pair
 results (positions, int8 levels, one weight) are kept for the whole run.
 
-Match weights include a term-frequency adjustment for exact name agreement:
+Parameters are estimated so that they do not depend on the blocking
+(:mod:`bansos_linkage.training`): u from random pairs, m by EM sessions, the
+prior as the match probability of a random pair. Match weights include a
+term-frequency adjustment for exact name agreement, consistent with that u:
+``log2(u_exact / frequency of this name)``, clipped to +-``TF_CLIP`` bits, so
 agreeing on a rare name counts for more than agreeing on SITI or MUHAMMAD.
-Because u probabilities learned on blocked pairs are inflated by the blocking
-itself, the adjustment is relative: ``log2(typical frequency / this name's
-frequency)``, where "typical" is the geometric mean frequency among the exactly
-agreeing pairs of the training run, clipped to +-``TF_CLIP`` bits.
+
+Comparisons and blocking rules whose columns neither register has are left out
+at ``fit`` (``dropped_`` says which, and the run summary repeats it).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from bansos_linkage import model_file
+from bansos_linkage import model_file, training
 from bansos_linkage.blocking import (
     DEFAULT_RULES,
     Rule,
@@ -38,23 +41,31 @@ from bansos_linkage.blocking import (
 from bansos_linkage.comparisons import (
     DEFAULT_COMPARISONS,
     Comparison,
+    DateComparison,
+    ExactComparison,
+    NameComparison,
+    NikComparison,
+    RegionComparison,
+    add_derived_columns,
     columns_read,
+    columns_used,
     compare,
+    derived_columns,
     vocabulary_groups,
 )
 from bansos_linkage.encoding import encode_columns
 from bansos_linkage.errors import SchemaError
 from bansos_linkage.fellegi_sunter import FellegiSunter, expected_errors, frequency_bits
-from bansos_linkage.ml_matcher import MLMatcher, matcher_to_dict, pair_features
+from bansos_linkage.ml_matcher import MLMatcher, choose_matcher, matcher_to_dict, pair_features
 from bansos_linkage.resolve import MODES, resolve_links
 
-#: Default link threshold on the match probability. Probabilities fitted on
-#: blocked pairs are conservative (members of one household agree on KK and
-#: region, so those fields look weaker than they are); one-to-one resolution,
-#: not the threshold, is the main guard against false links. 0.03 (match weight
-#: about -5) maximised F1 on the synthetic DTKS <-> Regsosek runs (see docs).
-DEFAULT_THRESHOLD = 0.03
+#: Default link threshold on the match probability. The probabilities are estimated
+#: independently of the blocking (u from random pairs, the prior of a random pair), so
+#: 0.5 means what it says: a link is more likely right than wrong.
+DEFAULT_THRESHOLD = 0.5
 TF_CLIP = 5.0
+#: The match weight given to reviewed pairs (+ for a match, - for a non-match).
+REVIEWED_BITS = 60.0
 
 Progress = Callable[[int, int, str], None]
 
@@ -85,6 +96,7 @@ class _Scored:
     tf: np.ndarray
     similarities: np.ndarray | None = None  # float32 (pairs x comparisons), for the ML matcher
     timings: dict[str, float] = field(default_factory=dict)
+    random_levels: np.ndarray | None = None  # levels of random pairs (u), when fitting
 
 
 class Linker:
@@ -120,6 +132,13 @@ class Linker:
     n_jobs
         Processes comparing chunks of pairs at once (default: the cores, at most
         4; 1 = in this process). Results do not depend on it.
+    u_pairs
+        Random pairs compared to estimate the u probabilities.
+    sessions
+        EM sessions that estimate the m probabilities (default:
+        :data:`bansos_linkage.training.DEFAULT_SESSIONS`).
+    random_state
+        Seed of the random pairs: the same seed gives the same model.
 
     Examples
     --------
@@ -147,6 +166,9 @@ class Linker:
         ml_matcher: MLMatcher | None = None,
         ml_threshold: float = 0.5,
         n_jobs: int | None = None,
+        u_pairs: int = training.DEFAULT_U_PAIRS,
+        sessions: Sequence[training.Session] = training.DEFAULT_SESSIONS,
+        random_state: int = 0,
     ) -> None:
         if resolution not in MODES:
             raise ValueError(f"resolution must be one of {MODES}, not {resolution!r}")
@@ -169,8 +191,19 @@ class Linker:
         self.ml_matcher = ml_matcher
         self.ml_threshold = ml_threshold
         self.n_jobs = n_jobs
+        self.u_pairs = u_pairs
+        self.sessions = tuple(sessions)
+        self.random_state = random_state
+        # what is used: the given rules and comparisons less those whose columns
+        # neither register has (decided at fit)
+        self.rules_: tuple[Rule, ...] = self.rules
+        self.comparisons_: tuple[Comparison, ...] = self.comparisons
+        self.dropped_: dict[str, list[str]] = {"comparisons": [], "blocking_rules": []}
+        self.training_: dict[str, Any] = {}
         self.model_: FellegiSunter | None = None
         self.ml_model_: MLMatcher | None = None
+        self.ml_candidate_: MLMatcher | None = None
+        self.reviewed_: pd.DataFrame | None = None
         self.ml_training_: dict[str, int] = {}
         self.tf_typical_: dict[str, float] = {}
         self.max_level_seen_: list[int] = []
@@ -185,12 +218,15 @@ class Linker:
         progress: Progress | None = None,
         labels: pd.DataFrame | None = None,
     ):
-        """Estimate the matcher's parameters by EM on the candidate pairs of two registers;
-        with ``labels`` (reviewed pairs) also train the ML matcher (:meth:`fit_ml`)."""
+        """Estimate the matcher's parameters (u from random pairs, m by EM sessions on the
+        candidate pairs, the prior of a random pair); with ``labels`` (reviewed pairs)
+        also train the ML matcher (:meth:`fit_ml`)."""
+        self._choose(left, right)
         left, right = self._prepare(left, right)
-        self._fit_scored(self._score_candidates(left, right, progress), right)
+        scored = self._score_candidates(left, right, progress, labels is not None, fitting=True)
+        self._fit_scored(scored, left, right)
         if labels is not None:
-            self._fit_ml_prepared(left, right, labels)
+            self._fit_ml_prepared(left, right, labels, scored)
         return self
 
     def fit_ml(self, left: pd.DataFrame, right: pd.DataFrame, labels: pd.DataFrame):
@@ -208,7 +244,16 @@ class Linker:
         self._fit_ml_prepared(*self._prepare(left, right), labels)
         return self
 
-    def _fit_ml_prepared(self, left: pd.DataFrame, right: pd.DataFrame, labels: pd.DataFrame):
+    def _fit_ml_prepared(
+        self,
+        left: pd.DataFrame,
+        right: pd.DataFrame,
+        labels: pd.DataFrame,
+        scored: _Scored | None = None,
+    ):
+        """Train the ML matcher on reviewed pairs, and let it decide only where it makes
+        fewer wrong decisions on those pairs than the Fellegi-Sunter model, judged by
+        cross-validation (labels must never make the links worse)."""
         missing = [c for c in ("left_id", "right_id", "is_match") if c not in labels]
         if missing:
             raise ValueError(f"labels need the columns {missing}")
@@ -218,11 +263,24 @@ class Linker:
         y = labels["is_match"].astype(bool).to_numpy()[found]
         X = self._features(left, right, a[found], b[found])
         template = self.ml_matcher if self.ml_matcher is not None else MLMatcher()
-        self.ml_model_ = clone(template).fit(X, y)
+        fs_decisions = None
+        if scored is not None:  # judge the unsupervised model by the links it makes
+            fs_keep = self._resolve(left, right, scored, self._weights(scored.levels, scored.tf))
+            fs_decisions = _pair_flags(scored, fs_keep.keep, a[found], b[found], len(right))
+        choice = choose_matcher(
+            template, X, y, self.threshold, self.ml_threshold, fs_decisions=fs_decisions
+        )
+        model = clone(template).fit(X, y) if len(np.unique(y)) == 2 else None
+        self.ml_model_ = model if choice["decides"] == "ml" else None
+        self.ml_candidate_ = model
+        self.reviewed_ = labels.loc[found, ["left_id", "right_id", "is_match"]].astype(
+            {"left_id": str, "right_id": str, "is_match": bool}
+        )
         self.ml_training_ = {
             "labelled_pairs": int(found.sum()),
             "matches": int(y.sum()),
             "unknown_ids": int((~found).sum()),
+            **choice,
         }
 
     def _features(
@@ -230,31 +288,47 @@ class Linker:
     ) -> pd.DataFrame:
         levels, sims = self._compare_chunk(left, right, a, b, similarities=True)
         weight = self._weights(levels, self._bits(levels, b, self._freqs(right)))
-        return pair_features(levels, [c.label for c in self.comparisons], sims, weight)
+        return pair_features(levels, [c.label for c in self.comparisons_], sims, weight)
 
-    def _fit_scored(self, scored: _Scored, right: pd.DataFrame) -> None:
+    def _fit_scored(self, scored: _Scored, left: pd.DataFrame, right: pd.DataFrame) -> None:
         template = self.matcher if self.matcher is not None else FellegiSunter()
-        params = template.get_params()
-        params["n_levels"] = [len(c.levels) for c in self.comparisons]
         start = time.perf_counter()
-        levels = pd.DataFrame(scored.levels, columns=[c.label for c in self.comparisons])
-        self.model_ = FellegiSunter(**params).fit(levels)
+        labels = [c.label for c in self.comparisons_]
+        level_names = [c.levels for c in self.comparisons_]
+        assert scored.random_levels is not None
+        u = training.u_from_random(
+            scored.random_levels, [len(n) for n in level_names], self._exact_u(left, right)
+        )
+        # term frequencies replace u(exact) by the value's own frequency (as Splink does)
+        self.tf_typical_ = {
+            c.label: float(u[k][-1])
+            for k, c in enumerate(self.comparisons_)
+            if c.label in self.term_frequency
+        }
+        scored.tf = self._bits(scored.levels, scored.right, self._freqs(right))
+        self.model_, sessions = training.fit_model(
+            scored.levels,
+            u,
+            labels,
+            level_names,
+            scored.tf,
+            len(left),
+            len(right),
+            template,
+            self.sessions,
+        )
         self.max_level_seen_ = [int(x) for x in scored.levels.max(axis=0, initial=-1)]
-        freqs = self._freqs(right)
-        self.tf_typical_ = self._tf_typical(freqs, scored)
-        scored.tf = self._bits(scored.levels, scored.right, freqs)
+        self.training_ = {"u_random_pairs": int(len(scored.random_levels)), "sessions": sessions}
         scored.timings["em"] = time.perf_counter() - start
 
-    def _tf_typical(self, freqs: dict[str, np.ndarray], scored: _Scored) -> dict[str, float]:
-        """Geometric mean frequency of the names that agree exactly in the training pairs."""
+    def _exact_u(self, left: pd.DataFrame, right: pd.DataFrame) -> dict[int, float]:
+        """Comparison k's chance of exact agreement among random pairs, from the value
+        frequencies (random samples rarely see two records share a NIK)."""
         out = {}
-        for k, comp in enumerate(self.comparisons):
-            if comp.label not in freqs:
-                continue
-            exact = scored.levels[:, k] == len(comp.levels) - 1
-            freq = freqs[comp.label][scored.right[exact]]
-            freq = freq[np.isfinite(freq)]
-            out[comp.label] = float(np.exp(np.mean(np.log(freq)))) if len(freq) else 1.0
+        for k, comp in enumerate(self.comparisons_):
+            column = _exact_column(comp)
+            if column is not None and column in left and column in right:
+                out[k] = training.exact_agreement(left[column], right[column])
         return out
 
     # --- linking ------------------------------------------------------------
@@ -268,6 +342,7 @@ class Linker:
     ) -> LinkResult:
         """Score the candidate pairs and resolve them into links."""
         self._fitted()
+        self._check_columns(left, right)
         left, right = self._prepare(left, right)
         scored = self._score_candidates(left, right, progress, self.ml_model_ is not None)
         scored.tf = self._bits(scored.levels, scored.right, self._freqs(right))
@@ -283,11 +358,12 @@ class Linker:
     ) -> LinkResult:
         """:meth:`fit` (with ``labels``, the ML matcher too) then :meth:`link` on the same
         registers, comparing the pairs once."""
+        self._choose(left, right)
         left, right = self._prepare(left, right)
-        scored = self._score_candidates(left, right, progress, labels is not None)
-        self._fit_scored(scored, right)
+        scored = self._score_candidates(left, right, progress, labels is not None, fitting=True)
+        self._fit_scored(scored, left, right)
         if labels is not None:
-            self._fit_ml_prepared(left, right, labels)
+            self._fit_ml_prepared(left, right, labels, scored)
         return self._link_scored(left, right, scored, keep_pairs)
 
     def _link_scored(
@@ -298,28 +374,20 @@ class Linker:
         fs_weight = self._weights(scored.levels, scored.tf)
         weight, threshold = fs_weight, self.threshold
         if self.ml_model_ is not None:
-            weight, threshold = self._ml_weights(scored, fs_weight), self.ml_threshold
+            weight = self._ml_weights(scored, fs_weight)
+        weight = self._reviewed(left, right, scored, weight)
         timings = {**scored.timings, "score": time.perf_counter() - start}
         start = time.perf_counter()
-        weight_threshold = float(np.log2(threshold / (1 - threshold)))
-        resolved = resolve_links(
-            scored.left,
-            scored.right,
-            weight,
-            weight_threshold,
-            len(left),
-            len(right),
-            mode=self.resolution,
-            left_is_duplicate=self._duplicate_test(left),
-            right_is_duplicate=self._duplicate_test(right),
-        )
+        resolved = self._resolve(left, right, scored, weight)
         timings["resolve"] = time.perf_counter() - start
         result = self._outputs(left, right, scored, weight, resolved, keep_pairs, fs_weight)
         result.summary.update(
             {
                 "matcher": "fellegi_sunter" if self.ml_model_ is None else "ml",
                 "threshold": threshold,
-                **({"ml_training": self.ml_training_} if self.ml_model_ is not None else {}),
+                "left_out": self.dropped_,
+                "training": self.training_,
+                **({"ml_training": self.ml_training_} if self.ml_training_ else {}),
                 "em": {
                     "iterations": int(model.n_iter_),
                     "converged": bool(model.converged_),
@@ -331,17 +399,55 @@ class Linker:
         )
         return result
 
+    def _resolve(self, left: pd.DataFrame, right: pd.DataFrame, scored: _Scored, weight):
+        return resolve_links(
+            scored.left,
+            scored.right,
+            weight,
+            _logit2(self.threshold),
+            len(left),
+            len(right),
+            mode=self.resolution,
+            left_is_duplicate=self._duplicate_test(left),
+            right_is_duplicate=self._duplicate_test(right),
+        )
+
+    def _reviewed(
+        self, left: pd.DataFrame, right: pd.DataFrame, scored: _Scored, weight: np.ndarray
+    ) -> np.ndarray:
+        """A reviewer's decision is final: reviewed matches score as certain, reviewed
+        non-matches as impossible, whatever the model says."""
+        if self.reviewed_ is None or not len(self.reviewed_) or not len(weight):
+            return weight
+        a = _positions(left, self.reviewed_["left_id"])
+        b = _positions(right, self.reviewed_["right_id"])
+        ok = (a >= 0) & (b >= 0)
+        width = max(len(right), 1)
+        pair_code = scored.left * width + scored.right
+        codes = pd.Index(pair_code).get_indexer(a[ok] * width + b[ok])
+        hit = codes >= 0
+        decided = self.reviewed_["is_match"].to_numpy(dtype=bool)[ok][hit]
+        out = weight.copy()
+        out[codes[hit]] = np.where(decided, REVIEWED_BITS, -REVIEWED_BITS)
+        return out
+
     def _ml_weights(self, scored: _Scored, fs_weight: np.ndarray) -> np.ndarray:
-        """The ML matcher's log2 odds for every scored pair, chunk by chunk."""
+        """Log2 odds of a match on the link threshold's scale: the ML matcher's (measured
+        against ``ml_threshold``) within the band of Fellegi-Sunter weights its labels
+        cover, the Fellegi-Sunter weight outside it."""
         assert self.ml_model_ is not None and scored.similarities is not None
-        labels = [c.label for c in self.comparisons]
-        out = np.empty(len(fs_weight))
-        for lo in range(0, len(fs_weight), self.chunk_size):
-            part = slice(lo, lo + self.chunk_size)
+        labels = [c.label for c in self.comparisons_]
+        lo_w, hi_w = self.ml_training_.get("fs_weight_band") or [-np.inf, np.inf]
+        # shift the ML odds so that its threshold falls where the Fellegi-Sunter one does
+        shift = _logit2(self.threshold) - _logit2(self.ml_threshold)
+        out = np.asarray(fs_weight, dtype=float).copy()
+        inside = np.flatnonzero((fs_weight >= lo_w) & (fs_weight <= hi_w))
+        for lo in range(0, len(inside), self.chunk_size):
+            part = inside[lo : lo + self.chunk_size]
             X = pair_features(
                 scored.levels[part], labels, scored.similarities[part], fs_weight[part]
             )
-            out[part] = self.ml_model_.match_weight(X)
+            out[part] = self.ml_model_.match_weight(X) + shift
         return out
 
     def explain(
@@ -360,7 +466,7 @@ class Linker:
         tf = self._bits(levels, b, self._freqs(right))
         row = pd.DataFrame(levels, columns=list(model.feature_names_in_))
         extra = {f"term_frequency:{label}": float(tf[0]) for label in self.term_frequency}
-        return waterfall(model, row, level_names(self.comparisons), extra_weights=extra)
+        return waterfall(model, row, level_names(self.comparisons_), extra_weights=extra)
 
     # --- persistence --------------------------------------------------------
 
@@ -380,10 +486,13 @@ class Linker:
                     "chunk_size": self.chunk_size,
                     "ml_threshold": self.ml_threshold,
                     "ml_training": self.ml_training_,
+                    "reviewed": None
+                    if self.reviewed_ is None
+                    else self.reviewed_.to_numpy().tolist(),
                     **self.settings,
                 },
-                "blocking_rules": [model_file.rule_to_dict(r) for r in self.rules],
-                "comparisons": [model_file.comparison_to_dict(c) for c in self.comparisons],
+                "blocking_rules": [model_file.rule_to_dict(r) for r in self.rules_],
+                "comparisons": [model_file.comparison_to_dict(c) for c in self.comparisons_],
                 "matcher": model_file.matcher_to_dict(model),
                 "ml_matcher": None if self.ml_model_ is None else matcher_to_dict(self.ml_model_),
             },
@@ -407,7 +516,12 @@ class Linker:
             )
             linker.tf_typical_ = {str(k): float(v) for k, v in settings.pop("tf_typical").items()}
             linker.max_level_seen_ = [int(x) for x in settings.pop("max_level_seen")]
-            linker.ml_training_ = {k: int(v) for k, v in settings.pop("ml_training", {}).items()}
+            linker.ml_training_ = dict(settings.pop("ml_training", {}))
+            reviewed = settings.pop("reviewed", None)
+            if reviewed is not None:
+                linker.reviewed_ = pd.DataFrame(
+                    reviewed, columns=["left_id", "right_id", "is_match"]
+                ).astype({"left_id": str, "right_id": str, "is_match": bool})
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SchemaError(
                 f"{path}: key 'settings' is incomplete or malformed ({exc})"
@@ -429,36 +543,70 @@ class Linker:
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Both registers with only the columns blocking and comparing read (registers
         carry many household columns), text columns encoded over shared vocabularies."""
-        keys = rule_keys(self.rules)
+        keys = rule_keys(self.rules_)
         frames = []
         for records in (left, right):
             needs_keys = any(k.startswith("bk_") and k not in records for k in keys)
             out = blocking_keys(records) if needs_keys else records
+            out = add_derived_columns(out, self.comparisons_)
             keep = [c for c in self.columns_read() if c in out]
             frames.append(out[keep].reset_index(drop=True))
-        groups = [g for comp in self.comparisons for g in vocabulary_groups(comp)]
+        groups = [g for comp in self.comparisons_ for g in vocabulary_groups(comp)]
         groups += [[k] for k in keys]
         return encode_columns(frames[0], frames[1], groups)
 
     def columns_read(self) -> list[str]:
         """The record columns blocking and comparing read (and those the blocking keys
         are derived from), in a stable order."""
-        return columns_read(self.rules, self.comparisons)
+        return columns_read(self.rules_, self.comparisons_)
 
     def _check_columns(self, left: pd.DataFrame, right: pd.DataFrame) -> None:
-        """A column the model uses may be absent on one side (Regsosek has no mother's
-        name: that comparison is then missing, not disagreeing) but not on both."""
+        """A fitted model needs its comparisons' columns on at least one side."""
         for side, frame in (("left", left), ("right", right)):
             if "record_id" not in frame:
                 raise SchemaError(f"{side} records have no 'record_id' column: standardise first")
-        used = {getattr(c, "column", None) for c in self.comparisons} - {None}
-        used |= {k for k in rule_keys(self.rules) if not k.startswith("bk_")}
-        absent = sorted(k for k in used if k not in left and k not in right)
+        derived = derived_columns(self.comparisons_)
+        used = {c for comp in self.comparisons_ for c in _main_columns(comp)} - set(derived)
+        absent = sorted(c for c in used if c not in left and c not in right)
         if absent:
             raise SchemaError(
-                f"neither register has the columns {absent} that the model's blocking rules "
-                "and comparisons use: were they standardised with a matching schema?"
+                f"neither register has the columns {absent} that the model's comparisons "
+                "use: were they standardised with a matching schema?"
             )
+
+    def _choose(self, left: pd.DataFrame, right: pd.DataFrame) -> None:
+        """Leave out the comparisons and blocking rules whose columns neither register has
+        (a comparison missing on one side only stays: it counts as missing there)."""
+        for side, frame in (("left", left), ("right", right)):
+            if "record_id" not in frame:
+                raise SchemaError(f"{side} records have no 'record_id' column: standardise first")
+
+        def has(column: str) -> bool:
+            return column in left or column in right
+
+        derived = derived_columns(self.comparisons)
+        keep, dropped = [], []
+        for comp in self.comparisons:
+            main = [c for c in _main_columns(comp) if c not in derived]
+            (keep if all(has(c) for c in main) else dropped).append(comp)
+        if not keep:
+            raise SchemaError(
+                "neither register has the columns of any of the model's comparisons "
+                f"({[c.label for c in self.comparisons]}): were they standardised?"
+            )
+        sources = {"bk_name_first", "bk_name_last", "bk_name_pair"}
+        rules, dropped_rules = [], []
+        for rule in self.rules:
+            keys = rule_keys([rule])
+            usable = all(
+                has("name_phonetic") if k in sources else has(_KEY_SOURCE.get(k, k)) for k in keys
+            )
+            (rules if usable else dropped_rules).append(rule)
+        self.comparisons_, self.rules_ = tuple(keep), tuple(rules)
+        self.dropped_ = {
+            "comparisons": [c.label for c in dropped],
+            "blocking_rules": [r.name for r in dropped_rules],
+        }
 
     def _score_candidates(
         self,
@@ -466,13 +614,14 @@ class Linker:
         right: pd.DataFrame,
         progress: Progress | None,
         similarities: bool = False,
+        fitting: bool = False,
     ) -> _Scored:
-        self._check_columns(left, right)
+        """Compare the candidate pairs (and, when ``fitting``, random pairs for u)."""
         lefts, rights, rules, levels = [], [], [], []
         timings = {"block": 0.0, "compare": 0.0}
         start = time.perf_counter()
         with _ChunkPool(self, left, right, self.n_jobs, similarities) as pool:
-            for i, li, ri, _ in iter_candidate_pairs(left, right, self.rules):
+            for i, li, ri, _ in iter_candidate_pairs(left, right, self.rules_):
                 timings["block"] += time.perf_counter() - start
                 start = time.perf_counter()
                 for lo in range(0, len(li), self.chunk_size):
@@ -482,24 +631,38 @@ class Linker:
                     rights.append(b.astype(np.int64))
                     rules.append(np.full(len(a), i, dtype=np.int16))
                 if progress is not None:
-                    progress(i + 1, len(self.rules), f"pairs: {self.rules[i].name}")
+                    progress(i + 1, len(self.rules_), f"pairs: {self.rules_[i].name}")
                 timings["compare"] += time.perf_counter() - start
                 start = time.perf_counter()
+            n_random = 0
+            if fitting:
+                ra, rb = training.random_pairs(
+                    len(left), len(right), self.u_pairs, self.random_state
+                )
+                n_random = len(ra)
+                for lo in range(0, n_random, self.chunk_size):
+                    pool.submit(ra[lo : lo + self.chunk_size], rb[lo : lo + self.chunk_size])
             levels.extend(pool.results())
             timings["compare"] += time.perf_counter() - start
-        n = len(self.comparisons)
+        n = len(self.comparisons_)
         sims = None
         if similarities:
             sims = np.concatenate([s for _, s in levels]) if levels else np.zeros((0, n), "f4")
             levels = [lv for lv, _ in levels]
+        n_pairs = sum(len(a) for a in lefts)
+        everything = np.concatenate(levels) if levels else np.zeros((0, n), np.int8)
+        random_levels = everything[n_pairs:] if fitting else None
+        if sims is not None:
+            sims = sims[:n_pairs]
         return _Scored(
             left=np.concatenate(lefts) if lefts else np.zeros(0, np.int64),
             right=np.concatenate(rights) if rights else np.zeros(0, np.int64),
             rule=np.concatenate(rules) if rules else np.zeros(0, np.int16),
-            levels=np.concatenate(levels) if levels else np.zeros((0, n), np.int8),
-            tf=np.zeros(sum(len(a) for a in lefts), dtype=np.float32),  # set once fitted
+            levels=everything[:n_pairs],
+            tf=np.zeros(n_pairs, dtype=np.float32),  # set once fitted
             similarities=sims,
             timings=timings,
+            random_levels=random_levels,
         )
 
     def _compare_chunk(
@@ -512,7 +675,7 @@ class Linker:
     ):
         """Levels (int8) of one chunk of pairs; with ``similarities`` also the continuous
         similarities (float32), as a tuple."""
-        levels, sims = compare(left, right, a, b, self.comparisons)
+        levels, sims = compare(left, right, a, b, self.comparisons_)
         if similarities:
             return levels.to_numpy(dtype=np.int8), sims.to_numpy(dtype=np.float32)
         return levels.to_numpy(dtype=np.int8)
@@ -520,7 +683,7 @@ class Linker:
     def _bits(self, matrix: np.ndarray, b: np.ndarray, freqs: dict[str, np.ndarray]) -> np.ndarray:
         """Term-frequency bits of exact name agreement, from the right record's value."""
         tf = np.zeros(len(b), dtype=np.float32)
-        for k, comp in enumerate(self.comparisons):
+        for k, comp in enumerate(self.comparisons_):
             typical = self.tf_typical_.get(comp.label)
             if comp.label not in freqs or typical is None:
                 continue
@@ -532,7 +695,7 @@ class Linker:
     def _freqs(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         return {
             c.label: _frequencies(frame, c.column)
-            for c in self.comparisons
+            for c in self.comparisons_
             if c.label in self.term_frequency
         }
 
@@ -546,8 +709,12 @@ class Linker:
         self, frame: pd.DataFrame
     ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         """Two records of one register are the same person when the model scores them as a
-        match (the same model, term frequencies of that register)."""
+        match (the same model, term frequencies of that register) on evidence about the
+        person: their names agree, or their birth dates agree and their names are close.
+        A shared NIK or KK alone never makes a duplicate (registers put a relative's NIK
+        on a member's row)."""
         freqs = self._freqs(frame)
+        person = _person_evidence(self.comparisons_)
 
         def test(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             levels = self._compare_chunk(frame, frame, a, b)
@@ -557,7 +724,7 @@ class Linker:
             if self.max_level_seen_:
                 levels = np.minimum(levels, np.asarray(self.max_level_seen_, dtype=np.int8))
             tf = self._bits(levels, b, freqs)
-            return self._weights(levels, tf) >= weight_threshold
+            return (self._weights(levels, tf) >= weight_threshold) & person(levels)
 
         p = self.duplicate_threshold
         weight_threshold = float(np.log2(p / (1 - p)))
@@ -589,7 +756,7 @@ class Linker:
         )
         if self.ml_model_ is not None:
             links["fs_match_weight"] = fs_weight[keep]
-        for k, comp in enumerate(self.comparisons):
+        for k, comp in enumerate(self.comparisons_):
             links[comp.label] = _level_names(scored.levels[keep, k], comp.levels)
         dup_left = resolved.left_duplicate_of[scored.left[keep]]
         dup_right = resolved.right_duplicate_of[scored.right[keep]]
@@ -631,7 +798,9 @@ class Linker:
                     "right": scored.right[rows],
                     "left_id": left_ids[scored.left[rows]],
                     "right_id": right_ids[scored.right[rows]],
-                    "rule": np.array([r.name for r in self.rules], dtype=object)[scored.rule[rows]],
+                    "rule": np.array([r.name for r in self.rules_], dtype=object)[
+                        scored.rule[rows]
+                    ],
                     "match_weight": fs,
                     "match_probability": 1.0 / (1.0 + np.exp2(-np.clip(fs, -1000, 1000))),
                     "tf_adjustment": scored.tf[rows],
@@ -641,7 +810,7 @@ class Linker:
             if self.ml_model_ is not None:
                 pairs["ml_weight"] = weight[rows]
                 pairs["ml_probability"] = probability[rows]
-            for k, comp in enumerate(self.comparisons):
+            for k, comp in enumerate(self.comparisons_):
                 pairs[comp.label] = scored.levels[rows, k]
         return LinkResult(links, unlinked_left, unlinked_right, summary, pairs)
 
@@ -695,6 +864,87 @@ class _ChunkPool:
         if self.parallel:
             self.pool.terminate()
             _SHARED.clear()
+
+
+#: Record columns the derived blocking keys come from.
+_KEY_SOURCE = {
+    "bk_birth_date": "birth_date",
+    "bk_birth_year": "birth_date",
+    "bk_nik_birth_date": "nik_birth_date",
+    "bk_village": "village_code",
+}
+
+
+def _main_columns(comp: Comparison) -> list[str]:
+    """The columns without which a comparison has nothing to compare."""
+    if isinstance(comp, RegionComparison):
+        return ["province_code"]
+    column = getattr(comp, "column", None)
+    return [column] if column else columns_used(comp)[:1]
+
+
+_STRONG_NAME = ("exact", "token_set", "phonetic", "initials")
+_STRONG_DATE = ("exact", "day_month_swapped")
+_COMPATIBLE_DATE = ("exact", "day_month_swapped", "year_only_agrees")
+
+
+def _person_evidence(comparisons: Sequence[Comparison]) -> Callable[[np.ndarray], np.ndarray]:
+    """Per pair (a levels matrix): is there evidence about the person itself? Names that
+    agree with birth dates that do not differ (missing, equal, swapped, year-only), or
+    equal birth dates."""
+
+    def codes(comp: Comparison, wanted: Sequence[str]) -> list[int]:
+        names = comp.levels
+        high = [n for n in names if n.startswith("jw>=")][:1] if wanted is _STRONG_NAME else []
+        return [len(names) - 1 - names.index(w) for w in (*wanted, *high) if w in names]
+
+    names = [
+        (k, codes(c, _STRONG_NAME))
+        for k, c in enumerate(comparisons)
+        if isinstance(c, NameComparison) and c.column == "full_name"
+    ]
+    dates = [
+        (k, codes(c, _STRONG_DATE), codes(c, _COMPATIBLE_DATE))
+        for k, c in enumerate(comparisons)
+        if isinstance(c, DateComparison)
+    ]
+
+    def test(levels: np.ndarray) -> np.ndarray:
+        if not names and not dates:
+            return np.ones(len(levels), dtype=bool)
+        name_ok = np.zeros(len(levels), dtype=bool)
+        for k, strong in names:
+            name_ok |= np.isin(levels[:, k], strong)
+        date_ok = np.zeros(len(levels), dtype=bool)
+        date_compatible = np.ones(len(levels), dtype=bool)
+        for k, strong, compatible in dates:
+            date_ok |= np.isin(levels[:, k], strong)
+            date_compatible &= np.isin(levels[:, k], [-1, *compatible])
+        return (name_ok & date_compatible) | date_ok
+
+    return test
+
+
+def _pair_flags(
+    scored: _Scored, flags: np.ndarray, a: np.ndarray, b: np.ndarray, n_right: int
+) -> np.ndarray:
+    """``flags`` (one per scored pair) at the pairs (a, b); False for pairs not scored."""
+    width = max(n_right, 1)
+    where = pd.Index(scored.left * width + scored.right).get_indexer(a * width + b)
+    return np.where(where >= 0, flags[np.maximum(where, 0)], False)
+
+
+def _logit2(p: float) -> float:
+    return float(np.log2(p / (1 - p)))
+
+
+def _exact_column(comp: Comparison) -> str | None:
+    """The column whose equality is a comparison's strongest level, if there is one."""
+    if isinstance(comp, RegionComparison):
+        return comp.kk_column
+    if isinstance(comp, NameComparison | NikComparison | ExactComparison):
+        return comp.column
+    return None
 
 
 def _position(frame: pd.DataFrame, record_id: str, side: str) -> np.ndarray:

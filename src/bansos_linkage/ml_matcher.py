@@ -40,6 +40,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
@@ -272,3 +273,59 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "item") and not isinstance(value, str):
         return value.item()
     return value
+
+
+def choose_matcher(
+    template: MLMatcher,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    fs_threshold: float,
+    ml_threshold: float,
+    folds: int = 5,
+    random_state: int = 0,
+    fs_decisions: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Which matcher should decide, judged on reviewed pairs.
+
+    The ML matcher's decisions are cross-validated (each pair predicted by a model that
+    did not see it) and compared with the Fellegi-Sunter decisions on the same pairs
+    (``fs_weight`` at ``fs_threshold``). The ML matcher decides only when it makes
+    strictly fewer wrong decisions; ties and too few labels (fewer than ``folds`` of
+    either class) keep the unsupervised model. Reviewed pairs are the uncertain ones,
+    so even then it decides only within ``fs_weight_band``, the Fellegi-Sunter weights
+    between the labels' 10th and 90th percentiles; outside, the labels say nothing.
+    ``fs_decisions`` (whether each labelled pair is one of the unsupervised run's links,
+    after one-to-one resolution) replaces the thresholded ``fs_weight`` when given.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"fs_weight": [-9.0, -8, -7, -6, -5, 5, 6, 7, 8, 9] * 2})
+    >>> y = (X["fs_weight"] > 0).to_numpy()
+    >>> choose_matcher(MLMatcher(), X, y, 0.5, 0.5)["decides"]
+    'fellegi_sunter'
+    """
+    y = np.asarray(y, dtype=bool)
+    weights = X["fs_weight"].to_numpy(dtype=float)
+    fs_says = 1.0 / (1.0 + np.exp2(-weights)) >= fs_threshold
+    if fs_decisions is not None:  # the links the Fellegi-Sunter model actually made
+        fs_says = np.asarray(fs_decisions, dtype=bool)
+    fs_errors = int((fs_says != y).sum())
+    # reviewed pairs are chosen where the model is unsure: the ML matcher is judged, and
+    # may decide, only within the band of Fellegi-Sunter weights the labels cover
+    band = [float(np.quantile(weights, 0.1)), float(np.quantile(weights, 0.9))] if len(y) else []
+    out: dict[str, Any] = {"fs_errors_on_labels": fs_errors, "fs_weight_band": band}
+    rarer = int(min(y.sum(), (~y).sum()))
+    if rarer < folds:
+        why = f"too few labels to judge the ML matcher ({rarer} of the rarer class, {folds} needed)"
+        return {**out, "decides": "fellegi_sunter", "why": why}
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=random_state)
+    proba = cross_val_predict(clone(template), X, y, cv=splitter, method="predict_proba")[:, 1]
+    ml_errors = int(((proba >= ml_threshold) != y).sum())
+    out["ml_cv_errors_on_labels"] = ml_errors
+    if ml_errors < fs_errors:
+        why = f"cross-validated, it makes {ml_errors} wrong decisions on the labels, the "
+        why += f"Fellegi-Sunter model {fs_errors}"
+        return {**out, "decides": "ml", "why": why}
+    why = f"it does not beat the Fellegi-Sunter model on the labels ({ml_errors} wrong "
+    why += f"decisions cross-validated vs {fs_errors})"
+    return {**out, "decides": "fellegi_sunter", "why": why}

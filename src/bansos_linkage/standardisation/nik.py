@@ -22,30 +22,42 @@ rejected too: re-read the source column as text. A plain 16-digit string
 ending in 0 is never flagged; serials can end in 0.
 
 Problem codes (``nik_*``; ``standardise_kk`` uses the same with ``kk_*``), in
-priority order, one per row:
+priority order, one per row, each marked with what happens to the value:
 
-1. ``missing`` (missing): empty, "-", "0", "NULL", "TIDAK ADA", ...
-2. ``excel_scientific``: scientific notation that does not give all 16 digits.
-3. ``excel_float``: a decimal or thousands-grouped number failing the rule above.
-4. ``not_digits``: other characters remain after cleaning.
-5. ``wrong_length``: not 16 digits.
-6. ``placeholder``: one repeated digit, a repeating block of 2 or 4 digits,
-   a run of consecutive digits (1234567890123456, 9876543210987654), or a
-   region code followed by one repeated digit (3302030000000000, i.e. zero
-   date and zero serial).
-7. ``bad_province``: not a Kemendagri province code (data/provinces.csv).
-8. ``bad_region``: regency part 00 or 70 (kabupaten are 01-69, kota 71-99) or
-   district part 00.
-9. ``bad_date``: NIK day not in 01-31 or 41-71 (KK: 01-31), month not 01-12,
-   or a day the month lacks (31-02; 29-02 outside leap years).
-10. ``bad_serial``: serial 0000.
-11. ``nik_is_kk`` (NIK only): equals the same row's KK number.
-12. ``nik_duplicate`` (NIK only, warning, value kept): the same valid NIK is on
-    more than one row. KK numbers are shared by a family by design and never
-    flagged.
+1. ``missing`` (missing, null): empty, "-", "0", "NULL", "TIDAK ADA", ...
+2. ``excel_scientific`` (invalid, null): scientific notation that does not give
+   all 16 digits.
+3. ``excel_float`` (invalid, null): a decimal or thousands-grouped number
+   failing the rule above.
+4. ``not_digits`` (invalid, null): other characters remain after cleaning.
+5. ``wrong_length`` (invalid, null): not 16 digits.
+6. ``placeholder`` (invalid, null): one repeated digit, a repeating block of 2
+   or 4 digits, a run of consecutive digits (1234567890123456,
+   9876543210987654), or a region code followed by one repeated digit
+   (3302030000000000, i.e. zero date and zero serial).
+7. ``bad_serial`` (invalid, null): serial 0000. No number is issued with it;
+   it is what a spreadsheet's 15 significant digits make of serials 0001-0009
+   (the usual ones), so the last digit is not the person's: the same reason a
+   float ending in 0 is rejected above.
+8. ``bad_province`` (warning, kept): not a Kemendagri province code
+   (data/provinces.csv).
+9. ``bad_region`` (warning, kept): regency part 00 or 70 (kabupaten are 01-69,
+   kota 71-99) or district part 00.
+10. ``bad_date`` (warning, kept): NIK day not in 01-31 or 41-71 (KK: 01-31),
+    month not 01-12, or a day the month lacks (31-02; 29-02 outside leap years).
+11. ``nik_is_kk`` (NIK only, invalid, null): equals the same row's KK number
+    (valid or flagged); it is someone else's number.
+12. ``nik_duplicate`` (NIK only, warning, kept): the same valid NIK is on more
+    than one row. KK numbers are shared by a family by design and never
+    flagged. A flagged number on several rows keeps its structural code.
 
-All but ``missing`` and ``nik_duplicate`` are invalid: the number and every
-value decoded from it are null.
+The numbers nulled are no identifiers at all, damaged beyond repair, or
+(``nik_is_kk``) someone else's. A 16-digit number that fails a structural
+check of codes 8-10 is still evidence: two registers carrying the same
+malformed number agree on it, so it is kept in ``nik`` / ``kk_number``.
+Nothing is decoded from it: its region, province, birth date and sex are null
+and ``nik_decoded`` is False: it is evidence by exact agreement only.
+``nik_decoded`` is True for a valid NIK and <NA> for no NIK.
 
 The birth year has no century. The century is chosen so the year is not after
 ``reference_year`` (default: the current year), e.g. with 2025 "25" is 2025
@@ -72,6 +84,11 @@ from bansos_linkage.standardisation.regions import MISSING_MARKERS, PROVINCES, a
 __all__ = ["PROBLEMS", "NikParts", "decode_nik", "standardise_kk", "standardise_nik"]
 
 
+# Structural failures of a 16-digit number that keep the number (see the module docs).
+_KEPT_FLAGS: tuple[str, ...] = ("bad_province", "bad_region", "bad_date")
+_KEPT_NOTE = "the number is kept but not decoded"
+
+
 def _structural_problems(field: str, number: str, date: str) -> list[ProblemType]:
     return [
         ProblemType(f"{field}_missing", "missing", f"no {number}: empty or an unknown marker"),
@@ -92,10 +109,26 @@ def _structural_problems(field: str, number: str, date: str) -> list[ProblemType
             "invalid",
             "filler such as all zeros, a repeated block, a digit run or a region code + zeros",
         ),
-        ProblemType(f"{field}_bad_province", "invalid", "first 2 digits are not a province code"),
-        ProblemType(f"{field}_bad_region", "invalid", "regency part 00 or 70, or district 00"),
-        ProblemType(f"{field}_bad_date", "invalid", f"digits 7-12 are not a valid {date}"),
-        ProblemType(f"{field}_bad_serial", "invalid", "serial (last 4 digits) is 0000"),
+        ProblemType(
+            f"{field}_bad_serial",
+            "invalid",
+            "serial (last 4 digits) is 0000, most often a low serial whose last digit a"
+            " spreadsheet turned to 0",
+        ),
+        # 16 digits failing a structural check: kept for exact agreement, never decoded
+        ProblemType(
+            f"{field}_bad_province",
+            "warning",
+            f"first 2 digits are not a province code; {_KEPT_NOTE}",
+        ),
+        ProblemType(
+            f"{field}_bad_region",
+            "warning",
+            f"regency part 00 or 70, or district 00; {_KEPT_NOTE}",
+        ),
+        ProblemType(
+            f"{field}_bad_date", "warning", f"digits 7-12 are not a valid {date}; {_KEPT_NOTE}"
+        ),
     ]
 
 
@@ -107,6 +140,7 @@ PROBLEMS = registry(
 )
 
 _CODES: tuple[str, ...] = tuple(PROBLEMS)  # problems travel as int8 indexes into this
+_KEPT = np.array([_CODES.index(f"{f}_{k}") for f in ("nik", "kk") for k in _KEPT_FLAGS])
 _STR = pd.StringDtype("pyarrow")  # fast regex kernels on pandas 2 and 3
 _QUOTES = "'\"`\u2018\u2019\u201c\u201d"
 _MISSING_PHRASE = r"(?:TIDAK|TDK|BELUM|BLM)\b.*"  # "TIDAK ADA NIK", "BELUM REKAM", ...
@@ -263,13 +297,21 @@ def _to_datetime(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.nda
 
 @dataclass
 class _Checked:
-    """Per row: the valid number (None otherwise), problem index and decoded NIK parts."""
+    """Per row: the kept number, problem index and decoded NIK parts.
+
+    ``number`` is the 16 digits of a valid or structurally flagged number (None
+    otherwise); ``value`` is set only for a valid one, the only kind decoded.
+    """
 
     number: np.ndarray
     problem: np.ndarray
     birth_date: np.ndarray
     female: np.ndarray
-    value: np.ndarray  # the number as int64 (fast to hash), -1 when invalid
+    value: np.ndarray  # the valid number as int64 (fast to hash), -1 when flagged or null
+
+    @property
+    def decoded(self) -> np.ndarray:
+        return self.value >= 0
 
 
 def _check(raw: pd.Series, field: str, reference_year: int | None = None) -> _Checked:
@@ -289,18 +331,18 @@ def _check(raw: pd.Series, field: str, reference_year: int | None = None) -> _Ch
         is_female = day > 40
         day = np.where(is_female, day - 40, day)
     problem[ok] = _first(
-        [
+        [  # the codes that null the number come before those that keep it
             _is_placeholder(v),
+            v % 10**4 == 0,
             ~_PROVINCE_OK[_part(v, 0)],
             _bad_region(v),
             ~_day_exists(year, month, day),
-            v % 10**4 == 0,
         ],
         field,
-        ("placeholder", "bad_province", "bad_region", "bad_date", "bad_serial"),
+        ("placeholder", "bad_serial", *_KEPT_FLAGS),
     )
     valid = problem[ok] < 0
-    number[ok[~valid]] = None
+    number[ok[~valid & ~np.isin(problem[ok], _KEPT)]] = None  # placeholder, bad serial
     birth[ok[valid]] = _to_datetime(year[valid], month[valid], day[valid])
     female[ok[valid]] = is_female[valid]
     value[ok[valid]] = v[valid]
@@ -324,7 +366,7 @@ def _reference_year(reference_year: int | None) -> int:
 
 
 def _number_columns(checked: _Checked, field: str, name: str) -> dict[str, ExtensionArray]:
-    """The valid number, its 6-digit region and its province code as "string" columns."""
+    """The kept number, and the 6-digit region and province code of a valid one, as "string"."""
     return {
         name: pd.array(checked.number, dtype="string"),
         f"{field}_region": _prefix(checked.value, 6),
@@ -337,6 +379,11 @@ def _prefix(value: np.ndarray, digits: int) -> ExtensionArray:
     codes, prefixes = pd.factorize(np.where(value >= 0, value // 10 ** (16 - digits), -1))
     labels = [f"{p:0{digits}d}" if p >= 0 else None for p in prefixes]
     return pd.array(labels, dtype="string").take(codes)
+
+
+def _decoded(valid: np.ndarray, number: np.ndarray) -> ExtensionArray:
+    """True for a decoded number, False for a kept flagged one, <NA> for no number."""
+    return pd.arrays.BooleanArray(valid, number == None)  # noqa: E711
 
 
 def _labels(labels: tuple[str, ...], index: np.ndarray) -> ExtensionArray:
@@ -370,7 +417,9 @@ def standardise_nik(
     pandas.DataFrame
         Same index as ``nik``. ``nik`` (16 digits), ``nik_sex`` ("M"/"F"),
         ``nik_region`` (6-digit PPKKCC), ``nik_province_code`` and ``problem``
-        are dtype "string"; ``nik_birth_date`` is datetime64[ns].
+        are dtype "string"; ``nik_birth_date`` is datetime64[ns];
+        ``nik_decoded`` is "boolean": True for a valid NIK, False for one kept
+        with a structural flag (its decoded columns are null), <NA> for none.
 
     Raises
     ------
@@ -381,16 +430,17 @@ def standardise_nik(
     Examples
     --------
     >>> s = pd.Series(["3302034708900003", "3302031708900003", "'3302 0317 0890 0004",
-    ...                "3.30203E+15", "0000000000000000", "-"])
+    ...                "3302033508900003", "3.30203E+15", "0000000000000000", "-"])
     >>> out = standardise_nik(s, reference_year=2025)
-    >>> out[["nik", "nik_birth_date", "nik_sex", "problem"]]
-                    nik nik_birth_date nik_sex               problem
-    0  3302034708900003     1990-08-07       F                  <NA>
-    1  3302031708900003     1990-08-17       M                  <NA>
-    2  3302031708900004     1990-08-17       M                  <NA>
-    3              <NA>            NaT    <NA>  nik_excel_scientific
-    4              <NA>            NaT    <NA>       nik_placeholder
-    5              <NA>            NaT    <NA>           nik_missing
+    >>> out[["nik", "nik_birth_date", "nik_sex", "nik_decoded", "problem"]]
+                    nik nik_birth_date nik_sex  nik_decoded               problem
+    0  3302034708900003     1990-08-07       F         True                  <NA>
+    1  3302031708900003     1990-08-17       M         True                  <NA>
+    2  3302031708900004     1990-08-17       M         True                  <NA>
+    3  3302033508900003            NaT    <NA>        False          nik_bad_date
+    4              <NA>            NaT    <NA>         <NA>  nik_excel_scientific
+    5              <NA>            NaT    <NA>         <NA>       nik_placeholder
+    6              <NA>            NaT    <NA>         <NA>           nik_missing
     """
     year = _reference_year(reference_year)
     _check_series(nik, "nik")
@@ -403,7 +453,7 @@ def standardise_nik(
         problem[is_kk] = _CODES.index("nik_is_kk")
         number[is_kk] = None
         checked.value[is_kk] = -1
-    valid = checked.value >= 0
+    valid = checked.decoded
     duplicate = valid & pd.Series(checked.value).duplicated(keep=False).to_numpy()
     problem[duplicate] = _CODES.index("nik_duplicate")
     columns = _number_columns(checked, "nik", "nik")
@@ -414,6 +464,7 @@ def standardise_nik(
             "nik_sex": _labels(("M", "F"), np.where(valid, checked.female, -1)),
             "nik_region": columns["nik_region"],
             "nik_province_code": columns["nik_province_code"],
+            "nik_decoded": _decoded(valid, number),
             "problem": _labels(_CODES, problem),
         }
     ).set_axis(nik.index)
@@ -423,8 +474,10 @@ def standardise_kk(kk: pd.Series) -> pd.DataFrame:
     """Clean and validate KK (family card) numbers.
 
     Same cleaning and structural checks as :func:`standardise_nik`, with the
-    date part read as a registration date (day 01-31, no +40). Duplicates are
-    not flagged: the members of a family share one KK number.
+    date part read as a registration date (day 01-31, no +40). A number failing
+    a structural check is kept in ``kk_number`` with its flag, and its region
+    and province are null. Duplicates are not flagged: the members of a family
+    share one KK number.
 
     Parameters
     ----------
@@ -439,13 +492,15 @@ def standardise_kk(kk: pd.Series) -> pd.DataFrame:
 
     Examples
     --------
-    >>> s = pd.Series(["3302030101150001", "3302030101150001", "3302034101150001", None])
+    >>> s = pd.Series(["3302030101150001", "3302030101150001", "3302034101150001",
+    ...                "3302030000000000", None])
     >>> standardise_kk(s)
-              kk_number kk_region kk_province_code      problem
-    0  3302030101150001    330203               33         <NA>
-    1  3302030101150001    330203               33         <NA>
-    2              <NA>      <NA>             <NA>  kk_bad_date
-    3              <NA>      <NA>             <NA>   kk_missing
+              kk_number kk_region kk_province_code         problem
+    0  3302030101150001    330203               33            <NA>
+    1  3302030101150001    330203               33            <NA>
+    2  3302034101150001      <NA>             <NA>     kk_bad_date
+    3              <NA>      <NA>             <NA>  kk_placeholder
+    4              <NA>      <NA>             <NA>      kk_missing
     """
     checked = _check(_check_series(kk, "kk"), "kk")
     columns = _number_columns(checked, "kk", "kk_number")
@@ -456,7 +511,8 @@ def standardise_kk(kk: pd.Series) -> pd.DataFrame:
 def decode_nik(nik: str, reference_year: int | None = None) -> NikParts | None:
     """Decode one NIK into its parts, or None when it is not a valid NIK.
 
-    The value is cleaned and checked as in :func:`standardise_nik`.
+    The value is cleaned and checked as in :func:`standardise_nik`; a number
+    kept with a structural flag (e.g. an impossible date) is not decoded.
 
     Parameters
     ----------
@@ -476,9 +532,11 @@ def decode_nik(nik: str, reference_year: int | None = None) -> NikParts | None:
 birth_date=datetime.date(1990, 8, 7), sex='F', serial='0003')
     >>> decode_nik("3302030000000000") is None
     True
+    >>> decode_nik("3302033508900003") is None  # day 35: kept by standardise_nik, not decoded
+    True
     """
     row = standardise_nik(pd.Series([nik], dtype=object), reference_year=reference_year).iloc[0]
-    if pd.isna(row["nik"]):
+    if pd.isna(row["nik_decoded"]) or not row["nik_decoded"]:
         return None
     number = str(row["nik"])
     return NikParts(

@@ -6,7 +6,11 @@ against error rates (see ``docs/synthetic.md``).
 """
 
 from bansos_linkage.synthetic.config import (
+    BASE_SCENARIOS,
+    MIX_SCENARIOS,
+    REPORT_MIXES,
     SCENARIOS,
+    TUNING_MIXES,
     LifeEvents,
     RecordingErrors,
     SynthConfig,
@@ -14,14 +18,21 @@ from bansos_linkage.synthetic.config import (
     scenario,
 )
 from bansos_linkage.synthetic.generate import SyntheticData, generate
+from bansos_linkage.synthetic.mixes import flat_rates, mix_rates
 
 __all__ = [
+    "BASE_SCENARIOS",
+    "MIX_SCENARIOS",
+    "REPORT_MIXES",
     "SCENARIOS",
+    "TUNING_MIXES",
     "LifeEvents",
     "RecordingErrors",
     "SynthConfig",
     "SyntheticData",
     "config_from_dict",
+    "flat_rates",
     "generate",
+    "mix_rates",
     "scenario",
 ]

@@ -4,7 +4,12 @@ Every rate is a probability in 0..1 and every size a non-negative number; a
 bad value is a :class:`~bansos_linkage.errors.SchemaError` naming the key
 (e.g. ``errors.dtks.nik_missing``). Named scenarios give sensible sets:
 ``clean`` (no recording errors, little life between snapshots), ``default``
-and ``hard`` (about twice the default error rates).
+and ``hard`` (about twice the default error rates), and ``mix01`` .. ``mix24``
+whose rates are drawn at random from wide ranges (see :mod:`.mixes`).
+
+Every phenomenon added after the first three scenarios (``nik_relative``,
+``one_word_names``, ``kk_renumbered`` ...) defaults to 0 and draws its random
+numbers from its own generator, so those scenarios stay byte-identical.
 """
 
 from __future__ import annotations
@@ -44,6 +49,13 @@ class RecordingErrors:
     sex_flip: float = 0.0
     kk_stale: float = 0.0  # an older KK number of the family
     duplicate: float = 0.0  # the person registered twice
+    # rates of the phenomena the first scenarios left out; 0 keeps those byte-identical
+    nik_relative: float = 0.0  # the NIK of another member of the household (mostly the head's)
+    nik_shared: float = 0.0  # the NIK of an unrelated person of the same village
+    nik_missing_date_damaged: float = 0.0  # NIK missing and birth date missing or day/month swapped
+    date_days_off: float = 0.0  # birth date 1-10 days off
+    name_varied_duplicate: float = 0.0  # share of second records of a duplicate spelled otherwise
+    nik_missing_duplicate: float = 0.0  # share of second records of a duplicate without NIK
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,7 @@ class LifeEvents:
     move: float = 0.03  # per household: moved to another village
     split: float = 0.04  # per household: a grown child left with a new KK
     member_left: float = 0.02  # per person: left the household (migration, marriage)
+    kk_renumbered: float = 0.0  # per household: a new KK number between the snapshots
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,8 @@ class SynthConfig:
     p3ke_share: float = 0.40
     p3ke_rank_noise: float = 0.4
     survey_share: float = 0.05  # households in the survey-like sample with expenditure
+    one_word_names: float = 0.0  # extra share of people whose true name is one word (0: lexicon's)
+    village_recoded: float = 0.0  # share of villages with an older Kemendagri code in DTKS/P3KE
     events: LifeEvents = field(default_factory=LifeEvents)
     errors: dict[str, RecordingErrors] = field(default_factory=lambda: dict(_DEFAULT_ERRORS))
 
@@ -162,7 +177,12 @@ _DEFAULT_ERRORS = {
     ),
 }
 
-SCENARIOS = ("clean", "default", "hard")
+BASE_SCENARIOS = ("clean", "default", "hard")
+#: Scenarios with randomly mixed rates: tune on TUNING_MIXES, report on REPORT_MIXES.
+MIX_SCENARIOS = tuple(f"mix{i:02d}" for i in range(1, 25))
+TUNING_MIXES = MIX_SCENARIOS[:6]
+REPORT_MIXES = MIX_SCENARIOS[6:]
+SCENARIOS = (*BASE_SCENARIOS, *MIX_SCENARIOS)
 
 
 def scenario(name: str, **overrides: Any) -> SynthConfig:
@@ -176,7 +196,13 @@ def scenario(name: str, **overrides: Any) -> SynthConfig:
     0.0
     """
     if name not in SCENARIOS:
-        raise SchemaError(f"unknown scenario; expected one of {list(SCENARIOS)}", key="scenario")
+        raise SchemaError(
+            "unknown scenario; expected clean, default, hard or mix01 .. mix24", key="scenario"
+        )
+    if name in MIX_SCENARIOS:
+        from bansos_linkage.synthetic.mixes import mix_settings  # mixes builds on this module
+
+        return SynthConfig(**{**mix_settings(name), **overrides})
     if name == "clean":
         errors = {reg: RecordingErrors() for reg in REGISTERS}
         events = LifeEvents(death=0.0, move=0.0, split=0.0, member_left=0.0)
@@ -205,7 +231,14 @@ def validate(config: SynthConfig) -> None:
             raise SchemaError("expected a non-negative whole number", key=key)
     if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
         raise SchemaError("expected a non-negative whole number", key="seed")
-    for key in ("regsosek_coverage", "dtks_share", "p3ke_share", "survey_share"):
+    for key in (
+        "regsosek_coverage",
+        "dtks_share",
+        "p3ke_share",
+        "survey_share",
+        "one_word_names",
+        "village_recoded",
+    ):
         _check_rate(getattr(config, key), key)
     for key in ("dtks_rank_noise", "p3ke_rank_noise"):
         if not isinstance(getattr(config, key), (int, float)) or getattr(config, key) < 0:

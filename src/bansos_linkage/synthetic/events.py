@@ -2,7 +2,8 @@
 
 The population describes the newer (Regsosek) snapshot. This stage records, per
 person, whether they were present at the older (DTKS) snapshot and in which
-household, and per household, where it lived then and which KK it had.
+household, and per household, where it lived then and which KK it had
+(``kk_then``: the same number unless the family was renumbered since).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from bansos_linkage.synthetic.config import SynthConfig
-from bansos_linkage.synthetic.population import Population
+from bansos_linkage.synthetic.phenomena import stream
+from bansos_linkage.synthetic.population import Population, registration_stems, with_serial
 
 
 def apply_events(pop: Population, config: SynthConfig, rng: np.random.Generator) -> None:
@@ -40,6 +42,30 @@ def apply_events(pop: Population, config: SynthConfig, rng: np.random.Generator)
     ] % max(n_villages, 1)
     _splits(persons, hh, ev.split, rng)
     hh["kk_previous"] = _previous_kk(hh["kk_number"].to_numpy(), rng)
+    _renumber(hh, config, stream(config.seed, "kk_renumbered"))
+
+
+def _renumber(hh: pd.DataFrame, config: SynthConfig, gen: np.random.Generator) -> None:
+    """Families issued a new KK after the older registers' dates (whole family, in place).
+
+    Any change on the family card (a birth, a death, a correction, the 2021-22
+    re-issue drives) gives it a new number, so a large share of families carry
+    another KK in Regsosek than in DTKS and P3KE. ``kk_number`` is the new one
+    (the population is the newer state), ``kk_then`` what the older registers show.
+    """
+    hh["kk_then"] = hh["kk_number"].to_numpy()
+    rate = config.events.kk_renumbered
+    hh["kk_renumbered"] = (gen.random(len(hh)) < rate) if rate > 0 else np.zeros(len(hh), bool)
+    renumbered = hh["kk_renumbered"].to_numpy()
+    if not renumbered.any():
+        return
+    start = max(np.datetime64(config.dtks_date), np.datetime64(config.p3ke_date))
+    end = np.datetime64(config.regsosek_date)
+    # issued between the last older register and Regsosek: a stem no older KK has
+    days = gen.integers(1, max(int((end - start).astype(int)), 1) + 1, renumbered.sum())
+    dates = start + days.astype("timedelta64[D]")
+    stems = registration_stems(hh.loc[renumbered, "district_code"], dates)
+    hh.loc[renumbered, "kk_number"] = with_serial(stems, gen)
 
 
 def _splits(persons: pd.DataFrame, hh: pd.DataFrame, rate: float, rng: np.random.Generator) -> None:

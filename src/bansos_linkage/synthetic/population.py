@@ -16,6 +16,7 @@ import pandas as pd
 
 from bansos_linkage.synthetic.config import SynthConfig
 from bansos_linkage.synthetic.lexicons import load_family_names, load_given_names, load_regions
+from bansos_linkage.synthetic.phenomena import stream
 
 # Cultures whose people often carry an Arabic first name (Muhammad, Siti, Nur ...).
 _MUSLIM_CULTURES = frozenset({"javanese", "sundanese", "sasak", "bugis", "minang", "acehnese"})
@@ -96,7 +97,7 @@ def generate_population(config: SynthConfig, rng: np.random.Generator) -> Popula
     villages = _villages(config, rng)
     hh = _households(config, villages, rng)
     persons = _members(hh, config, rng)
-    _names(persons, hh, rng)
+    _names(persons, hh, rng, config.one_word_names, stream(config.seed, "one_word_names"))
     persons["nik"] = _nik(persons, hh, villages, rng)
     hh["kk_number"] = _kk(hh, config, rng)
     _welfare(hh, persons, rng)
@@ -204,8 +205,18 @@ def _draw(culture: str, sex: str, n: int, rng: np.random.Generator) -> np.ndarra
     return rng.choice(names, size=n, p=p)
 
 
-def _names(persons: pd.DataFrame, hh: pd.DataFrame, rng: np.random.Generator) -> None:
-    """Given names by culture and sex, family names where the culture has them."""
+def _names(
+    persons: pd.DataFrame,
+    hh: pd.DataFrame,
+    rng: np.random.Generator,
+    one_word: float = 0.0,
+    one_word_gen: np.random.Generator | None = None,
+) -> None:
+    """Given names by culture and sex, family names where the culture has them.
+
+    ``one_word`` is an extra share of people known by their given name alone,
+    drawn from ``one_word_gen`` so the other names stay as they were.
+    """
     idx = persons["hh_index"].to_numpy()
     culture = hh["culture"].to_numpy()[idx]
     # a share of every village is of other origins (migration, mixed names)
@@ -243,6 +254,11 @@ def _names(persons: pd.DataFrame, hh: pd.DataFrame, rng: np.random.Generator) ->
         .to_numpy(dtype=int)
         - 1
     )
+    alone = (
+        one_word_gen.random(len(persons)) < one_word
+        if one_word > 0 and one_word_gen is not None
+        else np.zeros(len(persons), dtype=bool)
+    )
     full = []
     for i in range(len(persons)):
         parts = [first[i]] if words[i] == 1 else [first[i], second[i]]
@@ -258,6 +274,9 @@ def _names(persons: pd.DataFrame, hh: pd.DataFrame, rng: np.random.Generator) ->
             parts = [*parts[:2], family[i]]
         if noble[i]:
             parts = [noble[i], *parts]
+        if alone[i]:
+            # the personal name: not the Arabic first name a Muslim name may open with
+            parts = [second[i] if muslim[i] else first[i]]
         full.append(" ".join(parts))
     persons["full_name"] = full
     persons["culture"] = culture
@@ -342,10 +361,10 @@ def _nik(
             pd.Series(birth.year % 100).astype(str).str.zfill(2),
         ]
     )
-    return _with_serial(stem, rng)
+    return with_serial(stem, rng)
 
 
-def _with_serial(stem: pd.Series, rng: np.random.Generator) -> np.ndarray:
+def with_serial(stem: pd.Series, rng: np.random.Generator) -> np.ndarray:
     """Append a 4-digit serial unique within each stem (random start, then counting)."""
     order = rng.permutation(len(stem))
     shuffled = stem.iloc[order].reset_index(drop=True)
@@ -355,15 +374,12 @@ def _with_serial(stem: pd.Series, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def _kk(hh: pd.DataFrame, config: SynthConfig, rng: np.random.Generator) -> np.ndarray:
-    """KK = district + registration date DDMMYY + serial, unique."""
-    start = np.datetime64("2005-01-01")
-    end = np.datetime64(config.dtks_date)
-    days = rng.integers(0, int((end - start).astype(int)), len(hh))
-    reg = pd.DatetimeIndex(start + days.astype("timedelta64[D]"))
-    stem = (
-        hh["district_code"]
-        .reset_index(drop=True)
+def registration_stems(district: pd.Series, dates: np.ndarray) -> pd.Series:
+    """The first 12 digits of a KK: district + registration date DDMMYY."""
+    reg = pd.DatetimeIndex(dates)
+    return (
+        district.reset_index(drop=True)
+        .astype(str)
         .str.cat(
             [
                 pd.Series(reg.day).astype(str).str.zfill(2),
@@ -372,7 +388,15 @@ def _kk(hh: pd.DataFrame, config: SynthConfig, rng: np.random.Generator) -> np.n
             ]
         )
     )
-    return _with_serial(stem, rng)
+
+
+def _kk(hh: pd.DataFrame, config: SynthConfig, rng: np.random.Generator) -> np.ndarray:
+    """KK = district + registration date DDMMYY + serial, unique."""
+    start = np.datetime64("2005-01-01")
+    end = np.datetime64(config.dtks_date)
+    days = rng.integers(0, int((end - start).astype(int)), len(hh))
+    stem = registration_stems(hh["district_code"], start + days.astype("timedelta64[D]"))
+    return with_serial(stem, rng)
 
 
 def _welfare(hh: pd.DataFrame, persons: pd.DataFrame, rng: np.random.Generator) -> None:

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from bansos_linkage.standardisation.dates import MONTH_NAMES
-from bansos_linkage.synthetic import corruption
+from bansos_linkage.synthetic import corruption, phenomena
 from bansos_linkage.synthetic.config import RecordingErrors, SynthConfig
+from bansos_linkage.synthetic.lexicons import load_regions
 from bansos_linkage.synthetic.population import ASSETS, VILLAGE_COLUMNS, Population
 
 _RELATIONSHIP_LABEL = {
@@ -67,9 +68,17 @@ def select_households(
 
 
 def _view(
-    pop: Population, present: np.ndarray, household_col: str, rel_col: str, village_col: str
+    pop: Population,
+    present: np.ndarray,
+    household_col: str,
+    rel_col: str,
+    village_col: str,
+    kk_col: str = "kk_number",
 ) -> pd.DataFrame:
-    """True values of the persons present in one snapshot, joined to their household."""
+    """True values of the persons present in one snapshot, joined to their household.
+
+    ``kk_col`` is the family's KK number at that snapshot (``kk_then`` before a renumbering).
+    """
     persons = pop.persons.loc[present].copy()
     hh = pop.households
     hh_of = persons[household_col].to_numpy()
@@ -79,8 +88,9 @@ def _view(
     village_idx = hh[village_col].to_numpy()[rows]
     for col in VILLAGE_COLUMNS:
         persons[col] = pop.villages[col].to_numpy()[village_idx]
+    persons["kk_number"] = hh[kk_col].to_numpy()[rows]
+    persons["kk_renumbered"] = hh["kk_renumbered"].to_numpy()[rows] & (kk_col != "kk_number")
     for col in (
-        "kk_number",
         "kk_previous",
         "rt",
         "rw",
@@ -96,9 +106,17 @@ def _view(
 
 
 def record(
-    view: pd.DataFrame, rates: RecordingErrors, rng: np.random.Generator
+    view: pd.DataFrame,
+    rates: RecordingErrors,
+    rng: np.random.Generator,
+    seed: int = 0,
+    register: str = "",
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Recorded (erroneous) values for the persons of ``view``; returns values and masks."""
+    """Recorded (erroneous) values for the persons of ``view``; returns values and masks.
+
+    The errors of the first scenarios draw from ``rng``; the later phenomena
+    from their own streams of ``seed`` and ``register`` (see :mod:`.phenomena`).
+    """
     n = len(view)
     mothers = view["mother_name"].to_numpy(dtype=object)
     fathers = view["father_name"].to_numpy(dtype=object)
@@ -119,36 +137,97 @@ def record(
     stale = corruption.select(n, rates.kk_stale, rng)
     kk[stale] = view["kk_previous"].to_numpy(dtype=object)[stale]
     masks["kk_stale"] = stale
+    # a borrowed NIK is what the operator typed; the usual NIK errors may still hit it
+    typed_nik, borrowed = phenomena.borrowed_niks(
+        view,
+        rates,
+        phenomena.stream(seed, register, "nik_relative"),
+        phenomena.stream(seed, register, "nik_shared"),
+    )
     nik, nik_masks = corruption.corrupt_nik(
-        view["nik"].to_numpy(dtype=object), view["kk_number"].to_numpy(dtype=object), rates, rng
+        typed_nik, view["kk_number"].to_numpy(dtype=object), rates, rng
     )
     dates, year_only, date_masks = corruption.corrupt_dates(
         view["birth_date"].to_numpy(), rates, rng
     )
     rec_sex, sex_mask = corruption.corrupt_sex(sex, rates.sex_flip, rng)
+    masks.update(borrowed)
     masks.update(nik_masks)
     masks.update(date_masks)
     masks["sex_flip"] = sex_mask
+    recorded = {"name": names, "nik": nik, "birth_date": dates, "year_only": year_only.copy()}
+    _later_phenomena(view, recorded, masks, rates, seed, register)
     recorded = pd.DataFrame(
         {
-            "name": names,
+            "name": recorded["name"],
             "mother_name": mother_names,
-            "nik": nik,
+            "nik": recorded["nik"],
             "kk": kk,
-            "birth_date": dates,
-            "year_only": year_only,
+            "birth_date": recorded["birth_date"],
+            "year_only": recorded["year_only"],
             "sex": rec_sex,
         }
     )
     return recorded, masks
 
 
+def _later_phenomena(
+    view: pd.DataFrame,
+    recorded: dict[str, np.ndarray],
+    masks: dict[str, np.ndarray],
+    rates: RecordingErrors,
+    seed: int,
+    register: str,
+) -> None:
+    """Dates days off, NIK and date damaged together, duplicates spelled otherwise (in place)."""
+    n = len(view)
+    untouched = ~np.any([m for k, m in masks.items() if k.startswith("date_")], axis=0)
+    recorded["birth_date"], masks["date_days_off"] = phenomena.days_off(
+        recorded["birth_date"],
+        untouched,
+        rates.date_days_off,
+        phenomena.stream(seed, register, "date_days_off"),
+    )
+    damaged, damaged_dates = phenomena.damaged_nik_and_date(
+        view["birth_date"].to_numpy(),
+        rates.nik_missing_date_damaged,
+        phenomena.stream(seed, register, "nik_missing_date_damaged"),
+    )
+    _override(masks, damaged, ("nik_", "date_"))
+    masks["nik_missing_date_damaged"] = damaged
+    recorded["nik"][damaged] = ""
+    recorded["birth_date"][damaged] = damaged_dates[damaged]
+    recorded["year_only"][damaged] = False
+    first = view["first_record"].to_numpy() if "first_record" in view else np.full(n, -1)
+    gen = phenomena.stream(seed, register, "duplicate")
+    recorded["name"], masks["name_varied_duplicate"] = phenomena.vary_duplicates(
+        recorded["name"], first, rates.name_varied_duplicate, gen
+    )
+    no_nik = (first >= 0) & (gen.random(n) < rates.nik_missing_duplicate)
+    _override(masks, no_nik, ("nik_",))
+    masks["nik_missing_duplicate"] = no_nik
+    recorded["nik"][no_nik] = ""
+
+
+def _override(masks: dict[str, np.ndarray], rows: np.ndarray, prefixes: tuple[str, ...]) -> None:
+    """Clear the masks of errors a later one overwrote, so masks say what a record shows."""
+    if rows.any():
+        for key, mask in masks.items():
+            if key.startswith(prefixes):
+                mask[rows] = False
+
+
 def _duplicates(view: pd.DataFrame, rate: float, rng: np.random.Generator) -> pd.DataFrame:
-    """Register some persons twice (a second record of the same person)."""
+    """Register some persons twice (a second record of the same person).
+
+    ``first_record`` is the row of a second record's first one (-1 on first records).
+    """
     dup = corruption.select(len(view), rate, rng)
+    view = view.assign(first_record=-1)
     if not dup.any():
         return view
-    return pd.concat([view, view.loc[dup]], ignore_index=True)
+    second = view.loc[dup].assign(first_record=np.flatnonzero(dup))
+    return pd.concat([view, second], ignore_index=True)
 
 
 def _date_text(
@@ -276,6 +355,15 @@ def p3ke_table(
     )
 
 
+def _older_codes(view: pd.DataFrame, masks: dict, old_codes: dict[str, str]) -> None:
+    """Put the older code of recoded villages on an older register's view (in place)."""
+    recoded = view["village_code"].isin(list(old_codes)).to_numpy()
+    if recoded.any():  # untouched otherwise, down to the column's dtype
+        view.loc[recoded, "village_code"] = view.loc[recoded, "village_code"].map(old_codes)
+    masks["kk_renumbered"] = view["kk_renumbered"].to_numpy()
+    masks["village_recoded"] = recoded
+
+
 def truth_table(table: pd.DataFrame, id_col: str, view: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -295,12 +383,21 @@ def draw_registers(
         reg: config.errors.get(reg, RecordingErrors()) for reg in ("regsosek", "dtks", "p3ke")
     }
     tables, truth, masks = {}, {}, {}
+    # older Kemendagri codes of some villages, the same in both older registers
+    old_codes = phenomena.old_village_codes(
+        pop.villages,
+        load_regions()["village_code"].to_numpy(),
+        config.village_recoded,
+        phenomena.stream(config.seed, "village_recoded"),
+    )
     # Regsosek: households enumerated now, their present members
     enumerated = rng.random(len(hh)) < config.regsosek_coverage
     hh_ok = set(hh["household_id"].to_numpy()[enumerated])
     present = persons["present_now"].to_numpy() & persons["household_id"].isin(hh_ok).to_numpy()
     view = _view(pop, present, "household_id", "relationship", "village_index")
-    rec, masks["regsosek"] = record(view, errors["regsosek"], rng)
+    rec, masks["regsosek"] = record(view, errors["regsosek"], rng, config.seed, "regsosek")
+    masks["regsosek"]["kk_renumbered"] = view["kk_renumbered"].to_numpy()
+    masks["regsosek"]["village_recoded"] = np.zeros(len(view), dtype=bool)
     tables["regsosek"] = regsosek_table(view, rec, rng)
     truth["regsosek"] = truth_table(tables["regsosek"], "id_art", view)
     # DTKS: households as they were then, chosen by a noisy welfare ranking
@@ -312,9 +409,12 @@ def draw_registers(
     present = (
         persons["present_then"].to_numpy() & persons["household_then"].isin(in_dtks).to_numpy()
     )
-    view = _view(pop, present, "household_then", "relationship_then", "village_index_then")
+    view = _view(
+        pop, present, "household_then", "relationship_then", "village_index_then", "kk_then"
+    )
     view = _duplicates(view, errors["dtks"].duplicate, rng)
-    rec, masks["dtks"] = record(view, errors["dtks"], rng)
+    rec, masks["dtks"] = record(view, errors["dtks"], rng, config.seed, "dtks")
+    _older_codes(view, masks["dtks"], old_codes)
     tables["dtks"] = dtks_table(view, rec, rng)
     truth["dtks"] = truth_table(tables["dtks"], "ID DTKS", view)
     # P3KE: the poorest by its own ranking, members present at its date
@@ -328,8 +428,9 @@ def draw_registers(
         & born_before
         & persons["household_id"].isin(in_p3ke).to_numpy()
     )
-    view = _view(pop, present, "household_id", "relationship", "village_index")
-    rec, masks["p3ke"] = record(view, errors["p3ke"], rng)
+    view = _view(pop, present, "household_id", "relationship", "village_index", "kk_then")
+    rec, masks["p3ke"] = record(view, errors["p3ke"], rng, config.seed, "p3ke")
+    _older_codes(view, masks["p3ke"], old_codes)
     score = view["welfare_score"].to_numpy()
     desil = (
         np.clip(

@@ -1,0 +1,140 @@
+"""Parameters that do not depend on the blocking, and the person behind the identifiers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bansos_linkage.blocking import DEFAULT_RULES, ExactRule
+from bansos_linkage.evaluation import true_links
+from bansos_linkage.linker import Linker
+from bansos_linkage.training import exact_agreement, global_prior, random_pairs, u_from_random
+
+
+def _metrics(p, links: pd.DataFrame) -> tuple[float, float]:
+    truth = true_links(
+        p.data.truth["dtks"].set_index("record_id")["person_id"],
+        p.data.truth["regsosek"].set_index("record_id")["person_id"],
+    )
+    good = set(zip(truth["left_id"], truth["right_id"], strict=True))
+    right = np.array(
+        [pair in good for pair in zip(links["left_id"], links["right_id"], strict=True)]
+    )
+    return float(right.mean()), float(right.sum() / len(truth))
+
+
+@pytest.fixture(scope="module")
+def fitted(dtks_regsosek):
+    p = dtks_regsosek
+    linker = Linker()
+    return linker, linker.fit_link(p.left, p.right, keep_pairs=True)
+
+
+def test_widening_the_blocking_keeps_scores_and_precision(dtks_regsosek, fitted):
+    p = dtks_regsosek
+    _, narrow = fitted
+    # a sensible extra rule: the first name within the village
+    rules = (*DEFAULT_RULES[:-1], ExactRule(("bk_name_first", "bk_village")), DEFAULT_RULES[-1])
+    wide = Linker(rules=rules).fit_link(p.left, p.right, keep_pairs=True)
+    assert wide.summary["candidate_pairs"] > narrow.summary["candidate_pairs"] * 1.2
+    key = ["left_id", "right_id"]
+    both = narrow.pairs.merge(wide.pairs, on=key, suffixes=("_n", "_w"))
+    assert len(both) == len(narrow.pairs)
+    # a pair's weight does not depend on which rules brought the others in
+    assert np.abs(both["match_weight_n"] - both["match_weight_w"]).max() < 0.05
+    assert abs(_metrics(p, wide.links)[0] - _metrics(p, narrow.links)[0]) <= 0.002
+
+
+def test_probabilities_are_calibrated_enough_to_estimate_the_fdr(dtks_regsosek, fitted):
+    p = dtks_regsosek
+    _, result = fitted
+    precision, recall = _metrics(p, result.links)
+    assert precision > 0.995 and recall > 0.99
+    true_fdr = 1 - precision
+    assert abs(result.summary["estimated_fdr"] - true_fdr) < 0.004
+    # the threshold is a probability of 0.5 and links below it are not made
+    assert result.summary["threshold"] == 0.5
+    assert result.links["match_probability"].min() >= 0.5
+
+
+def test_u_comes_from_random_pairs_and_the_prior_from_the_registers(dtks_regsosek, fitted):
+    p = dtks_regsosek
+    linker, result = fitted
+    assert result.summary["training"]["u_random_pairs"] == min(
+        linker.u_pairs, len(p.left) * len(p.right)
+    )
+    params = linker.model_.parameters().set_index(["comparison", "level"])
+    # two random records rarely share a name: u(exact name) is about sum p_l * p_r
+    exact = params.loc[("name", 8), "u"]
+    assert exact == pytest.approx(exact_agreement(p.left["full_name"], p.right["full_name"]), 0.5)
+    # the prior is the chance that a random pair of records is a match
+    n_true = len(p.true_left)
+    assert linker.model_.lambda_ == pytest.approx(n_true / (len(p.left) * len(p.right)), rel=0.3)
+    sessions = result.summary["training"]["sessions"]
+    assert all(s["pairs"] > 0 for s in sessions)
+    assert "nik" not in sessions[0]["learned"] and "birth_date" not in sessions[0]["learned"]
+
+
+def test_helpers_behave():
+    a, b = random_pairs(10, 20, 50, seed=1)
+    assert len(a) == 50 and a.max() < 10 and b.max() < 20
+    assert (random_pairs(10, 20, 50, seed=1)[1] == b).all()
+    levels = np.array([[0], [0], [1], [-1]])
+    u = u_from_random(levels, [2], exact={0: 1e-6})
+    assert u[0][1] == pytest.approx(1e-6) and u[0].sum() == pytest.approx(1.0)
+    assert global_prior(np.array([40.0, 40.0, -40.0]), 100, 100) == pytest.approx(2e-4, rel=1e-3)
+
+
+def test_a_relatives_nik_and_kk_do_not_make_a_person(dtks_regsosek, fitted):
+    p = dtks_regsosek
+    _, result = fitted
+    # a DTKS row for someone else (another name, sex and birth date) carrying a linked
+    # person's NIK and KK, as registers keep a relative on the head's NIK
+    linked = result.links[result.links["nik"] == "exact"].iloc[0]
+    source = p.left[p.left["record_id"] == linked["left_id"]].iloc[0]
+    other = p.left[(p.left["sex"] != source["sex"]) & p.left["birth_date"].notna()].iloc[0]
+    ghost = other.copy()
+    for col in ("nik", "kk_number", "nik_birth_date", "nik_sex", "nik_region"):
+        if col in source:
+            ghost[col] = source[col]
+    # a person the other register does not have
+    ghost["record_id"], ghost["full_name"], ghost["name_phonetic"] = "GHOST-1", "QOZ", "QOZ"
+    ghost["birth_date"] = pd.Timestamp("1931-02-03")
+    left = pd.concat([p.left, ghost.to_frame().T], ignore_index=True)
+    left = left.astype({c: p.left[c].dtype for c in p.left.columns})
+    again = Linker().fit_link(left, p.right)
+    ghost_links = again.links[again.links["left_id"] == "GHOST-1"]
+    assert ghost_links.empty, ghost_links.to_dict("records")
+    # the person the NIK belongs to keeps their link
+    kept = again.links[again.links["left_id"] == linked["left_id"]]
+    assert kept["right_id"].tolist() == [linked["right_id"]]
+
+
+def test_a_comparison_no_register_can_feed_is_left_out(dtks_regsosek):
+    p = dtks_regsosek
+    # exports with only a name, a NIK, a birth date, sex and a village code
+    keep = [
+        "record_id",
+        "full_name",
+        "name_phonetic",
+        "nik",
+        "nik_birth_date",
+        "nik_sex",
+        "birth_date",
+        "birth_date_precision",
+        "sex",
+        "province_code",
+        "regency_code",
+        "district_code",
+        "village_code",
+        "region_scheme",
+    ]
+    left, right = (frame[[c for c in keep if c in frame]] for frame in (p.left, p.right))
+    linker = Linker()
+    result = linker.fit_link(left, right)
+    assert "mother_name" in result.summary["left_out"]["comparisons"]
+    assert "kk_number" in result.summary["left_out"]["blocking_rules"]
+    assert "mother_name" not in [c.label for c in linker.comparisons_]
+    precision, recall = _metrics(p, result.links)
+    assert precision > 0.97 and recall > 0.9
