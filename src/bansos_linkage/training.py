@@ -231,6 +231,14 @@ def fit_model(
     weights (term frequencies) when the prior is solved for."""
     m, report = estimate_m(candidate_levels, labels, level_names, u, sessions, template)
     n_levels = [len(names) for names in level_names]
+    if any(mk is None for mk in m) and len(candidate_levels):
+        # comparisons no session learned (custom comparisons, or sessions that did not
+        # apply): EM on all candidate pairs, u still fixed from random pairs
+        params = template.get_params()
+        params.update(u_probabilities=u, m_probabilities=None, n_levels=n_levels)
+        fallback = FellegiSunter(**params).fit(candidate_levels)
+        m = [fallback.m_[k] if mk is None else mk for k, mk in enumerate(m)]
+        report.append({"session": "all candidate pairs", "pairs": len(candidate_levels)})
     m = [mk if mk is not None else default_m(n) for mk, n in zip(m, n_levels, strict=True)]
     model = FellegiSunter.from_parameters(m, u, 0.5, labels, params=template.get_params())
     weights = model.match_weight(candidate_levels) + extra_bits  # prior 0.5: no prior term
