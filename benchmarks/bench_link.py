@@ -39,7 +39,13 @@ import psutil
 from results import update_section
 
 from bansos_linkage import standardise
-from bansos_linkage.blocking import DEFAULT_RULES, blocking_keys, candidate_pairs, pair_recall
+from bansos_linkage.blocking import (
+    DEFAULT_RULES,
+    CandidatePairs,
+    blocking_keys,
+    candidate_pairs,
+    pair_recall,
+)
 from bansos_linkage.evaluation import exact_nik_links, link_metrics, true_links
 from bansos_linkage.synthetic import generate, scenario
 
@@ -160,15 +166,24 @@ def truth_of(folder: Path) -> pd.DataFrame:
     return true_links(left, right)
 
 
-def blocking_recall(left: pd.DataFrame, right: pd.DataFrame, truth: pd.DataFrame) -> float:
+def blocking_recall_table(
+    left: pd.DataFrame, right: pd.DataFrame, truth: pd.DataFrame, rules=DEFAULT_RULES
+) -> tuple[CandidatePairs, pd.DataFrame, int]:
+    """Our blocking's candidate pairs, ``pair_recall`` per rule and the number of true
+    pairs whose records are both present."""
     lk, rk = blocking_keys(left).reset_index(drop=True), blocking_keys(right).reset_index(drop=True)
-    pairs = candidate_pairs(lk, rk, DEFAULT_RULES)
+    pairs = candidate_pairs(lk, rk, rules)
     lpos = pd.Series(range(len(lk)), index=lk["record_id"].astype(str))
     rpos = pd.Series(range(len(rk)), index=rk["record_id"].astype(str))
     truth = truth[truth["left_id"].isin(lpos.index) & truth["right_id"].isin(rpos.index)]
     recall = pair_recall(
         pairs, lpos.loc[truth["left_id"]].to_numpy(), rpos.loc[truth["right_id"]].to_numpy()
     )
+    return pairs, recall, len(truth)
+
+
+def blocking_recall(left: pd.DataFrame, right: pd.DataFrame, truth: pd.DataFrame) -> float:
+    _, recall, _ = blocking_recall_table(left, right, truth)
     return float(recall.set_index("rule").loc["all", "cumulative_recall"])
 
 

@@ -46,6 +46,7 @@ from bench_link import (
     DATA,
     PEERS,
     bench_febrl,
+    blocking_recall_table,
     median_run,
     peer_inputs,
     registers,
@@ -55,7 +56,7 @@ from bench_link import (
 )
 from results import update_section
 
-from bansos_linkage.blocking import blocking_keys, candidate_pairs, pair_recall
+from bansos_linkage.blocking import DEFAULT_RULES
 from bansos_linkage.evaluation import exact_nik_links, link_metrics
 from bansos_linkage.synthetic import scenario
 
@@ -154,31 +155,12 @@ def _number(value) -> bool:
 
 
 # -------------------------------------------------------------------------- blocking
-def linker_rules() -> tuple:
-    """The rules the ``link`` command blocks with (read at run time: they may change)."""
-    from bansos_linkage.linker import Linker
-
-    rules = getattr(Linker(), "rules", None)
-    if not rules:
-        from bansos_linkage.blocking import DEFAULT_RULES
-
-        rules = DEFAULT_RULES
-    return tuple(rules)
-
-
 def blocking_by_rule(left: pd.DataFrame, right: pd.DataFrame, truth: pd.DataFrame) -> list[dict]:
     """Per rule: pairs it adds, true pairs it finds first, cumulative recall and reduction
     ratio; then the ``all`` row."""
-    rules = linker_rules()
-    lk, rk = blocking_keys(left).reset_index(drop=True), blocking_keys(right).reset_index(drop=True)
-    pairs = candidate_pairs(lk, rk, rules)
-    lpos = pd.Series(range(len(lk)), index=lk["record_id"].astype(str))
-    rpos = pd.Series(range(len(rk)), index=rk["record_id"].astype(str))
-    truth = truth[truth["left_id"].isin(lpos.index) & truth["right_id"].isin(rpos.index)]
-    recall = pair_recall(
-        pairs, lpos.loc[truth["left_id"]].to_numpy(), rpos.loc[truth["right_id"]].to_numpy()
-    )
-    total = len(lk) * len(rk)
+    rules = DEFAULT_RULES
+    pairs, recall, n_true = blocking_recall_table(left, right, truth, rules)
+    total = pairs.n_left * pairs.n_right
     diag = pairs.diagnostics  # one row per rule, in rule order
     rows, cumulative = [], 0
     for i, rec in enumerate(recall.iloc[:-1].itertuples()):
@@ -205,7 +187,7 @@ def blocking_by_rule(left: pd.DataFrame, right: pd.DataFrame, truth: pd.DataFram
             "cumulative_pairs": len(pairs),
             "cumulative_recall": float(last["cumulative_recall"]),
             "reduction_ratio": pairs.reduction_ratio,
-            "true_pairs": len(truth),
+            "true_pairs": n_true,
         }
     )
     return rows
@@ -660,7 +642,7 @@ def main() -> None:
         "mix_scenarios": list(mixes),
         "tuning_mixes": list(tuning),
         "report_mixes": list(report),
-        "rules": [r.name for r in linker_rules()],
+        "rules": [r.name for r in DEFAULT_RULES],
         "provisional": args.provisional,
         "complete": False,
         "scenarios": [],

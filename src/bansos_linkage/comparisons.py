@@ -558,7 +558,10 @@ def _flag(frame: pd.DataFrame, column: str | None, rows: np.ndarray) -> np.ndarr
     """A boolean column at ``rows`` (False where missing or absent)."""
     if column is None or column not in frame:
         return np.zeros(len(rows), dtype=bool)
-    return frame[column].fillna(False).to_numpy(dtype=bool)[rows]
+    values = frame[column].to_numpy()  # no copy for a plain bool column
+    if values.dtype == bool:
+        return values[rows]
+    return pd.array(values[rows], dtype="boolean").fillna(False).to_numpy(dtype=bool)
 
 
 #: The standardised columns :func:`nik_conflicts` reads.

@@ -202,7 +202,6 @@ class Linker:
         self.training_: dict[str, Any] = {}
         self.model_: FellegiSunter | None = None
         self.ml_model_: MLMatcher | None = None
-        self.ml_candidate_: MLMatcher | None = None
         self.reviewed_: pd.DataFrame | None = None
         self.ml_training_: dict[str, int] = {}
         self.tf_typical_: dict[str, float] = {}
@@ -272,7 +271,6 @@ class Linker:
         )
         model = clone(template).fit(X, y) if len(np.unique(y)) == 2 else None
         self.ml_model_ = model if choice["decides"] == "ml" else None
-        self.ml_candidate_ = model
         self.reviewed_ = labels.loc[found, ["left_id", "right_id", "is_match"]].astype(
             {"left_id": str, "right_id": str, "is_match": bool}
         )
@@ -421,14 +419,11 @@ class Linker:
             return weight
         a = _positions(left, self.reviewed_["left_id"])
         b = _positions(right, self.reviewed_["right_id"])
-        ok = (a >= 0) & (b >= 0)
-        width = max(len(right), 1)
-        pair_code = scored.left * width + scored.right
-        codes = pd.Index(pair_code).get_indexer(a[ok] * width + b[ok])
-        hit = codes >= 0
-        decided = self.reviewed_["is_match"].to_numpy(dtype=bool)[ok][hit]
+        where = _pair_index(scored, a, b, len(right))
+        hit = where >= 0
+        decided = self.reviewed_["is_match"].to_numpy(dtype=bool)[hit]
         out = weight.copy()
-        out[codes[hit]] = np.where(decided, REVIEWED_BITS, -REVIEWED_BITS)
+        out[where[hit]] = np.where(decided, REVIEWED_BITS, -REVIEWED_BITS)
         return out
 
     def _ml_weights(self, scored: _Scored, fs_weight: np.ndarray) -> np.ndarray:
@@ -562,9 +557,7 @@ class Linker:
 
     def _check_columns(self, left: pd.DataFrame, right: pd.DataFrame) -> None:
         """A fitted model needs its comparisons' columns on at least one side."""
-        for side, frame in (("left", left), ("right", right)):
-            if "record_id" not in frame:
-                raise SchemaError(f"{side} records have no 'record_id' column: standardise first")
+        _require_ids(left, right)
         derived = derived_columns(self.comparisons_)
         used = {c for comp in self.comparisons_ for c in _main_columns(comp)} - set(derived)
         absent = sorted(c for c in used if c not in left and c not in right)
@@ -577,9 +570,7 @@ class Linker:
     def _choose(self, left: pd.DataFrame, right: pd.DataFrame) -> None:
         """Leave out the comparisons and blocking rules whose columns neither register has
         (a comparison missing on one side only stays: it counts as missing there)."""
-        for side, frame in (("left", left), ("right", right)):
-            if "record_id" not in frame:
-                raise SchemaError(f"{side} records have no 'record_id' column: standardise first")
+        _require_ids(left, right)
 
         def has(column: str) -> bool:
             return column in left or column in right
@@ -594,13 +585,9 @@ class Linker:
                 "neither register has the columns of any of the model's comparisons "
                 f"({[c.label for c in self.comparisons]}): were they standardised?"
             )
-        sources = {"bk_name_first", "bk_name_last", "bk_name_pair"}
         rules, dropped_rules = [], []
         for rule in self.rules:
-            keys = rule_keys([rule])
-            usable = all(
-                has("name_phonetic") if k in sources else has(_KEY_SOURCE.get(k, k)) for k in keys
-            )
+            usable = all(any(has(c) for c in _KEY_SOURCE.get(k, (k,))) for k in rule_keys([rule]))
             (rules if usable else dropped_rules).append(rule)
         self.comparisons_, self.rules_ = tuple(keep), tuple(rules)
         self.dropped_ = {
@@ -866,13 +853,22 @@ class _ChunkPool:
             _SHARED.clear()
 
 
-#: Record columns the derived blocking keys come from.
+#: Record columns the derived blocking keys come from (any one of them suffices).
 _KEY_SOURCE = {
-    "bk_birth_date": "birth_date",
-    "bk_birth_year": "birth_date",
-    "bk_nik_birth_date": "nik_birth_date",
-    "bk_village": "village_code",
+    "bk_name_first": ("name_phonetic",),
+    "bk_name_last": ("name_phonetic",),
+    "bk_name_pair": ("name_phonetic",),
+    "bk_birth_date": ("birth_date",),
+    "bk_birth_year": ("birth_date",),
+    "bk_nik_birth_date": ("nik_birth_date",),
+    "bk_village": ("village_name", "village_code"),
 }
+
+
+def _require_ids(left: pd.DataFrame, right: pd.DataFrame) -> None:
+    for side, frame in (("left", left), ("right", right)):
+        if "record_id" not in frame:
+            raise SchemaError(f"{side} records have no 'record_id' column: standardise first")
 
 
 def _main_columns(comp: Comparison) -> list[str]:
@@ -925,12 +921,19 @@ def _person_evidence(comparisons: Sequence[Comparison]) -> Callable[[np.ndarray]
     return test
 
 
+def _pair_index(scored: _Scored, a: np.ndarray, b: np.ndarray, n_right: int) -> np.ndarray:
+    """Row of each pair (a, b) among the scored pairs; -1 where not scored (or a position
+    is -1: an id not in the registers)."""
+    width = max(n_right, 1)
+    where = pd.Index(scored.left * width + scored.right).get_indexer(a * width + b)
+    return np.where((a >= 0) & (b >= 0), where, -1)
+
+
 def _pair_flags(
     scored: _Scored, flags: np.ndarray, a: np.ndarray, b: np.ndarray, n_right: int
 ) -> np.ndarray:
     """``flags`` (one per scored pair) at the pairs (a, b); False for pairs not scored."""
-    width = max(n_right, 1)
-    where = pd.Index(scored.left * width + scored.right).get_indexer(a * width + b)
+    where = _pair_index(scored, a, b, n_right)
     return np.where(where >= 0, flags[np.maximum(where, 0)], False)
 
 
