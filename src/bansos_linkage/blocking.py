@@ -235,6 +235,9 @@ def iter_candidate_pairs(
     _check_order(rules)
     exact_codes: list[tuple[np.ndarray, np.ndarray, ExactRule]] = []
     column_codes: dict[str, np.ndarray] = {}
+    # pairs of earlier sorted-neighbourhood rules (a few per record), as sorted codes
+    sn_seen = np.zeros(0, dtype=np.int64)
+    width = max(len(right), 1)
     for i, rule in enumerate(rules):
         if isinstance(rule, ExactRule):
             lc, rc = _codes(left, right, rule.keys, column_codes)
@@ -249,6 +252,10 @@ def iter_candidate_pairs(
             keep &= ~(same & _block_under_cap(elc, erc, li, erule.max_block_pairs))
         if isinstance(rule, ExactRule):
             exact_codes.append((lc, rc, rule))
+        else:
+            code = li.astype(np.int64) * width + ri
+            keep &= ~np.isin(code, sn_seen, assume_unique=True)
+            sn_seen = np.union1d(sn_seen, code[keep])
         yield i, li[keep], ri[keep], stats
 
 
@@ -401,11 +408,24 @@ def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
         # a one-word name has no last word of its own: as a key it would join every
         # SRI born in a year across a province
         last = words.str.extract(r" (\S+)$", expand=False)
-        other = last.fillna(first)
-        pair = first.where(first <= other, other) + " " + other.where(first <= other, first)
-        for col, part in (("bk_name_first", first), ("bk_name_last", last), ("bk_name_pair", pair)):
+        end = last.fillna(first)
+        pair = first.where(first <= end, end) + " " + end.where(first <= end, first)
+        ordered = words.str.split(" ").map(lambda w: " ".join(sorted(w)), na_action="ignore")
+        for col, part in (
+            ("bk_name_first", first),
+            ("bk_name_last", last),
+            ("bk_name_end", end),
+            ("bk_name_pair", pair),
+            ("bk_name_words", ordered.astype("string")),
+        ):
             out[col] = pd.Series(part.array.take(codes, allow_fill=True), index=records.index)
     out["bk_village"] = _village_key(records)
+    if "full_name" in records:
+        # within the village, names sorted as written and read backwards: neighbours
+        # differ late (a typo, a dropped last word) or early (HUR / NUR, DUL / ABDUL)
+        name = records["full_name"].astype("string")
+        out["bk_village_name"] = out["bk_village"] + "|" + name
+        out["bk_village_eman"] = out["bk_village"] + "|" + name.str[::-1]
     # dates stay dates: keys compare as integers, no formatting
     for col, source in (("bk_birth_date", "birth_date"), ("bk_nik_birth_date", "nik_birth_date")):
         if source in records:
@@ -448,7 +468,11 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     # within a village, the name alone: the pairs whose NIK is missing or someone else's,
     # whose KK was renumbered and whose birth date is missing, year-only or swapped
     ExactRule(("bk_name_pair", "bk_village")),
+    ExactRule(("bk_name_words", "bk_village")),
     ExactRule(("bk_name_first", "bk_birth_year", "bk_village")),
     ExactRule(("bk_name_last", "bk_birth_year", "bk_village")),
     SortedNeighbourhoodRule("full_name", window=4),
+    # near names within the village, read forwards and backwards
+    SortedNeighbourhoodRule("bk_village_name", window=4),
+    SortedNeighbourhoodRule("bk_village_eman", window=4),
 )

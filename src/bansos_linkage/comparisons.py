@@ -625,7 +625,9 @@ class RegionComparison:
 
     Codes below the province are only compared when both records use the same coding
     scheme (BPS and Kemendagri differ); across schemes, the same village name within the
-    province counts as the same village. The family card and the region are one
+    province counts as the same village. With ``rt`` and ``rw``, the same RT and RW (or
+    RW) within the village are levels of their own: the neighbourhood still agrees when
+    a family got a new KK. The family card and the region are one
     comparison because they are not independent: members of one family agree on both,
     and counting them separately would credit a household member twice.
     """
@@ -633,6 +635,8 @@ class RegionComparison:
     scheme: str = "region_scheme"
     kk_column: str | None = None
     village_name: str | None = "village_name"
+    rt: str | None = None
+    rw: str | None = None
     name: str = "region"
 
     @property
@@ -642,6 +646,7 @@ class RegionComparison:
     @property
     def levels(self) -> tuple[str, ...]:
         top = ("same_kk",) if self.kk_column else ()
+        top += ("same_rt", "same_rw") if self.rt and self.rw else ()
         return (*top, "village", "district", "regency", "province", "else")
 
     def compare(
@@ -656,6 +661,11 @@ class RegionComparison:
         if self.village_name is not None:
             named = _equal(left, right, self.village_name, self.village_name, *rows)[1]
             conditions[0] = conditions[0] | (named & conditions[-1])
+        if self.rt and self.rw:
+            # the neighbourhood within the village (RT within RW), e.g. after a new KK
+            same_rw = conditions[0] & _equal(left, right, self.rw, self.rw, *rows)[1]
+            same_rt = same_rw & _equal(left, right, self.rt, self.rt, *rows)[1]
+            conditions[:0] = [same_rt, same_rw]
         if self.kk_column:
             kk_missing, same_kk = _equal(left, right, self.kk_column, self.kk_column, *rows)
             conditions.insert(0, same_kk)
@@ -714,7 +724,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
     NikComparison(),
     DateComparison(),
     ExactComparison("sex"),
-    RegionComparison(kk_column="kk_number", name="household"),
+    RegionComparison(kk_column="kk_number", rt="rt", rw="rw", name="household"),
     NameComparison(column="mother_name", phonetic=None, name="mother_name"),
 )
 

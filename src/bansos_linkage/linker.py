@@ -240,7 +240,11 @@ class Linker:
         in ``ml_training_``.
         """
         self._fitted()
-        self._fit_ml_prepared(*self._prepare(left, right), labels)
+        left, right = self._prepare(left, right)
+        # the unsupervised model is judged by the links it makes: score the candidates
+        scored = self._score_candidates(left, right, None)
+        scored.tf = self._bits(scored.levels, scored.right, self._freqs(right))
+        self._fit_ml_prepared(left, right, labels, scored)
         return self
 
     def _fit_ml_prepared(
@@ -862,6 +866,10 @@ _KEY_SOURCE = {
     "bk_birth_year": ("birth_date",),
     "bk_nik_birth_date": ("nik_birth_date",),
     "bk_village": ("village_name", "village_code"),
+    "bk_name_end": ("name_phonetic",),
+    "bk_name_words": ("name_phonetic",),
+    "bk_village_name": ("full_name",),
+    "bk_village_eman": ("full_name",),
 }
 
 
