@@ -453,6 +453,9 @@ def _village_key(records: pd.DataFrame) -> pd.Series:
     return named.fillna(coded)
 
 
+#: Cap on the pairs of one village-and-name block (e.g. 10 x 40 records).
+VILLAGE_NAME_BLOCK_PAIRS = 400
+
 #: Rules for DTKS <-> Regsosek person linkage on :func:`blocking_keys` output.
 DEFAULT_RULES: tuple[Rule, ...] = (
     ExactRule(("nik",)),
@@ -467,10 +470,16 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     ExactRule(("bk_birth_date", "province_code")),
     # within a village, the name alone: the pairs whose NIK is missing or someone else's,
     # whose KK was renumbered and whose birth date is missing, year-only or swapped
-    ExactRule(("bk_name_pair", "bk_village")),
-    ExactRule(("bk_name_words", "bk_village")),
-    ExactRule(("bk_name_first", "bk_birth_year", "bk_village")),
-    ExactRule(("bk_name_last", "bk_birth_year", "bk_village")),
+    # a name shared by dozens in one village decides nothing on its own: such blocks
+    # are skipped (and counted), which keeps the cost linear in the register size
+    ExactRule(("bk_name_pair", "bk_village"), max_block_pairs=VILLAGE_NAME_BLOCK_PAIRS),
+    ExactRule(("bk_name_words", "bk_village"), max_block_pairs=VILLAGE_NAME_BLOCK_PAIRS),
+    ExactRule(
+        ("bk_name_first", "bk_birth_year", "bk_village"), max_block_pairs=VILLAGE_NAME_BLOCK_PAIRS
+    ),
+    ExactRule(
+        ("bk_name_last", "bk_birth_year", "bk_village"), max_block_pairs=VILLAGE_NAME_BLOCK_PAIRS
+    ),
     SortedNeighbourhoodRule("full_name", window=4),
     # near names within the village, read forwards and backwards
     SortedNeighbourhoodRule("bk_village_name", window=4),
