@@ -202,7 +202,7 @@ def _add_link(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--threshold",
         type=_probability,
-        help="match probability needed for a link (default: the model's, or 0.03)",
+        help="match probability needed for a link (default: the model's, or 0.5)",
     )
     p.add_argument("--model", type=Path, help="model.json of an earlier run: reuse, no EM")
     p.add_argument(

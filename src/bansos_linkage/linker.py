@@ -124,8 +124,8 @@ class Linker:
         An unfitted :class:`FellegiSunter` with the EM settings to use.
     ml_matcher
         An unfitted :class:`~bansos_linkage.ml_matcher.MLMatcher` (default: its
-        defaults) trained by :meth:`fit_ml` on reviewed pairs; once trained, its
-        probabilities decide the links.
+        defaults) trained by :meth:`fit_ml` on reviewed pairs; it decides the links
+        only where it beats the Fellegi-Sunter links on them (cross-validated).
     ml_threshold
         Match probability of the ML matcher at or above which a pair may become a
         link (its probabilities are calibrated, so 0.5 is the natural cut).
@@ -229,9 +229,11 @@ class Linker:
         return self
 
     def fit_ml(self, left: pd.DataFrame, right: pd.DataFrame, labels: pd.DataFrame):
-        """Train the ML matcher on reviewed pairs; from then on its probabilities decide
-        the links (with ``ml_threshold``), the Fellegi-Sunter weight being one of its
-        features.
+        """Train the ML matcher on reviewed pairs (the Fellegi-Sunter weight is one of its
+        features). Reviewed decisions are final; the ML matcher decides the other links
+        (with ``ml_threshold``) only if it beats the Fellegi-Sunter links on the labels,
+        cross-validated, and only within the band of weights the labels cover
+        (:func:`~bansos_linkage.ml_matcher.choose_matcher`).
 
         ``labels`` has ``left_id``, ``right_id`` and ``is_match`` (bool), e.g. from
         :func:`~bansos_linkage.review.training_pairs`. Pairs need not be candidates
