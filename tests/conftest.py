@@ -35,7 +35,17 @@ class LinkageProblem:
 
 @pytest.fixture(scope="session")
 def dtks_regsosek() -> LinkageProblem:
-    data = generate(scenario("default", households=1_500, seed=3))
+    return linkage_problem("default")
+
+
+@pytest.fixture(scope="session")
+def mixed_registers() -> LinkageProblem:
+    """A tuning mix: KK renumbered, NIKs missing or someone else's, names reordered."""
+    return linkage_problem("mix01")
+
+
+def linkage_problem(name: str, households: int = 1_500, seed: int = 3) -> LinkageProblem:
+    data = generate(scenario(name, households=households, seed=seed))
     ref = dt.date(2026, 1, 1)
     left, right = (
         blocking_keys(

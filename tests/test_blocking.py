@@ -10,6 +10,8 @@ from bansos_linkage.blocking import (
     ExactRule,
     SortedNeighbourhoodRule,
     candidate_pairs,
+    family_codes,
+    family_pairs,
     pair_recall,
 )
 
@@ -96,3 +98,18 @@ def test_default_rules_keep_nearly_all_true_pairs_on_synthetic_registers(dtks_re
     assert len(p.pairs) < 15 * len(p.left)
     # the KK rule rescues members whose name, date and NIK are all damaged
     assert recall.loc["kk_number", "true_pairs_found"] > 0
+
+
+def test_family_pairs_pair_every_member_of_linked_families():
+    left = pd.DataFrame({"kk_number": ["A", "A", "B", None, "A"]})
+    right = pd.DataFrame({"household_id": ["h1", "h2", "h1", "h1"], "kk_number": ["x"] * 4})
+    lf = family_codes(left, ("household_id", "kk_number"))
+    rf = family_codes(right, ("household_id", "kk_number"))
+    assert lf[3] == -1 and len(set(rf)) == 2  # household id preferred over the KK
+    # one link between family A and household h1 (twice: families count once)
+    li, ri = family_pairs(lf, rf, np.array([0, 4]), np.array([0, 2]))
+    got = set(zip(li.tolist(), ri.tolist(), strict=True))
+    assert got == {(a, b) for a in (0, 1, 4) for b in (0, 2, 3)}
+    # a record without a family has no family pairs; big families are not crossed
+    assert len(family_pairs(lf, rf, np.array([3]), np.array([1]))[0]) == 0
+    assert len(family_pairs(lf, rf, np.array([0]), np.array([0]), max_members=2)[0]) == 0

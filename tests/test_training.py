@@ -48,6 +48,30 @@ def test_widening_the_blocking_keeps_scores_and_precision(dtks_regsosek, fitted)
     assert abs(_metrics(p, wide.links)[0] - _metrics(p, narrow.links)[0]) <= 0.002
 
 
+def test_members_of_linked_families_are_compared_whatever_their_keys(mixed_registers):
+    p = mixed_registers
+    with_family = Linker().fit_link(p.left, p.right, keep_pairs=True)
+    alone = Linker(family_columns=()).fit_link(p.left, p.right, keep_pairs=True)
+    assert alone.summary["family_pairs"] == 0 and with_family.summary["family_pairs"] > 0
+    truth = true_links(
+        p.data.truth["dtks"].set_index("record_id")["person_id"],
+        p.data.truth["regsosek"].set_index("record_id")["person_id"],
+    )
+
+    def found(pairs: pd.DataFrame) -> int:
+        return len(truth.merge(pairs, on=["left_id", "right_id"]))
+
+    # pairs that escaped every blocking rule are found through their families ...
+    family = with_family.pairs[with_family.pairs["rule"] == "family"]
+    assert found(family) > 0
+    assert found(with_family.pairs) == found(alone.pairs) + found(family)
+    # ... and scored as any other pair: the rest of the pairs keep their weights
+    key = ["left_id", "right_id"]
+    both = alone.pairs.merge(with_family.pairs, on=key, suffixes=("_a", "_f"))
+    assert np.allclose(both["match_weight_a"], both["match_weight_f"])
+    assert _metrics(p, with_family.links)[1] > _metrics(p, alone.links)[1]
+
+
 def test_probabilities_are_calibrated_enough_to_estimate_the_fdr(dtks_regsosek, fitted):
     p = dtks_regsosek
     _, result = fitted

@@ -233,7 +233,8 @@ def iter_candidate_pairs(
     the cap) is dropped, so each pair comes out once without keeping earlier pairs.
     """
     _check_order(rules)
-    exact_codes: list[tuple[np.ndarray, np.ndarray, ExactRule]] = []
+    # earlier exact rules: codes per side and, per code, whether its block was kept
+    exact_codes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     column_codes: dict[str, np.ndarray] = {}
     # pairs of earlier sorted-neighbourhood rules (a few per record), as sorted codes
     sn_seen = np.zeros(0, dtype=np.int64)
@@ -247,11 +248,11 @@ def iter_candidate_pairs(
             li, ri = _unique_pairs(li, ri)
         stats["pairs_before_dedup"] = int(len(li))
         keep = np.ones(len(li), dtype=bool)
-        for elc, erc, erule in exact_codes:
-            same = (elc[li] == erc[ri]) & (elc[li] >= 0)
-            keep &= ~(same & _block_under_cap(elc, erc, li, erule.max_block_pairs))
+        for elc, erc, kept in exact_codes:
+            code = elc[li]
+            keep &= ~((code == erc[ri]) & kept[np.maximum(code, 0)] & (code >= 0))
         if isinstance(rule, ExactRule):
-            exact_codes.append((lc, rc, rule))
+            exact_codes.append((lc, rc, _blocks_kept(lc, rc, rule.max_block_pairs)))
         else:
             code = li.astype(np.int64) * width + ri
             keep &= ~np.isin(code, sn_seen, assume_unique=True)
@@ -271,13 +272,13 @@ def _check_order(rules: Sequence[Rule]) -> None:
             )
 
 
-def _block_under_cap(lc: np.ndarray, rc: np.ndarray, li: np.ndarray, cap: int) -> np.ndarray:
+def _blocks_kept(lc: np.ndarray, rc: np.ndarray, cap: int) -> np.ndarray:
+    """Per key code: whether its block was under the cap (its pairs were made)."""
     l_counts = np.bincount(
         lc[lc >= 0], minlength=int(max(lc.max(initial=0), rc.max(initial=0))) + 1
     )
     r_counts = np.bincount(rc[rc >= 0], minlength=len(l_counts))
-    code = np.maximum(lc[li], 0)
-    return l_counts[code] * r_counts[code] <= cap
+    return l_counts.astype(np.int64) * r_counts <= cap
 
 
 def _unique_pairs(li: np.ndarray, ri: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -485,3 +486,59 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     SortedNeighbourhoodRule("bk_village_name", window=4),
     SortedNeighbourhoodRule("bk_village_eman", window=4),
 )
+
+
+#: Families larger than this on either side are not paired member by member (a KK
+#: number typed on the rows of a whole village is not a family).
+FAMILY_MAX_MEMBERS = 15
+
+
+def family_codes(records: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """Each record's family as an integer code (-1 when unknown), from the first of
+    ``columns`` the register has (a Regsosek household id, else the KK number)."""
+    for column in columns:
+        if column in records and records[column].notna().any():
+            codes, _ = pd.factorize(records[column].astype("string"), use_na_sentinel=True)
+            return codes.astype(np.int64)
+    return np.full(len(records), -1, dtype=np.int64)
+
+
+def family_pairs(
+    left_family: np.ndarray,
+    right_family: np.ndarray,
+    anchor_left: np.ndarray,
+    anchor_right: np.ndarray,
+    max_members: int = FAMILY_MAX_MEMBERS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of members of two families that already share a link (the anchors).
+
+    A member whose NIK is missing, whose KK was renumbered, whose birth date is
+    missing and whose name was written differently escapes every blocking key, but
+    not their family: once the head links, the other members are compared too.
+    Returns left and right positions (pairs may repeat pairs found otherwise).
+    """
+    lf, rf = left_family[anchor_left], right_family[anchor_right]
+    known = (lf >= 0) & (rf >= 0)
+    if not known.any():
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    families = np.unique(np.stack([lf[known], rf[known]], axis=1), axis=0)
+    lorder, lstart, lsize = _members(left_family)
+    rorder, rstart, rsize = _members(right_family)
+    nl, nr = lsize[families[:, 0]], rsize[families[:, 1]]
+    small = (nl <= max_members) & (nr <= max_members)
+    families, nl, nr = families[small], nl[small], nr[small]
+    sizes = nl * nr
+    which = np.repeat(np.arange(len(families)), sizes)
+    # k-th pair of a family pair: member k // nr on the left, k % nr on the right
+    k = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    li = lorder[lstart[families[which, 0]] + k // nr[which]]
+    ri = rorder[rstart[families[which, 1]] + k % nr[which]]
+    return li.astype(np.int64), ri.astype(np.int64)
+
+
+def _members(family: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions sorted by family, where each family's run starts, and its size."""
+    order = np.argsort(family, kind="stable")
+    size = np.bincount(family[family >= 0], minlength=int(family.max(initial=-1)) + 1)
+    start = np.searchsorted(family[order], np.arange(len(size)))
+    return order, start, size

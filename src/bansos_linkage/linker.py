@@ -35,6 +35,8 @@ from bansos_linkage.blocking import (
     DEFAULT_RULES,
     Rule,
     blocking_keys,
+    family_codes,
+    family_pairs,
     iter_candidate_pairs,
     rule_keys,
 )
@@ -66,6 +68,12 @@ DEFAULT_THRESHOLD = 0.5
 TF_CLIP = 5.0
 #: The match weight given to reviewed pairs (+ for a match, - for a non-match).
 REVIEWED_BITS = 60.0
+#: Where a register says which family a record belongs to, in order of preference.
+FAMILY_COLUMNS = ("household_id", "kk_number")
+#: The prepared registers' column of family codes, and the rule name of family pairs.
+FAMILY = "_family"
+FAMILY_RULE = "family"
+
 
 Progress = Callable[[int, int, str], None]
 
@@ -97,6 +105,7 @@ class _Scored:
     similarities: np.ndarray | None = None  # float32 (pairs x comparisons), for the ML matcher
     timings: dict[str, float] = field(default_factory=dict)
     random_levels: np.ndarray | None = None  # levels of random pairs (u), when fitting
+    family_pairs: int = 0  # pairs added by family context (the last rows)
 
 
 class Linker:
@@ -139,6 +148,11 @@ class Linker:
         :data:`bansos_linkage.training.DEFAULT_SESSIONS`).
     random_state
         Seed of the random pairs: the same seed gives the same model.
+    family_columns
+        Where each register says which family a record belongs to (the first column
+        present on a side: a Regsosek household id, else the KK number). Members of
+        two families that share a link are compared with each other even when no
+        blocking rule paired them; ``()`` turns this off.
 
     Examples
     --------
@@ -169,6 +183,7 @@ class Linker:
         u_pairs: int = training.DEFAULT_U_PAIRS,
         sessions: Sequence[training.Session] = training.DEFAULT_SESSIONS,
         random_state: int = 0,
+        family_columns: Sequence[str] = FAMILY_COLUMNS,
     ) -> None:
         if resolution not in MODES:
             raise ValueError(f"resolution must be one of {MODES}, not {resolution!r}")
@@ -194,6 +209,7 @@ class Linker:
         self.u_pairs = u_pairs
         self.sessions = tuple(sessions)
         self.random_state = random_state
+        self.family_columns = tuple(family_columns)
         # what is used: the given rules and comparisons less those whose columns
         # neither register has (decided at fit)
         self.rules_: tuple[Rule, ...] = self.rules
@@ -270,7 +286,10 @@ class Linker:
         template = self.ml_matcher if self.ml_matcher is not None else MLMatcher()
         fs_decisions = None
         if scored is not None:  # judge the unsupervised model by the links it makes
-            fs_keep = self._resolve(left, right, scored, self._weights(scored.levels, scored.tf))
+            fs_weight = self._weights(scored.levels, scored.tf)
+            if self._add_family_pairs(left, right, scored, fs_weight):
+                fs_weight = self._weights(scored.levels, scored.tf)
+            fs_keep = self._resolve(left, right, scored, fs_weight)
             fs_decisions = _pair_flags(scored, fs_keep.keep, a[found], b[found], len(right))
         choice = choose_matcher(
             template, X, y, self.threshold, self.ml_threshold, fs_decisions=fs_decisions
@@ -375,11 +394,10 @@ class Linker:
     ) -> LinkResult:
         model = self._fitted()
         start = time.perf_counter()
-        fs_weight = self._weights(scored.levels, scored.tf)
-        weight, threshold = fs_weight, self.threshold
-        if self.ml_model_ is not None:
-            weight = self._ml_weights(scored, fs_weight)
-        weight = self._reviewed(left, right, scored, weight)
+        weight, fs_weight = self._decision_weights(left, right, scored)
+        if self._add_family_pairs(left, right, scored, weight):
+            weight, fs_weight = self._decision_weights(left, right, scored)
+        threshold = self.threshold
         timings = {**scored.timings, "score": time.perf_counter() - start}
         start = time.perf_counter()
         resolved = self._resolve(left, right, scored, weight)
@@ -402,6 +420,56 @@ class Linker:
             }
         )
         return result
+
+    def _decision_weights(
+        self, left: pd.DataFrame, right: pd.DataFrame, scored: _Scored
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The weights that decide (the ML matcher's where it decides, reviewed pairs
+        final) and the Fellegi-Sunter weights."""
+        fs_weight = self._weights(scored.levels, scored.tf)
+        weight = fs_weight
+        if self.ml_model_ is not None:
+            weight = self._ml_weights(scored, fs_weight)
+        return self._reviewed(left, right, scored, weight), fs_weight
+
+    def _add_family_pairs(
+        self, left: pd.DataFrame, right: pd.DataFrame, scored: _Scored, weight: np.ndarray
+    ) -> int:
+        """Compare the members of families that share a link (by ``weight``) and were
+        not paired yet; their pairs join ``scored`` under the rule ``family``. The
+        model's parameters do not change: a pair scores the same whichever rule
+        brought it in."""
+        if FAMILY not in left or FAMILY not in right or not len(weight):
+            return 0
+        start = time.perf_counter()
+        keep = self._resolve(left, right, scored, weight).keep
+        li, ri = family_pairs(
+            left[FAMILY].to_numpy(), right[FAMILY].to_numpy(), scored.left[keep], scored.right[keep]
+        )
+        n = len(right)
+        new = ~np.isin(li * n + ri, scored.left * n + scored.right)
+        li, ri = li[new], ri[new]
+        if len(li):
+            sims = scored.similarities is not None
+            parts = [
+                self._compare_chunk(
+                    left, right, li[lo : lo + self.chunk_size], ri[lo : lo + self.chunk_size], sims
+                )
+                for lo in range(0, len(li), self.chunk_size)
+            ]
+            levels = np.concatenate([p[0] for p in parts] if sims else parts)
+            if sims:
+                scored.similarities = np.concatenate([scored.similarities, *[p[1] for p in parts]])
+            scored.left = np.concatenate([scored.left, li])
+            scored.right = np.concatenate([scored.right, ri])
+            scored.rule = np.concatenate(
+                [scored.rule, np.full(len(li), len(self.rules_), np.int16)]
+            )
+            scored.levels = np.concatenate([scored.levels, levels])
+            scored.tf = np.concatenate([scored.tf, self._bits(levels, ri, self._freqs(right))])
+        scored.family_pairs += len(li)
+        scored.timings["family"] = scored.timings.get("family", 0.0) + time.perf_counter() - start
+        return len(li)
 
     def _resolve(self, left: pd.DataFrame, right: pd.DataFrame, scored: _Scored, weight):
         return resolve_links(
@@ -486,6 +554,7 @@ class Linker:
                     "max_level_seen": self.max_level_seen_,
                     "chunk_size": self.chunk_size,
                     "ml_threshold": self.ml_threshold,
+                    "family_columns": list(self.family_columns),
                     "ml_training": self.ml_training_,
                     "reviewed": None
                     if self.reviewed_ is None
@@ -514,6 +583,8 @@ class Linker:
                 duplicate_threshold=float(settings.pop("duplicate_threshold")),
                 chunk_size=int(settings.pop("chunk_size")),
                 ml_threshold=float(settings.pop("ml_threshold", 0.5)),
+                # model files from before family context: none
+                family_columns=[str(c) for c in settings.pop("family_columns", [])],
             )
             linker.tf_typical_ = {str(k): float(v) for k, v in settings.pop("tf_typical").items()}
             linker.max_level_seen_ = [int(x) for x in settings.pop("max_level_seen")]
@@ -554,7 +625,10 @@ class Linker:
             frames.append(out[keep].reset_index(drop=True))
         groups = [g for comp in self.comparisons_ for g in vocabulary_groups(comp)]
         groups += [[k] for k in keys]
-        return encode_columns(frames[0], frames[1], groups)
+        encoded = encode_columns(frames[0], frames[1], groups)
+        for frame, records in zip(encoded, (left, right), strict=True):
+            frame[FAMILY] = family_codes(records, self.family_columns)
+        return encoded
 
     def columns_read(self) -> list[str]:
         """The record columns blocking and comparing read (and those the blocking keys
@@ -766,6 +840,7 @@ class Linker:
             "n_left": len(left),
             "n_right": len(right),
             "candidate_pairs": int(len(weight)),
+            "family_pairs": int(scored.family_pairs),
             "links": int(keep.sum()),
             "linked_left": int(len(left) - len(unlinked_left)),
             "linked_right": int(len(right) - len(unlinked_right)),
@@ -791,7 +866,7 @@ class Linker:
                     "right": scored.right[rows],
                     "left_id": left_ids[scored.left[rows]],
                     "right_id": right_ids[scored.right[rows]],
-                    "rule": np.array([r.name for r in self.rules_], dtype=object)[
+                    "rule": np.array([*(r.name for r in self.rules_), FAMILY_RULE], dtype=object)[
                         scored.rule[rows]
                     ],
                     "match_weight": fs,
