@@ -15,6 +15,11 @@ the scored pairs of half of the DTKS records (by record id) and checked on the
 other half (held-out truth).
 
     python benchmarks/bench_active.py [--households 20000] [--batch 50] [--labels 500]
+        [--grid all] [--grid-households 10000] [--grid-batch 100] [--grid-labels 100 500]
+
+``--grid`` adds, for every scenario of the robustness grid (``bench_robust.py``), the
+F1 after 100 and 500 actively chosen labels against the unsupervised F1: labels must
+never make the links worse.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import time
 
 import numpy as np
 import pandas as pd
+from bench_robust import expand, kind_of
 from results import update_section
 
 from bansos_linkage import Linker, standardise
@@ -147,6 +153,47 @@ def bench(name: str, args: argparse.Namespace) -> tuple[list[dict], dict]:
     return [{"scenario": name, **r} for r in rows], summary
 
 
+def grid_row(name: str, args: argparse.Namespace) -> dict:
+    """F1 without labels and after each number of actively chosen labels of the grid."""
+    left, right, truth = problem(name, args.grid_households, args.seed)
+    linker = Linker()
+    fs = link_metrics(linker.fit_link(left, right).links, truth)
+    rows, _, _ = active_curve(
+        linker, left, right, truth, args.grid_batch, max(args.grid_labels), args.seed
+    )
+    f1 = {r["labels"]: r["f1"] for r in rows}
+    row = {
+        "scenario": name,
+        "kind": kind_of(name),
+        "fs_f1": fs["f1"],
+        **{f"f1_{n}": f1[n] for n in args.grid_labels},
+        "decides": linker.ml_training_.get("decides", "-"),
+    }
+    print(row, flush=True)
+    return row
+
+
+def grid_table(rows: list[dict], labels: list[int]) -> str:
+    lines = [
+        "| scenario | kind | unsupervised F1 | "
+        + " | ".join(f"F1 with {n} labels (change)" for n in labels)
+        + " | model deciding at the end |",
+        "|---|---|---|" + "---|" * len(labels) + "---|",
+    ]
+    for r in rows:
+        cells = " | ".join(f"{r[f'f1_{n}']:.4f} ({r[f'f1_{n}'] - r['fs_f1']:+.4f})" for n in labels)
+        lines.append(
+            f"| {r['scenario']} | {r['kind']} | {r['fs_f1']:.4f} | {cells} | {r['decides']} |"
+        )
+    worst = {n: min(rows, key=lambda r: r[f"f1_{n}"] - r["fs_f1"]) for n in labels}
+    head = [
+        f"- **Smallest change of F1 with {n} labels**: "
+        f"{w[f'f1_{n}'] - w['fs_f1']:+.4f} ({w['scenario']})"
+        for n, w in worst.items()
+    ]
+    return "\n".join(head) + "\n\n" + "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--households", type=int, default=20_000)
@@ -156,12 +203,22 @@ def main() -> None:
     parser.add_argument("--min-precision", type=float, default=0.995)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--grid",
+        nargs="*",
+        default=["all"],
+        help="scenarios of the labels grid (as bench_robust.py's --scenarios; none: skip)",
+    )
+    parser.add_argument("--grid-households", type=int, default=10_000)
+    parser.add_argument("--grid-batch", type=int, default=100)
+    parser.add_argument("--grid-labels", type=int, nargs="+", default=[100, 500])
     args = parser.parse_args()
     curves, summaries = [], []
     for name in args.scenarios:
         rows, summary = bench(name, args)
         curves += rows
         summaries.append(summary)
+    grid = [grid_row(name, args) for name in expand(args.grid)] if args.grid else []
     if args.no_write:
         return
     curve = pd.DataFrame(curves)
@@ -187,6 +244,16 @@ def main() -> None:
             f"| {r.scenario} | {r.strategy} | {r.labels} | {r.precision:.4f} | "
             f"{r.recall:.4f} | {r.f1:.4f} |"
         )
+    grid_text = ""
+    if grid:
+        grid_text = (
+            f"\n\n### Labels on every scenario\n\n`--grid {' '.join(args.grid)} "
+            f"--grid-households {args.grid_households} --grid-batch {args.grid_batch}`: every "
+            f"scenario of the robustness grid at {args.grid_households:,} households, "
+            f"batches of {args.grid_batch} actively chosen labels, F1 after "
+            f"{' and '.join(str(n) for n in args.grid_labels)} labels against the "
+            "unsupervised run.\n\n" + grid_table(grid, args.grid_labels)
+        )
     update_section(
         "Active learning",
         "## Active learning\n\n"
@@ -195,13 +262,17 @@ def main() -> None:
         f"scenarios, seed {args.seed}; DTKS x Regsosek at person level. A simulated reviewer "
         "(the truth) labels batches chosen by active learning (uncertain pairs, "
         "Fellegi-Sunter / ML disagreements, 10% random links) or drawn at random from the "
-        "candidate pairs; the ML matcher (default: calibrated gradient boosting on the "
-        "comparison levels, similarities and Fellegi-Sunter weight) is retrained after each "
-        "batch and decides the links. The threshold for precision >= 0.995 is chosen on "
-        "the scored pairs of half of the DTKS records and checked on the other half.\n\n"
+        "candidate pairs; after each batch the run is relinked with the labels: reviewed "
+        "decisions are final, and the ML matcher (default: calibrated gradient boosting on "
+        "the comparison levels, similarities and Fellegi-Sunter weight) decides the other "
+        "links only where, cross-validated on the labels, it makes fewer wrong decisions "
+        "than the Fellegi-Sunter links (the last column says which model decided). The "
+        "threshold for precision >= 0.995 is chosen on the scored pairs of half of the DTKS "
+        "records and checked on the other half.\n\n"
         + "\n".join(lines)
         + "\n\nLearning curve (F1 against the number of labels):\n\n"
         + "\n".join(learning)
+        + grid_text
         + "\n",
     )
 

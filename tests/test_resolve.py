@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from bansos_linkage.resolve import one_to_one
+from bansos_linkage.resolve import link_probabilities, one_to_one
 
 
 def test_best_total_assignment_not_greedy():
@@ -81,3 +81,16 @@ def test_unknown_mode_is_refused():
 
     with pytest.raises(ValueError, match="mode"):
         resolve_links(np.array([0]), np.array([0]), np.array([1.0]), 0.0, 1, 1, mode="greedy")
+
+
+def test_link_probabilities_weigh_the_rivals_of_both_records():
+    # pairs: (0,0) alone; (1,1) and its rival (1,2); a link of odds 1 (weight 0) each
+    left, right = np.array([0, 1, 1]), np.array([0, 1, 2])
+    weight = np.array([0.0, 0.0, 0.0])
+    keep = np.array([True, True, False])
+    # nearly every left record has a counterpart: a lone even-odds link is likely right
+    p = link_probabilities(left, right, weight, keep, 0.9 / 3, 2, 3)
+    assert p[0] > 0.5 and p[1] < p[0]
+    assert p[1] == pytest.approx(1 / (1 + (1 - 0.9 + 1) * (1 - 0.6)))
+    # few records have one: the same lone link stays near its pairwise probability
+    assert 0.5 < link_probabilities(left, right, weight, keep, 0.1 / 3, 2, 3)[0] < 0.6 < p[0]

@@ -59,7 +59,7 @@ from bansos_linkage.encoding import encode_columns
 from bansos_linkage.errors import SchemaError
 from bansos_linkage.fellegi_sunter import FellegiSunter, expected_errors, frequency_bits
 from bansos_linkage.ml_matcher import MLMatcher, choose_matcher, matcher_to_dict, pair_features
-from bansos_linkage.resolve import MODES, resolve_links
+from bansos_linkage.resolve import MODES, link_probabilities, resolve_links
 
 #: Default link threshold on the match probability. The probabilities are estimated
 #: independently of the blocking (u from random pairs, the prior of a random pair), so
@@ -835,7 +835,10 @@ class Linker:
         links = links.sort_values(["left_id", "right_id"], kind="stable").reset_index(drop=True)
         unlinked_left = _unlinked(scored.left, scored.right, weight, keep, left_ids, right_ids)
         unlinked_right = _unlinked(scored.right, scored.left, weight, keep, right_ids, left_ids)
-        errors = expected_errors(probability[keep], 0.0)
+        link_p = link_probabilities(
+            scored.left, scored.right, weight, keep, self._fitted().lambda_, len(left), len(right)
+        )
+        errors = expected_errors(link_p, 0.0)
         summary = {
             "n_left": len(left),
             "n_right": len(right),
@@ -852,7 +855,7 @@ class Linker:
             "resolution": self.resolution,
             "expected_false_links": round(errors["expected_false_links"], 2),
             "estimated_fdr": round(errors["fdr"], 6),
-            "estimated_fnr": round(_estimated_fnr(probability[keep], unlinked_left), 6),
+            "estimated_fnr": round(_estimated_fnr(link_p, unlinked_left), 6),
         }
         pairs = None
         if keep_pairs is not False:

@@ -203,3 +203,42 @@ def _add_duplicates(
     accepted = np.asarray(is_duplicate(own[cand], partner), dtype=bool)
     keep[cand[accepted]] = True
     duplicate_of[own[cand[accepted]]] = partner[accepted]
+
+
+def link_probabilities(
+    left: np.ndarray,
+    right: np.ndarray,
+    weight: np.ndarray,
+    keep: np.ndarray,
+    prior: float,
+    n_left: int,
+    n_right: int,
+) -> np.ndarray:
+    """Probability that each link (the pairs ``keep`` marks) is right, given the other
+    candidates of both its records.
+
+    A pair's match probability treats it alone, with the prior of a random pair. A
+    link is not alone: most DTKS records have a counterpart somewhere (share
+    ``pi_l`` = expected matches / ``n_left``) and a record has at most one. Taking each
+    record's counterpart as one of its candidates or nobody, the link's odds
+    ``o = 2 ** weight`` compete with "neither record matched" and with the other
+    candidates' odds of each record (links sharing a record, the duplicates of one
+    register, do not compete)::
+
+        P = o / (o + (1 - pi_l + rivals_l) * (1 - pi_r + rivals_r))
+
+    Summed over the links, ``1 - P`` estimates the false links far better than the
+    pairwise probabilities, which ignore that a link beat its rivals.
+    """
+    odds = np.exp2(np.clip(np.asarray(weight, dtype=float), -60.0, 60.0))
+    matches = prior * n_left * n_right
+    pi_l = min(matches / max(n_left, 1), 0.999)
+    pi_r = min(matches / max(n_right, 1), 0.999)
+
+    def rivals(own: np.ndarray, n: int) -> np.ndarray:
+        every = np.bincount(own, weights=odds, minlength=n)
+        linked = np.bincount(own[keep], weights=odds[keep], minlength=n)
+        return np.maximum(every - linked, 0.0)[own[keep]]
+
+    o = odds[keep]
+    return o / (o + (1 - pi_l + rivals(left, n_left)) * (1 - pi_r + rivals(right, n_right)))
