@@ -414,9 +414,10 @@ def main() -> None:
         "memory (summed PSS) of its whole process tree measured from outside (medians when "
         "repeated). Ours "
         "includes reading and standardising the raw CSV exports; the peers start from our "
-        "standardised records. Pair recall: share of true pairs our blocking keeps. FDR: "
-        "false links / links, with our label-free estimate (from the posterior "
-        "probabilities, fastLink-style) in brackets.\n\n"
+        "standardised records. Pair recall: share of true pairs our blocking keeps "
+        "(rules and family context). FDR: false links / links, with our label-free estimate "
+        "(from the links' probabilities weighed against their records' rivals) in "
+        "brackets.\n\n"
         + table(rows)
         + "\n\nRatios (above 1: ours is faster / smaller):\n\n"
         + ratios(rows)

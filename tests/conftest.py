@@ -69,3 +69,27 @@ def linkage_problem(name: str, households: int = 1_500, seed: int = 3) -> Linkag
         np.flatnonzero(both),
         true_right,
     )
+
+
+@pytest.fixture(scope="session")
+def make_link_run():
+    """:func:`small_link_run`, for tests that need a run folder."""
+    return small_link_run
+
+
+def small_link_run(out, seed: int = 1, **kwargs):
+    """A link run of 200 synthetic households written to ``out`` (a few seconds);
+    returns the run and the synthetic data."""
+    from bansos_linkage.pipeline import link_files
+
+    data = generate(scenario("default", households=200, seed=seed))
+    run = link_files(
+        data.registers["dtks"],
+        data.registers["regsosek"],
+        "dtks",
+        "regsosek",
+        out,
+        reference_date=dt.date(2026, 1, 1),
+        **kwargs,
+    )
+    return run, data

@@ -464,7 +464,11 @@ def test_score_reads_an_export_in_its_own_names_and_words(tmp_path):
     assert main([*args, "--reference-date", "2025-06-30", "--rules", "pkh"]) == EXIT_OK
     hh = pd.read_csv(out / "households.csv").set_index("household_id")
     # the mother's pregnancy is her third (two children at home): PKH stops at the 2nd
-    assert hh.loc["R1", "reasons:PKH"] == "child_0_6 x1; sd_pupil x1"
+    # ... and the reasons say so, and that the pupil's attendance was assumed from age
+    assert hh.loc["R1", "reasons:PKH"] == (
+        "child_0_6 x1; sd_pupil x1 (in school assumed from age); not paid: pregnant x1 "
+        "(pregnancy_number at most 2 not met, estimated from the children at home)"
+    )
     assert hh.loc["R1", "amount:PKH"] == 3_000_000 + 900_000
     assert hh.loc["R1", "size"] == 4 and hh.loc["R1", "adults_working"] == 1
     assert hh.loc["R1", "head_education"] == "SD"

@@ -274,7 +274,13 @@ def test_score_register_ranks_scores_and_sums_up(population):
     assert len(persons) == len(members)  # one row per member, every person programme
     assert {"eligible:PBI-JK", "amount:PIP", "reasons:PIP"} <= set(persons.columns)
     pip = persons[persons["eligible:PIP"]]
-    assert len(pip) and pip["reasons:PIP"].isin(["sd", "smp", "sma"]).all()
+    # no in_school column: the reasons say attendance was assumed from age
+    assert (
+        len(pip)
+        and pip["reasons:PIP"]
+        .isin([f"{level} (in school assumed from age)" for level in ("sd", "smp", "sma")])
+        .all()
+    )
     total = scored.summary.query("programme == 'Sembako' and region == 'all'")
     assert total["families"].iloc[0] == hh["eligible:Sembako"].sum()
     assert total["budget"].iloc[0] == hh["amount:Sembako"].sum()
@@ -315,7 +321,9 @@ def test_what_if_rules_prices_each_cut_off_per_programme(population):
     truth = np.log(data.households["per_capita_expenditure"].astype(float))
     variants = cutoff_variants(programmes, [2, 4])
     table, fig = what_if_rules(hh, members, variants, REF, true_welfare=truth)
-    assert len(table) == 2 * len(programmes) and len(fig.axes) == 2
+    # each cut-off for every programme, and PBI-JK also at its own max_desil of 5
+    assert len(table) == 2 * len(programmes) + 1 and len(fig.axes) == 2
+    assert table.loc[table["variant"] == "max_desil=5", "programme"].tolist() == ["PBI-JK"]
     row = table.set_index(["variant", "programme"])
     # the max_desil=4 variant is the built-in rule set: same recipients and budget
     assert row.loc[("max_desil=4", "PKH"), "budget"] == hh["amount:PKH"].sum()

@@ -86,12 +86,12 @@ def test_labelled_pairs_are_never_chosen_again():
     assert first[key].merge(second[key]).empty
 
 
-def _sheet(tmp_path, suffix=".xlsx"):
+def _sheet(tmp_path, suffix=".xlsx", batch_id="B20260101-120000-0123abcd"):
     pairs = _pairs(20)
     batch = select_for_review(pairs, 10, threshold=0.5, random_share=0.0)
     left = _records(pairs["left_id"].tolist(), "L")
     right = _records(pairs["right_id"].tolist(), "R")
-    sheet = review_sheet(batch, left, right)
+    sheet = review_sheet(batch, left, right, batch=batch_id)
     path = write_review_sheet(sheet, tmp_path / f"sheet{suffix}")
     return sheet, path
 
@@ -165,9 +165,42 @@ def test_pairs_not_in_the_export_are_refused(tmp_path):
     other = sheet.iloc[:5]
     filled = pd.read_csv(path, dtype=str, keep_default_na=False).assign(decision="match")
     filled.to_csv(path, index=False)
-    with pytest.raises(InputError, match="not a pair of the exported sheet") as err:
+    with pytest.raises(InputError, match="pair 6 was not exported in batch B") as err:
         read_review_sheet(path, exported=other)
-    assert err.value.row == 7
+    assert err.value.row == 7 and err.value.column == "pair"
+
+
+def test_checks_are_keyed_and_verify_without_the_export(tmp_path):
+    pairs = _pairs(20)
+    batch = select_for_review(pairs, 10, threshold=0.5, random_share=0.0)
+    left = _records(pairs["left_id"].tolist(), "L")
+    right = _records(pairs["right_id"].tolist(), "R")
+    key = bytes(range(32))
+    sheet = review_sheet(batch, left, right, batch="B20260101-120000-0123abcd", key=key)
+    assert (sheet["batch"] == "B20260101-120000-0123abcd").all()
+    again = review_sheet(batch, left, right, batch="B20260101-120000-0123abcd", key=key)
+    assert again["check"].equals(sheet["check"])  # same key, batch and pairs: same codes
+    other = review_sheet(batch, left, right, batch="B20260101-120000-0123abce", key=key)
+    assert not (other["check"] == sheet["check"]).any()  # the batch id is in the code
+    path = write_review_sheet(sheet.assign(decision="match"), tmp_path / "sheet.csv")
+    assert len(read_review_sheet(path, key=key)) == len(sheet)
+    with pytest.raises(InputError, match="does not verify") as err:
+        read_review_sheet(path, key=bytes(32))
+    assert err.value.row == 2 and err.value.column == "check"
+    with pytest.raises(ValueError, match="exported sheet or the key"):
+        read_review_sheet(path)
+    with pytest.raises(ValueError, match="batch id looks like"):
+        review_sheet(batch, left, right, batch="../x")
+
+
+def test_a_sheet_is_checked_against_its_own_batch_only(tmp_path):
+    sheet, path = _sheet(tmp_path, ".csv")
+    filled = pd.read_csv(path, dtype=str, keep_default_na=False).assign(decision="match")
+    filled.to_csv(path, index=False)
+    another, _ = _sheet(tmp_path / "other", ".csv", batch_id="B20260101-120000-89abcdef")
+    with pytest.raises(InputError, match="not batch B") as err:
+        read_review_sheet(path, exported=another)
+    assert err.value.row == 2 and err.value.column == "batch"
 
 
 def test_labels_accumulate_and_a_refused_sheet_loses_nothing(tmp_path):

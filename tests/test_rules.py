@@ -23,8 +23,10 @@ def _pkh():
 
 
 def _members(rows):
+    # the third field is the level attended now (Regsosek's school participation);
+    # ``education`` is the level completed, which says nothing about attending
     frame = pd.DataFrame(
-        rows, columns=["household_id", "birth_date", "education", "disability", "pregnant"]
+        rows, columns=["household_id", "birth_date", "school_level", "disability", "pregnant"]
     )
     frame["birth_date"] = pd.to_datetime(frame["birth_date"])
     frame["relationship"] = 3

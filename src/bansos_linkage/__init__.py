@@ -7,7 +7,7 @@ The public API. Each stage also has its own module (``bansos_linkage.schema``,
 from typing import TYPE_CHECKING
 
 from bansos_linkage.datasets import sample_path
-from bansos_linkage.errors import BansosLinkageError, InputError, SchemaError
+from bansos_linkage.errors import BansosLinkageError, InputError, SchemaError, UsageError
 from bansos_linkage.io import read_table, write_table
 from bansos_linkage.schema import (
     CANONICAL_FIELDS,
@@ -43,6 +43,7 @@ __all__ = [
     "SchemaError",
     "SourceSchema",
     "StandardisedRecords",
+    "UsageError",
     "__version__",
     "list_presets",
     "load_schema",

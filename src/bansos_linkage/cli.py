@@ -9,14 +9,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bansos_linkage import __version__
-from bansos_linkage.errors import BansosLinkageError
+from bansos_linkage.errors import BansosLinkageError, UsageError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+N_CRITERIA = 14  # BPS's criteria of a poor household (eligibility.criteria)
 log = logging.getLogger("bansos_linkage")
 
 
@@ -31,14 +34,106 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
+        _check_options(args)
+        _check_paths(args)
         return int(args.func(args) or EXIT_OK)
-    except (BansosLinkageError, FileNotFoundError, KeyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except BansosLinkageError as exc:
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
-    except Exception as exc:  # an internal error: say what kind, never the data
-        print(f"internal error ({type(exc).__name__}); rerun with -v for details", file=sys.stderr)
-        log.debug("internal error", exc_info=True)
-        return EXIT_INTERNAL
+    except OSError as exc:
+        if exc.filename is None:  # not about a path the user gave: a bug
+            return _internal_error(exc, args.verbose)
+        # e.g. "error: out/x.csv: Permission denied (PermissionError)"
+        what = exc.strerror or "cannot be used"
+        print(f"error: {exc.filename}: {what} ({type(exc).__name__})", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:
+        return _internal_error(exc, args.verbose)
+
+
+def _internal_error(exc: Exception, verbose: int) -> int:
+    """Say what kind of error, never its message (it may quote the data); the
+    traceback only with -v."""
+    print(
+        f"internal error ({type(exc).__name__}) — please report it with the command you ran"
+        + ("" if verbose else "; rerun with -v for the traceback"),
+        file=sys.stderr,
+    )
+    if verbose:
+        traceback.print_exception(exc, file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Rules between options that argparse cannot say; a UsageError naming the option."""
+    if getattr(args, "pmt_by", None) and not getattr(args, "train", None):
+        raise UsageError("needs --train (a saved PMT keeps its own regions)", option="--pmt-by")
+    truth = getattr(args, "truth", None)
+    if truth is not None and len(truth) > 2:
+        raise UsageError("takes one file of pairs or two truth files", option="--truth")
+    left, right = getattr(args, "left", None), getattr(args, "right", None)
+    if left is not None and right is not None and _same_file(left, right):
+        raise UsageError(
+            "LEFT and RIGHT are the same file; link two different registers", file=left
+        )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """Before any work: every input file exists, is a file and can be read; --out can
+    be written (an output file is not a folder, an output folder is not a file, and
+    neither sits under a file or in a folder that cannot be written)."""
+    for dest, (label, kind) in getattr(args, "inputs", {}).items():
+        value = getattr(args, dest, None)
+        for path in value if isinstance(value, list) else [value]:
+            if path is not None:
+                _check_input(Path(path), label, kind)
+    for dest, (label, kind) in getattr(args, "outputs", {}).items():
+        if getattr(args, dest, None) is not None:
+            _check_output(Path(getattr(args, dest)), label, kind)
+
+
+def _check_input(path: Path, label: str, kind: str) -> None:
+    from bansos_linkage.errors import InputError
+
+    if not path.exists():
+        raise InputError(f"not found (given as {label})", file=path)
+    if kind == "file" and path.is_dir():
+        raise InputError(f"is a folder; {label} must be a file", file=path)
+    if kind == "folder" and not path.is_dir():
+        raise InputError(f"is not a folder; {label} must be a folder written by 'link'", file=path)
+    if not os.access(path, os.R_OK | (os.X_OK if kind == "folder" else 0)):
+        raise InputError(f"cannot be read (permission denied; given as {label})", file=path)
+
+
+def _check_output(path: Path, label: str, kind: str) -> None:
+    if kind == "file" and path.is_dir():
+        raise UsageError("is a folder; expected an output file", option=label, file=path)
+    if kind == "folder" and path.exists() and not path.is_dir():
+        raise UsageError("is a file; expected an output folder", option=label, file=path)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UsageError("cannot be written (permission denied)", option=label, file=path)
+    if path.exists() and kind == "file":
+        return
+    parent = path.parent if kind == "file" else path
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"cannot be created: {parent} is a file", option=label, file=path)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"cannot be written: folder {parent} is read-only", option=label, file=path
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bansos-linkage",
         description="Link Indonesian social-protection registers and score eligibility.",
+        epilog="exit codes: 0 ok; 2 bad input or usage (one line naming the file or option); "
+        "1 internal error (please report; -v shows the traceback)",
     )
     parser.add_argument("--version", action="version", version=f"bansos-linkage {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
@@ -72,16 +169,26 @@ def _add_standardise(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--schema", required=True, help="preset name (dtks, regsosek, p3ke) or YAML file"
     )
-    p.add_argument("--out", required=True, type=Path, help="output file (.parquet or .csv)")
+    p.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="output file (.parquet or .csv; without a suffix, .parquet); a folder is refused",
+    )
     p.add_argument("--sheet", help="Excel sheet name (default: the first sheet)")
     p.add_argument("--encoding", help="CSV encoding (default: utf-8, then cp1252, then latin-1)")
     p.add_argument("--delimiter", help="CSV delimiter (default: sniffed)")
     p.add_argument("--crosswalk", type=Path, help="BPS -> Kemendagri region-code crosswalk CSV")
-    p.set_defaults(func=_cmd_standardise)
+    p.set_defaults(
+        func=_cmd_standardise,
+        inputs={"input": ("INPUT", "file"), "crosswalk": ("--crosswalk", "file")},
+        outputs={"out": ("--out", "file")},
+    )
 
 
 def _cmd_standardise(args: argparse.Namespace) -> int:
     from bansos_linkage.io import read_table, write_table
+    from bansos_linkage.runs import atomic_files
     from bansos_linkage.standardisation import standardise
 
     data = read_table(
@@ -90,9 +197,13 @@ def _cmd_standardise(args: argparse.Namespace) -> int:
     result = standardise(data, args.schema, crosswalk=args.crosswalk, progress=progress_bar())
     out: Path = args.out
     suffix = out.suffix.lower() if out.suffix.lower() in (".parquet", ".csv") else ".parquet"
-    write_table(result.records, out if out.suffix else out.with_suffix(suffix))
-    write_table(result.report, out.with_name(f"{out.stem}.report{suffix}"))
-    write_table(result.rejected, out.with_name(f"{out.stem}.rejected{suffix}"))
+    records = out if out.suffix else out.with_suffix(suffix)
+    report = out.with_name(f"{out.stem}.report{suffix}")
+    rejected = out.with_name(f"{out.stem}.rejected{suffix}")
+    with atomic_files(records, report, rejected) as temp:  # no half-written file, ever
+        write_table(result.records, temp[0])
+        write_table(result.report, temp[1])
+        write_table(result.rejected, temp[2])
     print(result.summary_text())
     return EXIT_OK
 
@@ -141,19 +252,22 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
         "presets), their truth files, the true persons and households, a survey sample and "
         "the config used. The same seed and settings give byte-identical files.",
     )
-    p.add_argument("--households", type=int, default=2_000, help="number of households")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument(
+        "--households", type=_int_range(1, None), default=2_000, help="number of households"
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument(
         "--scenario",
         default="default",
         help="clean, default, hard, or mix01 .. mix24 (rates drawn at random from wide ranges; "
         "tune on mix01-mix06, report on mix07-mix24)",
     )
-    p.add_argument(
+    source.add_argument(
         "--config",
         type=Path,
-        help="a config.json from an earlier run (overrides "
-        "--scenario; --households and --seed still apply when given)",
+        help="a config.json from an earlier run (instead of --scenario; --households and "
+        "--seed still apply when given)",
     )
     p.add_argument(
         "--format",
@@ -162,17 +276,29 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
         help="file format of the tables (default csv)",
     )
     p.add_argument("--out", required=True, type=Path, help="output folder")
-    p.set_defaults(func=_cmd_synth)
+    p.set_defaults(
+        func=_cmd_synth,
+        inputs={"config": ("--config", "file")},
+        outputs={"out": ("--out", "folder")},
+    )
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
     import json
 
+    from bansos_linkage.errors import InputError
     from bansos_linkage.synthetic import config_from_dict, generate, scenario
 
     overrides = {"households": args.households, "seed": args.seed}
     if args.config:
-        data = json.loads(args.config.read_text(encoding="utf-8"))
+        try:
+            data = json.loads(args.config.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise InputError(
+                "not a JSON config file as 'synth' writes it", file=args.config
+            ) from None
+        if not isinstance(data, dict):
+            raise InputError("expected a JSON object as 'synth' writes it", file=args.config)
         config = config_from_dict({**data, **overrides})
     else:
         config = scenario(args.scenario, **overrides)
@@ -216,31 +342,81 @@ def _add_link(sub: argparse._SubParsersAction) -> None:
         type=dt.date.fromisoformat,
         help="'today' for date checks, YYYY-MM-DD (default: today; fix it for repeatable runs)",
     )
-    p.set_defaults(func=_cmd_link)
+    p.set_defaults(
+        func=_cmd_link,
+        inputs={
+            "left": ("LEFT", "file"),
+            "right": ("RIGHT", "file"),
+            "model": ("--model", "file"),
+            "labels": ("--labels", "file"),
+        },
+        outputs={"out": ("--out", "folder")},
+    )
 
 
 def _probability(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number strictly between 0 and 1") from None
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError("a match probability strictly between 0 and 1")
     return value
 
 
-def _cmd_link(args: argparse.Namespace) -> int:
-    from bansos_linkage.pipeline import link_files
+def _share(text: str) -> float:
+    """A share or probability from 0 to 1 (argparse names the option in its error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number from 0 to 1") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, not {value:g}")
+    return value
 
-    run = link_files(
-        args.left,
-        args.right,
-        args.left_schema,
-        args.right_schema,
-        args.out,
-        threshold=args.threshold,
-        model=args.model,
-        reference_date=args.reference_date,
-        progress=progress_bar("link"),
-        labels=args.labels,
-    )
+
+def _int_range(low: int, high: int | None) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high`` (no bound if None)."""
+    allowed = f"from {low} to {high}" if high is not None else f"of at least {low}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number {allowed}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected a whole number {allowed}, not {value}")
+        return value
+
+    return parse
+
+
+def _cmd_link(args: argparse.Namespace) -> int:
+    from bansos_linkage.errors import EmptyInputError
+    from bansos_linkage.pipeline import link_files
+    from bansos_linkage.runs import command_record
+
+    if args.labels is not None:
+        _check_labels(args.labels)
+    try:
+        run = link_files(
+            args.left,
+            args.right,
+            args.left_schema,
+            args.right_schema,
+            args.out,
+            threshold=args.threshold,
+            model=args.model,
+            reference_date=args.reference_date,
+            progress=progress_bar("link"),
+            labels=args.labels,
+            command=command_record("link", args),
+        )
+    except EmptyInputError as exc:  # name the file the empty register came from
+        if exc.file is not None or exc.side not in ("left", "right"):
+            raise
+        file = args.left if exc.side == "left" else args.right
+        raise EmptyInputError(str(exc), side=exc.side, file=file) from None
     s = run.result.summary
     print(
         f"left  {s['input_left']:>9,} rows: {s['linked_left']:,} linked, "
@@ -275,6 +451,23 @@ def _cmd_link(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_labels(path: Path) -> None:
+    """A labels file the ML matcher can learn from: both match and non_match decisions."""
+    from bansos_linkage.errors import InputError
+    from bansos_linkage.review import read_labels, training_pairs
+
+    decided = training_pairs(read_labels(path))["is_match"]
+    if decided.nunique() < 2:
+        only = (
+            "no decided pairs"
+            if decided.empty
+            else f"only {'match' if decided.iloc[0] else 'non_match'} decisions"
+        )
+        raise InputError(
+            f"{only}; the ML matcher needs both match and non_match decisions", file=path
+        )
+
+
 def _add_review(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "review",
@@ -287,35 +480,50 @@ def _add_review(sub: argparse._SubParsersAction) -> None:
     actions = p.add_subparsers(title="actions", metavar="ACTION")
     export = actions.add_parser("export", help="write a review sheet (.xlsx or .csv)")
     export.add_argument("run_dir", type=Path, help="folder written by 'link'")
-    export.add_argument("--n", type=int, default=100, help="pairs in the sheet (default 100)")
+    export.add_argument(
+        "--n",
+        type=_int_range(1, None),
+        default=100,
+        help="pairs in the sheet, at least 1 (default 100)",
+    )
     export.add_argument("--out", required=True, type=Path, help="sheet.xlsx or sheet.csv")
     export.add_argument(
         "--random-share",
-        type=float,
+        type=_share,
         default=0.1,
-        help="share of random links, for unbiased precision estimates (default 0.1)",
+        help="share of random links, 0 to 1, for unbiased precision estimates (default 0.1)",
     )
     export.add_argument("--seed", type=int, default=0, help="seed of the random share")
     export.add_argument("--labels", type=Path, help="labels file (default RUN_DIR/labels.csv)")
-    export.set_defaults(func=_cmd_review_export)
+    export.set_defaults(
+        func=_cmd_review_export,
+        inputs={"run_dir": ("RUN_DIR", "folder")},
+        outputs={"out": ("--out", "file")},
+    )
     imp = actions.add_parser("import", help="add a filled-in sheet's decisions to the labels")
     imp.add_argument("run_dir", type=Path, help="folder written by 'link'")
     imp.add_argument("sheet", type=Path, help="the filled-in sheet")
     imp.add_argument("--labels", type=Path, help="labels file (default RUN_DIR/labels.csv)")
-    imp.set_defaults(func=_cmd_review_import)
+    imp.set_defaults(
+        func=_cmd_review_import,
+        inputs={"run_dir": ("RUN_DIR", "folder"), "sheet": ("SHEET", "file")},
+        outputs={"labels": ("--labels", "file")},
+    )
 
 
 def _cmd_review_export(args: argparse.Namespace) -> int:
     from bansos_linkage.review import export_review
+    from bansos_linkage.runs import folder_lock
 
-    sheet = export_review(
-        args.run_dir,
-        args.out,
-        args.n,
-        labels=args.labels,
-        random_share=args.random_share,
-        seed=args.seed,
-    )
+    with folder_lock(args.run_dir):  # a rerun of link must not replace the folder meanwhile
+        sheet = export_review(
+            args.run_dir,
+            args.out,
+            args.n,
+            labels=args.labels,
+            random_share=args.random_share,
+            seed=args.seed,
+        )
     counts = sheet["selected_by"].value_counts().to_dict()
     chosen = ", ".join(f"{v} {k}" for k, v in counts.items())
     print(f"{len(sheet)} pairs ({chosen}) written to {args.out}")
@@ -325,8 +533,11 @@ def _cmd_review_export(args: argparse.Namespace) -> int:
 
 def _cmd_review_import(args: argparse.Namespace) -> int:
     from bansos_linkage.review import import_review
+    from bansos_linkage.runs import folder_lock, verify_run
 
-    decisions, labels = import_review(args.run_dir, args.sheet, labels=args.labels)
+    with folder_lock(args.run_dir):  # a rerun of link must not replace the folder meanwhile
+        verify_run(args.run_dir)  # a broken or interrupted run folder takes no labels
+        decisions, labels = import_review(args.run_dir, args.sheet, labels=args.labels)
     counts = decisions["decision"].value_counts().to_dict()
     print(
         f"{len(decisions)} decisions read ({', '.join(f'{v} {k}' for k, v in counts.items())}); "
@@ -358,17 +569,21 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
         "--out", type=Path, help="folder for the tables and plots (default RUN_DIR/evaluation)"
     )
     p.add_argument(
-        "--min-precision", type=float, default=0.995, help="precision floor (default 0.995)"
+        "--min-precision",
+        type=_share,
+        default=0.995,
+        help="precision floor, 0 to 1 (default 0.995)",
     )
-    p.set_defaults(func=_cmd_evaluate)
+    p.set_defaults(
+        func=_cmd_evaluate,
+        inputs={"run_dir": ("RUN_DIR", "folder"), "truth": ("--truth", "file")},
+        outputs={"out": ("--out", "folder")},
+    )
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from bansos_linkage.evaluation import evaluate_run, read_truth
 
-    if len(args.truth) > 2:
-        print("error: --truth takes one file of pairs or two truth files", file=sys.stderr)
-        return EXIT_USAGE
     truth = read_truth(*args.truth)
     out = args.out or args.run_dir / "evaluation"
     result = evaluate_run(args.run_dir, truth, out, args.min_precision)
@@ -422,9 +637,9 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--criteria-threshold",
-        type=int,
+        type=_int_range(1, N_CRITERIA),
         default=9,
-        help="criteria of the 14 a poor household meets (default 9)",
+        help=f"criteria of the {N_CRITERIA} a poor household meets, 1 to {N_CRITERIA} (default 9)",
     )
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument(
@@ -444,32 +659,41 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
         "--what-if",
         type=_cutoff_list,
         metavar="K,K,...",
-        help="desil cut-offs to compare (e.g. 3,4,5): recipients, budget and, when "
-        "HOUSEHOLDS has per_capita_expenditure, the targeting errors",
+        help="desil cut-offs to compare (e.g. 3,4,5 for every programme, or per programme: "
+        "'PKH=3,4;PBI-JK=5,6'; each programme is also scored at its own cut-off): "
+        "recipients, budget and, when HOUSEHOLDS has per_capita_expenditure, the "
+        "targeting errors",
     )
-    p.set_defaults(func=_cmd_score)
+    p.set_defaults(
+        func=_cmd_score,
+        inputs={
+            "households": ("HOUSEHOLDS", "file"),
+            "members": ("MEMBERS", "file"),
+            "train": ("--train", "file"),
+            "pmt_model": ("--pmt-model", "file"),
+            "current": ("--current", "file"),
+        },
+        outputs={"out": ("--out", "folder")},
+    )
 
 
-def _cutoff_list(text: str) -> list[int]:
+def _cutoff_list(text: str) -> dict:
+    from bansos_linkage.eligibility.analysis import parse_cutoffs
+
     try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected desil numbers such as 3,4,5") from None
-    if not values or not all(1 <= v <= 10 for v in values):
-        raise argparse.ArgumentTypeError("expected desil numbers from 1 to 10")
-    return values
+        return parse_cutoffs(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
     from bansos_linkage.eligibility.pmt import load_pmt
     from bansos_linkage.eligibility.rules import load_programmes
     from bansos_linkage.eligibility.score import prepare_register, score_register
+    from bansos_linkage.errors import InputError
     from bansos_linkage.io import read_table, write_table
 
     today = args.reference_date or dt.date.today()
-    if args.pmt_by and not args.train:
-        print("error: --pmt-by needs --train (a saved PMT keeps its own regions)", file=sys.stderr)
-        return EXIT_USAGE
     programmes = load_programmes(args.rules)  # a bad rule file stops before any work
     households, members, problems = prepare_register(
         read_table(args.households),
@@ -478,36 +702,55 @@ def _cmd_score(args: argparse.Namespace) -> int:
         households_file=str(args.households),
         members_file=str(args.members),
     )
-    args.out.mkdir(parents=True, exist_ok=True)
-    pmt = load_pmt(args.pmt_model) if args.pmt_model else None
-    if args.train:
-        pmt = _train_pmt(args.train, members, today, args.out / "pmt.json", args.pmt_by)
-    truth = (
-        households.pop("per_capita_expenditure") if "per_capita_expenditure" in households else None
-    )
-    scored = score_register(
-        households,
-        members,
-        programmes,
-        today,
-        pmt=pmt,
-        progress=progress_bar("score"),
-        desil_by=args.desil_by,
-        criteria_threshold=args.criteria_threshold,
-    )
-    write_table(scored.households, args.out / "households.csv")
-    if not scored.persons.empty:
-        write_table(scored.persons, args.out / "persons.csv")
-    write_table(scored.summary, args.out / "summary.csv")
-    write_table(problems, args.out / "problems.csv")
-    if args.what_if:
-        _write_what_if(scored.households, members, programmes, args, today, truth)
-    if args.current:
-        _write_transitions(scored.households, programmes, args.current, args.out)
+    if not args.train and not args.pmt_model and "desil" not in households:
+        raise InputError(
+            "no desil column; add one, or give --train (a survey to fit a PMT on) or --pmt-model",
+            file=args.households,
+        )
+    from bansos_linkage.runs import atomic_folder, command_record
+
+    # written beside --out and renamed into place when whole; a second run into it fails
+    record = command_record("score", args)
+    with atomic_folder(args.out, outputs=_SCORE_OUTPUTS, command=record) as out:
+        pmt = load_pmt(args.pmt_model) if args.pmt_model else None
+        if args.train:
+            pmt = _train_pmt(args.train, members, today, out / "pmt.json", args.pmt_by)
+        truth = (
+            households.pop("per_capita_expenditure")
+            if "per_capita_expenditure" in households
+            else None
+        )
+        scored = score_register(
+            households,
+            members,
+            programmes,
+            today,
+            pmt=pmt,
+            progress=progress_bar("score"),
+            desil_by=args.desil_by,
+            criteria_threshold=args.criteria_threshold,
+        )
+        write_table(scored.households, out / "households.csv")
+        if not scored.persons.empty:
+            write_table(scored.persons, out / "persons.csv")
+        write_table(scored.summary, out / "summary.csv")
+        write_table(problems, out / "problems.csv")
+        if args.what_if:
+            into = argparse.Namespace(**{**vars(args), "out": out})
+            _write_what_if(scored.households, members, programmes, into, today, truth)
+        if args.current:
+            _write_transitions(scored.households, programmes, args.current, out)
     print(f"ages at {today.isoformat()} (--reference-date); yearly amounts:")
     _print_score_summary(scored.summary, problems)
     print(f"outputs written to {args.out}/")
     return EXIT_OK
+
+
+_SCORE_OUTPUTS = (
+    *("households.csv", "persons.csv", "summary.csv", "problems.csv", "pmt.json"),
+    *("pmt_accuracy.csv", "what_if.csv", "what_if.png", "transitions.csv"),
+    "transitions_per_village.csv",
+)
 
 
 def _train_pmt(survey_file: Path, members, today: dt.date, path: Path, by: str | None):
@@ -518,7 +761,9 @@ def _train_pmt(survey_file: Path, members, today: dt.date, path: Path, by: str |
     from bansos_linkage.errors import InputError
     from bansos_linkage.io import read_table, write_table
 
-    survey, _, _ = prepare_register(read_table(survey_file), None, today)
+    survey, _, _ = prepare_register(
+        read_table(survey_file), None, today, households_file=str(survey_file)
+    )
     if "per_capita_expenditure" not in survey:
         raise InputError("the survey needs a per_capita_expenditure column", file=survey_file)
     survey = survey[survey["per_capita_expenditure"].gt(0)]  # log needs a positive amount
@@ -541,11 +786,17 @@ def _train_pmt(survey_file: Path, members, today: dt.date, path: Path, by: str |
 
 def _write_what_if(households, members, programmes, args, today, truth) -> None:
     from bansos_linkage.eligibility.analysis import cutoff_variants, what_if_rules
+    from bansos_linkage.errors import InputError
     from bansos_linkage.io import write_table
 
     welfare = None if truth is None else truth.astype(float).reset_index(drop=True)
-    variants = cutoff_variants(programmes, args.what_if)
-    table, fig = what_if_rules(households, members, variants, today, true_welfare=welfare)
+    try:
+        variants = cutoff_variants(programmes, args.what_if)
+    except ValueError as exc:
+        raise InputError(f"--what-if: {exc}") from None
+    table, fig = what_if_rules(
+        households, members, variants, today, true_welfare=welfare, baseline=programmes
+    )
     write_table(table, args.out / "what_if.csv")
     fig.savefig(args.out / "what_if.png", dpi=120)
 
@@ -576,15 +827,9 @@ def _write_transitions(households, programmes, current_file: Path, out: Path) ->
 
 
 def _print_score_summary(summary, problems) -> None:
-    totals = summary[summary["region"] == "all"]
-    for row in totals.itertuples(index=False):
-        print(
-            f"{row.programme:<14} {int(row.families):>9,} families {int(row.people):>10,} people "
-            f"Rp{row.budget / 1e9:>10,.1f} billion a year"
-        )
-    if len(problems):
-        rejected = int(problems["rejected"].sum())
-        print(f"{len(problems):,} problems ({rejected:,} rows rejected): see problems.csv")
+    from bansos_linkage.eligibility.score import summary_lines
+
+    print("\n".join(summary_lines(summary, problems)))
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
@@ -594,7 +839,9 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
         description="Generate a small synthetic population with DTKS-, Regsosek- and "
         "P3KE-like exports, read each back, standardise it and print the validation summaries.",
     )
-    p.add_argument("--households", type=int, default=500, help="households (default 500)")
+    p.add_argument(
+        "--households", type=_int_range(1, None), default=500, help="households (default 500)"
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
         "--out",
@@ -602,7 +849,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
         default=Path("out/demo"),
         help="folder for the demo outputs (default: out/demo)",
     )
-    p.set_defaults(func=_cmd_demo)
+    p.set_defaults(func=_cmd_demo, outputs={"out": ("--out", "folder")})
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

@@ -69,3 +69,41 @@ class SchemaError(BansosLinkageError, ValueError):
             if p
         )
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class UsageError(BansosLinkageError, ValueError):
+    """An option or argument is out of range, conflicts with another, or names a path
+    that cannot be used as asked (an output folder that is a file, say).
+
+    Parameters
+    ----------
+    message
+        What was expected.
+    option
+        The option or argument, as the user wrote it (``--out``, ``LEFT``) or the
+        parameter name for an API call.
+    file
+        The path concerned, when there is one.
+    """
+
+    def __init__(
+        self, message: str, *, option: str | None = None, file: str | Path | None = None
+    ) -> None:
+        self.option = option
+        self.file = None if file is None else str(file)
+        where = " ".join(p for p in (option or "", self.file or "") if p)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class EmptyInputError(InputError):
+    """A table has no rows to work on: only a header, or every row was rejected.
+
+    ``side`` is ``"left"`` or ``"right"`` when the table is one of two registers
+    being linked, so that a caller holding the file names can name the file.
+    """
+
+    def __init__(
+        self, message: str, *, side: str | None = None, file: str | Path | None = None
+    ) -> None:
+        self.side = side
+        super().__init__(message, file=file)

@@ -537,6 +537,7 @@ def evaluate_run(
     and the figures (``threshold_curve.png``, ``score_histogram.png``,
     ``calibration.png``).
     """
+    from bansos_linkage.io import write_table
     from bansos_linkage.pipeline import read_run
 
     run = read_run(run_dir)
@@ -582,10 +583,10 @@ def evaluate_run(
     if out is not None:
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
-        table.to_csv(folder / "metrics.csv", index=False)
-        curve.to_csv(folder / "threshold_curve.csv", index=False)
-        false_links.to_csv(folder / "false_links.csv", index=False)
-        missed.to_csv(folder / "missed_links.csv", index=False)
+        write_table(table, folder / "metrics.csv")
+        write_table(curve, folder / "threshold_curve.csv")
+        write_table(false_links, folder / "false_links.csv")
+        write_table(missed, folder / "missed_links.csv")
         for name, fig in figures.items():
             fig.savefig(folder / f"{name}.png", dpi=110)
     return result

@@ -11,11 +11,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io as _io
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from bansos_linkage.errors import InputError
@@ -29,6 +31,7 @@ CSV_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
 _DELIMITERS = ",;\t|"
+_SNIFF_CHARS = 1 << 20  # the delimiter is judged on the first MiB
 _ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")  # latin-1 decodes any byte: the last resort
 
 
@@ -92,8 +95,10 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     """Write a table as CSV, Parquet or Excel, chosen by the file extension.
 
     List-valued columns (such as name tokens) are written space-joined in CSV
-    and Excel. Values that a spreadsheet would run as a formula are not altered
-    here; review sheets (a later stage) escape them.
+    and Excel. In CSV every value holding the delimiter, a double quote, a carriage
+    return or a line feed is quoted, so that :func:`read_table` reads the same rows
+    back. Values that a spreadsheet would run as a formula are not altered here;
+    review sheets (a later stage) escape them.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,7 +108,7 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     elif suffix in CSV_SUFFIXES:
         sep = "\t" if suffix == ".tsv" else ","
         if not _write_csv_arrow(df, path, sep):
-            _flat(df).to_csv(path, index=False, sep=sep)
+            _write_csv_pandas(_flat(df), path, sep)
     elif suffix in EXCEL_SUFFIXES:
         _flat(df).to_excel(path, index=False)
     else:
@@ -114,7 +119,7 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
 def _write_csv_arrow(df: pd.DataFrame, path: Path, sep: str) -> bool:
     """Write a table of plain text and numbers with pyarrow (several times faster than
     pandas on link outputs); False, having written nothing, when the pandas writer is
-    needed: dates, lists, mixed objects, or a value that needs quoting."""
+    needed: dates, lists or mixed objects."""
     df = _as_pandas_writes(df)
     plain = all(
         pd.api.types.is_string_dtype(t)
@@ -125,15 +130,79 @@ def _write_csv_arrow(df: pd.DataFrame, path: Path, sep: str) -> bool:
         return False
     try:
         table = pa.Table.from_pandas(df, preserve_index=False)
-        sink = _io.BytesIO()
-        options = pa_csv.WriteOptions(include_header=False, delimiter=sep, quoting_style="none")
-        pa_csv.write_csv(table, sink, options)
+        if _has_blank_line(table):
+            return False
+        body = _arrow_csv_body(table, sep)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return False
-    header = _io.StringIO()
-    csv.writer(header, delimiter=sep, lineterminator="\n").writerow(df.columns)
-    path.write_bytes(header.getvalue().encode("utf-8") + sink.getvalue())
+    header = sep.join(_quoted(str(name), sep) for name in df.columns) + "\n"
+    path.write_bytes(header.encode("utf-8") + body)
     return True
+
+
+def _arrow_csv_body(table: pa.Table, sep: str) -> bytes:
+    """The rows as CSV bytes: unquoted when no value needs quotes; otherwise every text
+    value quoted. pyarrow's unquoted style refuses a delimiter, quote or line feed but
+    lets a bare carriage return through, which would split the row on reading."""
+    style = "needed" if _has_carriage_return(table) else "none"
+    for attempt in (style, "needed"):
+        sink = _io.BytesIO()
+        options = pa_csv.WriteOptions(include_header=False, delimiter=sep, quoting_style=attempt)
+        try:
+            pa_csv.write_csv(table, sink, options)
+        except pa.ArrowInvalid:
+            if attempt == "needed":
+                raise
+            continue
+        return sink.getvalue()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _has_carriage_return(table: pa.Table) -> bool:
+    for column in table.columns:
+        text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        if text and pc.any(pc.match_substring(column, "\r")).as_py():
+            return True
+    return False
+
+
+def _has_blank_line(table: pa.Table) -> bool:
+    """True when a one-column table has an empty cell: pyarrow would write a blank
+    line, which readers skip (pandas writes ``""`` there)."""
+    if table.num_columns != 1:
+        return False
+    column = table.column(0)
+    if column.null_count:
+        return True
+    text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+    return bool(text and pc.any(pc.equal(column, "")).as_py())
+
+
+def _quoted(text: str, sep: str) -> str:
+    """One CSV field, quoted when it holds the delimiter, a quote, CR or LF."""
+    if any(ch in text for ch in (sep, '"', "\r", "\n")):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _write_csv_pandas(df: pd.DataFrame, path: Path, sep: str) -> None:
+    """The pandas writer, for dates, lists and mixed objects. Python's csv module does
+    not quote a bare carriage return when lines end in LF, so a table holding one
+    has every non-numeric value quoted."""
+    quoting = csv.QUOTE_NONNUMERIC if _frame_has_carriage_return(df) else csv.QUOTE_MINIMAL
+    df.to_csv(path, index=False, sep=sep, quoting=quoting, lineterminator="\n")
+
+
+def _frame_has_carriage_return(df: pd.DataFrame) -> bool:
+    if any("\r" in str(name) for name in df.columns):
+        return True
+    for _, column in df.items():
+        kind = column.dtype
+        if pd.api.types.is_numeric_dtype(kind) or pd.api.types.is_datetime64_any_dtype(kind):
+            continue
+        if any(isinstance(v, str) and "\r" in v for v in column.to_numpy(dtype=object)):
+            return True
+    return False
 
 
 def _as_pandas_writes(df: pd.DataFrame) -> pd.DataFrame:
@@ -178,12 +247,38 @@ def _decode(path: Path, encoding: str | None) -> str:
 
 
 def _sniff_delimiter(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:50])
+    """The delimiter of a CSV text: the one that splits the first records (quoted line
+    breaks kept inside their field) into as many fields as the header, the most fields
+    when several do; failing that, the csv module's guess."""
+    sample = text[:_SNIFF_CHARS]
+    truncated = len(text) > len(sample)
+    widths = {sep: _record_widths(sample, sep, truncated=truncated) for sep in _DELIMITERS}
+    steady = {sep: w[0] for sep, w in widths.items() if w and len(set(w)) == 1}
+    if steady:
+        widest = max(steady.values())
+        best = [sep for sep in steady if steady[sep] == widest]
+        if widest > 1 and len(best) == 1:
+            return best[0]
+        if widest == 1 and all(w and w[0] == 1 for w in widths.values()):
+            return best[0]  # one column whatever the delimiter: any steady one reads it
+    lines = "\n".join(sample.splitlines()[:50])
     try:
-        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+        return csv.Sniffer().sniff(lines, delimiters=_DELIMITERS).delimiter
     except csv.Error:
         header = text.split("\n", 1)[0]
         return max(_DELIMITERS, key=header.count)
+
+
+def _record_widths(sample: str, sep: str, *, truncated: bool) -> list[int]:
+    """Fields per record of the first records of ``sample`` read with ``sep``; the
+    last one left out when the sample was cut from a longer text."""
+    try:
+        rows = list(itertools.islice(csv.reader(_io.StringIO(sample), delimiter=sep), 51))
+    except csv.Error:  # a NUL byte or an overlong field: not this delimiter's file
+        return []
+    if truncated or len(rows) > 50:
+        rows = rows[:-1]
+    return [len(row) for row in rows if row]
 
 
 def _read_csv(path: Path, encoding: str | None, delimiter: str | None) -> pd.DataFrame:
@@ -218,7 +313,8 @@ def _read_csv_arrow(text: str, sep: str) -> pd.DataFrame | None:
     try:
         table = pa_csv.read_csv(
             _io.BytesIO(text.encode("utf-8")),
-            parse_options=pa_csv.ParseOptions(delimiter=sep),
+            # a quoted line break must not be taken for the end of a block of rows
+            parse_options=pa_csv.ParseOptions(delimiter=sep, newlines_in_values='"' in text),
             convert_options=pa_csv.ConvertOptions(
                 # large_string is what pandas' arrow strings hold: no conversion after
                 column_types={name: pa.large_string() for name in header},

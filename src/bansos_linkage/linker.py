@@ -56,7 +56,7 @@ from bansos_linkage.comparisons import (
     vocabulary_groups,
 )
 from bansos_linkage.encoding import encode_columns
-from bansos_linkage.errors import SchemaError
+from bansos_linkage.errors import EmptyInputError, SchemaError
 from bansos_linkage.fellegi_sunter import FellegiSunter, expected_errors, frequency_bits
 from bansos_linkage.ml_matcher import MLMatcher, choose_matcher, matcher_to_dict, pair_features
 from bansos_linkage.resolve import MODES, link_probabilities, resolve_links
@@ -236,6 +236,7 @@ class Linker:
         """Estimate the matcher's parameters (u from random pairs, m by EM sessions on the
         candidate pairs, the prior of a random pair); with ``labels`` (reviewed pairs)
         also train the ML matcher (:meth:`fit_ml`)."""
+        _check_not_empty(left, right)
         self._choose(left, right)
         left, right = self._prepare(left, right)
         scored = self._score_candidates(left, right, progress, labels is not None, fitting=True)
@@ -258,6 +259,7 @@ class Linker:
         in ``ml_training_``.
         """
         self._fitted()
+        _check_not_empty(left, right)
         left, right = self._prepare(left, right)
         # the unsupervised model is judged by the links it makes: score the candidates
         scored = self._score_candidates(left, right, None)
@@ -365,6 +367,7 @@ class Linker:
     ) -> LinkResult:
         """Score the candidate pairs and resolve them into links."""
         self._fitted()
+        _check_not_empty(left, right)
         self._check_columns(left, right)
         left, right = self._prepare(left, right)
         scored = self._score_candidates(left, right, progress, self.ml_model_ is not None)
@@ -381,6 +384,7 @@ class Linker:
     ) -> LinkResult:
         """:meth:`fit` (with ``labels``, the ML matcher too) then :meth:`link` on the same
         registers, comparing the pairs once."""
+        _check_not_empty(left, right)
         self._choose(left, right)
         left, right = self._prepare(left, right)
         scored = self._score_candidates(left, right, progress, labels is not None, fitting=True)
@@ -1108,3 +1112,14 @@ def _estimated_fnr(linked_probability: np.ndarray, unlinked: pd.DataFrame) -> fl
     missed = float(np.nansum(unlinked["best_match_probability"].to_numpy(dtype=float)))
     total = missed + float(linked_probability.sum())
     return missed / total if total else 0.0
+
+
+def _check_not_empty(left: pd.DataFrame, right: pd.DataFrame) -> None:
+    """Linking needs records on both sides (an export of only a header has none)."""
+    for side, records in (("left", left), ("right", right)):
+        if len(records) == 0:
+            raise EmptyInputError(
+                f"no {side} records to link: the register has no rows below its header, "
+                "or every row was rejected",
+                side=side,
+            )

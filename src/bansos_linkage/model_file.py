@@ -83,6 +83,10 @@ def load(path: str | Path) -> dict[str, Any]:
         content = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise SchemaError(f"{path}: not a JSON model file (line {exc.lineno}: {exc.msg})") from None
+    except UnicodeDecodeError as exc:
+        raise SchemaError(
+            f"{path}: not a JSON model file (not UTF-8 text at byte {exc.start})"
+        ) from None
     if not isinstance(content, dict) or content.get("format") != FORMAT:
         raise SchemaError(f"{path}: key 'format' must be {FORMAT!r}")
     if content.get("version") != VERSION:

@@ -13,9 +13,10 @@ import json
 import multiprocessing as mp
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,13 @@ from bansos_linkage.blocking import DEFAULT_RULES
 from bansos_linkage.comparisons import DEFAULT_COMPARISONS, columns_read
 from bansos_linkage.households import household_links, status_counts
 from bansos_linkage.io import read_table, write_table
+from bansos_linkage.runs import (
+    MANIFEST,
+    atomic_folder,
+    check_replaceable,
+    folder_lock,
+    verify_run,
+)
 from bansos_linkage.schema import SourceSchema
 from bansos_linkage.standardisation import StandardisedRecords, standardise
 
@@ -44,6 +52,8 @@ OUTPUT_FILES = (
     "pairs.parquet",
     "records_left.parquet",
     "records_right.parquet",
+    # written last: every file above with its size and SHA-256 (bansos_linkage.runs)
+    "manifest.json",
 )
 #: Candidate pairs kept in pairs.parquet: the links and every pair at least this
 #: probable (nobody sets a threshold lower; the rest would only fill the disk).
@@ -76,6 +86,7 @@ def link_files(
     reference_date: dt.date | None = None,
     progress: Progress | None = None,
     labels: str | Path | pd.DataFrame | None = None,
+    command: Sequence[str] | Mapping[str, Any] | None = None,
 ) -> LinkRun:
     """Standardise two exports, link them and (with ``out_dir``) write the outputs.
 
@@ -85,7 +96,36 @@ def link_files(
     ``labels``: reviewed pairs (a labels file or a table with ``left_id``,
     ``right_id`` and ``decision`` or ``is_match``) to train the ML matcher on; its
     probabilities then decide the links.
+    ``out_dir`` is locked from the start (a second run into it fails at once, not
+    after the linking) and written atomically with its manifest, which records
+    ``command`` (see :func:`write_link_outputs`).
     """
+    job = partial(
+        _link_run,
+        *(left, right, left_schema, right_schema),
+        *(threshold, model, reference_date, progress, labels),
+    )
+    if out_dir is None:
+        return job()
+    with folder_lock(out_dir):
+        check_replaceable(out_dir, OUTPUT_FILES)
+        run = job()
+        write_link_outputs(run, out_dir, command=command)
+    return run
+
+
+def _link_run(
+    left: str | Path | pd.DataFrame,
+    right: str | Path | pd.DataFrame,
+    left_schema: str | Path | SourceSchema,
+    right_schema: str | Path | SourceSchema,
+    threshold: float | None,
+    model: str | Path | None,
+    reference_date: dt.date | None,
+    progress: Progress | None,
+    labels: str | Path | pd.DataFrame | None,
+) -> LinkRun:
+    """The run of :func:`link_files`, in memory."""
     seconds: dict[str, float] = {}
     start = time.perf_counter()
     reference_date = reference_date or dt.date.today()
@@ -138,10 +178,7 @@ def link_files(
     families = household_links(result.links, records[0], records[1])
     result.summary["households"] = status_counts(families)
     rejected_rows = pd.concat(rejected, ignore_index=True)
-    run = LinkRun(linker, result, records[0], records[1], rejected_rows, families)
-    if out_dir is not None:
-        write_link_outputs(run, out_dir)
-    return run
+    return LinkRun(linker, result, records[0], records[1], rejected_rows, families)
 
 
 def _training(labels: str | Path | pd.DataFrame | None) -> pd.DataFrame | None:
@@ -185,10 +222,40 @@ def _standardise_side(
     return records, _rejected(side, std), (std.n_input, std.n_rejected)
 
 
-def write_link_outputs(run: LinkRun, out_dir: str | Path) -> list[Path]:
-    """Write links, unlinked records, rejected rows, the model and the summary."""
+def write_link_outputs(
+    run: LinkRun,
+    out_dir: str | Path,
+    *,
+    command: Sequence[str] | Mapping[str, Any] | None = None,
+) -> list[Path]:
+    """Write links, unlinked records, rejected rows, the model and the summary.
+
+    The folder appears whole or not at all, ``manifest.json`` last
+    (:func:`bansos_linkage.runs.atomic_folder`); an earlier run there is replaced,
+    keeping what review added to it (``labels.csv``, ``review/``).
+
+    Parameters
+    ----------
+    run
+        A finished run (:func:`link_files`).
+    out_dir
+        The run folder.
+    command
+        The command line or parsed CLI options, kept in the manifest.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, manifest last.
+    """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    settings = _jsonable({"threshold": run.linker.threshold, **run.linker.settings})
+    with atomic_folder(out, outputs=OUTPUT_FILES, command=command, settings=settings) as work:
+        names = [path.name for path in _write_outputs(run, work)]
+    return [out / name for name in [*names, "manifest.json"]]
+
+
+def _write_outputs(run: LinkRun, out: Path) -> list[Path]:
     result = run.result
     paths = [
         write_table(result.links, out / "links.csv"),
@@ -222,15 +289,25 @@ class RunFolder:
 
 
 def read_run(run_dir: str | Path) -> RunFolder:
-    """Read the folder a ``link`` run wrote (for review and evaluation)."""
+    """Read the folder a ``link`` run wrote (for review and evaluation).
+
+    The folder is checked against its manifest first
+    (:func:`bansos_linkage.runs.verify_run`): a folder of an interrupted run, or
+    with a run file missing, cut short or edited, raises
+    :class:`~bansos_linkage.errors.InputError` naming the file.
+    """
     from bansos_linkage.errors import InputError
 
     folder = Path(run_dir)
-    needed = ["pairs.parquet", "records_left.parquet", "records_right.parquet", "links.csv"]
-    missing = [
-        name for name in [*needed, "summary.json", "model.json"] if not (folder / name).exists()
+    expected = [
+        *("pairs.parquet", "records_left.parquet", "records_right.parquet", "links.csv"),
+        *("summary.json", "model.json"),
     ]
-    if missing:
+    if not any((folder / name).exists() for name in [*expected, MANIFEST]):
+        raise InputError(f"not a link run folder: {expected} missing", file=folder)
+    verify_run(folder)  # names the file missing, cut short or edited
+    missing = [name for name in expected if not (folder / name).exists()]
+    if missing:  # a finished folder of another kind (a score run, say)
         raise InputError(f"not a link run folder: {missing} missing", file=folder)
     pairs = pd.read_parquet(folder / "pairs.parquet")
     return RunFolder(

@@ -8,13 +8,21 @@ A review round is:
    disagree, and a random share of the links, which keeps precision estimates
    unbiased (:func:`~bansos_linkage.evaluation.estimate_from_sample`).
 2. :func:`review_sheet` lays each pair out with both records side by side, the
-   scores and a one-line explanation, and an empty ``decision`` column;
-   :func:`write_review_sheet` writes it as Excel or CSV so that no cell can run as
-   a formula and NIKs keep their 16 digits.
+   scores and a one-line explanation, its batch id and a keyed ``check`` code, and
+   an empty ``decision`` column; :func:`write_review_sheet` writes it as Excel or
+   CSV so that no cell can run as a formula and NIKs keep their 16 digits.
 3. :func:`read_review_sheet` reads the decisions back and refuses a sheet with
-   unknown pairs, bad decisions, duplicated rows or rows whose ids no longer match
-   their pair number, naming the row; :func:`merge_labels` adds the decisions to a
-   labels file (nothing is written when the sheet is refused).
+   unknown pairs, bad decisions, duplicated rows, rows of another batch or rows
+   whose ids or check code no longer match what was exported, naming the row;
+   :func:`merge_labels` adds the decisions to a labels file (nothing is written
+   when the sheet is refused).
+
+:func:`export_review` and :func:`import_review` do this for a ``link`` run folder.
+Each exported batch gets a batch id (the ``batch`` column of every row) and its
+record, ``RUN_DIR/review/batches/<batch id>.csv``; the check codes are HMAC-SHA256
+codes under a secret made once per run folder, ``RUN_DIR/review/secret.key``.
+Import finds the record by the sheet's batch id, whatever the file is now called,
+and refuses any row that was not exported in that batch as it stands.
 
 Decisions are ``match``, ``non_match`` or ``unsure`` (Indonesian ``cocok``,
 ``tidak cocok`` and ``ragu`` are accepted too); ``unsure`` pairs are kept in the
@@ -24,9 +32,14 @@ labels file but not used for training.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
 import os
+import re
+import secrets
 import tempfile
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +87,14 @@ DEFAULT_FIELDS = (
 )
 #: First characters that make a spreadsheet treat a cell as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_REQUIRED = ("pair", "left_id", "right_id", "check", "decision")
+_REQUIRED = ("pair", "left_id", "right_id", "check", "batch", "decision")
+#: Columns of a batch record (``RUN_DIR/review/batches/<batch id>.csv``).
+BATCH_COLUMNS = ("batch", "pair", "left_id", "right_id", "check", "selected_by", "sheet")
+#: A batch id: ``B<UTC date>-<UTC time>-<8 random hex digits>``.
+_BATCH_ID = re.compile(r"B\d{8}-\d{6}-[0-9a-f]{8}")
+#: Hex digits of the HMAC-SHA256 kept as a row's check code (64 bits).
+_CHECK_LENGTH = 16
+_SECRET_BYTES = 32
 
 
 def select_for_review(
@@ -196,15 +216,25 @@ def review_sheet(
     fields: Sequence[str] = DEFAULT_FIELDS,
     scores: Sequence[str] = ("match_probability", "ml_probability"),
     explanation: str | None = "explanation",
+    batch: str | None = None,
+    key: bytes | None = None,
 ) -> pd.DataFrame:
     """The review sheet of a batch: one row per pair, both records side by side.
 
-    Columns: ``pair`` (number), ``left_id``, ``right_id``, ``check`` (a short code
-    of the ids and the pair number, to catch rows sorted apart), ``selected_by``,
-    the ``scores`` present, ``explanation`` (if that column is in ``selected``),
-    ``<field>_left`` / ``<field>_right`` for each field present in the records,
-    and empty ``decision`` and ``note`` columns for the reviewer.
+    Columns: ``pair`` (number), ``left_id``, ``right_id``, ``check`` (a keyed code
+    of the batch id, pair number and ids, to catch rows sorted apart, edited or
+    made up), ``batch`` (the batch id), ``selected_by``, the ``scores`` present,
+    ``explanation`` (if that column is in ``selected``), ``<field>_left`` /
+    ``<field>_right`` for each field present in the records, and empty
+    ``decision`` and ``note`` columns for the reviewer.
+
+    ``batch`` defaults to a new batch id (:func:`new_batch_id`). ``key`` is the
+    secret of the check codes (:func:`review_secret` for a run folder); without
+    it a random one is used, and the codes can then only be checked against this
+    sheet (``read_review_sheet(path, exported=sheet)``).
     """
+    batch = new_batch_id() if batch is None else _valid_batch(batch)
+    key = os.urandom(_SECRET_BYTES) if key is None else key
     sheet = pd.DataFrame(
         {
             "pair": np.arange(1, len(selected) + 1),
@@ -213,9 +243,10 @@ def review_sheet(
         }
     )
     sheet["check"] = [
-        _check(p, a, b)
+        _check(key, batch, p, a, b)
         for p, a, b in zip(sheet["pair"], sheet["left_id"], sheet["right_id"], strict=True)
     ]
+    sheet["batch"] = batch
     if "selected_by" in selected:
         sheet["selected_by"] = selected["selected_by"].to_numpy()
     for col in scores:
@@ -235,8 +266,22 @@ def review_sheet(
     return sheet
 
 
-def _check(pair: int, left_id: str, right_id: str) -> str:
-    return hashlib.sha1(f"{pair}|{left_id}|{right_id}".encode()).hexdigest()[:8]
+def _check(key: bytes, batch: str, pair: int, left_id: str, right_id: str) -> str:
+    """HMAC-SHA256 of the batch id, pair number and ids under ``key``, truncated."""
+    message = json.dumps([batch, int(pair), left_id, right_id]).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:_CHECK_LENGTH]
+
+
+def new_batch_id() -> str:
+    """A new batch id: the UTC time of export and 8 random hex digits,
+    e.g. ``B20260115-093000-1f2e3d4c``."""
+    return f"B{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(4)}"
+
+
+def _valid_batch(batch: str) -> str:
+    if not _BATCH_ID.fullmatch(batch):
+        raise ValueError("a batch id looks like B20260115-093000-1f2e3d4c (see new_batch_id)")
+    return batch
 
 
 def _as_text(value: object) -> str:
@@ -339,31 +384,76 @@ def _write_xlsx(sheet: pd.DataFrame, path: Path) -> None:
     book.save(path)
 
 
-def read_review_sheet(path: str | Path, exported: pd.DataFrame | None = None) -> pd.DataFrame:
+def read_review_sheet(
+    path: str | Path, exported: pd.DataFrame | None = None, *, key: bytes | None = None
+) -> pd.DataFrame:
     """The decisions of a filled-in review sheet, validated.
 
-    ``exported`` is the sheet as written (``pair``, ``left_id``, ``right_id``,
-    ``check``); without it only the sheet's own ``check`` codes are verified.
-    Rows with an empty decision were not reviewed and are left out.
+    ``exported`` is the batch as written (``pair``, ``left_id``, ``right_id``,
+    ``check`` and ``batch``: the sheet from :func:`review_sheet`, or a batch record);
+    every row must then be one of its pairs, with the same pair number and check
+    code. ``key`` is the secret the check codes were made with; every row's code
+    must then verify. At least one of the two is needed. Rows with an empty
+    decision were not reviewed and are left out.
 
     Returns ``left_id``, ``right_id``, ``decision`` (normalised), ``note``,
-    ``selected_by`` and ``row`` (the spreadsheet row).
+    ``selected_by``, ``batch`` and ``row`` (the spreadsheet row).
 
     Raises
     ------
     InputError
-        Naming the file, the row and the column: a required column is missing; a
-        decision is not one of the accepted words; a pair appears twice; a row's
-        ids do not match its pair number (rows sorted or edited out of order); a
-        pair is not one of the exported pairs. All problems are found before
-        raising and the first few are listed.
+        Naming the file, the row and the column: a required column is missing (a
+        sheet without ``batch`` was exported by an older version); a decision is
+        not one of the accepted words; a pair appears twice; a row is of another
+        batch; a pair number was not exported; a row's ids are not those exported
+        under its pair number (rows sorted apart, ids edited, a pair made up); a
+        check code does not match the export or does not verify. All problems are
+        found before raising and the first few are listed.
     """
+    if exported is None and key is None:
+        raise ValueError("read_review_sheet needs the exported sheet or the key of its checks")
     path = Path(path)
+    return _validate(_load_sheet(path), path, exported, key)
+
+
+def _shown(batch: str) -> str:
+    """A batch id for a message (a cell that is no batch id may hold anything)."""
+    return f"batch {batch}" if _BATCH_ID.fullmatch(batch) else "this batch"
+
+
+def _load_sheet(path: Path) -> pd.DataFrame:
+    """A review sheet's cells as text, apostrophes of defused cells removed."""
     table = read_table(path)
+    if "batch" not in table and all(c in table for c in _REQUIRED if c != "batch"):
+        raise InputError(
+            "no 'batch' column: the sheet was exported by an older version of "
+            "bansos-linkage (or the column was deleted); export the batch again",
+            file=path,
+            column="batch",
+        )
     missing = [c for c in _REQUIRED if c not in table]
     if missing:
         raise InputError(f"missing columns {missing}; expected a review sheet", file=path)
-    table = table.apply(lambda col: col.map(_undefuse, na_action="ignore"))
+    return table.apply(lambda col: col.map(_undefuse, na_action="ignore"))
+
+
+def _sheet_batch(table: pd.DataFrame, path: Path) -> tuple[str, int]:
+    """The sheet's batch id (that of its first row with one) and that row."""
+    values = _texts(table, "batch")
+    for i, value in enumerate(values):
+        if value.strip():
+            return value.strip(), i + 2
+    raise InputError(
+        "no batch id in the 'batch' column; export the batch again",
+        file=path,
+        row=2,
+        column="batch",
+    )
+
+
+def _validate(
+    table: pd.DataFrame, path: Path, exported: pd.DataFrame | None, key: bytes | None
+) -> pd.DataFrame:
     first_row = 2
     problems: list[tuple[int, str, str]] = []
     decisions = []
@@ -378,22 +468,63 @@ def read_review_sheet(path: str | Path, exported: pd.DataFrame | None = None) ->
     for i in np.flatnonzero(ids.duplicated(keep="first").to_numpy()):
         first = int(np.flatnonzero((ids == ids.iloc[i]).to_numpy())[0])
         problems.append((first_row + i, "left_id", f"the same pair as row {first_row + first}"))
-    for i, (pair, a, b, check) in enumerate(
-        zip(table["pair"], table["left_id"], table["right_id"], table["check"], strict=True)
-    ):
-        if _check(_int(pair), str(a), str(b)) != str(check):
+    batch, batch_row = _sheet_batch(table, path)
+    by_pair: dict[int, tuple[str, str, str]] = {}
+    if exported is not None:
+        if "batch" in exported and len(exported):
+            expected = str(exported["batch"].iloc[0])
+            if batch != expected:
+                raise InputError(
+                    f"not batch {expected} (the batch this sheet is checked against)",
+                    file=path,
+                    row=batch_row,
+                    column="batch",
+                )
+        for pair, a, b, check in zip(
+            exported["pair"],
+            exported["left_id"],
+            exported["right_id"],
+            exported["check"],
+            strict=True,
+        ):
+            by_pair[_int(pair)] = (str(a), str(b), str(check))
+    batches = _texts(table, "batch")
+    rows = zip(table["pair"], table["left_id"], table["right_id"], table["check"], strict=True)
+    for i, (pair, a, b, check) in enumerate(rows):
+        row, number, a, b = first_row + i, _int(pair), str(a), str(b)
+        check = "" if pd.isna(check) else str(check).strip().lower()
+        if batches[i].strip() != batch:
+            problems.append((row, "batch", f"not the batch of row {batch_row}"))
+            continue
+        if exported is not None:
+            known = by_pair.get(number)
+            if known is None:
+                what = f"pair {number}" if number >= 0 else "this pair number"
+                problems.append((row, "pair", f"{what} was not exported in {_shown(batch)}"))
+                continue
+            if (a, b) != known[:2]:
+                column = "left_id" if a != known[0] else "right_id"
+                problems.append(
+                    (
+                        row,
+                        column,
+                        f"these ids were not exported as pair {number} of {_shown(batch)} "
+                        "(rows sorted out of order, ids edited or a pair added?)",
+                    )
+                )
+                continue
+            if check != known[2]:
+                problems.append((row, "check", "the check code is not the one exported (edited?)"))
+                continue
+        if key is not None and not hmac.compare_digest(_check(key, batch, number, a, b), check):
             problems.append(
                 (
-                    first_row + i,
+                    row,
                     "check",
-                    "ids do not match the pair number (rows sorted or edited out of order?)",
+                    "the check code does not verify (row edited or sorted out of order, "
+                    "or not exported from this run folder)",
                 )
             )
-    if exported is not None:
-        known = pd.MultiIndex.from_frame(exported[["left_id", "right_id"]].astype(str))
-        mine = pd.MultiIndex.from_frame(table[["left_id", "right_id"]].astype(str))
-        for i in np.flatnonzero(~mine.isin(known)):
-            problems.append((first_row + int(i), "left_id", "not a pair of the exported sheet"))
     if problems:
         problems.sort()
         row, column, message = problems[0]
@@ -409,6 +540,7 @@ def read_review_sheet(path: str | Path, exported: pd.DataFrame | None = None) ->
             "decision": out["decision"].to_numpy(),
             "note": _texts(out, "note"),
             "selected_by": _texts(out, "selected_by"),
+            "batch": batch,
             "row": out["row"].to_numpy(),
         }
     )
@@ -547,12 +679,19 @@ def export_review(
 
     Pairs already in the labels file (default ``RUN_DIR/labels.csv``) are not chosen
     again. With an ML matcher in the run, a third of the batch goes to pairs where
-    it and the Fellegi-Sunter model disagree. A copy of the exported pairs is kept
-    in ``RUN_DIR/review/`` so that :func:`import_review` can check the sheet.
+    it and the Fellegi-Sunter model disagree.
+
+    The batch gets a new batch id (the sheet's ``batch`` column) and check codes
+    keyed with the run folder's secret (:func:`review_secret`). Its record, the
+    exported pairs with their numbers and codes, is kept as
+    ``RUN_DIR/review/batches/<batch id>.csv`` so that :func:`import_review` can
+    check the sheet; batches never overwrite each other, whatever their file names.
     """
     from bansos_linkage.linker import Linker
     from bansos_linkage.pipeline import read_run
 
+    if Path(out).suffix.lower() not in (".xlsx", ".csv"):
+        raise InputError("a review sheet is .xlsx or .csv", file=out)
     run = read_run(run_dir)
     labels_path = Path(labels) if labels else Path(run_dir) / "labels.csv"
     done = read_labels(labels_path) if labels_path.exists() else None
@@ -575,36 +714,100 @@ def export_review(
     batch["explanation"] = explanations(
         batch, level_weights(linker._fitted().parameters()), level_names(linker.comparisons)
     )
-    sheet = review_sheet(batch, run.left, run.right)
+    batch_id = new_batch_id()
+    sheet = review_sheet(batch, run.left, run.right, batch=batch_id, key=review_secret(run_dir))
+    # the record first: a sheet on disk can always be imported
+    record = sheet.assign(sheet=Path(out).name)[list(BATCH_COLUMNS)]
+    _write_batch_record(record, _batch_path(run_dir, batch_id))
     write_review_sheet(sheet, out)
-    exported = _exported_path(run_dir, out)
-    exported.parent.mkdir(parents=True, exist_ok=True)
-    sheet[["pair", "left_id", "right_id", "check", "selected_by"]].to_csv(exported, index=False)
     return sheet
 
 
 def import_review(
     run_dir: str | Path, sheet: str | Path, *, labels: str | Path | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read a filled-in sheet exported by :func:`export_review`, check it against the
-    export and add its decisions to the labels file (default ``RUN_DIR/labels.csv``).
+    """Read a filled-in sheet exported by :func:`export_review`, check it against its
+    batch and add its decisions to the labels file (default ``RUN_DIR/labels.csv``).
+
+    The batch is the one named in the sheet's ``batch`` column, whatever the file is
+    now called. Every row must be a pair of that batch's record
+    (``RUN_DIR/review/batches/<batch id>.csv``) with the same pair number, ids and
+    check code, and the code must verify under the run folder's secret.
+
+    Importing a batch again (a corrected sheet, or the same one twice) adds no
+    rows: a pair decided again takes the later decision, and a pair left empty
+    the second time keeps the earlier one. The labels' ``source`` is the batch id.
 
     Returns ``(decisions, labels)``. A refused sheet raises
-    :class:`~bansos_linkage.errors.InputError` before the labels file is touched.
+    :class:`~bansos_linkage.errors.InputError` (naming the sheet, the row and the
+    column) before the labels file is touched; so does a sheet of an unknown batch
+    (exported from another run folder, or by an older version: export it again).
     """
-    exported_path = _exported_path(run_dir, sheet)
-    exported = (
-        pd.read_csv(exported_path, dtype=str, keep_default_na=False)
-        if exported_path.exists()
-        else None
-    )
-    decisions = read_review_sheet(sheet, exported=exported)
+    from bansos_linkage.runs import verify_run
+
+    verify_run(run_dir)  # labels join only a run folder that is whole
+    path = Path(sheet)
+    table = _load_sheet(path)
+    batch, batch_row = _sheet_batch(table, path)
+    record_path = _batch_path(run_dir, batch) if _BATCH_ID.fullmatch(batch) else None
+    secret = Path(run_dir) / "review" / "secret.key"
+    if record_path is None or not record_path.is_file() or not secret.is_file():
+        raise InputError(
+            f"unknown batch: {_shown(batch)} was not exported from run folder {run_dir} "
+            "(another run folder, or an older version of bansos-linkage: export again)",
+            file=path,
+            row=batch_row,
+            column="batch",
+        )
+    exported = pd.read_csv(record_path, dtype=str, keep_default_na=False)
+    decisions = _validate(table, path, exported, review_secret(run_dir))
     labels_path = Path(labels) if labels else Path(run_dir) / "labels.csv"
     before = read_labels(labels_path) if labels_path.exists() else None
-    merged = merge_labels(before, decisions, source=Path(sheet).stem)
+    merged = merge_labels(before, decisions.drop(columns="batch"), source=batch)
     write_labels(merged, labels_path)
     return decisions, merged
 
 
-def _exported_path(run_dir: str | Path, sheet: str | Path) -> Path:
-    return Path(run_dir) / "review" / f"{Path(sheet).stem}.exported.csv"
+def review_secret(run_dir: str | Path) -> bytes:
+    """The secret of a run folder's check codes, ``RUN_DIR/review/secret.key``.
+
+    Made on first use from :func:`os.urandom` (32 bytes), readable by its owner
+    only; never printed. Whoever can read it can make check codes, so keep the run
+    folder where reviewers cannot (they need only the sheets). Deleting it makes
+    every exported batch of the folder unimportable.
+    """
+    path = Path(run_dir) / "review" / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # made meanwhile by another export
+            pass
+        else:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(os.urandom(_SECRET_BYTES))
+    key = path.read_bytes()
+    if len(key) != _SECRET_BYTES:
+        raise InputError(
+            f"damaged review secret ({len(key)} bytes, expected {_SECRET_BYTES})", file=path
+        )
+    return key
+
+
+def _batch_path(run_dir: str | Path, batch: str) -> Path:
+    return Path(run_dir) / "review" / "batches" / f"{_valid_batch(batch)}.csv"
+
+
+def _write_batch_record(record: pd.DataFrame, path: Path) -> None:
+    """Write a batch record atomically, never over another batch's."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        raise InputError("a batch with this id exists already; export again", file=path)
+    fd, tmp = tempfile.mkstemp(prefix=".batch-", suffix=".csv", dir=path.parent)
+    os.close(fd)
+    try:
+        record.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

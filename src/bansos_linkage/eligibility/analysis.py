@@ -7,7 +7,8 @@
 - :func:`what_if`: for a list of desil cut-offs, recipient families and people, the
   yearly budget and both errors, as a table and a plot;
 - :func:`what_if_rules`: the same for whole programmes and their rule variants
-  (:func:`cutoff_variants`, or any parameter changed with
+  (:func:`cutoff_variants`, per programme or for all, each programme also at its own
+  cut-off; or any parameter changed with
   :func:`~bansos_linkage.eligibility.rules.with_parameters`), components and caps
   included;
 - :func:`transitions`: given who receives a programme today (DTKS flags linked to the
@@ -132,25 +133,93 @@ def what_if(
     return table, fig
 
 
+def parse_cutoffs(text: str) -> dict[str | None, list[int]]:
+    """Desil cut-offs as the ``--what-if`` option writes them: ``3,4,5`` for every
+    programme, ``PKH=3,4;PBI-JK=5,6`` per programme, or both (``3,4;PBI-JK=5,6``:
+    PBI-JK at 5 and 6, the others at 3 and 4). A cut-off is a desil, 1 to 10.
+
+    Examples
+    --------
+    >>> parse_cutoffs("3,4;PBI-JK=5,6")
+    {None: [3, 4], 'PBI-JK': [5, 6]}
+    """
+    out: dict[str | None, list[int]] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, _, values = part.rpartition("=")
+        try:
+            cutoffs = [int(v) for v in values.split(",") if v.strip()]
+        except ValueError:
+            raise ValueError("expected desil numbers such as 3,4,5 or PKH=3,4;PBI-JK=5,6") from None
+        if not cutoffs or not all(1 <= v <= 10 for v in cutoffs):
+            raise ValueError("expected desil numbers from 1 to 10")
+        out[name.strip() or None] = cutoffs
+    if not out:
+        raise ValueError("expected desil numbers such as 3,4,5")
+    return out
+
+
 def cutoff_variants(
-    programmes: Sequence[Programme], cutoffs: Sequence[int], parameter: str = "max_desil"
+    programmes: Sequence[Programme],
+    cutoffs: Sequence[int] | Mapping[str | None, Sequence[int]],
+    parameter: str = "max_desil",
 ) -> dict[str, list[Programme]]:
-    """One rule variant per value of ``parameter`` (by default the desil cut-off),
-    set in every programme that has it; the others stay as they are.
+    """One rule variant per value of ``parameter`` (by default the desil cut-off).
+
+    ``cutoffs`` is a list of values, set in every programme that has the parameter
+    (the others stay as they are in every variant), or a mapping from programme name
+    (any case) to its own values, ``None`` standing for the programmes not named:
+    each programme is then varied on its own and a programme given no values is left
+    out. Every varied programme is also scored at its own value (PBI-JK's
+    ``max_desil`` is 5, PKH's 4), so the table always holds the rules as written; a
+    variant made only for that holds only the programmes whose own value it is.
 
     Examples
     --------
     >>> from bansos_linkage.eligibility.rules import load_programmes
-    >>> list(cutoff_variants(load_programmes("all"), [3, 5]))
-    ['max_desil=3', 'max_desil=5']
+    >>> list(cutoff_variants(load_programmes("all"), [3, 4]))
+    ['max_desil=3', 'max_desil=4', 'max_desil=5']
+    >>> variants = cutoff_variants(load_programmes("all"), {"PBI-JK": [6]})
+    >>> {k: [p.name for p in v] for k, v in variants.items()}
+    {'max_desil=5': ['PBI-JK'], 'max_desil=6': ['PBI-JK']}
     """
-    return {
-        f"{parameter}={value}": [
-            with_parameters(p, **{parameter: value}) if parameter in p.parameters else p
+    if isinstance(cutoffs, Mapping):
+        by_name = {(str(k).lower() if k is not None else None): v for k, v in cutoffs.items()}
+        names = {p.name.lower() for p in programmes}
+        unknown = sorted(str(k) for k in by_name if k is not None and k not in names)
+        if unknown:
+            raise ValueError(
+                f"no programme named {', '.join(unknown)} among "
+                f"{', '.join(p.name for p in programmes)}"
+            )
+        per_programme = {p.name: by_name.get(p.name.lower(), by_name.get(None)) for p in programmes}
+        fixed: list[Programme] = []
+    else:
+        per_programme = {p.name: list(cutoffs) for p in programmes}
+        fixed = [p for p in programmes if parameter not in p.parameters]
+    for p in programmes:
+        named = isinstance(cutoffs, Mapping) and p.name.lower() in by_name
+        if named and parameter not in p.parameters:
+            raise ValueError(f"programme {p.name!r} has no parameter {parameter!r} to vary")
+    values: dict[str, list] = {}
+    for p in programmes:
+        wanted = per_programme[p.name]
+        if parameter in p.parameters and wanted:
+            values[p.name] = sorted({*wanted, p.parameters[parameter]})
+    every = sorted({v for vs in values.values() for v in vs})
+    asked = set() if isinstance(cutoffs, Mapping) else set(cutoffs)  # fixed ones: these only
+    variants: dict[str, list[Programme]] = {}
+    for value in every:
+        chosen = [
+            with_parameters(p, **{parameter: value}) if p.parameters[parameter] != value else p
             for p in programmes
+            if value in values.get(p.name, [])
         ]
-        for value in cutoffs
-    }
+        variants[f"{parameter}={value}"] = [
+            next((c for c in chosen if c.name == p.name), p)
+            for p in programmes
+            if (p in fixed and value in asked) or value in values.get(p.name, [])
+        ]
+    return variants
 
 
 def what_if_rules(
@@ -160,9 +229,14 @@ def what_if_rules(
     reference_date: dt.date,
     true_welfare: pd.Series | None = None,
     target_share: float = 0.4,
+    baseline: Sequence[Programme] | None = None,
+    parameter: str = "max_desil",
 ) -> tuple[pd.DataFrame, Figure]:
     """Recipients and yearly budget of every programme under each rule variant, and
     the targeting errors when ``true_welfare`` (one value per household row) is known.
+    Each row says the value of ``parameter`` it was scored at and, with ``baseline``
+    (the programmes as written), the programme's own value (``rules_<parameter>``)
+    and whether the row is the rules as written (``as_written``).
 
     ``households`` are scored households (``household_id``, ``size``, ``desil`` and
     the fields the rules test, as :func:`~bansos_linkage.eligibility.score.score_register`
@@ -190,6 +264,14 @@ def what_if_rules(
             row = {
                 "variant": label,
                 "programme": programme.name,
+                parameter: programme.parameters.get(parameter),
+            }
+            if baseline is not None:
+                own = next((b for b in baseline if b.name == programme.name), None)
+                written = None if own is None else own.parameters.get(parameter)
+                row[f"rules_{parameter}"] = written
+                row["as_written"] = own is not None and own == programme
+            row |= {
                 "families": int(chosen.sum()),
                 "people": people,
                 "budget": float(result["amount"].sum()),

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bansos_linkage.eligibility.members import education_level
+from bansos_linkage.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ CRITERIA: tuple[Criterion, ...] = (
         ("0", "tidak", "no", "false"),
     ),
 )
+#: All the criteria: those of :data:`CRITERIA` and the four :func:`bps_criteria` computes.
+N_CRITERIA = len(CRITERIA) + 4
 #: Assets worth Rp500,000 or more that can be sold (Regsosek's asset questions).
 SALEABLE_ASSETS = (
     "emas_10g",
@@ -118,7 +121,8 @@ def bps_criteria(
         Optional, same index: the head's ``head_work`` and ``head_education`` (as
         :func:`~bansos_linkage.eligibility.members.composition` gives them).
     threshold
-        Criteria needed to count as poor (BPS: 9).
+        Criteria needed to count as poor (BPS: 9), from 1 to :data:`N_CRITERIA`;
+        another number raises :class:`~bansos_linkage.errors.UsageError`.
     floor_area_per_person, farm_land_m2
         The cut-offs (sources differ on the land: 500 m2 or 0.5 ha).
 
@@ -128,6 +132,12 @@ def bps_criteria(
         One boolean column per criterion (NA: not assessable), ``criteria_met``,
         ``assessable`` and ``poor``.
     """
+    n_criteria = len(CRITERIA) + 4  # and the four computed below
+    if not 1 <= threshold <= n_criteria:
+        raise UsageError(
+            f"expected a number of criteria from 1 to {n_criteria}, not {threshold}",
+            option="threshold",
+        )
     out = pd.DataFrame(index=households.index)
     for c in CRITERIA:
         out[c.name] = _criterion(households, c)

@@ -7,11 +7,12 @@ the head's schooling and work, the region). The fitted model then scores every
 household of the register. P3KE fitted one model per regency.
 
 :class:`ProxyMeansTest` is that regression as a scikit-learn estimator. Text
-columns are one-hot encoded (a missing answer is its own category, an answer never
-seen in training counts as none), numbers are imputed with the median plus a
-missing-indicator and standardised, and the default model is a ridge regression
-with its penalty chosen by cross-validation: linear, like the published PMTs, so
-its weights can be read and defended. With ``by`` (say ``"regency_code"``) a
+columns are one-hot encoded, case and spacing ignored (``BETON`` is ``beton``; a
+missing answer is its own category, an answer never seen in training counts as
+none), numbers are imputed with the median plus a missing-indicator and
+standardised, and the default model is a ridge regression with its penalty chosen
+by cross-validation: linear, like the published PMTs, so its weights can be read
+and defended. With ``by`` (say ``"regency_code"``) a
 separate model is fitted for every region with at least ``min_group`` households
 and the national model serves the others.
 
@@ -105,9 +106,7 @@ class ProxyMeansTest(RegressorMixin, BaseEstimator):
             raise ValueError("X has no feature columns")
         self.numeric_ = [c for c in features if _is_numeric(X[c])]
         self.categorical_ = [c for c in features if c not in self.numeric_]
-        self.answers_ = {
-            c: sorted(X[c].dropna().astype(str).str.strip().unique()) for c in self.categorical_
-        }
+        self.answers_ = {c: sorted(_answers(X[c]).dropna().unique()) for c in self.categorical_}
         X = self._prepared(X, features)
         self.national_ = self._pipeline().fit(X[features], y)
         self.regional_ = {}
@@ -152,7 +151,7 @@ class ProxyMeansTest(RegressorMixin, BaseEstimator):
         out = X.copy()
         for c in features:
             if c in self.categorical_:
-                text = out[c].astype("string").str.strip()
+                text = _answers(out[c])
                 known = self.answers_[c]
                 codes = pd.Index(known, dtype=object).get_indexer(text.astype(object))
                 out[c] = np.where(text.isna().to_numpy(), len(known), codes)
@@ -243,6 +242,14 @@ def _poorest(welfare, people, share: float) -> np.ndarray:
     out = np.zeros(len(welfare), dtype=bool)
     out[order[cum < share * people.sum()]] = True
     return out
+
+
+def _answers(column: pd.Series) -> pd.Series:
+    """Answers as they are compared: case and spacing ignored (``BETON``, `` beton ``
+    and ``beton`` are one answer; :func:`~bansos_linkage.eligibility.inputs.normalise_answer`)."""
+    from bansos_linkage.eligibility.inputs import normalise_answers
+
+    return normalise_answers(column)
 
 
 def _frame(X) -> pd.DataFrame:

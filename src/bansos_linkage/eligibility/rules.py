@@ -390,57 +390,80 @@ def _check_value(op: str, value: Any, kind: str) -> str | None:
 
 
 def member_fields(members: pd.DataFrame, reference_date) -> pd.DataFrame:
-    """The member fields rules test: ``age`` at ``reference_date``, ``school_level`` (from
-    ``school_level`` or else ``education``), ``in_school`` (assumed for ages 6-21 with a
-    school level when the register does not say), ``disability``, ``pregnant_member`` and
-    ``pregnancy_number`` (see :func:`pregnancy_number`)."""
-    from bansos_linkage.eligibility.members import _flag, age_at, education_level
+    """The member fields rules test: ``age`` at ``reference_date``, ``school_level`` and
+    ``in_school`` (school participation, from the register's ``in_school`` and
+    ``school_level`` or assumed from age and the level completed:
+    :func:`~bansos_linkage.eligibility.members.school_attendance`), ``relationship``
+    (codes from codes or words), ``sex``, ``disability``, ``pregnant_member`` and
+    ``pregnancy_number`` (see :func:`pregnancy_number`); and, for the reasons,
+    ``school_assumed`` and ``pregnancy_estimated``."""
+    from bansos_linkage.eligibility.inputs import clean_ids
+    from bansos_linkage.eligibility.members import (
+        _flag,
+        age_at,
+        relationship_codes,
+        school_attendance,
+        sex_codes,
+    )
 
     out = pd.DataFrame(index=members.index)
-    out["household_id"] = members["household_id"].astype("string").to_numpy()
+    out["household_id"] = clean_ids(members["household_id"]).to_numpy()
     if "person_id" in members:
-        out["person_id"] = members["person_id"].astype(str).to_numpy()
+        out["person_id"] = clean_ids(members["person_id"]).astype(str).to_numpy()
     out["age"] = age_at(members["birth_date"], reference_date).to_numpy()
-    source = members["school_level"] if "school_level" in members else members.get("education")
-    levels = education_level(source) if source is not None else pd.Series(pd.NA, out.index)
-    out["school_level"] = levels.astype("category").to_numpy()
-    if "in_school" in members:
-        out["in_school"] = _flag(members, "in_school").to_numpy()
-    else:
-        level = pd.Series(out["school_level"]).isin(["SD", "SMP", "SMA"]).to_numpy()
-        out["in_school"] = level & (out["age"] >= 6) & (out["age"] <= 21)
-    sex = members["sex"] if "sex" in members else pd.Series(pd.NA, out.index)
+    school = school_attendance(members, out["age"])
+    out["school_level"] = school["school_level"].astype("category").to_numpy()
+    out["in_school"] = school["in_school"].to_numpy()
+    out["school_assumed"] = school["school_assumed"].to_numpy()
+    sex = sex_codes(members["sex"]) if "sex" in members else pd.Series(pd.NA, out.index)
     out["sex"] = sex.astype("string").astype("category").to_numpy()
-    out["relationship"] = pd.to_numeric(members.get("relationship"), errors="coerce")
+    relationship = relationship_codes(members.get("relationship"), members.index)
+    out["relationship"] = relationship.to_numpy()
     out["disability"] = _flag(members, "disability").to_numpy()
     out["pregnant_member"] = _flag(members, "pregnant").to_numpy()
-    out["pregnancy_number"] = pregnancy_number(members, out["pregnant_member"].to_numpy())
+    number, estimated = pregnancy_number(
+        members.assign(relationship=relationship.to_numpy()),
+        out["pregnant_member"].to_numpy(),
+        with_estimated=True,
+    )
+    out["pregnancy_number"] = number
+    out["pregnancy_estimated"] = estimated
     return out.reset_index(drop=True)
 
 
-def pregnancy_number(members: pd.DataFrame, pregnant: np.ndarray) -> np.ndarray:
-    """Which pregnancy each pregnant member is carrying (NaN for the others).
+def pregnancy_number(members: pd.DataFrame, pregnant: np.ndarray, with_estimated: bool = False):
+    """Which pregnancy each pregnant member is carrying (NaN for the others); with
+    ``with_estimated`` also whether it was estimated.
 
-    From a ``pregnancy_number`` column when the register has one. Regsosek and DTKS
-    do not record it, so otherwise it is estimated from the family: one more than the
-    children (relationship 3) in the household for the head or spouse, one more than
-    the grandchildren (relationship 5) for a daughter or daughter-in-law. Children who
-    left the household are not seen, so the estimate errs towards paying (PKH pays up
-    to the 2nd pregnancy).
+    From a ``pregnancy_number`` column where the register fills it. Regsosek and DTKS
+    do not record it, so otherwise (no column, or a blank cell) it is estimated from
+    the family: one more than the children (relationship 3) in the household for the
+    head or spouse, one more than the grandchildren (relationship 5) for a daughter or
+    daughter-in-law. Children who left the household are not seen, so the estimate
+    errs towards paying (PKH pays up to the 2nd pregnancy).
     """
-    if "pregnancy_number" in members:
-        given = pd.to_numeric(members["pregnancy_number"], errors="coerce").to_numpy(dtype=float)
-        return np.where(pregnant, given, np.nan)
-    relationship = pd.to_numeric(members.get("relationship"), errors="coerce")
-    relationship = pd.Series(relationship, index=members.index).to_numpy(dtype=float)
-    household, distinct = pd.factorize(members["household_id"])
+    from bansos_linkage.eligibility.inputs import clean_ids, numbers
+    from bansos_linkage.eligibility.members import relationship_codes
+
+    given = (
+        numbers(members["pregnancy_number"]).to_numpy(dtype=float)
+        if "pregnancy_number" in members
+        else np.full(len(members), np.nan)
+    )
+    relationship = relationship_codes(members.get("relationship"), members.index)
+    relationship = relationship.to_numpy(dtype=float)
+    household, distinct = pd.factorize(clean_ids(members["household_id"]))
     counts = {}
     for code in (3.0, 5.0):
-        per_household = np.bincount(household[relationship == code], minlength=len(distinct))
-        counts[code] = per_household[household]
+        known = (relationship == code) & (household >= 0)
+        per_household = np.bincount(household[known], minlength=len(distinct) + 1)
+        counts[code] = per_household[household]  # -1 (no household): the padding, 0
     younger_generation = np.isin(relationship, [3.0, 4.0])
     born_before = np.where(younger_generation, counts[5.0], counts[3.0])
-    return np.where(pregnant, born_before + 1, np.nan)
+    pregnant = np.asarray(pregnant, dtype=bool)
+    estimated = pregnant & np.isnan(given)
+    number = np.where(pregnant, np.where(estimated, born_before + 1, given), np.nan)
+    return (number, estimated) if with_estimated else number
 
 
 def evaluate(
@@ -452,8 +475,10 @@ def evaluate(
     ``members`` one row per person (``household_id``, ``birth_date`` and what the
     member conditions test). Household programmes give one row per household,
     person programmes one per member: ``eligible``, ``amount`` (rupiah a year),
-    ``components`` (e.g. ``child_0_6 x2; sd_pupil x1``) and ``failed`` (the
-    conditions that did not hold).
+    ``components`` (e.g. ``child_0_6 x2; sd_pupil x1``, with ``(in school assumed
+    from age)`` where the register did not say), ``failed`` (the conditions that did
+    not hold) and ``not_paid`` (members excluded by a cap or the pregnancy limit,
+    e.g. ``not paid: child_0_6 x1 over the cap of 2``).
     """
     return evaluate_fields(programme, households, member_fields(members, reference_date))
 
@@ -481,26 +506,115 @@ def evaluate_fields(
     frame = _with_defaults(hh, HOUSEHOLD_FIELDS)
     ok = programme.eligible.evaluate(frame)
     amount = np.full(len(hh), programme.amount)
-    counts = np.zeros((len(hh), len(programme.components)), dtype=np.int64)
+    n_comp = len(programme.components)
+    # per component: paid, over the cap, excluded by the pregnancy number, that
+    # exclusion estimated, school attendance assumed (0 no, 1 level, 2 attendance)
+    counts = np.zeros((len(hh), 5 * n_comp), dtype=np.int64)
+    known = rows >= 0
+    assumed_code = _assumed_codes(m)
+    estimated = _column(m, "pregnancy_estimated", False).astype(bool)
     for k, comp in enumerate(programme.components):
-        hit = comp.members.evaluate(m) & (rows >= 0)
+        hit = comp.members.evaluate(m) & known
         n = np.bincount(rows[hit], minlength=len(hh))
         if comp.max_members is not None:
+            counts[:, n_comp + k] = np.maximum(n - comp.max_members, 0)
             n = np.minimum(n, comp.max_members)
         amount = amount + n * comp.amount
         counts[:, k] = n
-    any_component = counts.any(axis=1)
+        near = _near_miss(comp.members, m)
+        if near is not None:
+            out = near & ~hit & known
+            counts[:, 2 * n_comp + k] = np.bincount(rows[out], minlength=len(hh))
+            guessed = np.bincount(rows[out & estimated], minlength=len(hh))
+            counts[:, 3 * n_comp + k] = guessed > 0
+        if _uses_school(comp.members):
+            per_household = np.zeros(len(hh), dtype=np.int64)
+            np.maximum.at(per_household, rows[hit], assumed_code[hit])
+            counts[:, 4 * n_comp + k] = per_household
+    any_component = counts[:, :n_comp].any(axis=1)
     failed = _failed(programme.eligible, frame, programme.requires_component & ~any_component)
     if programme.requires_component:
         ok &= any_component
+    inverse, paid, not_paid = _household_labels(counts, programme)
     return _result(
-        hh["household_id"].array, None, programme, ok, amount, _combos(counts, programme), failed
+        hh["household_id"].array,
+        None,
+        programme,
+        ok,
+        amount,
+        (inverse, paid),
+        failed,
+        (inverse, not_paid),
     )
 
 
-def _result(household_id, person_id, programme, ok, amount, components, failed) -> pd.DataFrame:
+#: Notes on a paid component whose members' school attendance was assumed.
+ASSUMED_NOTES = ("", " (school level assumed from age)", " (in school assumed from age)")
+#: Member fields on a count of the member's own history, not on who the member is:
+#: a member who fails only these is named in the reasons as not paid.
+LIMIT_FIELDS = ("pregnancy_number",)
+
+
+def _column(frame: pd.DataFrame, name: str, default) -> np.ndarray:
+    if name in frame:
+        return frame[name].to_numpy()
+    return np.full(len(frame), default)
+
+
+def _assumed_codes(m: pd.DataFrame) -> np.ndarray:
+    text = _column(m, "school_assumed", "")
+    return np.select([text == "attendance", text == "level"], [2, 1], 0).astype(np.int64)
+
+
+def _uses_school(node: Node) -> bool:
+    return any(leaf.field in ("in_school", "school_level") for leaf in node.leaves())
+
+
+def _near_miss(node: Node, frame: pd.DataFrame) -> np.ndarray | None:
+    """Members who meet every condition of a component but those on a limit field
+    (:data:`LIMIT_FIELDS`), or None when the component has no such condition."""
+    if node.kind != "all" or not any(
+        isinstance(p, Condition) and p.field in LIMIT_FIELDS for p in node.parts
+    ):
+        return None
+    others = [p for p in node.parts if not (isinstance(p, Condition) and p.field in LIMIT_FIELDS)]
+    return Node("all", tuple(others)).evaluate(frame)
+
+
+def _household_labels(counts: np.ndarray, programme: Programme):
+    """Each household's label code and the paid and not-paid texts per code."""
+    combos, inverse = _distinct_rows(counts)
+    comps = programme.components
+    n_comp = len(comps)
+    paid, not_paid = [], []
+    for combo in combos:
+        parts, missed = [], []
+        for k, comp in enumerate(comps):
+            n, over, out, guessed, assumed = (int(combo[j * n_comp + k]) for j in range(5))
+            if n:
+                parts.append(f"{comp.name} x{n}{ASSUMED_NOTES[assumed]}")
+            if over:
+                missed.append(f"{comp.name} x{over} over the cap of {comp.max_members}")
+            if out:
+                limits = [
+                    p.label
+                    for p in comp.members.parts
+                    if isinstance(p, Condition) and p.field in LIMIT_FIELDS
+                ]
+                how = ", estimated from the children at home" if guessed else ""
+                missed.append(f"{comp.name} x{out} ({'; '.join(limits)} not met{how})")
+        paid.append("; ".join(parts))
+        not_paid.append(("not paid: " + ", ".join(missed)) if missed else "")
+    return inverse, paid, not_paid
+
+
+def _result(
+    household_id, person_id, programme, ok, amount, components, failed, not_paid=None
+) -> pd.DataFrame:
     """The result table; texts as categoricals (a register repeats a few hundred texts
-    millions of times). An eligible row failed nothing that mattered."""
+    millions of times). An eligible row failed nothing that mattered. ``not_paid``
+    names the members who would have been components but were excluded (over a cap,
+    above the pregnancy limit), eligible or not."""
     out = pd.DataFrame({"household_id": household_id})
     if person_id is not None:
         out["person_id"] = person_id
@@ -509,6 +623,9 @@ def _result(household_id, person_id, programme, ok, amount, components, failed) 
     out["amount"] = np.where(ok, amount, 0.0)
     out["components"] = _texts(*components, show=ok)
     out["failed"] = _texts(*failed, show=~ok)
+    if not_paid is None:
+        not_paid = (np.zeros(len(ok), dtype=np.int64), [""])
+    out["not_paid"] = _texts(*not_paid, show=np.ones(len(ok), dtype=bool))
     return out
 
 
@@ -540,8 +657,12 @@ def _distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         inverse = pd.factorize(key)[0]
         first = np.unique(inverse, return_index=True)[1]  # codes 0..k-1 in order of appearance
         return matrix[first], inverse
-    distinct, inverse = np.unique(matrix, axis=0, return_inverse=True)
-    return distinct, inverse.ravel()
+    # too wide to pack: combine the columns one at a time, each step re-coded small
+    inverse = np.zeros(len(matrix), dtype=np.int64)
+    for column in matrix.T:
+        inverse = pd.factorize(inverse * (int(column.max(initial=0)) + 1) + column)[0]
+    first = np.unique(inverse, return_index=True)[1]
+    return matrix[first], inverse
 
 
 def _evaluate_people(
@@ -553,16 +674,31 @@ def _evaluate_people(
     frame = _with_defaults(m.assign(**taken), {**HOUSEHOLD_FIELDS, **MEMBER_FIELDS})
     ok = programme.eligible.evaluate(frame)
     amount = np.full(len(frame), programme.amount)
-    which = np.full(len(frame), len(programme.components), dtype=np.int64)
+    n_comp = len(programme.components)
+    which = np.full(len(frame), n_comp, dtype=np.int64)
+    note = np.zeros(len(frame), dtype=np.int64)
+    assumed_code = _assumed_codes(frame)
     for k, comp in enumerate(programme.components):  # a person gets the first that fits
-        hit = comp.members.evaluate(frame) & (which == len(programme.components))
+        hit = comp.members.evaluate(frame) & (which == n_comp)
         amount = np.where(hit, amount + comp.amount, amount)
         which[hit] = k
-    matched = which < len(programme.components)
+        if _uses_school(comp.members):
+            note[hit] = assumed_code[hit]
+    matched = which < n_comp
     failed = _failed(programme.eligible, frame, programme.requires_component & ~matched)
     if programme.requires_component:
         ok &= matched
-    names = (which, [c.name for c in programme.components] + [""])
+    if programme.eligible.leaves() and _uses_school(programme.eligible):
+        school = programme.eligible.evaluate(frame)  # e.g. PIP: in_school is a condition
+        note = np.where(school & (note == 0), assumed_code, note)
+    labels = [
+        f"{c.name}{ASSUMED_NOTES[a]}"
+        for a in range(len(ASSUMED_NOTES))
+        for c in programme.components
+    ]
+    labels += [ASSUMED_NOTES[a].strip() for a in range(len(ASSUMED_NOTES))]
+    code = np.where(matched, note * n_comp + which, len(ASSUMED_NOTES) * n_comp + note)
+    names = (code, labels)
     person = frame["person_id"].array if "person_id" in frame else np.arange(len(frame))
     return _result(frame["household_id"].array, person, programme, ok, amount, names, failed)
 

@@ -16,7 +16,8 @@ import pandas as pd
 
 from bansos_linkage.eligibility.criteria import bps_criteria
 from bansos_linkage.eligibility.desil import desil
-from bansos_linkage.eligibility.members import composition
+from bansos_linkage.eligibility.inputs import clean_ids
+from bansos_linkage.eligibility.members import composition, education_level
 from bansos_linkage.eligibility.pmt import ProxyMeansTest
 from bansos_linkage.eligibility.rules import (
     Programme,
@@ -58,9 +59,9 @@ def with_composition(
     """Household rows with the make-up counted from their members (``size`` and the rest
     replace columns of the same name; a household without member rows keeps its own)."""
     made = composition(members, reference_date)
-    made["household_id"] = made["household_id"].astype(str)
+    made["household_id"] = clean_ids(made["household_id"]).astype(str)
     out = households.copy()
-    out["household_id"] = out["household_id"].astype(str)
+    out["household_id"] = clean_ids(out["household_id"]).astype(str)
     own = {c: out.pop(c) for c in made.columns if c != "household_id" and c in out}
     out = out.merge(made, on="household_id", how="left")
     for column, values in own.items():
@@ -111,13 +112,15 @@ def score_register(
     if pmt is not None:
         hh["log_welfare"] = pmt.predict(hh.reindex(columns=list(pmt.feature_names_in_)))
         if desil_by is not None and desil_by not in hh:
-            raise ValueError(f"no column {desil_by!r} to rank within")
+            raise InputError(f"no column {desil_by!r} to rank within (desil_by)")
         within = hh[desil_by].astype("string").fillna("") if desil_by else None
         hh["desil"] = desil(
             hh["log_welfare"], hh["size"].fillna(1), by=within, tie_break=hh["household_id"]
         )
     elif "desil" not in hh:
-        raise ValueError("no PMT, no survey to fit one on, and no desil column to use")
+        raise InputError(
+            "no desil column, and no PMT or survey to fit one on (pmt, survey) to rank by"
+        )
     step(2, "PMT and desil")
     heads = hh[["head_work", "head_education"]] if "head_work" in hh else None
     criteria = bps_criteria(hh, heads, threshold=criteria_threshold)
@@ -125,6 +128,7 @@ def score_register(
     hh["poor_14_criteria"] = criteria["poor"].to_numpy()
     step(3, "14 criteria")
     fields = member_fields(members, reference_date)  # once for every programme
+    notes = assumptions(fields, programmes)
     rows = member_rows(hh, fields)
     people = fields[[c for c in ("person_id", "household_id") if c in fields]].copy()
     for done, programme in enumerate(programmes, start=4):
@@ -142,17 +146,79 @@ def score_register(
     if not any(p.level == "person" for p in programmes):
         people = people.iloc[0:0]
     summary = _summary(hh, people, programmes, region, rows)
+    summary.attrs["notes"] = notes
     step(total, "summary")
     return ScoredRegister(hh, people, summary, pmt)
 
 
+def assumptions(fields: pd.DataFrame, programmes: list[Programme]) -> list[str]:
+    """What scoring assumed because the register does not say (shown with the summary;
+    the reasons of each household or person say it too)."""
+    from bansos_linkage.eligibility.rules import _uses_school
+
+    notes = []
+    school = any(
+        _uses_school(p.eligible) or any(_uses_school(c.members) for c in p.components)
+        for p in programmes
+    )
+    assumed = fields["school_assumed"] if "school_assumed" in fields else pd.Series([], dtype=str)
+    attendance, level = int((assumed == "attendance").sum()), int((assumed == "level").sum())
+    if school and attendance:
+        notes.append(
+            f"{_count(attendance, 'member')} assumed in school: no in_school answer, so children "
+            "aged 7-18 are taken to attend at the level of their age (SD 7-12, SMP 13-15, "
+            "SMA 16-18) or the one after the level they completed"
+        )
+    if school and level:
+        notes.append(
+            f"{_count(level, 'pupil')}: school level assumed from their age and the level they "
+            "completed: no school_level answer"
+        )
+    if "pregnancy_estimated" in fields and any(
+        leaf.field == "pregnancy_number"
+        for p in programmes
+        for c in p.components
+        for leaf in c.members.leaves()
+    ):
+        estimated = int(fields["pregnancy_estimated"].sum())
+        if estimated:
+            notes.append(
+                f"{_count(estimated, 'pregnancy number')} estimated from the children at home: "
+                "no pregnancy_number answer"
+            )
+    return notes
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _reasons(result: pd.DataFrame) -> pd.Categorical:
-    """What pays when eligible, what failed (``failed: ...``) when not."""
+    """What pays when eligible, what failed (``failed: ...``) when not, and in both
+    cases the members not paid (``not paid: pregnant x1 (...)``)."""
     paid = result["components"].astype("category").array
     failed = result["failed"].astype("category").array
     labels = [*map(str, paid.categories), *(f"failed: {c}" for c in failed.categories)]
     offset = len(paid.categories) + failed.codes.astype(np.int64)  # int8 codes overflow
-    codes = np.where(result["eligible"], paid.codes, offset)
+    codes = np.where(result["eligible"], paid.codes.astype(np.int64), offset)
+    if "not_paid" in result:
+        missed = result["not_paid"].astype("category").array
+        if any(str(c) for c in missed.categories):
+            pairs = codes * (len(missed.categories) + 1) + missed.codes.astype(np.int64)
+            codes, first = pd.factorize(pairs)
+            labels = [
+                "; ".join(
+                    t
+                    for t in (
+                        labels[p // (len(missed.categories) + 1)],
+                        str(missed.categories[p % (len(missed.categories) + 1)])
+                        if p % (len(missed.categories) + 1) < len(missed.categories)
+                        else "",
+                    )
+                    if t
+                )
+                for p in first
+            ]
     position, distinct = pd.factorize(np.asarray(labels, dtype=object))
     return pd.Categorical.from_codes(position[codes], distinct)
 
@@ -164,35 +230,96 @@ def _summary(
     region: str,
     household_of: np.ndarray,
 ) -> pd.DataFrame:
+    """Families, people and budget per programme and region, and a total (``all``).
+
+    Without a ``region`` column there is one row per programme, the total. For a
+    person-level programme ``families`` counts the households with at least one
+    member who receives it."""
     rows = []
-    where = hh[region].astype(str) if region in hh else pd.Series("all", index=hh.index)
+    by_region = region in hh
+    where = hh[region].astype(str) if by_region else pd.Series("all", index=hh.index)
+    known = household_of >= 0
     for programme in programmes:
         if programme.level == "household":
             frame = pd.DataFrame(
                 {
                     "region": where,
                     "families": hh[f"eligible:{programme.name}"].astype(int),
-                    "people": np.where(hh[f"eligible:{programme.name}"], hh["size"], 0),
+                    # a household of unknown size counts as 1, as in the ranking
+                    "people": np.where(hh[f"eligible:{programme.name}"], hh["size"].fillna(1), 0),
                     "budget": hh[f"amount:{programme.name}"],
                 }
             )
         else:
-            region_of = np.append(where.to_numpy(dtype=object), "unknown")[household_of]
+            receives = people[f"eligible:{programme.name}"].to_numpy(dtype=bool)
+            per_household = np.bincount(household_of[known & receives], minlength=len(hh))
             frame = pd.DataFrame(
                 {
-                    "region": region_of,
-                    "families": 0,
-                    "people": people[f"eligible:{programme.name}"].astype(int),
-                    "budget": people[f"amount:{programme.name}"],
+                    "region": where.to_numpy(dtype=object),
+                    "families": (per_household > 0).astype(int),
+                    "people": per_household,
+                    "budget": np.bincount(
+                        household_of[known],
+                        weights=people[f"amount:{programme.name}"].to_numpy(dtype=float)[known],
+                        minlength=len(hh),
+                    ),
                 }
             )
+            lost = ~known & receives  # members of no scored household: a region of their own
+            if lost.any():
+                amounts = people[f"amount:{programme.name}"].to_numpy(dtype=float)
+                frame.loc[len(frame)] = {
+                    "region": "unknown",
+                    "families": 0,
+                    "people": int(lost.sum()),
+                    "budget": float(amounts[lost].sum()),
+                }
         frame = frame.astype({"families": "int64", "people": "int64"})
-        table = frame.groupby("region").sum().reset_index()
-        table.insert(0, "programme", programme.name)
-        rows.append(table)
+        if by_region:
+            table = frame.groupby("region").sum().reset_index()
+            table.insert(0, "programme", programme.name)
+            rows.append(table)
         total = {k: frame[k].sum() for k in ("families", "people", "budget")}  # keeps int
         rows.append(pd.DataFrame([{"programme": programme.name, "region": "all", **total}]))
+    if not rows:
+        return pd.DataFrame(columns=["programme", "region", "families", "people", "budget"])
     return pd.concat(rows, ignore_index=True)
+
+
+def rupiah(amount: float) -> str:
+    """An amount in the unit that reads best: ``Rp 3.9 million``, ``Rp 1.2 billion``,
+    ``Rp 2.3 trillion`` (never ``Rp 0.0 billion`` for a small run).
+
+    Examples
+    --------
+    >>> [rupiah(a) for a in (0, 450_000, 3_900_000, 6.9e8, 1.23e12)]
+    ['Rp 0', 'Rp 450,000', 'Rp 3.9 million', 'Rp 0.69 billion', 'Rp 1.23 trillion']
+    """
+    amount = float(amount)
+    for unit, size in (("trillion", 1e12), ("billion", 1e9), ("million", 1e6)):
+        if abs(amount) >= size / 10 and (unit != "million" or abs(amount) >= size):
+            value = amount / size
+            digits = 1 if abs(value) >= 1 and value == round(value, 1) else 2
+            digits = 1 if abs(value) >= 10 else digits
+            return f"Rp {value:,.{digits}f} {unit}"
+    return f"Rp {amount:,.0f}"
+
+
+def summary_lines(summary: pd.DataFrame, problems: pd.DataFrame | None = None) -> list[str]:
+    """The console summary of a scored register: per programme the families, people
+    and yearly budget (:func:`rupiah`), what was assumed, and the problems found."""
+    lines = []
+    for row in summary[summary["region"] == "all"].itertuples(index=False):
+        lines.append(
+            f"{row.programme:<14} {int(row.families):>9,} families {int(row.people):>10,} people "
+            f"{rupiah(row.budget):>20} a year"
+        )
+    notes = summary.attrs.get("notes", [])
+    lines.extend(f"note: {n}" for n in notes)
+    if problems is not None and len(problems):
+        rejected = int(problems["rejected"].sum())
+        lines.append(f"{len(problems):,} problems ({rejected:,} rows rejected): see problems.csv")
+    return lines
 
 
 #: Column names other exports use (Regsosek, DTKS, P3KE in Indonesian), read as the
@@ -224,6 +351,9 @@ MEMBER_COLUMNS: dict[str, tuple[str, ...]] = {
     "work": ("pekerjaan", "status_pekerjaan", "status_bekerja"),
     "disability": ("disabilitas", "jenis_disabilitas", "penyandang_disabilitas", "cacat"),
     "pregnant": ("hamil", "sedang_hamil"),
+    "pregnancy_number": ("kehamilan_ke",),
+    "in_school": ("partisipasi_sekolah", "status_sekolah"),
+    "school_level": ("jenjang_sekolah",),
 }
 
 
@@ -265,8 +395,17 @@ def prepare_register(
     """Tables read as text (:func:`~bansos_linkage.io.read_table`) made ready to score,
     with every problem found listed instead of dropped silently.
 
-    - household columns that hold numbers become numbers; a cell that is not one is
-      set missing and listed (``expected a number``);
+    - household columns that hold numbers become numbers (decimal commas too:
+      ``12,5``); a cell that is not one is set missing and listed (``expected a
+      number``), and so is a number that cannot be (a negative area or livestock
+      count, a ``size`` below 1, a ``desil`` outside 1-10: ``impossible number``);
+    - answers are compared ignoring case and spacing; a housing answer in none of
+      the known words (:data:`~bansos_linkage.eligibility.inputs.ANSWER_WORDS`), a
+      schooling answer naming no level and a yes/no answer that is neither
+      (``disability``, ``pregnant``, ``in_school``) are set missing and listed
+      (``unknown answer``);
+    - ids are stripped of surrounding spaces in both files; a member repeating an
+      earlier ``person_id`` is rejected (each person counted once);
     - a household without ``household_id`` or repeating an earlier one is rejected;
     - birth dates are read as Indonesian registers write them (day first, year-only,
       Excel serials: :func:`~bansos_linkage.standardisation.dates.standardise_date`);
@@ -288,10 +427,17 @@ def prepare_register(
     from bansos_linkage.standardisation.codes import standardise_relationship, standardise_sex
     from bansos_linkage.standardisation.dates import standardise_date
 
+    if len(households) == 0:
+        raise InputError(
+            "no rows below the header; expected one row per household", file=households_file
+        )
     problems: list[pd.DataFrame] = []
     # row labels count data rows from 0 in file order, whatever index came in
     households = with_our_names(households.reset_index(drop=True), HOUSEHOLD_COLUMNS)
+    if "household_id" in households:  # stripped as member ids are, before anything names it
+        households["household_id"] = clean_ids(households["household_id"])
     hh = _number_columns(households, households_file, problems)
+    hh = _household_answers(hh, households_file, problems)
     hh = _usable_ids(hh, households_file, problems)
     if members is None:
         members = pd.DataFrame({"household_id": pd.Series(dtype="string"), "birth_date": []})
@@ -299,6 +445,7 @@ def prepare_register(
     for column in ("household_id", "birth_date"):
         if column not in m:
             raise InputError(f"the members file needs a {column} column", file=members_file)
+    m = _member_ids(m, members_file, problems)
     dates = standardise_date(m["birth_date"], dayfirst=dayfirst, reference_date=reference_date)
     bad = dates["problem"].notna() & dates["date"].isna() & m["birth_date"].notna()
     problems.append(_problems(m, bad, members_file, "birth_date", dates["problem"], False))
@@ -312,7 +459,7 @@ def prepare_register(
             unknown = read["problem"].notna() & m[column].notna()
             problems.append(_problems(m, unknown, members_file, column, read["problem"], False))
             m[column] = read[column].astype(object if column == "sex" else float)
-    m["household_id"] = m["household_id"].astype("string")
+    m = _member_answers(m, members_file, problems)
     orphan = ~_within(m["household_id"], hh["household_id"])
     message = f"household_id not in {households_file}"
     problems.append(_problems(m, orphan, members_file, "household_id", message, True))
@@ -325,19 +472,114 @@ def prepare_register(
 
 
 def _number_columns(table: pd.DataFrame, file: str, problems: list) -> pd.DataFrame:
-    """Columns whose values are nearly all numbers (ids and codes stay text)."""
+    """Columns whose values are nearly all numbers (ids and codes stay text); decimal
+    commas (``12,5``) are numbers, and a number that cannot be (a negative area or
+    count) is set missing and listed."""
+    from bansos_linkage.eligibility.inputs import impossible
+
     out = table.copy()
     for column in out.columns:
         if column.endswith(("_id", "_code", "_number")):
             continue
-        given = out[column].notna()
+        given = out[column].notna() & out[column].astype("string").str.strip().ne("")
         converted = _numbers(out[column])
         numbers = converted.notna()
         if not numbers.any() or numbers.sum() < 0.8 * given.sum():
             continue  # a text column (answers as words), left as it is
         problems.append(_problems(out, given & ~numbers, file, column, "expected a number", False))
+        found = impossible(column, converted)
+        if found is not None and found[0].any():
+            problems.append(_problems(out, found[0], file, column, found[1], False))
+            converted = converted.mask(found[0])
         out[column] = converted
     return out
+
+
+def _household_answers(table: pd.DataFrame, file: str, problems: list) -> pd.DataFrame:
+    """Answers to the housing questions (:data:`~.inputs.ANSWER_WORDS`) and the head's
+    schooling: an answer in none of the known words is set missing and listed."""
+    from bansos_linkage.eligibility.inputs import ANSWER_WORDS, unknown_answers
+
+    out = table
+    for column, words in ANSWER_WORDS.items():
+        if column in out and not pd.api.types.is_numeric_dtype(out[column]):
+            unknown = unknown_answers(out[column], words) & _given(out[column])
+            out = _set_missing(out, column, unknown, file, problems)
+    if "head_education" in out:
+        unknown = education_level(out["head_education"]).isna().to_numpy() & _given(
+            out["head_education"]
+        )
+        out = _set_missing(out, "head_education", unknown, file, problems)
+    return out
+
+
+def _given(values: pd.Series) -> np.ndarray:
+    text = values.astype("string").str.strip()
+    return (text.notna() & text.ne("")).to_numpy(dtype=bool)
+
+
+def _set_missing(table, column, mask, file, problems, problem="unknown answer") -> pd.DataFrame:
+    if not mask.any():
+        return table
+    problems.append(_problems(table, mask, file, column, problem, False))
+    out = table.copy()
+    out[column] = out[column].mask(mask)
+    return out
+
+
+def _member_ids(m: pd.DataFrame, file: str, problems: list) -> pd.DataFrame:
+    """Ids stripped as household ids are; a member row repeating an earlier member's
+    ``person_id`` is listed and rejected (counted once)."""
+    from bansos_linkage.eligibility.inputs import clean_ids
+
+    m = m.assign(household_id=clean_ids(m["household_id"]))
+    if "person_id" not in m:
+        return m
+    m["person_id"] = clean_ids(m["person_id"])
+    repeated = (m["person_id"].duplicated() & m["person_id"].notna()).to_numpy()
+    problems.append(_problems(m, repeated, file, "person_id", "repeats an earlier row", True))
+    return m[~repeated]
+
+
+def _member_answers(m: pd.DataFrame, file: str, problems: list) -> pd.DataFrame:
+    """Schooling and yes/no answers that mean nothing known (``???``, ``maybe``) and
+    pregnancy numbers that are not numbers or cannot be: set missing and listed."""
+    from bansos_linkage.eligibility.inputs import numbers, unknown_flags
+
+    for column in ("education", "school_level"):
+        if column in m:
+            unknown = education_level(m[column]).isna().to_numpy() & _given(m[column])
+            m = _set_missing(m, column, unknown, file, problems)
+    for column in ("disability", "pregnant", "in_school"):
+        if column in m:
+            answers = m[column]
+            if column == "in_school":  # Regsosek's words for school participation
+                answers = answers.astype("string").str.replace(
+                    r"(?i).*(sekolah|pernah).*", "ya", regex=True
+                )
+            unknown = unknown_flags(answers) & _given(m[column])
+            m = _set_missing(m, column, unknown, file, problems)
+    if "pregnancy_number" in m:
+        given = _given(m["pregnancy_number"])
+        read = numbers(m["pregnancy_number"])
+        m = _set_missing(
+            m,
+            "pregnancy_number",
+            given & read.isna().to_numpy(),
+            file,
+            problems,
+            "expected a number",
+        )
+        bad = (read < 1).to_numpy() | (read != read.round()).to_numpy() & read.notna().to_numpy()
+        m = _set_missing(
+            m,
+            "pregnancy_number",
+            bad & given & read.notna().to_numpy(),
+            file,
+            problems,
+            "impossible number: a pregnancy is counted from 1",
+        )
+    return m
 
 
 def _within(values: pd.Series, universe: pd.Series) -> np.ndarray:
@@ -346,10 +588,11 @@ def _within(values: pd.Series, universe: pd.Series) -> np.ndarray:
 
 
 def _numbers(column: pd.Series) -> pd.Series:
-    """``pd.to_numeric(errors="coerce")``, each distinct text converted once."""
-    codes, uniques = pd.factorize(column)
-    numbers = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy(float)
-    return pd.Series(np.append(numbers, np.nan)[codes], index=column.index)
+    """Numbers as registers write them (decimal commas too:
+    :func:`~bansos_linkage.eligibility.inputs.numbers`), each distinct text once."""
+    from bansos_linkage.eligibility.inputs import numbers
+
+    return numbers(column)
 
 
 def _usable_ids(hh: pd.DataFrame, file: str, problems: list) -> pd.DataFrame:
