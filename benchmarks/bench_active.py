@@ -132,9 +132,9 @@ def bench(name: str, args: argparse.Namespace) -> tuple[list[dict], dict]:
     rows += random_curve(
         linker_random, left, right, truth, fs_result.pairs, args.batch, args.labels, args.seed
     )
-    t, tuned_p, held_p, held_r = held_out_threshold(
-        final.pairs, truth, "ml_probability", args.min_precision
-    )
+    # the ML matcher's probability where it decides, else the Fellegi-Sunter one
+    score = "ml_probability" if "ml_probability" in final.pairs else "match_probability"
+    t, tuned_p, held_p, held_r = held_out_threshold(final.pairs, truth, score, args.min_precision)
     summary = {
         "scenario": name,
         "records": f"{len(left):,} x {len(right):,}",

@@ -527,3 +527,37 @@ def test_input_docstring_examples_run():
 
     result = doctest.testmod(inputs)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_score_train_lists_the_surveys_problems_too(small_register, tmp_path, capsys):
+    from bansos_linkage.cli import EXIT_OK, main
+
+    survey = small_register["survey"].copy()
+    ids = survey["household_id"].tolist()
+    survey.loc[2, "floor_area_m2"] = "-5"  # spreadsheet row 4
+    survey.loc[4, "household_id"] = ids[3]  # row 6 repeats row 5: rejected
+    survey.loc[6, "per_capita_expenditure"] = "0"  # row 8: no log of 0, left out of the fit
+    survey.loc[7, "floor_material"] = "xyz"  # row 9
+    survey.loc[8, "per_capita_expenditure"] = pd.NA  # row 10: left out of the fit
+    survey.to_csv(tmp_path / "survey.csv", index=False)
+    small_register["households"].to_csv(tmp_path / "hh.csv", index=False)
+    out = tmp_path / "out"
+    args = ["score", str(tmp_path / "hh.csv"), "--train", str(tmp_path / "survey.csv")]
+    assert main([*args, "--out", str(out), "--reference-date", "2025-06-30"]) == EXIT_OK
+    printed = capsys.readouterr().out
+    assert "5 problems (3 rows rejected): see problems.csv" in printed
+    problems = pd.read_csv(out / "problems.csv", dtype=str)
+    spending, no_log = "per_capita_expenditure", "impossible number: expected above 0"
+    assert set(problems.itertuples(index=False, name=None)) == {
+        (str(tmp_path / "survey.csv"), *row)
+        for row in [
+            ("4", ids[2], "floor_area_m2", "impossible number: negative", "False"),
+            ("6", ids[3], "household_id", "repeats an earlier row", "True"),
+            ("8", ids[6], spending, no_log, "True"),
+            ("9", ids[7], "floor_material", "unknown answer", "False"),
+            ("10", ids[8], spending, "missing: left out of the PMT", "True"),
+        ]
+    }
+    # no cell's value is copied into the problems, and the PMT was fitted without them
+    assert "xyz" not in (out / "problems.csv").read_text()
+    assert (out / "pmt.json").exists()

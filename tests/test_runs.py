@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -300,3 +301,57 @@ def test_cli_score_and_standardise_write_whole_outputs(tmp_path, capsys):
         "dtks.report.csv",
     ]
     capsys.readouterr()
+
+
+def _truth(data: SyntheticData) -> pd.DataFrame:
+    from bansos_linkage.evaluation import true_links
+
+    left, right = (data.truth[k].set_index("record_id")["person_id"] for k in ("dtks", "regsosek"))
+    return true_links(left, right)
+
+
+def test_an_evaluation_killed_midway_leaves_the_previous_one_or_none(linked, folder, monkeypatch):
+    import bansos_linkage.io as io
+
+    truth = _truth(linked[2])
+    out = folder / "evaluation"
+
+    def dies_on_false_links(df, path):
+        if Path(path).name == "false_links.csv":
+            raise KeyboardInterrupt  # killed with half the tables written
+        return write_table(df, path)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(io, "write_table", dies_on_false_links)
+        with pytest.raises(KeyboardInterrupt):
+            evaluate_run(folder, truth, out)
+    assert not out.exists()  # no half folder: none at all
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
+    evaluate_run(folder, truth, out)
+    assert verify_run(out)["files"].keys() >= {"metrics.csv", "false_links.csv", "calibration.png"}
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with monkeypatch.context() as patch:
+        patch.setattr(io, "write_table", dies_on_false_links)
+        with pytest.raises(KeyboardInterrupt):
+            evaluate_run(folder, truth, out, min_precision=0.9)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the previous, whole
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
+    assert not lock_path(folder).exists() and not lock_path(out).exists()
+    verify_run(folder)  # the run folder itself is untouched
+
+
+def test_evaluate_holds_the_run_folders_lock(linked, folder, tmp_path):
+    truth = _truth(linked[2])
+    # another live process writing into the run folder (say a link rerun)
+    lock_path(folder).write_text(f"{os.getpid()} {socket.gethostname()}-elsewhere\n")
+    with pytest.raises(UsageError, match="another run"):
+        evaluate_run(folder, truth, folder / "evaluation")
+    assert not (folder / "evaluation").exists()
+    # an evaluation written elsewhere does not write into the run folder: no lock needed
+    evaluate_run(folder, truth, tmp_path / "elsewhere")
+    assert (tmp_path / "elsewhere" / "metrics.csv").exists()
+    # and never the run folder itself: its manifest would be replaced
+    lock_path(folder).unlink()
+    with pytest.raises(UsageError, match="folder of its own"):
+        evaluate_run(folder, truth, folder)
+    verify_run(folder)

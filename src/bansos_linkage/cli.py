@@ -194,6 +194,10 @@ def _cmd_standardise(args: argparse.Namespace) -> int:
     data = read_table(
         args.input, sheet=args.sheet, encoding=args.encoding, delimiter=args.delimiter
     )
+    if data.empty:  # as link and score say: the wrong export (or sheet), not an empty register
+        from bansos_linkage.errors import InputError
+
+        raise InputError("no rows below the header; expected one row per record", file=args.input)
     result = standardise(data, args.schema, crosswalk=args.crosswalk, progress=progress_bar())
     out: Path = args.out
     suffix = out.suffix.lower() if out.suffix.lower() in (".parquet", ".csv") else ".parquet"
@@ -342,6 +346,12 @@ def _add_link(sub: argparse._SubParsersAction) -> None:
         type=dt.date.fromisoformat,
         help="'today' for date checks, YYYY-MM-DD (default: today; fix it for repeatable runs)",
     )
+    p.add_argument(
+        "--kk-column",
+        action="store_true",
+        help="add each left family's KK number to household_links.csv as kk_number (it is "
+        "personal data: by default families are keyed F:<sequence number>, not by their KK)",
+    )
     p.set_defaults(
         func=_cmd_link,
         inputs={
@@ -411,6 +421,7 @@ def _cmd_link(args: argparse.Namespace) -> int:
             progress=progress_bar("link"),
             labels=args.labels,
             command=command_record("link", args),
+            include_kk=args.kk_column,
         )
     except EmptyInputError as exc:  # name the file the empty register came from
         if exc.file is not None or exc.side not in ("left", "right"):
@@ -585,6 +596,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from bansos_linkage.evaluation import evaluate_run, read_truth
 
     truth = read_truth(*args.truth)
+    if truth.empty:  # precision and recall against nothing mean nothing
+        from bansos_linkage.errors import InputError
+
+        raise InputError(
+            "no true pairs (no rows below the header, or no person in both truth files)",
+            file=" and ".join(str(p) for p in args.truth),
+        )
     out = args.out or args.run_dir / "evaluation"
     result = evaluate_run(args.run_dir, truth, out, args.min_precision)
     columns = ["what", "threshold", "precision", "recall", "f1"]
@@ -713,8 +731,10 @@ def _cmd_score(args: argparse.Namespace) -> int:
     record = command_record("score", args)
     with atomic_folder(args.out, outputs=_SCORE_OUTPUTS, command=record) as out:
         pmt = load_pmt(args.pmt_model) if args.pmt_model else None
-        if args.train:
-            pmt = _train_pmt(args.train, members, today, out / "pmt.json", args.pmt_by)
+        if args.train:  # the survey's problems are listed with the register's
+            pmt, problems = _train_pmt(
+                args.train, members, today, out / "pmt.json", args.pmt_by, problems
+            )
         truth = (
             households.pop("per_capita_expenditure")
             if "per_capita_expenditure" in households
@@ -753,20 +773,52 @@ _SCORE_OUTPUTS = (
 )
 
 
-def _train_pmt(survey_file: Path, members, today: dt.date, path: Path, by: str | None):
+def _train_pmt(
+    survey_file: Path, members, today: dt.date, path: Path, by: str | None, problems=None
+):
+    """Fit the PMT on the survey; returns it and ``problems`` with the survey's own
+    (cells that could not be read, rows rejected or left out of the fit) added."""
     import numpy as np
+    import pandas as pd
 
     from bansos_linkage.eligibility.pmt import ProxyMeansTest, evaluate_pmt, save_pmt
-    from bansos_linkage.eligibility.score import pmt_features, prepare_register, with_composition
+    from bansos_linkage.eligibility.score import (
+        PROBLEM_COLUMNS,
+        pmt_features,
+        prepare_register,
+        with_composition,
+    )
     from bansos_linkage.errors import InputError
     from bansos_linkage.io import read_table, write_table
 
-    survey, _, _ = prepare_register(
+    survey, _, found = prepare_register(
         read_table(survey_file), None, today, households_file=str(survey_file)
     )
     if "per_capita_expenditure" not in survey:
         raise InputError("the survey needs a per_capita_expenditure column", file=survey_file)
-    survey = survey[survey["per_capita_expenditure"].gt(0)]  # log needs a positive amount
+    # log needs a positive amount: a row without one is left out of the fit (rejected);
+    # one not a number or not above 0 is listed already, a blank one is listed here
+    usable = survey["per_capita_expenditure"].gt(0).fillna(False).astype(bool).to_numpy()
+    spending = found["column"].eq("per_capita_expenditure")
+    found.loc[spending, "rejected"] = True
+    blank = ~usable & ~np.isin(survey.index + 2, found.loc[spending, "row"])
+    left_out = pd.DataFrame(
+        {
+            "file": str(survey_file),
+            "row": survey.index[blank] + 2,  # as prepare_register counts rows
+            "id": survey["household_id"].to_numpy()[blank],
+            "column": "per_capita_expenditure",
+            "problem": "missing: left out of the PMT",
+            "rejected": True,
+        },
+        columns=list(PROBLEM_COLUMNS),
+    )
+    listed = [t for t in (problems, found, left_out) if t is not None and len(t)]
+    if listed:
+        problems = pd.concat(listed, ignore_index=True)
+    elif problems is None:
+        problems = pd.DataFrame(columns=list(PROBLEM_COLUMNS))
+    survey = survey[usable]
     survey = with_composition(survey, members, today)
     X, y = pmt_features(survey), np.log(survey["per_capita_expenditure"].astype(float))
     if by is not None and by not in X:
@@ -781,7 +833,7 @@ def _train_pmt(survey_file: Path, members, today: dt.date, path: Path, by: str |
         f"rank correlation {mean['spearman']:.2f}, exclusion error (poorest 40%) "
         f"{mean['exclusion_error']:.2f}"
     )
-    return pmt
+    return pmt, problems
 
 
 def _write_what_if(households, members, programmes, args, today, truth) -> None:

@@ -536,9 +536,51 @@ def evaluate_run(
     Wilson interval reaches it), the false and missed links side by side,
     and the figures (``threshold_curve.png``, ``score_histogram.png``,
     ``calibration.png``).
+
+    ``out`` appears whole, with its ``manifest.json``, or not at all
+    (:func:`~bansos_linkage.runs.atomic_folder`): an evaluation that fails or is
+    killed midway leaves the previous one as it was. When ``out`` is inside the run
+    folder (``RUN_DIR/evaluation``, as the CLI writes it), the run folder's lock is
+    held from reading to writing, so a ``link`` into the same folder cannot replace
+    the run meanwhile (and is refused while the evaluation runs).
     """
+    from bansos_linkage.errors import UsageError
+    from bansos_linkage.runs import folder_lock
+
+    if out is not None and _inside(run_dir, out):  # it would replace the run's manifest
+        raise UsageError(
+            "the evaluation needs a folder of its own, not the run folder or one holding it "
+            "(default: RUN_DIR/evaluation)",
+            file=out,
+        )
+    if out is None or not _inside(out, run_dir) or not Path(run_dir).is_dir():
+        # (not a folder: read_run says so, and no lock file is left beside a typo)
+        return _evaluate_run(run_dir, truth, out, min_precision, confidence)
+    with folder_lock(run_dir):
+        return _evaluate_run(run_dir, truth, out, min_precision, confidence)
+
+
+#: What ``evaluate_run`` writes (an older evaluation folder holding them is replaced).
+EVALUATION_FILES = (
+    *("metrics.csv", "threshold_curve.csv", "false_links.csv", "missed_links.csv"),
+    *("threshold_curve.png", "score_histogram.png", "calibration.png"),
+)
+
+
+def _inside(path: str | Path, folder: str | Path) -> bool:
+    return Path(path).resolve().is_relative_to(Path(folder).resolve())
+
+
+def _evaluate_run(
+    run_dir: str | Path,
+    truth: pd.DataFrame,
+    out: str | Path | None,
+    min_precision: float,
+    confidence: float | None,
+) -> dict[str, object]:
     from bansos_linkage.io import write_table
     from bansos_linkage.pipeline import read_run
+    from bansos_linkage.runs import atomic_folder
 
     run = read_run(run_dir)
     score = "ml_probability" if "ml_probability" in run.pairs else "match_probability"
@@ -581,12 +623,18 @@ def evaluate_run(
         "score": score,
     }
     if out is not None:
-        folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
-        write_table(table, folder / "metrics.csv")
-        write_table(curve, folder / "threshold_curve.csv")
-        write_table(false_links, folder / "false_links.csv")
-        write_table(missed, folder / "missed_links.csv")
-        for name, fig in figures.items():
-            fig.savefig(folder / f"{name}.png", dpi=110)
+        settings = {
+            "run_dir": str(run_dir),
+            "true_pairs": len(truth),
+            "min_precision": min_precision,
+            "confidence": confidence,
+            "score": score,
+        }
+        with atomic_folder(out, outputs=EVALUATION_FILES, settings=settings) as folder:
+            write_table(table, folder / "metrics.csv")
+            write_table(curve, folder / "threshold_curve.csv")
+            write_table(false_links, folder / "false_links.csv")
+            write_table(missed, folder / "missed_links.csv")
+            for name, fig in figures.items():
+                fig.savefig(folder / f"{name}.png", dpi=110)
     return result

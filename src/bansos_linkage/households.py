@@ -19,7 +19,21 @@ the left families found in the same right household (two KKs in one house, or a
 duplicate family in the left register).
 
 A family is identified by ``household_id`` where the register has one, else by its
-KK number, else the person is a family of one.
+KK, else the person is a family of one.
+
+The KK number itself is personal data and is never the key: a family known by its
+KK is keyed ``F:`` + its sequence number (:func:`family_key`), the KKs of the
+register numbered from 1 in the order they first appear in it. The key is the same
+within a run and on every rerun on the same data, and says nothing of the KK
+without the register. A hash would not do: the KK has 16 digits, mostly a region
+code and a date, so an unsalted hash is reversed by trying them all, and a keyed
+hash (HMAC) needs a secret to keep somewhere that lasts from run to run (a secret
+in the run folder sits beside ``records_left.parquet``, which holds the KKs anyway,
+and a new folder would get new keys). The sequence needs neither. It changes when
+the register's rows come in another order or families are added before others, so
+it is not a key to compare runs of different exports by; where the KK is needed
+(carrying today's recipients over, which are listed by KK), ``include_kk=True``
+(``link --kk-column``) adds it as a column of its own.
 """
 
 from __future__ import annotations
@@ -32,18 +46,48 @@ STATUSES = ("matched", "partial", "split", "not_found", "new")
 
 
 def family_key(records: pd.DataFrame) -> pd.Series:
-    """The family each record belongs to: ``household_id``, else ``KK:`` + the KK
-    number, else ``ID:`` + the record id (a family of one)."""
+    """The family each record belongs to: ``household_id``, else ``F:`` + the sequence
+    number of its KK (not the KK itself: see the module notes), else ``ID:`` + the
+    record id (a family of one).
+
+    The KKs of ``records`` are numbered from 1 in the order they first appear, eight
+    digits wide (``F:00000001``), so the same records give the same keys.
+
+    Examples
+    --------
+    >>> records = pd.DataFrame({"record_id": ["r1", "r2", "r3", "r4"],
+    ...                         "household_id": ["H1", None, None, None],
+    ...                         "kk_number": ["K7", "K9", "K7", None]})
+    >>> family_key(records).tolist()
+    ['H1', 'F:00000002', 'F:00000001', 'ID:r4']
+    """
     key = pd.Series(pd.NA, index=records.index, dtype="string")
     if "household_id" in records:
         key = records["household_id"].astype("string")
     if "kk_number" in records:
-        key = key.fillna("KK:" + records["kk_number"].astype("string"))
+        codes, kks = pd.factorize(records["kk_number"].astype("string"))  # first seen: 0
+        names = np.array([f"F:{n:08d}" for n in range(1, len(kks) + 1)] + [pd.NA], dtype=object)
+        numbered = pd.Series(names[codes], index=records.index, dtype="string")  # -1: NA
+        key = key.fillna(numbered)
     return key.fillna("ID:" + records["record_id"].astype("string"))
 
 
+def family_kk(records: pd.DataFrame) -> pd.Series:
+    """The KK number of each family (:func:`family_key`), by family key: the first
+    one given among its records (a household may hold several KKs); families without
+    one are left out."""
+    if "kk_number" not in records:
+        return pd.Series(dtype="string")
+    kk = records["kk_number"].astype("string").str.strip().replace("", pd.NA)
+    return kk.groupby(family_key(records).to_numpy(), sort=False).first().dropna()
+
+
 def household_links(
-    links: pd.DataFrame, left_records: pd.DataFrame, right_records: pd.DataFrame
+    links: pd.DataFrame,
+    left_records: pd.DataFrame,
+    right_records: pd.DataFrame,
+    *,
+    include_kk: bool = False,
 ) -> pd.DataFrame:
     """One row per left family and per right household no family reached.
 
@@ -54,6 +98,10 @@ def household_links(
     left_records, right_records
         Standardised records with ``record_id`` and ``household_id`` and/or
         ``kk_number`` (:func:`family_key`).
+    include_kk
+        Add the left family's KK number as ``kk_number``, after ``left_household``
+        (:func:`family_kk`; missing for families without one and for ``new`` rows).
+        Off by default: the KK is personal data, and the family key stands in for it.
 
     Returns
     -------
@@ -73,9 +121,14 @@ def household_links(
     ...                       "match_probability": [0.99, 0.98]})
     >>> household_links(links, left, right)[["left_household", "right_household", "status"]]
       left_household right_household     status
-    0          KK:K1              H1    matched
-    1          KK:K2            <NA>  not_found
+    0     F:00000001              H1    matched
+    1     F:00000002            <NA>  not_found
     2           <NA>              H2        new
+    >>> household_links(links, left, right, include_kk=True)[["left_household", "kk_number"]]
+      left_household kk_number
+    0     F:00000001        K1
+    1     F:00000002        K2
+    2           <NA>      <NA>
     """
     left = _Families(left_records, links["left_id"])
     right = _Families(right_records, links["right_id"])
@@ -91,7 +144,11 @@ def household_links(
         }
     )
     out = pd.concat([families, new], ignore_index=True)[list(COLUMNS)]
-    return out.astype({"left_household": "string", "right_household": "string"})
+    out = out.astype({"left_household": "string", "right_household": "string"})
+    if include_kk:
+        kk = out["left_household"].map(family_kk(left_records)).astype("string")
+        out.insert(out.columns.get_loc("left_household") + 1, "kk_number", kk)
+    return out
 
 
 def _family_pairs(left: _Families, right: _Families, probability: pd.Series) -> dict:
@@ -115,7 +172,9 @@ def _main_households(left: _Families, right: _Families, pairs: dict) -> pd.DataF
     order = np.lexsort(
         (right.rank[pairs["right"]], -pairs["p_sum"], -pairs["there"], pairs["left"])
     )
-    first = order[np.r_[True, pairs["left"][order][1:] != pairs["left"][order][:-1]]]
+    new_family = np.ones(len(order), dtype=bool)  # no pairs at all: no families linked
+    new_family[1:] = pairs["left"][order][1:] != pairs["left"][order][:-1]
+    first = order[new_family]
     family = pairs["left"][first]
     main = np.full(n, -1)
     main[family] = pairs["right"][first]
@@ -128,7 +187,9 @@ def _main_households(left: _Families, right: _Families, pairs: dict) -> pd.DataF
         {
             "left_household": left.names,
             "members": left.size,
-            "linked_members": np.bincount(pairs["left"], weights=pairs["there"], minlength=n),
+            "linked_members": np.bincount(
+                pairs["left"], weights=pairs["there"], minlength=n
+            ).astype(np.int64),
             "right_household": np.where(has, right.names[at], None),
             "right_members": np.where(has, right.size[at], 0),
             "members_there": there,

@@ -33,6 +33,7 @@ PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
 _DELIMITERS = ",;\t|"
 _SNIFF_CHARS = 1 << 20  # the delimiter is judged on the first MiB
 _ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")  # latin-1 decodes any byte: the last resort
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def read_table(
@@ -51,7 +52,9 @@ def read_table(
     sheet
         Excel sheet name or 0-based position; the first sheet by default.
     encoding
-        CSV encoding; by default UTF-8 (with or without BOM), then cp1252, then latin-1.
+        CSV encoding; by default UTF-16 when the file starts with its byte-order mark,
+        else UTF-8 (with or without BOM), then cp1252, then latin-1. A file of binary
+        data under a CSV name (NUL bytes) is refused, not decoded.
     delimiter
         CSV delimiter; by default sniffed among ``, ; TAB |``.
 
@@ -129,7 +132,9 @@ def _write_csv_arrow(df: pd.DataFrame, path: Path, sep: str) -> bool:
     if not plain or not df.columns.map(lambda c: isinstance(c, str)).all():
         return False
     try:
-        table = pa.Table.from_pandas(df, preserve_index=False)
+        # one chunk per column: pyarrow's CSV writer (26.0) writes garbage memory for a
+        # string column whose first chunk is empty, as pd.concat of an empty table makes
+        table = pa.Table.from_pandas(df, preserve_index=False).combine_chunks()
         if _has_blank_line(table):
             return False
         body = _arrow_csv_body(table, sep)
@@ -235,6 +240,16 @@ def _flat(df: pd.DataFrame) -> pd.DataFrame:
 
 def _decode(path: Path, encoding: str | None) -> str:
     raw = path.read_bytes()
+    if encoding is None and raw.startswith(_UTF16_BOMS):
+        # a spreadsheet's "Unicode text" export; cp1252 would read it as NUL-laced text
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"not valid UTF-16 text at byte {exc.start} (the file starts with a "
+                "UTF-16 byte-order mark)",
+                file=path,
+            ) from None
     for enc in (encoding,) if encoding else _ENCODINGS:
         try:
             return raw.decode(enc)
@@ -244,6 +259,20 @@ def _decode(path: Path, encoding: str | None) -> str:
                     f"not valid {encoding} text at byte {exc.start}", file=path
                 ) from None
     raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
+
+
+def _looks_binary(path: Path, text: str) -> bool:
+    """A binary file under a .csv name: a NUL in the header line, or NULs in a file
+    that is not UTF-8 text (a NUL in a UTF-8 cell is data, and is read back as such)."""
+    if "\x00" not in text:
+        return False
+    if "\x00" in text.split("\n", 1)[0]:
+        return True
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -285,8 +314,17 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None) -> pd.Dat
     text = _decode(path, encoding)
     if not text.strip():
         raise InputError("the file is empty; expected a header row", file=path)
+    if _looks_binary(path, text):
+        raise InputError(
+            f"binary data, not CSV text (a NUL byte at character {text.index(chr(0)):,}); "
+            "expected a CSV export (or a .xlsx/.parquet file under its own suffix)",
+            file=path,
+        )
     sep = delimiter or _sniff_delimiter(text)
-    fast = _read_csv_arrow(text, sep)
+    try:
+        fast = _read_csv_arrow(text, sep)
+    except csv.Error as exc:  # the header line, read by the csv module
+        raise InputError(f"malformed CSV header ({exc})", file=path, row=1) from None
     if fast is not None:
         return _as_text(fast, cells_are_text=True)
     try:

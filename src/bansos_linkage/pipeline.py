@@ -87,6 +87,7 @@ def link_files(
     progress: Progress | None = None,
     labels: str | Path | pd.DataFrame | None = None,
     command: Sequence[str] | Mapping[str, Any] | None = None,
+    include_kk: bool = False,
 ) -> LinkRun:
     """Standardise two exports, link them and (with ``out_dir``) write the outputs.
 
@@ -99,11 +100,15 @@ def link_files(
     ``out_dir`` is locked from the start (a second run into it fails at once, not
     after the linking) and written atomically with its manifest, which records
     ``command`` (see :func:`write_link_outputs`).
+    ``include_kk``: the household links (``household_links.csv``) also give each
+    left family's KK number (:func:`~bansos_linkage.households.household_links`);
+    by default they name families by a key that is not the KK.
     """
     job = partial(
         _link_run,
         *(left, right, left_schema, right_schema),
         *(threshold, model, reference_date, progress, labels),
+        include_kk=include_kk,
     )
     if out_dir is None:
         return job()
@@ -124,6 +129,8 @@ def _link_run(
     reference_date: dt.date | None,
     progress: Progress | None,
     labels: str | Path | pd.DataFrame | None,
+    *,
+    include_kk: bool = False,
 ) -> LinkRun:
     """The run of :func:`link_files`, in memory."""
     seconds: dict[str, float] = {}
@@ -175,7 +182,7 @@ def _link_run(
         **{k: round(v, 3) for k, v in seconds.items()},
         "link_stages": result.summary.get("seconds", {}),
     }
-    families = household_links(result.links, records[0], records[1])
+    families = household_links(result.links, records[0], records[1], include_kk=include_kk)
     result.summary["households"] = status_counts(families)
     rejected_rows = pd.concat(rejected, ignore_index=True)
     return LinkRun(linker, result, records[0], records[1], rejected_rows, families)
@@ -213,10 +220,10 @@ def _standardise_side(
     columns: list[str],
 ) -> tuple[pd.DataFrame, pd.DataFrame, tuple[int, int]]:
     """Read and standardise one register; keep only the columns linkage reads, and the
-    household id the household links are read by (the raw export and the source's
-    household variables are not needed to link)."""
+    household id and KK the household links are read by (the raw export and the
+    source's household variables are not needed to link)."""
     table = data if isinstance(data, pd.DataFrame) else read_table(data)
-    keep = [*columns, "household_id"]
+    keep = [*columns, *(c for c in ("household_id", "kk_number") if c not in columns)]
     std = standardise(table, schema, reference_date=reference_date, fields=keep)
     records = std.records[[c for c in std.records if c in keep]]
     return records, _rejected(side, std), (std.n_input, std.n_rejected)
