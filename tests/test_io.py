@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from bansos_linkage.errors import InputError
-from bansos_linkage.io import ATTR_FIRST_ROW, ATTR_SOURCE, read_table, write_table
+from bansos_linkage.io import (
+    ATTR_FIRST_ROW,
+    ATTR_SOURCE,
+    FORMULA_START,
+    read_table,
+    restore_formulas,
+    write_table,
+)
 
 
 @pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
@@ -267,3 +274,21 @@ def test_carriage_return_is_quoted_by_both_writers(tmp_path, value):
         back = read_table(path)
         assert back["left_id"].tolist()[:2] == [value, "002"] and pd.isna(back.loc[2, "left_id"])
         assert len(back) == 3
+
+
+def test_files_for_people_never_carry_a_live_formula(tmp_path):
+    table = pd.DataFrame(
+        {
+            "record_id": ['=HYPERLINK("x")', "+62812", "-", "@SUM(A1)", "DTKS-1"],
+            "amount": [-5, 1, 2, 3, 4],
+        }
+    )
+    path = write_table(table, tmp_path / "links.csv", for_people=True)
+    raw = path.read_text(encoding="utf-8").splitlines()[1:]
+    assert all(not line.lstrip('"').startswith(FORMULA_START) for line in raw)
+    back = restore_formulas(read_table(path))
+    assert back["record_id"].tolist() == table["record_id"].tolist()
+    assert back["amount"].astype(int).tolist() == [-5, 1, 2, 3, 4]  # numbers untouched
+    # files for programs keep the values as they are
+    plain = read_table(write_table(table, tmp_path / "plain.csv"))
+    assert plain["record_id"].tolist() == table["record_id"].tolist()

@@ -206,8 +206,8 @@ def _cmd_standardise(args: argparse.Namespace) -> int:
     rejected = out.with_name(f"{out.stem}.rejected{suffix}")
     with atomic_files(records, report, rejected) as temp:  # no half-written file, ever
         write_table(result.records, temp[0])
-        write_table(result.report, temp[1])
-        write_table(result.rejected, temp[2])
+        write_table(result.report, temp[1], for_people=True)
+        write_table(result.rejected, temp[2], for_people=True)
     print(result.summary_text())
     return EXIT_OK
 
@@ -750,11 +750,11 @@ def _cmd_score(args: argparse.Namespace) -> int:
             desil_by=args.desil_by,
             criteria_threshold=args.criteria_threshold,
         )
-        write_table(scored.households, out / "households.csv")
+        write_table(scored.households, out / "households.csv", for_people=True)
         if not scored.persons.empty:
-            write_table(scored.persons, out / "persons.csv")
-        write_table(scored.summary, out / "summary.csv")
-        write_table(problems, out / "problems.csv")
+            write_table(scored.persons, out / "persons.csv", for_people=True)
+        write_table(scored.summary, out / "summary.csv", for_people=True)
+        write_table(problems, out / "problems.csv", for_people=True)
         if args.what_if:
             into = argparse.Namespace(**{**vars(args), "out": out})
             _write_what_if(scored.households, members, programmes, into, today, truth)
@@ -826,7 +826,7 @@ def _train_pmt(
     pmt = ProxyMeansTest(by=by).fit(X, y)
     save_pmt(pmt, X, y, path)
     accuracy = evaluate_pmt(pmt, X, y, size=survey["size"])
-    write_table(accuracy, path.with_name("pmt_accuracy.csv"))
+    write_table(accuracy, path.with_name("pmt_accuracy.csv"), for_people=True)
     mean = accuracy.iloc[-1]
     print(
         f"PMT on {len(X):,} survey households, 5-fold cross-validated: R2 {mean['r2']:.2f}, "
@@ -849,7 +849,7 @@ def _write_what_if(households, members, programmes, args, today, truth) -> None:
     table, fig = what_if_rules(
         households, members, variants, today, true_welfare=welfare, baseline=programmes
     )
-    write_table(table, args.out / "what_if.csv")
+    write_table(table, args.out / "what_if.csv", for_people=True)
     fig.savefig(args.out / "what_if.png", dpi=120)
 
 
@@ -857,17 +857,17 @@ def _write_transitions(households, programmes, current_file: Path, out: Path) ->
     from bansos_linkage.eligibility.analysis import programme_transitions
     from bansos_linkage.eligibility.score import HOUSEHOLD_COLUMNS, with_our_names
     from bansos_linkage.errors import InputError
-    from bansos_linkage.io import read_table, write_table
+    from bansos_linkage.io import read_table, restore_formulas, write_table
 
-    current = with_our_names(read_table(current_file), HOUSEHOLD_COLUMNS)
+    current = with_our_names(restore_formulas(read_table(current_file)), HOUSEHOLD_COLUMNS)
     if "household_id" not in current:
         raise InputError("expected a household_id column", file=current_file)
     try:
         status, per_village = programme_transitions(households, current, programmes)
     except ValueError as exc:
         raise InputError(str(exc), file=current_file) from None
-    write_table(status, out / "transitions.csv")
-    write_table(per_village, out / "transitions_per_village.csv")
+    write_table(status, out / "transitions.csv", for_people=True)
+    write_table(per_village, out / "transitions_per_village.csv", for_people=True)
     totals = per_village.groupby("programme", sort=False)[
         ["stays", "drops", "new", "not_found"]
     ].sum()

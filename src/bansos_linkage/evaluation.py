@@ -631,10 +631,10 @@ def _evaluate_run(
             "score": score,
         }
         with atomic_folder(out, outputs=EVALUATION_FILES, settings=settings) as folder:
-            write_table(table, folder / "metrics.csv")
+            write_table(table, folder / "metrics.csv", for_people=True)
             write_table(curve, folder / "threshold_curve.csv")
-            write_table(false_links, folder / "false_links.csv")
-            write_table(missed, folder / "missed_links.csv")
+            write_table(false_links, folder / "false_links.csv", for_people=True)
+            write_table(missed, folder / "missed_links.csv", for_people=True)
             for name, fig in figures.items():
                 fig.savefig(folder / f"{name}.png", dpi=110)
     return result

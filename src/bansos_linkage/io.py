@@ -94,16 +94,56 @@ def read_table(
     return df
 
 
-def write_table(df: pd.DataFrame, path: str | Path) -> Path:
+#: First characters that make a spreadsheet run a cell as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """The table with a leading apostrophe on every text cell that a spreadsheet would
+    run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR first: CSV injection through
+    an id or a name); numbers are left as they are. :func:`restore_formulas` undoes it.
+    """
+    out = df.copy()
+    for col in out.columns:
+        values = out[col]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
+            continue
+        text = values.astype("string")
+        risky = text.str.startswith(FORMULA_START).fillna(False).to_numpy(dtype=bool)
+        if risky.any():
+            out[col] = values.astype(object)
+            out.loc[risky, col] = "'" + text[risky]
+    return out
+
+
+def restore_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Undo :func:`defuse_formulas` on a table read back."""
+    out = df.copy()
+    for col in out.columns:
+        if not (out[col].dtype == object or pd.api.types.is_string_dtype(out[col])):
+            continue
+        text = out[col].astype("string")
+        defused = (text.str.startswith("'") & text.str[1:].str.startswith(FORMULA_START)).fillna(
+            False
+        )
+        if defused.any():
+            out.loc[defused.to_numpy(dtype=bool), col] = text[defused].str[1:]
+    return out
+
+
+def write_table(df: pd.DataFrame, path: str | Path, for_people: bool = False) -> Path:
     """Write a table as CSV, Parquet or Excel, chosen by the file extension.
 
     List-valued columns (such as name tokens) are written space-joined in CSV
     and Excel. In CSV every value holding the delimiter, a double quote, a carriage
     return or a line feed is quoted, so that :func:`read_table` reads the same rows
-    back. Values that a spreadsheet would run as a formula are not altered here;
-    review sheets (a later stage) escape them.
+    back. With ``for_people`` (a file people open in a spreadsheet), text cells a
+    spreadsheet would run as a formula get a leading apostrophe
+    (:func:`defuse_formulas`; :func:`restore_formulas` reads them back).
     """
     path = Path(path)
+    if for_people and path.suffix.lower() not in PARQUET_SUFFIXES:
+        df = defuse_formulas(df)
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
     if suffix in PARQUET_SUFFIXES:

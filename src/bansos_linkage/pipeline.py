@@ -25,7 +25,7 @@ import pandas as pd
 from bansos_linkage.blocking import DEFAULT_RULES
 from bansos_linkage.comparisons import DEFAULT_COMPARISONS, columns_read
 from bansos_linkage.households import household_links, status_counts
-from bansos_linkage.io import read_table, write_table
+from bansos_linkage.io import read_table, restore_formulas, write_table
 from bansos_linkage.runs import (
     MANIFEST,
     atomic_folder,
@@ -265,14 +265,14 @@ def write_link_outputs(
 def _write_outputs(run: LinkRun, out: Path) -> list[Path]:
     result = run.result
     paths = [
-        write_table(result.links, out / "links.csv"),
-        write_table(result.unlinked_left, out / "unlinked_left.csv"),
-        write_table(result.unlinked_right, out / "unlinked_right.csv"),
-        write_table(run.rejected, out / "rejected.csv"),
+        write_table(result.links, out / "links.csv", for_people=True),
+        write_table(result.unlinked_left, out / "unlinked_left.csv", for_people=True),
+        write_table(result.unlinked_right, out / "unlinked_right.csv", for_people=True),
+        write_table(run.rejected, out / "rejected.csv", for_people=True),
         run.linker.save(out / "model.json"),
     ]
     if run.households is not None:
-        paths.append(write_table(run.households, out / "household_links.csv"))
+        paths.append(write_table(run.households, out / "household_links.csv", for_people=True))
     if result.pairs is not None:
         paths.append(write_table(result.pairs, out / "pairs.parquet"))
         paths.append(write_table(run.left_records, out / "records_left.parquet"))
@@ -321,7 +321,7 @@ def read_run(run_dir: str | Path) -> RunFolder:
         pairs=pairs,
         left=pd.read_parquet(folder / "records_left.parquet"),
         right=pd.read_parquet(folder / "records_right.parquet"),
-        links=read_table(folder / "links.csv"),
+        links=restore_formulas(read_table(folder / "links.csv")),
         summary=json.loads((folder / "summary.json").read_text(encoding="utf-8")),
         model_path=folder / "model.json",
     )

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from bansos_linkage.errors import InputError
-from bansos_linkage.io import read_table
+from bansos_linkage.io import FORMULA_START, read_table
 
 DECISIONS = ("match", "non_match", "unsure")
 _SYNONYMS = {
@@ -85,8 +85,6 @@ DEFAULT_FIELDS = (
     "village_code",
     "address",
 )
-#: First characters that make a spreadsheet treat a cell as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _REQUIRED = ("pair", "left_id", "right_id", "check", "batch", "decision")
 #: Columns of a batch record (``RUN_DIR/review/batches/<batch id>.csv``).
 BATCH_COLUMNS = ("batch", "pair", "left_id", "right_id", "check", "selected_by", "sheet")
@@ -358,7 +356,7 @@ def write_review_sheet(sheet: pd.DataFrame, path: str | Path) -> Path:
 
 
 def _defuse(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def _write_xlsx(sheet: pd.DataFrame, path: Path) -> None:
@@ -554,7 +552,7 @@ def _texts(table: pd.DataFrame, column: str) -> list[str]:
 
 
 def _undefuse(value: object) -> object:
-    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(_FORMULA_START):
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_START):
         return value[1:]
     return value
 
