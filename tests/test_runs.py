@@ -154,11 +154,11 @@ def test_a_link_killed_midway_leaves_no_folder_and_no_partial_files(linked, tmp_
     run = linked[0]
     written = []
 
-    def dies_on_pairs(df, path):
+    def dies_on_pairs(df, path, **kwargs):
         if path.name == "pairs.parquet":
             raise KeyboardInterrupt  # Ctrl-C (or a crash) with half the files written
         written.append(path.name)
-        return write_table(df, path)
+        return write_table(df, path, **kwargs)
 
     monkeypatch.setattr(pipeline, "write_table", dies_on_pairs)
     target = tmp_path / "new" / "run"
@@ -316,10 +316,10 @@ def test_an_evaluation_killed_midway_leaves_the_previous_one_or_none(linked, fol
     truth = _truth(linked[2])
     out = folder / "evaluation"
 
-    def dies_on_false_links(df, path):
+    def dies_on_false_links(df, path, **kwargs):
         if Path(path).name == "false_links.csv":
             raise KeyboardInterrupt  # killed with half the tables written
-        return write_table(df, path)
+        return write_table(df, path, **kwargs)
 
     with monkeypatch.context() as patch:
         patch.setattr(io, "write_table", dies_on_false_links)

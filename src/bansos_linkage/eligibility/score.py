@@ -441,6 +441,11 @@ def prepare_register(
     hh = _usable_ids(hh, households_file, problems)
     if members is None:
         members = pd.DataFrame({"household_id": pd.Series(dtype="string"), "birth_date": []})
+    elif len(members) == 0:  # a members file given but empty is a mistake, not "no members"
+        raise InputError(
+            "no rows below the header; expected one row per household member",
+            file=members_file,
+        )
     m = with_our_names(members.reset_index(drop=True), MEMBER_COLUMNS)
     for column in ("household_id", "birth_date"):
         if column not in m:
