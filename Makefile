@@ -6,7 +6,7 @@ INTEROP_VENV := .venv-interop
 STAMP := $(VENV)/.installed
 INTEROP_STAMP := $(INTEROP_VENV)/.installed
 
-.PHONY: demo test lint unit notebooks interop bench clean
+.PHONY: demo test lint unit notebooks interop docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,7 @@ peers: $(SPLINK_STAMP) $(INTEROP_STAMP)
 demo: $(STAMP)
 	$(BIN)/bansos-linkage demo
 
-test: lint unit notebooks interop
+test: lint unit notebooks interop docs
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks notebooks scripts
@@ -53,6 +53,10 @@ notebooks: $(STAMP)
 interop: $(INTEROP_STAMP)
 	$(INTEROP_VENV)/bin/python -m pytest -q -m interop tests/interop
 
+# The documentation site (mkdocs.yml) into site/; --strict: a broken link or reference fails
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 bench: $(STAMP) peers
 	$(BIN)/python benchmarks/bench_standardise.py
 	$(BIN)/python benchmarks/bench_synthetic.py
@@ -60,4 +64,4 @@ bench: $(STAMP) peers
 	$(BIN)/python benchmarks/bench_score.py --households 1000000
 
 clean:
-	rm -rf $(VENV) $(INTEROP_VENV) $(SPLINK_VENV) build src/*.egg-info
+	rm -rf $(VENV) $(INTEROP_VENV) $(SPLINK_VENV) build src/*.egg-info site

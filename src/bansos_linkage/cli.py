@@ -7,6 +7,7 @@ Exit codes: 0 ok, 2 bad input or usage, 1 internal error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -21,12 +22,15 @@ from bansos_linkage.errors import BansosLinkageError, UsageError
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 N_CRITERIA = 14  # BPS's criteria of a poor household (eligibility.criteria)
 log = logging.getLogger("bansos_linkage")
+#: Set from ``--quiet`` by :func:`main`: no progress and no summaries on the console.
+_CONSOLE = {"quiet": False}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    _CONSOLE["quiet"] = bool(getattr(args, "quiet", False))
     logging.basicConfig(
         level=logging.WARNING - 10 * args.verbose, format="%(levelname)s %(message)s"
     )
@@ -36,7 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _check_options(args)
         _check_paths(args)
-        return int(args.func(args) or EXIT_OK)
+        with _quiet_stdout(args):
+            return int(args.func(args) or EXIT_OK)
     except BansosLinkageError as exc:
         print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
@@ -49,6 +54,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except Exception as exc:
         return _internal_error(exc, args.verbose)
+
+
+@contextlib.contextmanager
+def _quiet_stdout(args: argparse.Namespace):
+    """With ``--quiet``, a command's informational output (counts, "written to")
+    goes nowhere; errors and warnings (stderr) still print. A command whose standard
+    output is its product (``schema`` prints a preset) sets ``stdout_is_output``."""
+    if not _CONSOLE["quiet"] or getattr(args, "stdout_is_output", False):
+        yield
+        return
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        yield
 
 
 def _internal_error(exc: Exception, verbose: int) -> int:
@@ -149,13 +166,31 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_standardise(sub)
     _add_schema(sub)
+    _add_settings(sub)
     _add_synth(sub)
     _add_link(sub)
+    _add_link_new(sub)
     _add_review(sub)
     _add_evaluate(sub)
     _add_score(sub)
     _add_demo(sub)
+    _add_quiet(parser)
     return parser
+
+
+def _add_quiet(parser: argparse.ArgumentParser, top: bool = True) -> None:
+    """``-q/--quiet`` on ``parser`` and on every command and action under it, so it may
+    be given before or after the command (``bansos-linkage -q link ...`` or
+    ``bansos-linkage link ... -q``)."""
+    help_text = "no progress bars and no summaries; errors and warnings still print"
+    if "--quiet" not in parser._option_string_actions:
+        # under a command the default is left unset, so it cannot undo a -q given before it
+        default = False if top else argparse.SUPPRESS
+        parser.add_argument("-q", "--quiet", action="store_true", default=default, help=help_text)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                _add_quiet(command, top=False)
 
 
 def _add_standardise(sub: argparse._SubParsersAction) -> None:
@@ -213,7 +248,17 @@ def _cmd_standardise(args: argparse.Namespace) -> int:
 
 
 def progress_bar(label: str = "standardise", width: int = 30) -> Callable[[int, int, str], None]:
-    """A progress callback drawing ``label [#####-----] 3/7 stage`` on stderr."""
+    """A progress callback on stderr: on a terminal, a bar redrawn in place
+    (``label [#####-----] 3/7 stage``); otherwise (a log file, a pipe) one plain line
+    per stage (``label [3/7] stage``), never a carriage return; nothing with ``--quiet``."""
+    if _CONSOLE["quiet"]:
+        return _no_progress
+    if not _is_terminal(sys.stderr):
+
+        def line(done: int, total: int, stage: str) -> None:
+            print(f"{label} [{done}/{total}] {stage}", file=sys.stderr, flush=True)
+
+        return line
 
     def draw(done: int, total: int, stage: str) -> None:
         filled = width * done // max(total, 1)
@@ -226,6 +271,17 @@ def progress_bar(label: str = "standardise", width: int = 30) -> Callable[[int, 
     return draw
 
 
+def _no_progress(done: int, total: int, stage: str) -> None:
+    """The progress callback of ``--quiet``."""
+
+
+def _is_terminal(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
 def _add_schema(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "schema",
@@ -233,7 +289,7 @@ def _add_schema(sub: argparse._SubParsersAction) -> None:
         description="List the built-in presets, or print one as YAML to copy and edit.",
     )
     p.add_argument("name", nargs="?", help="preset name or YAML file to show")
-    p.set_defaults(func=_cmd_schema)
+    p.set_defaults(func=_cmd_schema, stdout_is_output=True)
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -245,6 +301,42 @@ def _cmd_schema(args: argparse.Namespace) -> int:
         print(preset_path(args.name).read_text(encoding="utf-8"), end="")
     else:
         print(load_schema(args.name).to_yaml(), end="")
+    return EXIT_OK
+
+
+def _add_settings(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "settings",
+        help="print or write linkage settings (YAML) to edit and use with 'link --settings'",
+        description="Print the default linkage settings (blocking rules, comparisons and "
+        "their levels, thresholds, EM options) as YAML, or those of a model file with "
+        "--model; --out writes them to a file instead (JSON if it ends in .json, else YAML).",
+    )
+    p.add_argument("--model", type=Path, help="model.json of an earlier run: its settings")
+    p.add_argument("--out", type=Path, help="write to this file (.yaml, .yml or .json)")
+    p.set_defaults(
+        func=_cmd_settings,
+        stdout_is_output=True,
+        inputs={"model": ("--model", "file")},
+        outputs={"out": ("--out", "file")},
+    )
+
+
+def _cmd_settings(args: argparse.Namespace) -> int:
+    from bansos_linkage.settings import (
+        default_settings,
+        model_settings,
+        settings_text,
+        write_settings,
+    )
+
+    settings = default_settings() if args.model is None else model_settings(args.model)
+    if args.out is None:
+        print(settings_text(settings), end="")
+        return EXIT_OK
+    write_settings(settings, args.out)
+    if not _CONSOLE["quiet"]:
+        print(f"settings written to {args.out}")
     return EXIT_OK
 
 
@@ -334,7 +426,13 @@ def _add_link(sub: argparse._SubParsersAction) -> None:
         type=_probability,
         help="match probability needed for a link (default: the model's, or 0.5)",
     )
-    p.add_argument("--model", type=Path, help="model.json of an earlier run: reuse, no EM")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--model", type=Path, help="model.json of an earlier run: reuse, no EM")
+    source.add_argument(
+        "--settings",
+        type=Path,
+        help="linkage settings (YAML or JSON from 'bansos-linkage settings'): fit with them",
+    )
     p.add_argument(
         "--labels",
         type=Path,
@@ -358,6 +456,7 @@ def _add_link(sub: argparse._SubParsersAction) -> None:
             "left": ("LEFT", "file"),
             "right": ("RIGHT", "file"),
             "model": ("--model", "file"),
+            "settings": ("--settings", "file"),
             "labels": ("--labels", "file"),
         },
         outputs={"out": ("--out", "folder")},
@@ -417,6 +516,7 @@ def _cmd_link(args: argparse.Namespace) -> int:
             args.out,
             threshold=args.threshold,
             model=args.model,
+            settings=args.settings,
             reference_date=args.reference_date,
             progress=progress_bar("link"),
             labels=args.labels,
@@ -479,6 +579,77 @@ def _check_labels(path: Path) -> None:
         )
 
 
+def _add_link_new(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "link-new",
+        help="link a new export against an earlier link run, without refitting",
+        description="Standardise NEW with --schema and link it to EXISTING_RUN's right "
+        "register (records_right.parquet) with EXISTING_RUN's model.json (no EM): this "
+        "month's additions against last month's run. Writes a run folder like 'link' into "
+        "--out; links.csv says in right_linked_before which links are to a right record "
+        "the earlier run had linked already (and to whom).",
+    )
+    p.add_argument("new", type=Path, help="new export (e.g. DTKS additions): CSV, Parquet, Excel")
+    p.add_argument("existing_run", type=Path, help="folder written by 'link'")
+    p.add_argument("--schema", required=True, help="NEW's preset name or mapping YAML")
+    p.add_argument("--out", required=True, type=Path, help="output folder (not EXISTING_RUN)")
+    p.add_argument(
+        "--threshold",
+        type=_probability,
+        help="match probability needed for a link (default: the model's)",
+    )
+    p.add_argument(
+        "--reference-date",
+        type=dt.date.fromisoformat,
+        help="'today' for date checks, YYYY-MM-DD (default: the earlier run's)",
+    )
+    p.add_argument(
+        "--kk-column",
+        action="store_true",
+        help="add each new family's KK number to household_links.csv (personal data)",
+    )
+    p.set_defaults(
+        func=_cmd_link_new,
+        inputs={"new": ("NEW", "file"), "existing_run": ("EXISTING_RUN", "folder")},
+        outputs={"out": ("--out", "folder")},
+    )
+
+
+def _cmd_link_new(args: argparse.Namespace) -> int:
+    from bansos_linkage.errors import EmptyInputError
+    from bansos_linkage.pipeline import link_new_files
+    from bansos_linkage.runs import command_record
+
+    try:
+        run = link_new_files(
+            args.new,
+            args.existing_run,
+            args.schema,
+            args.out,
+            threshold=args.threshold,
+            reference_date=args.reference_date,
+            progress=progress_bar("link-new"),
+            command=command_record("link-new", args),
+            include_kk=args.kk_column,
+        )
+    except EmptyInputError as exc:  # name the file the empty register came from
+        if exc.file is not None or exc.side != "left":
+            raise
+        raise EmptyInputError(str(exc), side=exc.side, file=args.new) from None
+    s = run.result.summary
+    print(
+        f"new   {s['input_left']:>9,} rows: {s['linked_left']:,} linked, "
+        f"{s['unlinked_left']:,} unlinked, {s['rejected_left']:,} rejected"
+    )
+    print(
+        f"{s['links']:,} links to {s['input_right']:,} right records of {args.existing_run}; "
+        f"{s['linked_to_already_linked']:,} to a right record the earlier run had linked "
+        "already (right_linked_before in links.csv)"
+    )
+    print(f"outputs written to {args.out}/")
+    return EXIT_OK
+
+
 def _add_review(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "review",
@@ -506,6 +677,12 @@ def _add_review(sub: argparse._SubParsersAction) -> None:
     )
     export.add_argument("--seed", type=int, default=0, help="seed of the random share")
     export.add_argument("--labels", type=Path, help="labels file (default RUN_DIR/labels.csv)")
+    export.add_argument(
+        "--blind",
+        action="store_true",
+        help="hide the scores, explanations and why each pair was chosen, so reviewers judge "
+        "the records alone (the run folder keeps them for 'review import')",
+    )
     export.set_defaults(
         func=_cmd_review_export,
         inputs={"run_dir": ("RUN_DIR", "folder")},
@@ -534,9 +711,13 @@ def _cmd_review_export(args: argparse.Namespace) -> int:
             labels=args.labels,
             random_share=args.random_share,
             seed=args.seed,
+            blind=args.blind,
         )
-    counts = sheet["selected_by"].value_counts().to_dict()
-    chosen = ", ".join(f"{v} {k}" for k, v in counts.items())
+    if "selected_by" in sheet:
+        counts = sheet["selected_by"].value_counts().to_dict()
+        chosen = ", ".join(f"{v} {k}" for k, v in counts.items())
+    else:
+        chosen = "blind: no scores or explanations shown"
     print(f"{len(sheet)} pairs ({chosen}) written to {args.out}")
     print("fill in the 'decision' column (match / non_match / unsure), then 'review import'")
     return EXIT_OK
@@ -560,24 +741,39 @@ def _cmd_review_import(args: argparse.Namespace) -> int:
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "evaluate",
-        help="measure a link run against the truth: metrics, threshold curve, plots",
-        description="Score RUN_DIR's links and scored pairs against true pairs: precision, "
-        "recall and F1 of the run, the best-F1 threshold and the lowest threshold reaching "
-        "--min-precision; writes metrics.csv, threshold_curve.csv, false_links.csv, "
-        "missed_links.csv and three plots into --out.",
+        help="measure a link run against the truth or reviewed labels",
+        description="With --truth: score RUN_DIR's links against true pairs: precision, "
+        "recall and F1 of the run, the threshold curve of the links each threshold would "
+        "make, the best-F1 threshold and the lowest threshold reaching --min-precision; "
+        "writes metrics.csv, threshold_curve.csv, false_links.csv, missed_links.csv and "
+        "three plots into --out (default RUN_DIR/evaluation). With --labels (default "
+        "RUN_DIR/labels.csv when neither is given): estimate the precision of the links "
+        "with a 95% interval from the reviewed random sample of the links, and recall "
+        "from a reviewed random sample of candidate pairs if there is one; writes "
+        "metrics.csv into --out (default RUN_DIR/evaluation_labels).",
     )
     p.add_argument("run_dir", type=Path, help="folder written by 'link'")
-    p.add_argument(
+    source = p.add_mutually_exclusive_group()
+    source.add_argument(
         "--truth",
-        required=True,
         type=Path,
         nargs="+",
         metavar="FILE",
         help="true pairs (left_id,right_id), or two truth files of the left and right "
         "records (record_id,person_id) as 'synth' writes them",
     )
+    source.add_argument(
+        "--labels",
+        type=Path,
+        metavar="FILE",
+        help="reviewed pairs (left_id,right_id,decision,selected_by), as 'review import' "
+        "writes RUN_DIR/labels.csv",
+    )
     p.add_argument(
-        "--out", type=Path, help="folder for the tables and plots (default RUN_DIR/evaluation)"
+        "--out",
+        type=Path,
+        help="folder for the tables and plots (default RUN_DIR/evaluation, "
+        "RUN_DIR/evaluation_labels with labels)",
     )
     p.add_argument(
         "--min-precision",
@@ -587,7 +783,11 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(
         func=_cmd_evaluate,
-        inputs={"run_dir": ("RUN_DIR", "folder"), "truth": ("--truth", "file")},
+        inputs={
+            "run_dir": ("RUN_DIR", "folder"),
+            "truth": ("--truth", "file"),
+            "labels": ("--labels", "file"),
+        },
         outputs={"out": ("--out", "folder")},
     )
 
@@ -595,6 +795,17 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from bansos_linkage.evaluation import evaluate_run, read_truth
 
+    if args.truth is None:
+        return _evaluate_labels(args)
+    for path in args.truth:  # reviewed decisions are not true pairs
+        if "decision" in _header(path):
+            raise UsageError(
+                "is a labels file (it has a decision column), not true pairs: its "
+                "non-matches would count as true links. Evaluate from reviewed labels "
+                f"with --labels {path}",
+                option="--truth",
+                file=path,
+            )
     truth = read_truth(*args.truth)
     if truth.empty:  # precision and recall against nothing mean nothing
         from bansos_linkage.errors import InputError
@@ -605,13 +816,73 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         )
     out = args.out or args.run_dir / "evaluation"
     result = evaluate_run(args.run_dir, truth, out, args.min_precision)
-    columns = ["what", "threshold", "precision", "recall", "f1"]
+    columns = ["what", "threshold", "match_weight", "precision", "recall", "f1"]
     counts = ["true_positives", "false_positives"]
     table = result["table"][[*columns, *counts]].astype({c: "Int64" for c in counts})
     with_fmt = table.to_string(index=False, float_format=lambda v: f"{v:.4f}")
     print(f"{len(truth):,} true pairs; scores: {result['score']}")
     print(with_fmt)
     print(f"tables and plots written to {out}/")
+    return EXIT_OK
+
+
+def _header(path: Path) -> list[str]:
+    """The column names of a table file (lower case), or none if it cannot be read."""
+    from bansos_linkage.io import read_table
+
+    try:
+        return [str(c).strip().lower() for c in read_table(path).columns]
+    except Exception:  # read_truth reports what is wrong with the file
+        return []
+
+
+def _evaluate_labels(args: argparse.Namespace) -> int:
+    """``evaluate --labels``: precision (and recall) estimates from reviewed pairs."""
+    import pandas as pd
+
+    from bansos_linkage.evaluation import evaluate_labels
+
+    labels = args.labels
+    if labels is None:
+        labels = args.run_dir / "labels.csv"
+        if not labels.is_file():
+            raise UsageError(
+                "give --truth (true pairs) or --labels (reviewed pairs); the run folder "
+                "has no labels.csv (review export / review import make one)",
+                option="RUN_DIR",
+                file=args.run_dir,
+            )
+    out = args.out or args.run_dir / "evaluation_labels"
+    result = evaluate_labels(args.run_dir, labels, out)
+    counts = result["counts"]
+    print(
+        f"{counts['labels read']:,} labels read from {labels}: {counts['labels used']:,} used, "
+        f"{counts['labels left out: unsure']:,} unsure and "
+        f"{counts['labels left out: pair not scored in this run']:,} not in this run left out"
+    )
+    table = result["table"]
+    for _, row in table[table["labels"].isna()].iterrows():
+        line = str(row["what"])
+        if pd.notna(row.get("precision")):
+            line += (
+                f": precision {row['precision']:.4f} "
+                f"(95% interval {row['precision_low']:.4f} to {row['precision_high']:.4f}, "
+                f"{int(row['sample_size'])} reviewed)"
+            )
+        if pd.notna(row.get("recall")):
+            line += (
+                f", recall {row['recall']:.4f} "
+                f"(95% interval {row['recall_low']:.4f} to {row['recall_high']:.4f})"
+            )
+        if pd.notna(row.get("false_positives")):
+            line += (
+                f": {int(row['sample_size'])} pairs, {int(row['false_positives'])} links "
+                f"found wrong, {int(row['false_negatives'])} matches found unlinked"
+            )
+        print(line)
+    for text in result["warnings"]:
+        print(f"warning: {text}", file=sys.stderr)
+    print(f"metrics written to {out}/")
     return EXIT_OK
 
 

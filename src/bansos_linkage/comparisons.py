@@ -728,6 +728,53 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
     NameComparison(column="mother_name", phonetic=None, name="mother_name"),
 )
 
+#: Comparison types by the name settings and model files give them (``type: name``).
+#: Add your own with :func:`register_comparison`.
+COMPARISON_TYPES: dict[str, type] = {
+    "exact": ExactComparison,
+    "name": NameComparison,
+    "nik": NikComparison,
+    "date": DateComparison,
+    "region": RegionComparison,
+    "string": StringComparison,
+}
+
+
+def register_comparison(name: str, cls: type) -> None:
+    """Make a comparison class usable in settings and model files as ``type: name``.
+
+    ``cls`` must be a (preferably frozen) dataclass whose fields are its settings,
+    with a ``label`` and a ``levels`` property (level names, strongest first) and a
+    ``compare(left, right, left_rows, right_rows)`` method returning a
+    :class:`ComparisonResult`, as the built-in comparisons do. Registering the same
+    class under its name again does nothing; a name taken by another class is refused.
+
+    Examples
+    --------
+    >>> @dataclass(frozen=True)
+    ... class Initial:
+    ...     column: str = "full_name"
+    ...     name: str = "initial"
+    ...     label = property(lambda self: self.name)
+    ...     levels = property(lambda self: ("same", "else"))
+    ...     def compare(self, left, right, left_rows, right_rows): ...
+    >>> register_comparison("initial", Initial)
+    >>> COMPARISON_TYPES["initial"] is Initial
+    True
+    >>> del COMPARISON_TYPES["initial"]
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("a comparison type needs a non-empty name")
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+        raise TypeError(f"comparison type {name!r} must be a dataclass class")
+    missing = [a for a in ("label", "levels", "compare") if not hasattr(cls, a)]
+    if missing:
+        raise TypeError(f"comparison type {name!r} lacks {missing}")
+    taken = COMPARISON_TYPES.get(name)
+    if taken is not None and taken is not cls:
+        raise ValueError(f"comparison type {name!r} is taken by {taken.__name__}")
+    COMPARISON_TYPES[name] = cls
+
 
 def columns_used(comparison: Comparison) -> list[str]:
     """The record columns a comparison reads."""

@@ -3,11 +3,19 @@
 The truth comes as the entity (person) id of each record on both sides, as the
 synthetic generator's ``truth`` tables give it; every pair of records with the
 same entity is a true link (a person registered twice in DTKS has two).
-:func:`threshold_curve` and :func:`choose_threshold` tune the threshold (the
-highest F1, or the lowest threshold that keeps a precision floor);
-:func:`link_errors` lists false and missed links with both records side by side;
-:func:`estimate_from_sample` estimates precision with a confidence interval from a
-reviewed random sample of the links when there is no complete truth.
+:func:`run_threshold_curve` gives the precision, recall and F1 of the links a run's
+model makes at each threshold after the run's resolution (what ``link --model
+RUN_DIR/model.json --threshold T`` would make: :class:`RunRelinker`), and
+:func:`choose_threshold` picks one (the highest F1, or the lowest threshold that
+keeps a precision floor); :func:`threshold_curve` does the same on scored pairs
+taken one by one, before resolution. :func:`link_errors` lists false and missed
+links with both records side by side.
+
+Without a complete truth, :func:`labels_metrics` / :func:`evaluate_labels` use a
+run's reviewed labels: :func:`estimate_from_sample` estimates precision with a
+confidence interval from the reviewed random sample of the links, and
+:func:`estimate_from_random_pairs` precision and recall from a reviewed random
+sample of the candidate pairs.
 """
 
 from __future__ import annotations
@@ -164,6 +172,191 @@ def choose_threshold(
     return ok.loc[ok["threshold"].idxmin()]
 
 
+# --- threshold curves of a run: the links `link --threshold T` would make ---------------
+
+#: Step of the threshold grid of :func:`run_threshold_curve`, in bits (log2 odds).
+CURVE_STEP = 0.5
+#: The lowest threshold a run folder can be re-resolved at: pairs.parquet keeps every
+#: pair at least this probable (``pipeline.PAIRS_FLOOR``), so none above it is missing.
+_PAIRS_FLOOR = 1e-4
+
+
+class RunRelinker:
+    """The links a run folder's model makes at another threshold, without the registers.
+
+    ``link --model RUN_DIR/model.json --threshold T`` scores the same candidate pairs
+    the same way (no EM), so only the resolution changes with ``T``. This replays it
+    on the scored pairs of ``pairs.parquet`` (every pair at least 1e-4 probable, so
+    none that could be a link at ``T >= 1e-4`` is missing): the run's resolution
+    mode (one-to-one, duplicates tested by the model on the stored records, or many
+    to one), its reviewed decisions, its ML matcher where it decides, and the family
+    pairs the links at ``T`` bring in (compared afresh from ``records_*.parquet``).
+    At the run's own threshold it gives the run's links exactly.
+    """
+
+    def __init__(self, run) -> None:
+        from bansos_linkage.linker import FAMILY_RULE, Linker, _Scored
+
+        self.run = run
+        linker = Linker.load(run.model_path)
+        self.linker = linker
+        self.left, self.right = linker._prepare(run.left, run.right)
+        pairs = run.pairs[run.pairs["rule"].astype(str) != FAMILY_RULE]
+        rules = {r.name: i for i, r in enumerate(linker.rules_)}
+        rule = pairs["rule"].astype(str).map(rules)
+        if rule.isna().any():
+            raise ValueError("pairs.parquet names blocking rules the run's model does not have")
+        a, b = self._positions(pairs)
+        sims = None
+        if linker.ml_model_ is not None:  # the ML matcher reads the similarities too
+            n = len(linker.comparisons_)
+            parts = [
+                linker._compare_chunk(
+                    self.left, self.right, a[lo : lo + 50_000], b[lo : lo + 50_000], True
+                )[1]
+                for lo in range(0, len(a), 50_000)
+            ]
+            sims = np.concatenate(parts) if parts else np.zeros((0, n), np.float32)
+        self._base = _Scored(
+            left=a,
+            right=b,
+            rule=rule.to_numpy(dtype=np.int16),
+            levels=pairs[[c.label for c in linker.comparisons_]].to_numpy(dtype=np.int8),
+            tf=pairs["tf_adjustment"].to_numpy(dtype=np.float32),
+            similarities=sims,
+        )
+        # the family pairs and duplicate tests of one threshold are mostly those of the
+        # next: compare each pair once (this instance only; the comparisons are pure)
+        linker._compare_chunk = _MemoCompare(linker._compare_chunk)
+        score = "ml_weight" if "ml_weight" in run.pairs else "match_weight"
+        #: the deciding weights of the stored pairs (before reviewed decisions)
+        self.weights = run.pairs[score].to_numpy(dtype=float)
+
+    def _positions(self, pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        if {"left", "right"} <= set(pairs.columns):
+            return pairs["left"].to_numpy(np.int64), pairs["right"].to_numpy(np.int64)
+        out = []
+        for ids, records in (
+            (pairs["left_id"], self.run.left),
+            (pairs["right_id"], self.run.right),
+        ):
+            where = pd.Index(records["record_id"].astype(str)).get_indexer(ids.astype(str))
+            if (where < 0).any():
+                raise ValueError("pairs.parquet holds ids its records do not")
+            out.append(where.astype(np.int64))
+        return out[0], out[1]
+
+    def link(self, threshold: float):
+        """The :class:`~bansos_linkage.linker.LinkResult` (without pairs) at ``threshold``
+        (a match probability, at least 1e-4)."""
+        from dataclasses import replace
+
+        if not _PAIRS_FLOOR <= threshold < 1:
+            raise ValueError(f"a run folder can be re-resolved at thresholds from {_PAIRS_FLOOR}")
+        scored = replace(self._base, timings={}, family_pairs=0)
+        kept = self.linker.threshold
+        self.linker.threshold = float(threshold)
+        try:
+            return self.linker._link_scored(self.left, self.right, scored, False)
+        finally:
+            self.linker.threshold = kept
+
+    def links(self, threshold: float) -> pd.DataFrame:
+        """The links (``left_id``, ``right_id``, ...) at ``threshold``."""
+        return self.link(threshold).links
+
+
+class _MemoCompare:
+    """``Linker._compare_chunk`` remembering the pairs it compared, per pair of frames."""
+
+    def __init__(self, compare) -> None:
+        self.compare = compare
+        self.memo: dict[tuple[int, int, bool], tuple[pd.Index, list]] = {}
+
+    def __call__(self, left, right, a, b, similarities: bool = False):
+        a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+        if not len(a):
+            return self.compare(left, right, a, b, similarities)
+        key = (id(left), id(right), bool(similarities))
+        codes = a * max(len(right), 1) + b
+        index, parts = self.memo.get(key, (pd.Index([], dtype=np.int64), []))
+        new = index.get_indexer(codes) < 0
+        if new.any():
+            fresh = np.unique(codes[new])
+            width = max(len(right), 1)
+            got = self.compare(left, right, fresh // width, fresh % width, similarities)
+            parts.append(got)
+            index = index.append(pd.Index(fresh))
+            self.memo[key] = (index, parts)
+        where = index.get_indexer(codes)
+        if similarities:
+            levels = np.concatenate([p[0] for p in parts])[where]
+            return levels, np.concatenate([p[1] for p in parts])[where]
+        return np.concatenate(parts)[where]
+
+
+def _probability(weight: np.ndarray | float) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp2(-np.clip(np.asarray(weight, dtype=float), -1000, 1000)))
+
+
+def curve_thresholds(
+    weights: np.ndarray, run_threshold: float, step: float = CURVE_STEP
+) -> np.ndarray:
+    """Probability thresholds of a curve: a grid of match weights ``step`` bits apart
+    over the weights the pairs have (from 1e-4 up; reviewed pairs' +-60 left out),
+    and the run's own threshold exactly. Highest first."""
+    w = np.asarray(weights, dtype=float)
+    w = w[np.isfinite(w) & (np.abs(w) < 59)]
+    floor = float(np.log2(_PAIRS_FLOOR / (1 - _PAIRS_FLOOR)))
+    lo = max(floor, float(w.min()) if len(w) else floor)
+    hi = float(w.max()) if len(w) else 0.0
+    grid = np.arange(np.ceil(lo / step) * step, np.floor(hi / step) * step + step / 2, step)
+    p = _probability(grid)
+    p = p[(p >= _PAIRS_FLOOR) & (p < 1)]
+    return np.unique(np.r_[p, float(run_threshold)])[::-1]
+
+
+def run_threshold_curve(
+    run,
+    truth: pd.DataFrame,
+    thresholds: np.ndarray | None = None,
+    step: float = CURVE_STEP,
+) -> pd.DataFrame:
+    """Precision, recall and F1 of the links a run's model makes at each threshold,
+    after the run's resolution (see :class:`RunRelinker`): each row is what
+    ``link --model RUN_DIR/model.json --threshold T`` would give.
+
+    ``run`` is a run folder (path) or :func:`~bansos_linkage.pipeline.read_run`'s
+    result. The thresholds (match probabilities; default :func:`curve_thresholds`)
+    include the run's own, whose row (``run`` True) holds the run's link metrics.
+    Columns: ``threshold``, ``match_weight`` (its log2 odds), ``links``,
+    ``true_positives``, ``false_positives``, ``false_negatives``, ``precision``,
+    ``recall``, ``f1``, ``run``; highest threshold first.
+    """
+    if isinstance(run, str | Path):
+        from bansos_linkage.pipeline import read_run
+
+        run = read_run(run)
+    relinker = RunRelinker(run)
+    run_threshold = float(run.summary["threshold"])
+    if thresholds is None:
+        thresholds = curve_thresholds(relinker.weights, run_threshold, step)
+    rows = []
+    for t in sorted({float(x) for x in thresholds}, reverse=True):
+        m = link_metrics(relinker.links(t), truth)
+        rows.append(
+            {
+                "threshold": t,
+                "match_weight": round(float(np.log2(t / (1 - t))), 9),
+                "links": m["true_positives"] + m["false_positives"],
+                **{k: m[k] for k in ("true_positives", "false_positives", "false_negatives")},
+                **{k: m[k] for k in ("precision", "recall", "f1")},
+                "run": t == run_threshold,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def link_errors(
     predicted: pd.DataFrame,
     truth: pd.DataFrame,
@@ -197,26 +390,115 @@ def link_errors(
 
 
 def plot_threshold_curve(
-    curve: pd.DataFrame, chosen: float | None = None
+    curve: pd.DataFrame,
+    chosen: float | None = None,
+    run_threshold: float | None = None,
+    chosen_label: str = "chosen",
 ) -> tuple[Figure, pd.DataFrame]:
     """Precision-recall curve and precision / recall / F1 against the threshold.
 
-    ``chosen`` marks a threshold (e.g. from :func:`choose_threshold`). Returns the
+    The threshold axis is the match weight (log2 odds: ``curve["match_weight"]``, or
+    the log2 odds of a probability ``threshold``), with the probability on a second
+    axis above it. ``run_threshold`` marks the run's own threshold (probability)
+    where the run's links are: on the row of ``curve`` at that threshold (its
+    ``run`` row from :func:`run_threshold_curve`), not the nearest candidate pair;
+    ``chosen`` marks another (e.g. from :func:`choose_threshold`), named
+    ``chosen_label`` in the legends. Returns the
     figure and ``curve`` (the data behind it).
     """
-    fig = Figure(figsize=(10, 4), layout="constrained")
+    fig = Figure(figsize=(11, 4.4), layout="constrained")
     pr, by_t = fig.subplots(1, 2)
-    pr.plot(curve["recall"], curve["precision"], drawstyle="steps-post", color="tab:blue")
+    x = _weight_axis(curve)
+    order = np.argsort(-x, kind="stable")
+    pr.plot(
+        curve["recall"].to_numpy()[order],
+        curve["precision"].to_numpy()[order],
+        drawstyle="steps-post",
+        color="tab:blue",
+    )
     pr.set(xlabel="recall", ylabel="precision", title="precision-recall")
     for name, colour in (("precision", "tab:blue"), ("recall", "tab:orange"), ("f1", "tab:green")):
-        by_t.plot(curve["threshold"], curve[name], label=name, color=colour)
-    by_t.set(xlabel="threshold", ylabel="share", title="against the threshold")
-    if chosen is not None:
-        by_t.axvline(chosen, color="grey", linestyle="--", label=f"chosen {chosen:.3g}")
-        row = curve.iloc[(curve["threshold"] - chosen).abs().argmin()]
-        pr.scatter([row["recall"]], [row["precision"]], color="black", zorder=3)
-    by_t.legend(loc="lower left")
+        by_t.plot(x, curve[name], label=name, color=colour)
+    is_prob = "match_weight" in curve or _probabilities(curve["threshold"])
+    by_t.set(
+        xlabel="threshold: match weight (log2 odds)" if is_prob else "threshold",
+        ylabel="share",
+        title="against the threshold",
+    )
+    if is_prob:
+        top = by_t.secondary_xaxis(
+            "top", functions=(lambda w: _probability(w), lambda p: _log_odds(p))
+        )
+        top.set_xlabel("match probability")
+        span = float(x.max() - x.min()) if len(x) else 0.0
+        wanted = PROBABILITY_TICKS if span <= 16 else COARSE_PROBABILITY_TICKS
+        ticks = [p for p in wanted if x.min() <= _log_odds(np.array([p]))[0] <= x.max()]
+        top.set_xticks(ticks, [f"{p:g}" for p in ticks])
+    marks = (
+        (run_threshold, "this run", "black", "-", "*"),
+        (chosen, chosen_label, "grey", "--", "o"),
+    )
+    for value, what, colour, style, marker in marks:
+        if value is None:
+            continue
+        row = _row_at(curve, value, run=what == "this run")
+        w = _weight_axis(curve.loc[[row.name]])[0]
+        label = f"{what}: {threshold_label(value) if is_prob else f'{value:.3g}'}"
+        by_t.axvline(w, color=colour, linestyle=style, label=label)
+        pr.scatter(
+            [row["recall"]],
+            [row["precision"]],
+            color=colour,
+            marker=marker,
+            s=90 if marker == "*" else 40,
+            zorder=3,
+            label=f"{label}: P {row['precision']:.4f}, R {row['recall']:.4f}",
+        )
+    by_t.legend(loc="lower left", fontsize="small")
+    if run_threshold is not None or chosen is not None:
+        pr.legend(loc="lower left", fontsize="small")
     return fig, curve
+
+
+#: Probabilities labelled on the second axis of a weight axis (a short one; a long one).
+PROBABILITY_TICKS = (1e-4, 0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 0.9999, 0.99999)
+COARSE_PROBABILITY_TICKS = (1e-4, 0.01, 0.5, 0.99, 0.9999, 0.999999)
+
+
+def threshold_label(probability: float) -> str:
+    """A probability threshold as people read it, with its match weight.
+
+    Examples
+    --------
+    >>> threshold_label(0.5)
+    'p=0.5 (weight 0.0)'
+    >>> threshold_label(0.99)
+    'p=0.99 (weight 6.6)'
+    """
+    weight = float(_log_odds(np.array([probability]))[0])
+    return f"p={probability:.4g} (weight {round(weight, 1) + 0.0:.1f})"
+
+
+def _probabilities(values: pd.Series) -> bool:
+    v = values.to_numpy(dtype=float)
+    return bool(len(v)) and bool(((v >= 0) & (v <= 1)).all())
+
+
+def _weight_axis(curve: pd.DataFrame) -> np.ndarray:
+    """The x values of a curve: its match weights, the log2 odds of probability
+    thresholds, or the thresholds as they are (another score)."""
+    if "match_weight" in curve:
+        return curve["match_weight"].to_numpy(dtype=float)
+    if _probabilities(curve["threshold"]):
+        return _log_odds(curve["threshold"].to_numpy(dtype=float))
+    return curve["threshold"].to_numpy(dtype=float)
+
+
+def _row_at(curve: pd.DataFrame, threshold: float, run: bool = False) -> pd.Series:
+    """The curve's row of the run (its ``run`` flag) or at ``threshold`` (nearest)."""
+    if run and "run" in curve and curve["run"].astype(bool).any():
+        return curve.loc[curve["run"].astype(bool).idxmax()]
+    return curve.loc[(curve["threshold"] - threshold).abs().idxmin()]
 
 
 def _wilson_low(successes: np.ndarray, trials: np.ndarray, confidence: float) -> np.ndarray:
@@ -244,7 +526,10 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tu
     p = successes / trials
     centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
     half = z * np.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
-    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+    # at 0 or all successes the interval ends exactly there (not a rounding error off it)
+    low = 0.0 if successes <= 0 else float(max(0.0, centre - half))
+    high = 1.0 if successes >= trials else float(min(1.0, centre + half))
+    return low, high
 
 
 def estimate_from_sample(
@@ -385,7 +670,11 @@ def plot_score_histogram(
     bins: int = 50,
 ) -> tuple[Figure, pd.DataFrame]:
     """Histogram of the scores of true and false pairs (log-odds scale for probabilities),
-    with the threshold marked. Returns the figure and the counts per bin and class."""
+    with the threshold marked. Returns the figure and the counts per bin and class.
+
+    ``threshold`` is on the scale of ``score`` (a probability for ``*probability``, log2
+    odds for ``*weight``); the legend gives both, e.g. ``threshold p=0.5 (weight 0.0)``.
+    """
     rows = _with_truth(scored, truth, score)
     values = rows[score].to_numpy(dtype=float)
     is_prob = score.endswith("probability")
@@ -412,13 +701,18 @@ def plot_score_histogram(
         ax.bar(edges[:-1], counts, width=width, align="edge", alpha=0.6, label=label, color=colour)
     ax.set_yscale("symlog")
     ax.set(
-        xlabel=f"{score} ({'log2 odds' if is_prob else 'score'})",
+        xlabel=f"match weight (log2 odds of {score})" if is_prob else score,
         ylabel="pairs",
         title="scores by true class",
     )
     if threshold is not None:
         t = _log_odds(np.array([threshold]))[0] if is_prob else threshold
-        ax.axvline(t, color="black", linestyle="--", label=f"threshold {threshold:.3g}")
+        if is_prob or score.endswith("weight"):  # a probability, or log2 odds
+            p = threshold if is_prob else float(_probability(threshold))
+            text = threshold_label(p)
+        else:
+            text = f"{threshold:.3g}"
+        ax.axvline(t, color="black", linestyle="--", label=f"threshold {text}")
     ax.legend()
     return fig, data
 
@@ -530,12 +824,14 @@ def evaluate_run(
     """Evaluate a ``link`` run folder against true pairs.
 
     Returns (and with ``out`` writes there) the metrics of the run's links and of the
-    family pairs they join (:func:`household_metrics`), the
-    threshold curve of its scored pairs with the best-F1 threshold and the lowest
-    threshold reaching ``min_precision`` (with ``confidence``: the lower end of its
-    Wilson interval reaches it), the false and missed links side by side,
-    and the figures (``threshold_curve.png``, ``score_histogram.png``,
-    ``calibration.png``).
+    family pairs they join (:func:`household_metrics`), the threshold curve of the
+    links the run's model makes at each threshold (:func:`run_threshold_curve`: its
+    row at the run's threshold is the run) with the best-F1 threshold (the run's own
+    when no other does better) and the lowest threshold reaching ``min_precision``
+    (with ``confidence``: the lower end of its Wilson interval reaches it), each what
+    ``link --model RUN_DIR/model.json --threshold T`` would make; the false and
+    missed links side by side, and the figures (``threshold_curve.png``,
+    ``score_histogram.png``, ``calibration.png``).
 
     ``out`` appears whole, with its ``manifest.json``, or not at all
     (:func:`~bansos_linkage.runs.atomic_folder`): an evaluation that fails or is
@@ -544,20 +840,9 @@ def evaluate_run(
     held from reading to writing, so a ``link`` into the same folder cannot replace
     the run meanwhile (and is refused while the evaluation runs).
     """
-    from bansos_linkage.errors import UsageError
-    from bansos_linkage.runs import folder_lock
-
-    if out is not None and _inside(run_dir, out):  # it would replace the run's manifest
-        raise UsageError(
-            "the evaluation needs a folder of its own, not the run folder or one holding it "
-            "(default: RUN_DIR/evaluation)",
-            file=out,
-        )
-    if out is None or not _inside(out, run_dir) or not Path(run_dir).is_dir():
-        # (not a folder: read_run says so, and no lock file is left beside a typo)
-        return _evaluate_run(run_dir, truth, out, min_precision, confidence)
-    with folder_lock(run_dir):
-        return _evaluate_run(run_dir, truth, out, min_precision, confidence)
+    return _with_run_lock(
+        run_dir, out, lambda: _evaluate_run(run_dir, truth, out, min_precision, confidence)
+    )
 
 
 #: What ``evaluate_run`` writes (an older evaluation folder holding them is replaced).
@@ -584,8 +869,12 @@ def _evaluate_run(
 
     run = read_run(run_dir)
     score = "ml_probability" if "ml_probability" in run.pairs else "match_probability"
-    curve = threshold_curve(run.pairs, truth, score=score)
+    # the links each threshold would make after the run's resolution, so that the
+    # suggestions are what `link --threshold T` gives and the run's row is the run
+    curve = run_threshold_curve(run, truth)
     best = choose_threshold(curve)
+    if curve["run"].any() and curve.loc[curve["run"], "f1"].max() >= best["f1"]:
+        best = curve.loc[curve["run"].idxmax()]  # the run's own threshold is as good
     try:
         floor = choose_threshold(curve, min_precision=min_precision, confidence=confidence)
     except ValueError:
@@ -593,24 +882,32 @@ def _evaluate_run(
     metrics = link_metrics(run.links, truth)
     families = _family_metrics(run, truth)
     false_links, missed = link_errors(run.links, truth, run.left, run.right)
+    run_threshold = float(run.summary["threshold"])
     figures = {
-        "threshold_curve": plot_threshold_curve(curve, float(run.summary["threshold"]))[0],
-        "score_histogram": plot_score_histogram(
-            run.pairs, truth, score, float(run.summary["threshold"])
+        "threshold_curve": plot_threshold_curve(
+            curve,
+            chosen=float(best["threshold"]),
+            run_threshold=run_threshold,
+            chosen_label="best F1",
         )[0],
+        "score_histogram": plot_score_histogram(run.pairs, truth, score, run_threshold)[0],
         "calibration": plot_calibration(run.pairs, truth, score)[0],
     }
     sure = f" ({confidence:.0%} sure)" if confidence else ""
+    at_run = {
+        "threshold": run_threshold,
+        "match_weight": float(np.log2(run_threshold / (1 - run_threshold))),
+    }
     table = pd.DataFrame(
         [
-            {"what": "links of the run", "threshold": run.summary["threshold"], **metrics},
-            {"what": "family pairs of the run", "threshold": run.summary["threshold"], **families},
-            {"what": "best F1", **best.to_dict()},
+            {"what": "links of the run", **at_run, **metrics},
+            {"what": "family pairs of the run", **at_run, **families},
+            {"what": "best F1", **best.drop("run").to_dict()},
             # not reached (too few pairs to be that sure, or too many errors): said so
             {
                 "what": f"precision >= {min_precision}{sure}"
                 + ("" if floor is not None else ": no threshold reaches it"),
-                **(floor.to_dict() if floor is not None else {}),
+                **(floor.drop("run").to_dict() if floor is not None else {}),
             },
         ]
     )
@@ -638,3 +935,175 @@ def _evaluate_run(
             for name, fig in figures.items():
                 fig.savefig(folder / f"{name}.png", dpi=110)
     return result
+
+
+# --- evaluation from reviewed labels (no truth) -----------------------------------------
+
+#: ``selected_by`` of the labels that are a uniform random sample of the run's links
+#: (``review export`` draws its random share from the links).
+RANDOM_LINKS = "random"
+#: ``selected_by`` of labels that are a uniform random sample of the run's scored
+#: candidate pairs (links or not, as ``pairs.parquet`` holds them): with them,
+#: recall can be estimated too.
+RANDOM_PAIRS = "random_pairs"
+#: Below this many reviewed random links a precision estimate is only indicative.
+SMALL_SAMPLE = 30
+#: What ``evaluate_labels`` writes.
+LABEL_EVALUATION_FILES = ("metrics.csv",)
+
+
+def _as_labels(labels: str | Path | pd.DataFrame) -> pd.DataFrame:
+    from bansos_linkage.review import read_labels
+
+    if not isinstance(labels, pd.DataFrame):
+        return read_labels(labels)
+    table = labels.copy()
+    if "decision" not in table and "is_match" in table:
+        table["decision"] = np.where(table["is_match"].astype(bool), "match", "non_match")
+    if "selected_by" not in table:
+        table["selected_by"] = ""
+    return table.astype({"left_id": str, "right_id": str})
+
+
+def labels_metrics(
+    run, labels: str | Path | pd.DataFrame, confidence: float = 0.95
+) -> dict[str, object]:
+    """Precision (and recall where the sample allows) of a run's links from reviewed labels.
+
+    ``run`` is a run folder (path) or :func:`~bansos_linkage.pipeline.read_run`'s
+    result; ``labels`` a labels file (``review import`` writes ``RUN_DIR/labels.csv``)
+    or its table. Only random samples give estimates: the labels with
+    ``selected_by`` ``"random"`` that are links of the run estimate its precision
+    (:func:`estimate_from_sample`, Wilson interval); those with ``"random_pairs"``
+    (a uniform sample of the scored pairs) estimate precision and recall
+    (:func:`estimate_from_random_pairs`). The other decided labels (chosen near the
+    threshold or where matchers disagree) are counted as known errors, never as an
+    estimate. ``unsure`` labels and pairs the run never scored are left out, and
+    counted.
+
+    Returns ``table`` (the rows of ``metrics.csv``), ``counts`` (labels read, used and
+    left out, and why) and ``warnings`` (sentences).
+    """
+    if isinstance(run, str | Path):
+        from bansos_linkage.pipeline import read_run
+
+        run = read_run(run)
+    key = ["left_id", "right_id"]
+    table = _as_labels(labels)
+    ids = pd.MultiIndex.from_frame(table[key].astype(str))
+    in_run = ids.isin(pd.MultiIndex.from_frame(run.pairs[key].astype(str)))
+    links = run.links[key].astype(str).drop_duplicates()
+    is_link = ids.isin(pd.MultiIndex.from_frame(links))
+    unsure = (table["decision"] == "unsure").to_numpy()
+    selected = table["selected_by"].fillna("").astype(str).str.strip().to_numpy()
+    used = ~unsure & in_run
+    random_links = used & (selected == RANDOM_LINKS) & is_link
+    random_elsewhere = used & (selected == RANDOM_LINKS) & ~is_link
+    random_pairs = used & (selected == RANDOM_PAIRS)
+    chosen = used & ~random_links & ~random_elsewhere & ~random_pairs
+    decided = table.assign(is_match=(table["decision"] == "match").to_numpy())
+    threshold = float(run.summary["threshold"])
+    n_links = len(links)
+    rows: list[dict[str, object]] = []
+    warnings: list[str] = []
+    base = {"threshold": threshold, "links": n_links}
+    sample = decided[random_links]
+    what = "links of the run: precision (reviewed random sample of the links)"
+    if len(sample):
+        est = estimate_from_sample(sample, links, confidence)
+        rows.append({"what": what, **base, **est})
+        if len(sample) < SMALL_SAMPLE:
+            warnings.append(
+                f"only {len(sample)} reviewed random links: the precision interval is wide "
+                f"({est['precision_low']:.3f} to {est['precision_high']:.3f})"
+            )
+    else:
+        rows.append({"what": what + ": none reviewed", **base, "sample_size": 0})
+        warnings.append(
+            "no reviewed random sample of the links: precision cannot be estimated "
+            "(review export draws one: its rows with selected_by 'random')"
+        )
+    what = "candidate pairs: precision and recall (reviewed random sample of the pairs)"
+    if random_pairs.any():
+        est = estimate_from_random_pairs(decided[random_pairs], links, confidence)
+        rows.append({"what": what, **base, **est})
+    else:
+        rows.append({"what": "recall: not estimable (no random sample of candidate pairs)", **base})
+        warnings.append(
+            "recall cannot be estimated: no reviewed uniform sample of the candidate pairs "
+            f"(labels with selected_by '{RANDOM_PAIRS}')"
+        )
+    known = decided[chosen]
+    known_link = is_link[chosen]
+    rows.append(
+        {
+            "what": "reviewed pairs chosen on purpose (known errors, not an estimate)",
+            **base,
+            "sample_size": int(chosen.sum()),
+            "false_positives": int((known_link & ~known["is_match"].to_numpy()).sum()),
+            "false_negatives": int((~known_link & known["is_match"].to_numpy()).sum()),
+        }
+    )
+    counts = {
+        "labels read": len(table),
+        "labels used": int(used.sum()),
+        "of which random links (precision)": int(random_links.sum()),
+        "of which random candidate pairs (precision and recall)": int(random_pairs.sum()),
+        "of which chosen on purpose (known errors only)": int(chosen.sum()),
+        "of which random, but not a link of this run (left out)": int(random_elsewhere.sum()),
+        "labels left out: unsure": int(unsure.sum()),
+        "labels left out: pair not scored in this run": int((~unsure & ~in_run).sum()),
+    }
+    if random_elsewhere.any():
+        warnings.append(
+            f"{int(random_elsewhere.sum())} labels were drawn at random from the links of "
+            "another run (they are not links of this one) and are left out"
+        )
+    rows += [{"what": name, "labels": n} for name, n in counts.items()]
+    return {"table": pd.DataFrame(rows), "counts": counts, "warnings": warnings}
+
+
+def evaluate_labels(
+    run_dir: str | Path,
+    labels: str | Path | pd.DataFrame,
+    out: str | Path | None = None,
+    confidence: float = 0.95,
+) -> dict[str, object]:
+    """:func:`labels_metrics` of a run folder; with ``out``, written as ``metrics.csv``
+    there, atomically and under the run folder's lock as :func:`evaluate_run` does
+    (the CLI's default is ``RUN_DIR/evaluation_labels``)."""
+    from bansos_linkage.io import write_table
+    from bansos_linkage.pipeline import read_run
+    from bansos_linkage.runs import atomic_folder
+
+    def job() -> dict[str, object]:
+        result = labels_metrics(read_run(run_dir), labels, confidence)
+        if out is not None:
+            settings = {
+                "run_dir": str(run_dir),
+                "labels": str(labels) if not isinstance(labels, pd.DataFrame) else "table",
+                "confidence": confidence,
+            }
+            with atomic_folder(out, outputs=LABEL_EVALUATION_FILES, settings=settings) as folder:
+                write_table(result["table"], folder / "metrics.csv", for_people=True)
+        return result
+
+    return _with_run_lock(run_dir, out, job)
+
+
+def _with_run_lock(run_dir: str | Path, out: str | Path | None, job):
+    """Run ``job``, holding the run folder's lock when ``out`` is inside it."""
+    from bansos_linkage.errors import UsageError
+    from bansos_linkage.runs import folder_lock
+
+    if out is not None and _inside(run_dir, out):  # it would replace the run's manifest
+        raise UsageError(
+            "the evaluation needs a folder of its own, not the run folder or one holding it "
+            "(default: RUN_DIR/evaluation)",
+            file=out,
+        )
+    if out is None or not _inside(out, run_dir) or not Path(run_dir).is_dir():
+        # (not a folder: read_run says so, and no lock file is left beside a typo)
+        return job()
+    with folder_lock(run_dir):
+        return job()

@@ -290,8 +290,52 @@ def match_weight_histogram(
     return fig, data
 
 
+def observed_levels(
+    model: FellegiSunter,
+    max_level_seen: Sequence[int] | None,
+    random_pairs: int | None = None,
+) -> dict[str, tuple[bool, ...]]:
+    """Which levels of each comparison have parameters from data: comparison -> one
+    flag per level (False: "no data").
+
+    ``max_level_seen`` is the highest level of each comparison among the candidate
+    pairs (``Linker.max_level_seen_``; -1 when the comparison was missing for every
+    pair, a column absent on one side). Levels above it had no pair, so their m and
+    u come from smoothing alone. With ``random_pairs`` (the number of random pairs u
+    was counted on) a level below it is "no data" too when u saw no random pair at
+    it (``u * random_pairs < 1``: only the pseudo-count) and m is no more than its
+    smoothing share (``m_smoothing / levels``): both from no data. Empty or ``None``
+    ``max_level_seen`` (older model files): every level counts as seen.
+
+    Examples
+    --------
+    >>> model = FellegiSunter.from_parameters([[0.2, 0.3, 0.5]], [[0.9, 0.09, 0.01]], 0.1, ["a"])
+    >>> observed_levels(model, [1])
+    {'a': (True, True, False)}
+    """
+    check_is_fitted(model)
+    floor = float(getattr(model, "m_smoothing", 0.0) or 0.0)
+    out = {}
+    for k, (name, n) in enumerate(zip(model.feature_names_in_, model.n_levels_, strict=True)):
+        top = int(max_level_seen[k]) if max_level_seen else int(n) - 1
+        flags = []
+        for level in range(int(n)):
+            m, u = float(model.m_[k][level]), float(model.u_[k][level])
+            empty = random_pairs is not None and u * random_pairs < 1 and m <= floor / n * 1.001
+            flags.append(level <= top and not empty)
+        out[str(name)] = tuple(flags)
+    return out
+
+
+#: How a level without data is drawn in :func:`plot_m_u`.
+NO_DATA = "#9e9e9e"
+NO_DATA_HATCH = "///"
+
+
 def plot_m_u(
-    model: FellegiSunter, names: Mapping[str, Sequence[str]] | None = None
+    model,
+    names: Mapping[str, Sequence[str]] | None = None,
+    observed: Mapping[str, Sequence[bool]] | None = None,
 ) -> tuple[Figure, pd.DataFrame]:
     """The fitted m and u probabilities and the match weight of every comparison level.
 
@@ -299,25 +343,40 @@ def plot_m_u(
     (share of matches at the level) and u (share of non-matches) side by side,
     as in Splink's m-u parameters chart. Right: the level's match weight
     log2(m/u), green when agreement at that level is evidence for a match,
-    red when against.
+    red when against. A level without data (``observed`` False: no candidate pair
+    was at it, or the comparison was missing on one side) is drawn as a grey
+    hatched band marked "no data" instead of bars: its m, u and weight come from
+    smoothing alone and mean nothing.
 
     Parameters
     ----------
     model
-        A fitted :class:`~bansos_linkage.fellegi_sunter.FellegiSunter`.
+        A fitted :class:`~bansos_linkage.fellegi_sunter.FellegiSunter`, or a fitted
+        ``Linker`` (its level names and observed levels are then the defaults).
     names
         Comparison label -> level labels by level number (from :func:`level_names`).
+    observed
+        Comparison label -> one flag per level number: False where linking saw no
+        pair (from :func:`observed_levels`). Default: every level observed.
 
     Returns
     -------
     (matplotlib.figure.Figure, pandas.DataFrame)
         The figure (two axes per comparison) and ``model.parameters()`` with a
-        ``level_name`` column.
+        ``level_name`` column; when ``observed`` is known (given, or from a Linker)
+        also ``observed`` and ``drawn_as`` ("bars" or "no data").
 
     Examples
     --------
-    ``fig, params = plot_m_u(model, level_names(DEFAULT_COMPARISONS))``
+    ``fig, params = plot_m_u(model, level_names(DEFAULT_COMPARISONS))``, or
+    ``plot_m_u(linker)``.
     """
+    if hasattr(model, "comparisons_") and hasattr(model, "max_level_seen_"):  # a Linker
+        linker = model
+        model = linker._fitted()
+        names = level_names(linker.comparisons_) if names is None else names
+        if observed is None:
+            observed = observed_levels(model, linker.max_level_seen_, linker.u_pairs)
     check_is_fitted(model)
     labels = _labels(model, names)
     params = model.parameters()
@@ -326,6 +385,13 @@ def plot_m_u(
         "level_name",
         [labels[k][level] for k, n in enumerate(model.n_levels_) for level in range(int(n))],
     )
+    seen = [
+        bool(observed[str(c)][int(level)]) if observed is not None and str(c) in observed else True
+        for c, level in zip(params["comparison"], params["level"], strict=True)
+    ]
+    if observed is not None:
+        params["observed"] = seen
+        params["drawn_as"] = np.where(seen, "bars", "no data")
     n_levels = [int(n) for n in model.n_levels_]
     fig = Figure(
         figsize=(10.0, 1.0 + 0.45 * sum(n_levels) + 0.4 * len(n_levels)), layout="constrained"
@@ -333,21 +399,54 @@ def plot_m_u(
     axes = fig.subplots(
         len(n_levels), 2, squeeze=False, sharex="col", gridspec_kw={"height_ratios": n_levels}
     )
+    w_all = params.loc[seen, "match_weight"].to_numpy(dtype=float)
+    w_lo = min(float(w_all.min()) if len(w_all) else -1.0, 0.0)
+    w_hi = max(float(w_all.max()) if len(w_all) else 1.0, 0.0)
     for k, name in enumerate(model.feature_names_in_):
         part = params[params["comparison"] == name]
+        ok = np.asarray(seen)[part.index.to_numpy()]
         y = part["level"].to_numpy()
         ax_mu, ax_w = axes[k]
-        ax_mu.barh(y + 0.2, part["m"], height=0.4, color=MATCH, label="m")
-        ax_mu.barh(y - 0.2, part["u"], height=0.4, color=NON_MATCH, label="u")
+        ax_mu.barh(y[ok] + 0.2, part["m"][ok], height=0.4, color=MATCH, label="m: share of matches")
+        ax_mu.barh(
+            y[ok] - 0.2, part["u"][ok], height=0.4, color=NON_MATCH, label="u: share of non-matches"
+        )
+        w = part["match_weight"].to_numpy(dtype=float)
+        ax_w.barh(y[ok], w[ok], height=0.7, color=np.where(w[ok] >= 0, POSITIVE, NEGATIVE))
+        for level in y[~ok]:  # no pair was at this level: nothing to draw but that
+            for ax, (lo, hi) in ((ax_mu, (0.0, 1.0)), (ax_w, (w_lo, w_hi))):
+                ax.barh(
+                    level,
+                    hi - lo,
+                    left=lo,
+                    height=0.7,
+                    facecolor="none",
+                    edgecolor=NO_DATA,
+                    hatch=NO_DATA_HATCH,
+                    label="no data (no pair at this level)",
+                )
+                ax.text(
+                    (lo + hi) / 2,
+                    level,
+                    "no data",
+                    ha="center",
+                    va="center",
+                    color="#616161",
+                    fontsize="small",
+                )
         ax_mu.set_yticks(y, part["level_name"])
         ax_mu.set_ylabel(str(name))
         ax_mu.set_xlim(0, 1)
-        w = part["match_weight"].to_numpy(dtype=float)
-        ax_w.barh(y, w, height=0.7, color=np.where(w >= 0, POSITIVE, NEGATIVE))
         ax_w.axvline(0, color="black", linewidth=0.6)
         ax_w.set_yticks(y, part["level_name"])
     axes[0, 0].set_title("m and u probability")
-    axes[0, 0].legend(loc="lower right", fontsize="small")
+    handles: dict[str, object] = {}
+    for ax in axes[:, 0]:
+        for handle, text in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(text, handle)
+    fig.legend(
+        list(handles.values()), list(handles), loc="outside upper center", ncols=3, fontsize="small"
+    )
     axes[0, 1].set_title("match weight log2(m/u)")
     axes[-1, 0].set_xlabel("probability")
     axes[-1, 1].set_xlabel("log2 Bayes factor")

@@ -16,7 +16,7 @@ learned attributes end in ``_``, ``fit`` returns ``self``; it works with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -205,22 +205,39 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
         """1 where the match probability reaches ``threshold``."""
         return (self.predict_proba(X)[:, 1] >= self.threshold).astype(int)
 
-    def parameters(self) -> pd.DataFrame:
-        """m, u and the match weight log2(m/u) of every comparison level."""
+    def parameters(self, level_names: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
+        """m, u and the match weight log2(m/u) of every comparison level.
+
+        Columns ``comparison``, ``level`` (0 = else, up to the strongest), ``m``, ``u``,
+        ``match_weight``; with ``level_names`` (comparison -> level names by level
+        number, as :func:`bansos_linkage.explain.level_names` gives them, or
+        ``Linker.parameters()`` does) also ``level_name`` after ``level``. Levels a
+        mapping does not name keep their number as name.
+
+        Examples
+        --------
+        >>> model = FellegiSunter.from_parameters([[0.1, 0.9]], [[0.8, 0.2]], 0.1, ["nik"])
+        >>> model.parameters({"nik": ("else", "exact")})[["level", "level_name"]].values.tolist()
+        [[0, 'else'], [1, 'exact']]
+        """
         check_is_fitted(self)
         rows = []
         for k, name in enumerate(self.feature_names_in_):
+            names = None if level_names is None else level_names.get(str(name))
             for level in range(self.n_levels_[k]):
                 m, u = self.m_[k][level], self.u_[k][level]
-                rows.append(
+                row = {"comparison": name, "level": level}
+                if level_names is not None:
+                    known = names is not None and level < len(names)
+                    row["level_name"] = str(names[level]) if known else str(level)
+                row.update(
                     {
-                        "comparison": name,
-                        "level": level,
                         "m": m,
                         "u": u,
                         "match_weight": float(np.log2(max(m, _EPS) / max(u, _EPS))),
                     }
                 )
+                rows.append(row)
         return pd.DataFrame(rows)
 
 

@@ -543,65 +543,58 @@ class Linker:
     # --- persistence --------------------------------------------------------
 
     def save(self, path: str | Path) -> Path:
-        """Write the whole model (settings, rules, comparisons, parameters) as JSON."""
+        """Write the whole model as JSON: the settings (as :mod:`bansos_linkage.settings`
+        writes them, to fit again with), the rules and comparisons used, the fitted
+        parameters and what the run was (:attr:`settings`: reference date, schemas)."""
+        from bansos_linkage.settings import linker_settings
+
         model = self._fitted()
         return model_file.save(
             path,
             {
-                "settings": {
-                    "threshold": self.threshold,
-                    "resolution": self.resolution,
-                    "term_frequency": list(self.term_frequency),
-                    "duplicate_threshold": self.duplicate_threshold,
-                    "tf_typical": self.tf_typical_,
-                    "max_level_seen": self.max_level_seen_,
-                    "chunk_size": self.chunk_size,
-                    "ml_threshold": self.ml_threshold,
-                    "family_columns": list(self.family_columns),
-                    "ml_training": self.ml_training_,
-                    "reviewed": None
-                    if self.reviewed_ is None
-                    else self.reviewed_.to_numpy().tolist(),
-                    **self.settings,
-                },
+                "settings": linker_settings(self),
                 "blocking_rules": [model_file.rule_to_dict(r) for r in self.rules_],
                 "comparisons": [model_file.comparison_to_dict(c) for c in self.comparisons_],
                 "matcher": model_file.matcher_to_dict(model),
                 "ml_matcher": None if self.ml_model_ is None else matcher_to_dict(self.ml_model_),
+                "fitted": {
+                    "tf_typical": self.tf_typical_,
+                    "max_level_seen": self.max_level_seen_,
+                    "ml_training": self.ml_training_,
+                    "reviewed": None
+                    if self.reviewed_ is None
+                    else self.reviewed_.to_numpy().tolist(),
+                },
+                "run": dict(self.settings),
             },
         )
 
     @classmethod
     def load(cls, path: str | Path) -> Linker:
-        """A fitted Linker from a model file written by :meth:`save`."""
+        """A fitted Linker from a model file written by :meth:`save` (any version)."""
         content = model_file.load(path)
-        settings = dict(content["settings"])
         try:
-            linker = cls(
-                rules=content["blocking_rules"],
-                comparisons=content["comparisons"],
-                threshold=float(settings.pop("threshold")),
-                resolution=settings.pop("resolution"),
-                term_frequency=settings.pop("term_frequency"),
-                duplicate_threshold=float(settings.pop("duplicate_threshold")),
-                chunk_size=int(settings.pop("chunk_size")),
-                ml_threshold=float(settings.pop("ml_threshold", 0.5)),
-                # model files from before family context: none
-                family_columns=[str(c) for c in settings.pop("family_columns", [])],
-            )
-            linker.tf_typical_ = {str(k): float(v) for k, v in settings.pop("tf_typical").items()}
-            linker.max_level_seen_ = [int(x) for x in settings.pop("max_level_seen")]
-            linker.ml_training_ = dict(settings.pop("ml_training", {}))
-            reviewed = settings.pop("reviewed", None)
-            if reviewed is not None:
-                linker.reviewed_ = pd.DataFrame(
-                    reviewed, columns=["left_id", "right_id", "is_match"]
-                ).astype({"left_id": str, "right_id": str, "is_match": bool})
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise SchemaError(
-                f"{path}: key 'settings' is incomplete or malformed ({exc})"
-            ) from None
-        linker.settings = settings
+            linker = cls(**content["options"])
+        except ValueError as exc:
+            raise SchemaError(f"{path}: key 'settings' is inconsistent ({exc})") from None
+        # the rules and comparisons the fitted model uses (a fit may have left some out)
+        linker.rules_ = tuple(content["blocking_rules"])
+        linker.comparisons_ = tuple(content["comparisons"])
+        used = {c.label for c in linker.comparisons_}
+        used_rules = {r.name for r in linker.rules_}
+        linker.dropped_ = {
+            "comparisons": [c.label for c in linker.comparisons if c.label not in used],
+            "blocking_rules": [r.name for r in linker.rules if r.name not in used_rules],
+        }
+        fitted = content["fitted"]
+        linker.tf_typical_ = fitted["tf_typical"]
+        linker.max_level_seen_ = fitted["max_level_seen"]
+        linker.ml_training_ = fitted["ml_training"]
+        if fitted["reviewed"] is not None:
+            linker.reviewed_ = pd.DataFrame(
+                fitted["reviewed"], columns=["left_id", "right_id", "is_match"]
+            ).astype({"left_id": str, "right_id": str, "is_match": bool})
+        linker.settings = dict(content["run"])
         linker.model_ = content["matcher"]
         linker.ml_model_ = content["ml_matcher"]
         return linker
@@ -887,6 +880,22 @@ class Linker:
             for k, comp in enumerate(self.comparisons_):
                 pairs[comp.label] = scored.levels[rows, k]
         return LinkResult(links, unlinked_left, unlinked_right, summary, pairs)
+
+    def parameters(self) -> pd.DataFrame:
+        """m, u and match weight of every comparison level
+        (:meth:`FellegiSunter.parameters`) with its ``level_name`` and ``observed``:
+        False where linking saw no candidate pair at that level (m and u then come
+        from smoothing, not data; see :func:`bansos_linkage.explain.observed_levels`)."""
+        from bansos_linkage.explain import level_names, observed_levels
+
+        model = self._fitted()
+        table = model.parameters(level_names(self.comparisons_))
+        seen = observed_levels(model, self.max_level_seen_, self.u_pairs)
+        table["observed"] = [
+            seen[str(c)][int(level)]
+            for c, level in zip(table["comparison"], table["level"], strict=True)
+        ]
+        return table
 
 
 # What forked workers compare: set just before the pool forks, so the children share the

@@ -1,12 +1,20 @@
-"""The model file: blocking rules, comparisons, fitted parameters and settings in one JSON.
+"""The model file: the linkage settings plus the fitted parameters, in one JSON.
 
 Human-readable on purpose: a data team can see (and diff) what a run used.
 Loading validates every part and names the file and the key that is wrong.
+
+Layout (version 2): ``settings`` is a settings dict as in :mod:`bansos_linkage.settings`
+(what to fit again with, e.g. after editing: ``bansos-linkage settings --model``
+extracts it); ``blocking_rules`` and ``comparisons`` are those the fitted model uses
+(the settings' ones less those whose columns neither register had), in the same
+format; ``matcher`` and ``ml_matcher`` are the fitted matchers; ``fitted`` holds the
+other fitted values (term-frequency typical u, levels seen, the reviewed pairs);
+``run`` says what the run was (reference date, schemas). Version 1 files (settings
+and fitted values in one ``settings`` section) still load.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -14,38 +22,27 @@ from typing import Any
 import numpy as np
 
 from bansos_linkage import comparisons as cmp
-from bansos_linkage.blocking import ExactRule, Rule, SortedNeighbourhoodRule
+from bansos_linkage import settings as linkage_settings
+from bansos_linkage import training
 from bansos_linkage.errors import SchemaError
 from bansos_linkage.fellegi_sunter import FellegiSunter
 from bansos_linkage.ml_matcher import matcher_from_dict
+from bansos_linkage.settings import RULE_TYPES, comparison_to_dict, rule_to_dict
 
 FORMAT = "bansos-linkage-model"
-VERSION = 1
+VERSION = 2
+#: The versions :func:`load` reads.
+VERSIONS = (1, 2)
 
-_RULE_TYPES: dict[str, type] = {"exact": ExactRule, "sorted_neighbourhood": SortedNeighbourhoodRule}
-_COMPARISON_TYPES: dict[str, type] = {
-    "exact": cmp.ExactComparison,
-    "name": cmp.NameComparison,
-    "nik": cmp.NikComparison,
-    "date": cmp.DateComparison,
-    "region": cmp.RegionComparison,
-    "string": cmp.StringComparison,
-}
-
-
-def _type_name(obj: object, registry: dict[str, type]) -> str:
-    for name, cls in registry.items():
-        if type(obj) is cls:
-            return name
-    raise TypeError(f"{type(obj).__name__} cannot be saved in a model file")
-
-
-def rule_to_dict(rule: Rule) -> dict[str, Any]:
-    return {"type": _type_name(rule, _RULE_TYPES), **dataclasses.asdict(rule)}
-
-
-def comparison_to_dict(comparison: cmp.Comparison) -> dict[str, Any]:
-    return {"type": _type_name(comparison, _COMPARISON_TYPES), **dataclasses.asdict(comparison)}
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "comparison_to_dict",
+    "load",
+    "matcher_to_dict",
+    "rule_to_dict",
+    "save",
+]
 
 
 def matcher_to_dict(model: FellegiSunter) -> dict[str, Any]:
@@ -76,8 +73,8 @@ def save(path: str | Path, content: dict[str, Any]) -> Path:
     return path
 
 
-def load(path: str | Path) -> dict[str, Any]:
-    """Read and check a model file; every error names the file and the key."""
+def read(path: str | Path) -> dict[str, Any]:
+    """A model file's JSON, its format and version checked (nothing else: see :func:`load`)."""
     path = Path(path)
     try:
         content = json.loads(path.read_text(encoding="utf-8"))
@@ -89,24 +86,107 @@ def load(path: str | Path) -> dict[str, Any]:
         ) from None
     if not isinstance(content, dict) or content.get("format") != FORMAT:
         raise SchemaError(f"{path}: key 'format' must be {FORMAT!r}")
-    if content.get("version") != VERSION:
-        raise SchemaError(
-            f"{path}: key 'version' must be {VERSION}, not {content.get('version')!r}"
-        )
-    for key in ("blocking_rules", "comparisons", "matcher", "settings"):
+    version = content.get("version")
+    if version not in VERSIONS:
+        raise SchemaError(f"{path}: key 'version' must be one of {list(VERSIONS)}, not {version!r}")
+    return content
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    """Read and check a model file; every error names the file and the key.
+
+    Returns ``options`` (the Linker's keyword arguments, from the settings),
+    ``blocking_rules`` and ``comparisons`` (the objects the fitted model uses),
+    ``matcher``, ``ml_matcher``, ``fitted`` (``tf_typical``, ``max_level_seen``,
+    ``ml_training``, ``reviewed``), ``run`` and the file's ``settings`` and ``version``.
+    """
+    path = Path(path)
+    content = read(path)
+    version = content["version"]
+    required = ("blocking_rules", "comparisons", "matcher", "settings")
+    for key in (*required, *(("fitted",) if version >= 2 else ())):
         if key not in content:
             raise SchemaError(f"{path}: key {key!r} is missing")
+    raw_rules = _list(path, "blocking_rules", content)
+    raw_comparisons = _list(path, "comparisons", content)
     content["blocking_rules"] = [
-        _build(path, f"blocking_rules[{i}]", d, _RULE_TYPES)
-        for i, d in enumerate(_list(path, "blocking_rules", content))
+        _build(path, f"blocking_rules[{i}]", d, RULE_TYPES) for i, d in enumerate(raw_rules)
     ]
     content["comparisons"] = [
-        _build(path, f"comparisons[{i}]", d, _COMPARISON_TYPES)
-        for i, d in enumerate(_list(path, "comparisons", content))
+        _build(path, f"comparisons[{i}]", d, cmp.COMPARISON_TYPES)
+        for i, d in enumerate(raw_comparisons)
     ]
+    if version == 1:
+        settings, fitted, run = _version_1(path, content, raw_rules, raw_comparisons)
+        fitted_key = "settings"
+    else:
+        settings, fitted, run = content["settings"], content["fitted"], content.get("run") or {}
+        fitted_key = "fitted"
+        if not isinstance(run, dict):
+            raise SchemaError(f"{path}: key 'run' must be a mapping")
+    options = linkage_settings.linker_options(
+        settings, source=path, complete=True, prefix="settings."
+    )
+    content["options"] = options
     content["matcher"] = _matcher(path, content["matcher"], content["comparisons"])
     content["ml_matcher"] = _ml_matcher(path, content.get("ml_matcher"))
+    content["fitted"] = _fitted(path, fitted_key, fitted)
+    content["run"] = run
     return content
+
+
+def _version_1(
+    path: Path, content: dict[str, Any], rules: list[Any], comparisons: list[Any]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A version 1 file's settings (in the settings format), fitted values and run."""
+    old = content["settings"]
+    if not isinstance(old, dict):
+        raise SchemaError(f"{path}: key 'settings' must be a mapping")
+    old = dict(old)
+    for key in ("threshold", "resolution", "term_frequency", "duplicate_threshold", "chunk_size"):
+        if key not in old:
+            raise SchemaError(f"{path}: key 'settings.{key}' is missing")
+    params = content["matcher"].get("params", {}) if isinstance(content["matcher"], dict) else {}
+    defaults = linkage_settings.em_to_dict(None)
+    settings = {
+        "threshold": old.pop("threshold"),
+        "duplicate_threshold": old.pop("duplicate_threshold"),
+        "ml_threshold": old.pop("ml_threshold", 0.5),
+        "resolution": old.pop("resolution"),
+        "term_frequency": old.pop("term_frequency"),
+        # model files from before family context: none
+        "family_columns": old.pop("family_columns", []),
+        "blocking_rules": rules,
+        "comparisons": comparisons,
+        # not saved in version 1: the defaults of the time
+        "u_pairs": training.DEFAULT_U_PAIRS,
+        "random_state": 0,
+        "sessions": linkage_settings.sessions_to_list(
+            training.DEFAULT_SESSIONS, [c.label for c in content["comparisons"]]
+        ),
+        "em": {k: params.get(k, v) for k, v in defaults.items()},
+        "chunk_size": old.pop("chunk_size"),
+    }
+    fitted = {
+        k: old.pop(k)
+        for k in ("tf_typical", "max_level_seen", "ml_training", "reviewed")
+        if k in old
+    }
+    return settings, fitted, old
+
+
+def _fitted(path: Path, key: str, spec: Any) -> dict[str, Any]:
+    """The fitted values besides the matchers, typed."""
+    try:
+        reviewed = spec.get("reviewed")
+        return {
+            "tf_typical": {str(k): float(v) for k, v in spec["tf_typical"].items()},
+            "max_level_seen": [int(x) for x in spec["max_level_seen"]],
+            "ml_training": dict(spec.get("ml_training") or {}),
+            "reviewed": None if reviewed is None else [list(row) for row in reviewed],
+        }
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SchemaError(f"{path}: key {key!r} is incomplete or malformed ({exc})") from None
 
 
 def _ml_matcher(path: Path, spec: Any):
@@ -127,21 +207,7 @@ def _list(path: Path, key: str, content: dict[str, Any]) -> list[Any]:
 
 
 def _build(path: Path, where: str, spec: Any, registry: dict[str, type]) -> Any:
-    if not isinstance(spec, dict) or spec.get("type") not in registry:
-        raise SchemaError(f"{path}: key '{where}.type' must be one of {sorted(registry)}")
-    cls = registry[spec["type"]]
-    fields = {f.name for f in dataclasses.fields(cls)}
-    args = {k: v for k, v in spec.items() if k != "type"}
-    unknown = sorted(set(args) - fields)
-    if unknown:
-        raise SchemaError(f"{path}: key '{where}.{unknown[0]}' is not a setting of {cls.__name__}")
-    for key in ("keys", "thresholds"):
-        if key in args and isinstance(args[key], list):
-            args[key] = tuple(args[key])
-    try:
-        return cls(**args)
-    except (TypeError, ValueError) as exc:
-        raise SchemaError(f"{path}: key {where!r}: {exc}") from None
+    return linkage_settings.build_object(spec, registry, path, where)
 
 
 def _matcher(path: Path, spec: Any, comparisons: list[cmp.Comparison]) -> FellegiSunter:

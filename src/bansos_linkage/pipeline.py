@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int, str], None]
 OUTPUT_FILES = (
     "links.csv",
+    # the links with both records' standardised fields side by side (personal data)
+    "links_review.csv",
     "unlinked_left.csv",
     "unlinked_right.csv",
     "rejected.csv",
@@ -58,6 +60,19 @@ OUTPUT_FILES = (
 #: Candidate pairs kept in pairs.parquet: the links and every pair at least this
 #: probable (nobody sets a threshold lower; the rest would only fill the disk).
 PAIRS_FLOOR = 1e-4
+#: Standardised fields shown side by side in ``links_review.csv`` (those present).
+REVIEW_FIELDS = (
+    "full_name",
+    "nik",
+    "kk_number",
+    "birth_date",
+    "sex",
+    "village_name",
+    "village_code",
+    "rt",
+    "rw",
+    "relationship",
+)
 
 
 @dataclass
@@ -88,12 +103,15 @@ def link_files(
     labels: str | Path | pd.DataFrame | None = None,
     command: Sequence[str] | Mapping[str, Any] | None = None,
     include_kk: bool = False,
+    settings: str | Path | Mapping[str, Any] | None = None,
 ) -> LinkRun:
     """Standardise two exports, link them and (with ``out_dir``) write the outputs.
 
     ``model``: a model file from an earlier run; its parameters are used as they
     are (no EM), so a run can be repeated exactly or applied to new exports.
-    ``threshold`` overrides the model's or the default match-probability threshold.
+    ``settings``: a settings file (YAML or JSON, see :mod:`bansos_linkage.settings`) or
+    dict to build the Linker from and fit; not with ``model``.
+    ``threshold`` overrides the model's, the settings' or the default threshold.
     ``labels``: reviewed pairs (a labels file or a table with ``left_id``,
     ``right_id`` and ``decision`` or ``is_match``) to train the ML matcher on; its
     probabilities then decide the links.
@@ -109,7 +127,18 @@ def link_files(
         *(left, right, left_schema, right_schema),
         *(threshold, model, reference_date, progress, labels),
         include_kk=include_kk,
+        settings=settings,
     )
+    if model is not None and settings is not None:
+        from bansos_linkage.errors import UsageError
+
+        raise UsageError("give a model or settings, not both", option="settings")
+    return _run_into(out_dir, job, command)
+
+
+def _run_into(out_dir: str | Path | None, job: Callable[[], LinkRun], command) -> LinkRun:
+    """Run ``job`` and, with ``out_dir``, write its run folder: the folder is locked
+    before any work (a second run into it fails at once, not after linking)."""
     if out_dir is None:
         return job()
     with folder_lock(out_dir):
@@ -131,12 +160,14 @@ def _link_run(
     labels: str | Path | pd.DataFrame | None,
     *,
     include_kk: bool = False,
+    settings: str | Path | Mapping[str, Any] | None = None,
 ) -> LinkRun:
     """The run of :func:`link_files`, in memory."""
     seconds: dict[str, float] = {}
     start = time.perf_counter()
     reference_date = reference_date or dt.date.today()
-    linker = _linker(model, threshold) if model is not None else None
+    given = model is not None or settings is not None
+    linker = _linker(model, threshold, settings) if given else None
     columns = (
         linker.columns_read()
         if linker is not None
@@ -188,6 +219,119 @@ def _link_run(
     return LinkRun(linker, result, records[0], records[1], rejected_rows, families)
 
 
+def link_new_files(
+    new: str | Path | pd.DataFrame,
+    existing_run: str | Path,
+    schema: str | Path | SourceSchema,
+    out_dir: str | Path | None = None,
+    *,
+    threshold: float | None = None,
+    reference_date: dt.date | None = None,
+    progress: Progress | None = None,
+    command: Sequence[str] | Mapping[str, Any] | None = None,
+    include_kk: bool = False,
+) -> LinkRun:
+    """Link a new export (this month's additions, say) against an earlier run's right
+    register with that run's model, without refitting.
+
+    ``new`` is standardised with ``schema`` and linked as the left register to
+    ``EXISTING_RUN/records_right.parquet`` by ``Linker.load(EXISTING_RUN/model.json)
+    .link(new, right)``: the same parameters, term frequencies of the same right
+    register, so a new record gets the link it would get in a full run (up to the
+    one-to-one competition with the earlier left records, which are not relinked).
+    Every new record ends in exactly one of ``links.csv``, ``unlinked_left.csv`` or
+    ``rejected.csv``.
+
+    A link to a right record the earlier run had linked already (the person was
+    in the earlier export too, or is a duplicate of someone in it) is reported:
+    ``links.csv`` gets ``right_linked_before``, the earlier run's left id(s) of
+    that right record (empty when it was unlinked), and the summary counts them
+    as ``linked_to_already_linked``.
+
+    ``reference_date`` defaults to the earlier run's (its records' ages and date
+    checks were made at it); ``threshold`` overrides the model's. With
+    ``out_dir`` the outputs are written as :func:`link_files` writes them (a run
+    folder that ``review export`` and ``evaluate`` read); it must not be the
+    earlier run's folder.
+
+    Raises
+    ------
+    InputError
+        ``existing_run`` is not a whole link run folder (naming the file).
+    UsageError
+        ``out_dir`` is the earlier run's folder.
+    """
+    from bansos_linkage.errors import UsageError
+    from bansos_linkage.linker import Linker
+
+    folder = Path(existing_run)
+    if out_dir is not None and Path(out_dir).resolve() == folder.resolve():
+        raise UsageError("must not be the run folder linked against", option="--out", file=out_dir)
+    with folder_lock(folder):  # a rerun of link must not replace it while it is read
+        earlier = read_run(folder)
+        linker = Linker.load(earlier.model_path)
+    if threshold is not None:
+        linker.threshold = threshold
+    if reference_date is None:
+        saved = linker.settings.get("reference_date")
+        reference_date = dt.date.fromisoformat(saved) if saved else dt.date.today()
+    job = partial(
+        _link_new_run,
+        new,
+        schema,
+        linker,
+        earlier,
+        str(folder),
+        reference_date,
+        progress,
+        include_kk=include_kk,
+    )
+    return _run_into(out_dir, job, command)
+
+
+def _link_new_run(
+    new: str | Path | pd.DataFrame,
+    schema: str | Path | SourceSchema,
+    linker: Linker,
+    earlier: RunFolder,
+    earlier_name: str,
+    reference_date: dt.date,
+    progress: Progress | None,
+    *,
+    include_kk: bool = False,
+) -> LinkRun:
+    """The run of :func:`link_new_files`, in memory."""
+    start = time.perf_counter()
+    records, rejected, (n_input, n_rejected) = _standardise_side(
+        "left", new, schema, reference_date, linker.columns_read()
+    )
+    right = earlier.right
+    read_seconds = time.perf_counter() - start
+    linker.settings["reference_date"] = reference_date.isoformat()
+    schemas = list(linker.settings.get("schemas") or [None, None])
+    linker.settings["schemas"] = [_schema_name(schema), schemas[-1]]
+    start = time.perf_counter()
+    result = linker.link(records, right, progress=progress, keep_pairs=PAIRS_FLOOR)
+    seconds = {"read_and_standardise": read_seconds, "link": time.perf_counter() - start}
+    before = earlier.links[["left_id", "right_id"]].astype("string")
+    linked_before = before.groupby("right_id", sort=False)["left_id"].agg(";".join)
+    result.links["right_linked_before"] = (
+        result.links["right_id"].astype("string").map(linked_before).astype("string")
+    )
+    s = result.summary
+    s["linked_to_already_linked"] = int(result.links["right_linked_before"].notna().sum())
+    s["existing_run"] = earlier_name
+    s["input_left"], s["rejected_left"] = n_input, n_rejected
+    s["input_right"], s["rejected_right"] = len(right), 0
+    s["seconds"] = {
+        **{k: round(v, 3) for k, v in seconds.items()},
+        "link_stages": s.get("seconds", {}),
+    }
+    families = household_links(result.links, records, right, include_kk=include_kk)
+    s["households"] = status_counts(families)
+    return LinkRun(linker, result, records, right, rejected, families)
+
+
 def _training(labels: str | Path | pd.DataFrame | None) -> pd.DataFrame | None:
     """Reviewed pairs as ``left_id``, ``right_id``, ``is_match`` (unsure ones left out)."""
     from bansos_linkage.review import read_labels, training_pairs
@@ -200,10 +344,22 @@ def _training(labels: str | Path | pd.DataFrame | None) -> pd.DataFrame | None:
     return training_pairs(table)
 
 
-def _linker(model: str | Path | None, threshold: float | None) -> Linker:
-    """The model's Linker (its threshold overridden if asked) or a new default one."""
+def _linker(
+    model: str | Path | None,
+    threshold: float | None,
+    settings: str | Path | Mapping[str, Any] | None = None,
+) -> Linker:
+    """The model's Linker, or a new one from the settings or the defaults (its
+    threshold overridden if asked)."""
     from bansos_linkage.linker import DEFAULT_THRESHOLD, Linker
 
+    if settings is not None:
+        from bansos_linkage.settings import linker_from_settings
+
+        linker = linker_from_settings(settings)
+        if threshold is not None:
+            linker.threshold = threshold
+        return linker
     if model is None:
         return Linker(threshold=threshold if threshold is not None else DEFAULT_THRESHOLD)
     linker = Linker.load(model)
@@ -266,6 +422,11 @@ def _write_outputs(run: LinkRun, out: Path) -> list[Path]:
     result = run.result
     paths = [
         write_table(result.links, out / "links.csv", for_people=True),
+        write_table(
+            links_for_review(result.links, run.left_records, run.right_records),
+            out / "links_review.csv",
+            for_people=True,
+        ),
         write_table(result.unlinked_left, out / "unlinked_left.csv", for_people=True),
         write_table(result.unlinked_right, out / "unlinked_right.csv", for_people=True),
         write_table(run.rejected, out / "rejected.csv", for_people=True),
@@ -281,6 +442,50 @@ def _write_outputs(run: LinkRun, out: Path) -> list[Path]:
     summary.write_text(json.dumps(_jsonable(result.summary), indent=2) + "\n")
     paths.append(summary)
     return paths
+
+
+def links_for_review(
+    links: pd.DataFrame,
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    fields: Sequence[str] = REVIEW_FIELDS,
+) -> pd.DataFrame:
+    """The links with both records' standardised fields side by side (``links_review.csv``).
+
+    Every column of ``links`` (ids, probabilities, the level of each comparison),
+    then for each of ``fields`` present in either register ``left_<field>`` and
+    ``right_<field>``, looked up by record id (``left_id`` / ``right_id`` are the
+    records' ``record_id``). Dates are written ``YYYY-MM-DD``; a field one register
+    lacks is empty on its side. One lookup per side and field (no row loops), so it
+    costs seconds at 400,000 households. The table holds personal data (names, NIKs).
+    """
+    out = links.reset_index(drop=True)
+    shown = [f for f in fields if f in left or f in right]
+    sides = {}
+    for side, records in (("left", left), ("right", right)):
+        ids = records["record_id"].astype("string")
+        keep = ~ids.duplicated().to_numpy()
+        rows = pd.Index(ids[keep])
+        where = rows.get_indexer(out[f"{side}_id"].astype("string"))
+        sides[side] = (records[keep], where)
+    columns = {}
+    for field in shown:
+        for side in ("left", "right"):
+            records, where = sides[side]
+            columns[f"{side}_{field}"] = _looked_up(records, field, where)
+    return pd.concat([out, pd.DataFrame(columns, index=out.index)], axis=1)
+
+
+def _looked_up(records: pd.DataFrame, field: str, where: Any) -> pd.Series:
+    """``records[field]`` at positions ``where`` (-1: no such record) as text."""
+    if field not in records:
+        return pd.Series(pd.NA, index=range(len(where)), dtype="string")
+    values = records[field]
+    if pd.api.types.is_datetime64_any_dtype(values):
+        values = values.dt.strftime("%Y-%m-%d")
+    values = values.astype("string").reset_index(drop=True)
+    found = values.reindex(where).reset_index(drop=True)  # -1 is not a label: missing
+    return found
 
 
 @dataclass

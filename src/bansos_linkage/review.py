@@ -86,6 +86,9 @@ DEFAULT_FIELDS = (
     "address",
 )
 _REQUIRED = ("pair", "left_id", "right_id", "check", "batch", "decision")
+#: What a blind sheet leaves out, so the reviewer is not anchored by the model: why
+#: a pair was chosen, its scores and the explanation (weights and levels).
+BLIND_HIDDEN = ("selected_by", "match_probability", "ml_probability", "explanation")
 #: Columns of a batch record (``RUN_DIR/review/batches/<batch id>.csv``).
 BATCH_COLUMNS = ("batch", "pair", "left_id", "right_id", "check", "selected_by", "sheet")
 #: A batch id: ``B<UTC date>-<UTC time>-<8 random hex digits>``.
@@ -216,6 +219,7 @@ def review_sheet(
     explanation: str | None = "explanation",
     batch: str | None = None,
     key: bytes | None = None,
+    blind: bool = False,
 ) -> pd.DataFrame:
     """The review sheet of a batch: one row per pair, both records side by side.
 
@@ -230,6 +234,10 @@ def review_sheet(
     secret of the check codes (:func:`review_secret` for a run folder); without
     it a random one is used, and the codes can then only be checked against this
     sheet (``read_review_sheet(path, exported=sheet)``).
+
+    ``blind``: leave out ``selected_by``, the scores and the explanation
+    (:data:`BLIND_HIDDEN`), so the reviewer judges the records alone, not anchored
+    by the model's verdict.
     """
     batch = new_batch_id() if batch is None else _valid_batch(batch)
     key = os.urandom(_SECRET_BYTES) if key is None else key
@@ -252,6 +260,8 @@ def review_sheet(
             sheet[col] = selected[col].to_numpy(dtype=float).round(6)
     if explanation and explanation in selected:
         sheet["explanation"] = selected[explanation].to_numpy()
+    if blind:
+        sheet = sheet.drop(columns=[c for c in sheet if c in (*BLIND_HIDDEN, *scores)])
     for field in fields:
         for frame, side in ((left, "left"), (right, "right")):
             if field not in frame:
@@ -672,6 +682,7 @@ def export_review(
     labels: str | Path | None = None,
     random_share: float = 0.1,
     seed: int = 0,
+    blind: bool = False,
 ) -> pd.DataFrame:
     """Choose a batch from a ``link`` run folder and write its review sheet to ``out``.
 
@@ -684,6 +695,13 @@ def export_review(
     exported pairs with their numbers and codes, is kept as
     ``RUN_DIR/review/batches/<batch id>.csv`` so that :func:`import_review` can
     check the sheet; batches never overwrite each other, whatever their file names.
+
+    ``blind``: the sheet shows the records only, not why each pair was chosen, its
+    scores or the explanation (:func:`review_sheet`); the batch record still keeps
+    ``selected_by``, and :func:`import_review` takes it from there, so random
+    links still give unbiased precision estimates. The pairs are shuffled (by
+    ``seed``), since their order would tell why they were chosen. Returns the sheet
+    as written.
     """
     from bansos_linkage.linker import Linker
     from bansos_linkage.pipeline import read_run
@@ -709,13 +727,19 @@ def export_review(
     )
     from bansos_linkage.explain import level_names
 
-    batch["explanation"] = explanations(
-        batch, level_weights(linker._fitted().parameters()), level_names(linker.comparisons)
-    )
+    if blind:  # the order would tell too (random links first, then nearest the threshold)
+        batch = batch.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    else:
+        batch["explanation"] = explanations(
+            batch, level_weights(linker._fitted().parameters()), level_names(linker.comparisons)
+        )
     batch_id = new_batch_id()
-    sheet = review_sheet(batch, run.left, run.right, batch=batch_id, key=review_secret(run_dir))
+    sheet = review_sheet(
+        batch, run.left, run.right, batch=batch_id, key=review_secret(run_dir), blind=blind
+    )
     # the record first: a sheet on disk can always be imported
-    record = sheet.assign(sheet=Path(out).name)[list(BATCH_COLUMNS)]
+    why = batch["selected_by"].to_numpy()  # kept in the record even when the sheet is blind
+    record = sheet.assign(selected_by=why, sheet=Path(out).name)[list(BATCH_COLUMNS)]
     _write_batch_record(record, _batch_path(run_dir, batch_id))
     write_review_sheet(sheet, out)
     return sheet
@@ -759,6 +783,11 @@ def import_review(
         )
     exported = pd.read_csv(record_path, dtype=str, keep_default_na=False)
     decisions = _validate(table, path, exported, review_secret(run_dir))
+    if "selected_by" not in table:  # a blind sheet: why each pair was chosen is in the record
+        key = ["left_id", "right_id"]
+        why = exported.drop_duplicates(key).set_index(key)["selected_by"]
+        pairs = pd.MultiIndex.from_frame(decisions[key])
+        decisions["selected_by"] = why.reindex(pairs).fillna("").to_numpy()
     labels_path = Path(labels) if labels else Path(run_dir) / "labels.csv"
     before = read_labels(labels_path) if labels_path.exists() else None
     merged = merge_labels(before, decisions.drop(columns="batch"), source=batch)
