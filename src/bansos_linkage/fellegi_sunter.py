@@ -191,9 +191,21 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
     def match_weight(self, X) -> np.ndarray:
         """log2 of the posterior odds of a match (prior included) per pair."""
         check_is_fitted(self)
-        levels = _as_levels(X)
-        lm, lu = _log_lik(levels, self.m_), _log_lik(levels, self.u_)
-        return (lm - lu + np.log(self.lambda_ / (1 - self.lambda_))) / np.log(2)
+        levels = np.asarray(X)
+        if levels.ndim != 2 or not np.issubdtype(levels.dtype, np.integer):
+            levels = _as_levels(levels)
+        elif len(levels) and levels.min() < -1:
+            raise ValueError("comparison levels must be >= -1 (-1 = missing)")
+        # one lookup table per comparison (slot 0: missing or a level beyond the model's):
+        # millions of pairs are scored without widening their int8 levels
+        prior = np.log(self.lambda_ / (1 - self.lambda_))
+        out = np.full(len(levels), prior)
+        for k, (m, u) in enumerate(zip(self.m_, self.u_, strict=True)):
+            table = np.zeros(len(m) + 1)
+            table[1:] = np.log(np.maximum(m, _EPS)) - np.log(np.maximum(u, _EPS))
+            col = levels[:, k]
+            out += table[np.where(col < len(m), col + 1, 0)]
+        return out / np.log(2)
 
     def predict_proba(self, X) -> np.ndarray:
         """Columns: P(non-match), P(match)."""
