@@ -439,17 +439,7 @@ def _add_link(sub: argparse._SubParsersAction) -> None:
         help="reviewed pairs (labels.csv from 'review import', or left_id,right_id,is_match): "
         "train the ML matcher on them and let it decide the links",
     )
-    p.add_argument(
-        "--reference-date",
-        type=dt.date.fromisoformat,
-        help="'today' for date checks, YYYY-MM-DD (default: today; fix it for repeatable runs)",
-    )
-    p.add_argument(
-        "--kk-column",
-        action="store_true",
-        help="add each left family's KK number to household_links.csv as kk_number (it is "
-        "personal data: by default families are keyed F:<sequence number>, not by their KK)",
-    )
+    _add_run_dates_and_keys(p, "today; fix it for repeatable runs", "left")
     p.set_defaults(
         func=_cmd_link,
         inputs={
@@ -460,6 +450,21 @@ def _add_link(sub: argparse._SubParsersAction) -> None:
             "labels": ("--labels", "file"),
         },
         outputs={"out": ("--out", "folder")},
+    )
+
+
+def _add_run_dates_and_keys(p: argparse.ArgumentParser, date_default: str, side: str) -> None:
+    """--reference-date and --kk-column, shared by 'link' and 'link-new'."""
+    p.add_argument(
+        "--reference-date",
+        type=dt.date.fromisoformat,
+        help=f"'today' for date checks, YYYY-MM-DD (default: {date_default})",
+    )
+    p.add_argument(
+        "--kk-column",
+        action="store_true",
+        help=f"add each {side} family's KK number to household_links.csv as kk_number (it is "
+        "personal data: by default families are keyed F:<sequence number>, not by their KK)",
     )
 
 
@@ -501,33 +506,26 @@ def _int_range(low: int, high: int | None) -> Callable[[str], int]:
 
 
 def _cmd_link(args: argparse.Namespace) -> int:
-    from bansos_linkage.errors import EmptyInputError
     from bansos_linkage.pipeline import link_files
     from bansos_linkage.runs import command_record
 
     if args.labels is not None:
         _check_labels(args.labels)
-    try:
-        run = link_files(
-            args.left,
-            args.right,
-            args.left_schema,
-            args.right_schema,
-            args.out,
-            threshold=args.threshold,
-            model=args.model,
-            settings=args.settings,
-            reference_date=args.reference_date,
-            progress=progress_bar("link"),
-            labels=args.labels,
-            command=command_record("link", args),
-            include_kk=args.kk_column,
-        )
-    except EmptyInputError as exc:  # name the file the empty register came from
-        if exc.file is not None or exc.side not in ("left", "right"):
-            raise
-        file = args.left if exc.side == "left" else args.right
-        raise EmptyInputError(str(exc), side=exc.side, file=file) from None
+    run = link_files(
+        args.left,
+        args.right,
+        args.left_schema,
+        args.right_schema,
+        args.out,
+        threshold=args.threshold,
+        model=args.model,
+        settings=args.settings,
+        reference_date=args.reference_date,
+        progress=progress_bar("link"),
+        labels=args.labels,
+        command=command_record("link", args),
+        include_kk=args.kk_column,
+    )
     s = run.result.summary
     print(
         f"left  {s['input_left']:>9,} rows: {s['linked_left']:,} linked, "
@@ -598,16 +596,7 @@ def _add_link_new(sub: argparse._SubParsersAction) -> None:
         type=_probability,
         help="match probability needed for a link (default: the model's)",
     )
-    p.add_argument(
-        "--reference-date",
-        type=dt.date.fromisoformat,
-        help="'today' for date checks, YYYY-MM-DD (default: the earlier run's)",
-    )
-    p.add_argument(
-        "--kk-column",
-        action="store_true",
-        help="add each new family's KK number to household_links.csv (personal data)",
-    )
+    _add_run_dates_and_keys(p, "the earlier run's", "new")
     p.set_defaults(
         func=_cmd_link_new,
         inputs={"new": ("NEW", "file"), "existing_run": ("EXISTING_RUN", "folder")},
@@ -616,26 +605,20 @@ def _add_link_new(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_link_new(args: argparse.Namespace) -> int:
-    from bansos_linkage.errors import EmptyInputError
     from bansos_linkage.pipeline import link_new_files
     from bansos_linkage.runs import command_record
 
-    try:
-        run = link_new_files(
-            args.new,
-            args.existing_run,
-            args.schema,
-            args.out,
-            threshold=args.threshold,
-            reference_date=args.reference_date,
-            progress=progress_bar("link-new"),
-            command=command_record("link-new", args),
-            include_kk=args.kk_column,
-        )
-    except EmptyInputError as exc:  # name the file the empty register came from
-        if exc.file is not None or exc.side != "left":
-            raise
-        raise EmptyInputError(str(exc), side=exc.side, file=args.new) from None
+    run = link_new_files(
+        args.new,
+        args.existing_run,
+        args.schema,
+        args.out,
+        threshold=args.threshold,
+        reference_date=args.reference_date,
+        progress=progress_bar("link-new"),
+        command=command_record("link-new", args),
+        include_kk=args.kk_column,
+    )
     s = run.result.summary
     print(
         f"new   {s['input_left']:>9,} rows: {s['linked_left']:,} linked, "

@@ -13,8 +13,9 @@ import json
 import multiprocessing as mp
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -148,6 +149,21 @@ def _run_into(out_dir: str | Path | None, job: Callable[[], LinkRun], command) -
     return run
 
 
+@contextmanager
+def _naming_empty(files: Mapping[str, object]) -> Iterator[None]:
+    """An empty register (the Linker's EmptyInputError, which knows only the side)
+    names the file it was read from."""
+    from bansos_linkage.errors import EmptyInputError
+
+    try:
+        yield
+    except EmptyInputError as exc:
+        given = files.get(exc.side or "")
+        if exc.file is not None or not isinstance(given, str | Path):
+            raise
+        raise EmptyInputError(str(exc), side=exc.side, file=given) from None
+
+
 def _link_run(
     left: str | Path | pd.DataFrame,
     right: str | Path | pd.DataFrame,
@@ -195,14 +211,15 @@ def _link_run(
     linker.settings["schemas"] = [_schema_name(left_schema), _schema_name(right_schema)]
     start = time.perf_counter()
     training = _training(labels)
-    if model is None:
-        result = linker.fit_link(
-            records[0], records[1], progress=progress, keep_pairs=PAIRS_FLOOR, labels=training
-        )
-    else:
-        if training is not None:
-            linker.fit_ml(records[0], records[1], training)
-        result = linker.link(records[0], records[1], progress=progress, keep_pairs=PAIRS_FLOOR)
+    with _naming_empty({"left": left, "right": right}):
+        if model is None:
+            result = linker.fit_link(
+                records[0], records[1], progress=progress, keep_pairs=PAIRS_FLOOR, labels=training
+            )
+        else:
+            if training is not None:
+                linker.fit_ml(records[0], records[1], training)
+            result = linker.link(records[0], records[1], progress=progress, keep_pairs=PAIRS_FLOOR)
     seconds["link"] = time.perf_counter() - start
     (input_left, rejected_left), (input_right, rejected_right) = counts
     result.summary["rejected_left"] = rejected_left
@@ -311,7 +328,8 @@ def _link_new_run(
     schemas = list(linker.settings.get("schemas") or [None, None])
     linker.settings["schemas"] = [_schema_name(schema), schemas[-1]]
     start = time.perf_counter()
-    result = linker.link(records, right, progress=progress, keep_pairs=PAIRS_FLOOR)
+    with _naming_empty({"left": new}):
+        result = linker.link(records, right, progress=progress, keep_pairs=PAIRS_FLOOR)
     seconds = {"read_and_standardise": read_seconds, "link": time.perf_counter() - start}
     before = earlier.links[["left_id", "right_id"]].astype("string")
     linked_before = before.groupby("right_id", sort=False)["left_id"].agg(";".join)
