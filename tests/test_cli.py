@@ -33,6 +33,9 @@ def test_version(capsys):
         ["review", "import"],
         ["evaluate"],
         ["score"],
+        ["assemble"],
+        ["verval"],
+        ["verval", "import"],
         ["demo"],
     ],
 )
@@ -55,6 +58,8 @@ def test_every_subcommand_is_covered_by_the_help_test():
         "review",
         "evaluate",
         "score",
+        "assemble",
+        "verval",
         "demo",
     }
 

@@ -19,6 +19,7 @@ from bansos_linkage.schema import (
 from bansos_linkage.standardisation import StandardisedRecords, standardise
 
 if TYPE_CHECKING:
+    from bansos_linkage.assembly import Assembly, assemble
     from bansos_linkage.linker import Linker, LinkResult
 
 __version__ = "0.1.0"
@@ -31,11 +32,16 @@ def __getattr__(name: str) -> object:
         from bansos_linkage import linker
 
         return getattr(linker, name)
+    if name in ("Assembly", "assemble"):
+        from bansos_linkage import assembly
+
+        return getattr(assembly, name)
     raise AttributeError(f"module 'bansos_linkage' has no attribute {name!r}")
 
 
 __all__ = [
     "CANONICAL_FIELDS",
+    "Assembly",
     "BansosLinkageError",
     "InputError",
     "LinkResult",
@@ -45,6 +51,7 @@ __all__ = [
     "StandardisedRecords",
     "UsageError",
     "__version__",
+    "assemble",
     "list_presets",
     "load_schema",
     "preset_path",

@@ -7,7 +7,9 @@ scores the links against the generator's truth, next to exact NIK matching. It
 ends with eligibility: a proxy means test fitted on the survey sample ranks the
 households into desil, the built-in programmes are applied, and the DTKS
 households found in Regsosek through the links are sorted into those who keep
-their place, drop out or join.
+their place, drop out or join. Last, the three exports are assembled into one DTSEN
+register of persons and families with a verval workbook per village
+(:mod:`bansos_linkage.assembly`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bansos_linkage.assembly import Source, assemble_files, assembly_accuracy
 from bansos_linkage.eligibility.analysis import targeting_errors, transitions
 from bansos_linkage.eligibility.rules import load_programmes
 from bansos_linkage.eligibility.score import score_register
@@ -65,6 +68,7 @@ def run_demo(
     run, link_block = _link_and_score(data, out)
     blocks.append(link_block)
     blocks.append(_eligibility(data, run, out))
+    blocks.append(_assemble(data, out))
     return "\n\n".join(blocks)
 
 
@@ -157,4 +161,42 @@ def _eligibility(data, run: LinkRun, out: Path) -> str:
         f"exclusion error {errors['exclusion_error']:.3f}, "
         f"inclusion error {errors['inclusion_error']:.3f}"
     )
+    return "\n".join(lines)
+
+
+def _assemble(data, out: Path) -> str:
+    """DTKS, P3KE and Regsosek assembled into one register, scored against the truth,
+    with the verval worklists; shows the first village's worklist."""
+    syn, folder = out / "synthetic", out / "dtsen"
+    survey = data.survey if len(data.survey) >= MIN_SURVEY else None
+    result = assemble_files(
+        [Source(name, syn / f"{name}.csv") for name in ("dtks", "p3ke", "regsosek")],
+        folder,
+        survey=survey,
+        reference_date=DEMO_REFERENCE_DATE,
+    )
+    accuracy = assembly_accuracy(result.records, data.truth, "regsosek")
+    s = result.summary
+    lines = [
+        f"DTSEN assembly of DTKS, P3KE and Regsosek -> {folder}",
+        f"  {s['persons']:,} persons in {s['families']:,} families from {s['records']:,} "
+        f"records; {sum(s['duplicates'].values()):,} duplicates within a source",
+        f"  against the truth: persons F1 {accuracy['persons']['f1']:.4f} "
+        f"(P {accuracy['persons']['precision']:.4f}, R {accuracy['persons']['recall']:.4f}); "
+        f"family links F1 {accuracy['families']['f1']:.4f}",
+    ]
+    if "transitions" in s:
+        lines.append(
+            "  DTKS families: " + ", ".join(f"{v:,} {k}" for k, v in s["transitions"].items())
+        )
+    books = sorted((folder / "worklists").glob("*.xlsx"))
+    lines.append(
+        f"  verval worklists: {len(books):,} villages, "
+        + ", ".join(f"{v:,} {k}" for k, v in s.get("worklist_items", {}).items())
+    )
+    if books:
+        sheet = pd.read_excel(books[0], sheet_name=1, dtype=str)
+        shown = sheet[["item_id", "reason", "detail", "decision"]].head(5).fillna("")
+        lines.append(f"  {books[0].relative_to(out)} (first rows; the verifier fills 'decision'):")
+        lines += ["    " + line for line in shown.to_string(index=False).splitlines()]
     return "\n".join(lines)

@@ -18,6 +18,7 @@ at ``fit`` (``dropped_`` says which, and the run summary repeats it).
 
 from __future__ import annotations
 
+import inspect
 import multiprocessing as mp
 import os
 import time
@@ -223,6 +224,29 @@ class Linker:
         self.tf_typical_: dict[str, float] = {}
         self.max_level_seen_: list[int] = []
         self.settings: dict[str, Any] = {}
+        self.within_ = False  # fitted on the pairs of one register (fit_within)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's parameters, as scikit-learn's ``get_params`` (so ``clone``
+        makes an unfitted copy)."""
+        return {name: getattr(self, name) for name in _init_parameters()}
+
+    def set_params(self, **params: Any) -> Linker:
+        """Set constructor parameters (scikit-learn's ``set_params``); unknown names
+        are refused."""
+        unknown = sorted(set(params) - set(_init_parameters()))
+        if unknown:
+            raise ValueError(f"Linker has no parameters {unknown}")
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        fitted = "fitted" if self.model_ is not None else "not fitted"
+        return (
+            f"Linker(threshold={self.threshold}, resolution={self.resolution!r}, "
+            f"{len(self.rules)} rules, {len(self.comparisons)} comparisons, {fitted})"
+        )
 
     # --- training -----------------------------------------------------------
 
@@ -315,14 +339,16 @@ class Linker:
         weight = self._weights(levels, self._bits(levels, b, self._freqs(right)))
         return pair_features(levels, [c.label for c in self.comparisons_], sims, weight)
 
-    def _fit_scored(self, scored: _Scored, left: pd.DataFrame, right: pd.DataFrame) -> None:
+    def _fit_scored(
+        self, scored: _Scored, left: pd.DataFrame, right: pd.DataFrame, within: bool = False
+    ) -> None:
         template = self.matcher if self.matcher is not None else FellegiSunter()
         start = time.perf_counter()
         labels = [c.label for c in self.comparisons_]
         level_names = [c.levels for c in self.comparisons_]
         assert scored.random_levels is not None
         u = training.u_from_random(
-            scored.random_levels, [len(n) for n in level_names], self._exact_u(left, right)
+            scored.random_levels, [len(n) for n in level_names], self._exact_u(left, right, within)
         )
         # term frequencies replace u(exact) by the value's own frequency (as Splink does)
         self.tf_typical_ = {
@@ -338,22 +364,31 @@ class Linker:
             level_names,
             scored.tf,
             len(left),
-            len(right),
+            # within one register a random pair is one of n (n - 1) / 2
+            (len(right) - 1) / 2 if within else len(right),
             template,
             self.sessions,
         )
         self.max_level_seen_ = [int(x) for x in scored.levels.max(axis=0, initial=-1)]
         self.training_ = {"u_random_pairs": int(len(scored.random_levels)), "sessions": sessions}
+        self.within_ = within
         scored.timings["em"] = time.perf_counter() - start
 
-    def _exact_u(self, left: pd.DataFrame, right: pd.DataFrame) -> dict[int, float]:
+    def _exact_u(
+        self, left: pd.DataFrame, right: pd.DataFrame, within: bool = False
+    ) -> dict[int, float]:
         """Comparison k's chance of exact agreement among random pairs, from the value
-        frequencies (random samples rarely see two records share a NIK)."""
+        frequencies (random samples rarely see two records share a NIK); ``within`` one
+        register, among pairs of two different records."""
         out = {}
         for k, comp in enumerate(self.comparisons_):
             column = _exact_column(comp)
             if column is not None and column in left and column in right:
-                out[k] = training.exact_agreement(left[column], right[column])
+                out[k] = (
+                    training.exact_agreement_within(left[column])
+                    if within
+                    else training.exact_agreement(left[column], right[column])
+                )
         return out
 
     # --- linking ------------------------------------------------------------
@@ -392,6 +427,91 @@ class Linker:
         if labels is not None:
             self._fit_ml_prepared(left, right, labels, scored)
         return self._link_scored(left, right, scored, keep_pairs)
+
+    def fit_within(self, records: pd.DataFrame, progress: Progress | None = None):
+        """Estimate the parameters on the pairs of one register (deduplication): u from
+        random pairs of two different records, m by EM sessions on the register's
+        candidate pairs, the prior of a random pair among its n (n - 1) / 2."""
+        _check_not_empty(records, records)
+        self._choose(records, records)
+        frame, same = self._prepare(records, records)
+        scored = self._score_candidates(frame, same, progress, fitting=True, within=True)
+        self._fit_scored(scored, frame, same, within=True)
+        return self
+
+    def duplicate_pairs(
+        self,
+        records: pd.DataFrame,
+        progress: Progress | None = None,
+        threshold: float | None = None,
+    ) -> pd.DataFrame:
+        """Pairs of records of one register that the fitted model takes for one person.
+
+        A pair qualifies when its match probability reaches ``threshold`` (default:
+        :attr:`threshold` for a model fitted on this kind of pair by :meth:`fit_within`,
+        the stricter :attr:`duplicate_threshold` for a model fitted across registers) and
+        there is evidence about the person itself (names that agree, or equal birth
+        dates): a shared NIK or KK alone never makes a duplicate, as registers put a
+        relative's NIK on a member's row. Columns: ``record_id_a``, ``record_id_b``
+        (a before b in the register), ``match_weight``, ``match_probability``.
+        """
+        self._fitted()
+        _check_not_empty(records, records)
+        self._check_columns(records, records)
+        frame, same = self._prepare(records, records)
+        scored = self._score_candidates(frame, same, progress, within=True)
+        return self._within_pairs(frame, same, scored, threshold)
+
+    def fit_duplicate_pairs(
+        self, records: pd.DataFrame, progress: Progress | None = None
+    ) -> pd.DataFrame:
+        """:meth:`fit_within` then :meth:`duplicate_pairs` on the same register, comparing
+        the pairs once."""
+        _check_not_empty(records, records)
+        self._choose(records, records)
+        frame, same = self._prepare(records, records)
+        scored = self._score_candidates(frame, same, progress, fitting=True, within=True)
+        self._fit_scored(scored, frame, same, within=True)
+        return self._within_pairs(frame, same, scored, None)
+
+    def _within_pairs(
+        self, frame: pd.DataFrame, same: pd.DataFrame, scored: _Scored, threshold: float | None
+    ) -> pd.DataFrame:
+        if threshold is None:
+            threshold = self.threshold if self.within_ else self.duplicate_threshold
+        levels = scored.levels
+        if not self.within_ and self.max_level_seen_:
+            # levels linking never saw (one register, one region scheme: "same village")
+            # count as the strongest level the model was trained on
+            levels = np.minimum(levels, np.asarray(self.max_level_seen_, dtype=np.int8))
+        weight = self._weights(levels, self._bits(levels, scored.right, self._freqs(same)))
+        keep = (weight >= _logit2(threshold)) & _person_evidence(self.comparisons_)(levels)
+        ids = frame["record_id"].astype("string").to_numpy(dtype=object)
+        return pd.DataFrame(
+            {
+                "record_id_a": ids[scored.left[keep]],
+                "record_id_b": ids[scored.right[keep]],
+                "match_weight": weight[keep],
+                "match_probability": _probability(weight[keep]),
+            }
+        )
+
+    def score_pairs(
+        self, left: pd.DataFrame, right: pd.DataFrame, left_ids, right_ids
+    ) -> np.ndarray:
+        """Match weights (log2 odds, term frequencies included) of the given pairs of
+        record ids, compared directly whether or not blocking would pair them; NaN
+        where an id is not in its register."""
+        self._fitted()
+        left, right = self._prepare(left, right)
+        a = _positions(left, pd.Series(left_ids, dtype="string"))
+        b = _positions(right, pd.Series(right_ids, dtype="string"))
+        found = (a >= 0) & (b >= 0)
+        out = np.full(len(a), np.nan)
+        if found.any():
+            levels = self._compare_chunk(left, right, a[found], b[found])
+            out[found] = self._weights(levels, self._bits(levels, b[found], self._freqs(right)))
+        return out
 
     def _link_scored(
         self, left: pd.DataFrame, right: pd.DataFrame, scored: _Scored, keep_pairs: bool | float
@@ -560,6 +680,7 @@ class Linker:
                 "fitted": {
                     "tf_typical": self.tf_typical_,
                     "max_level_seen": self.max_level_seen_,
+                    "within": self.within_,
                     "ml_training": self.ml_training_,
                     "reviewed": None
                     if self.reviewed_ is None
@@ -589,6 +710,7 @@ class Linker:
         fitted = content["fitted"]
         linker.tf_typical_ = fitted["tf_typical"]
         linker.max_level_seen_ = fitted["max_level_seen"]
+        linker.within_ = bool(fitted.get("within", False))  # absent in older model files
         linker.ml_training_ = fitted["ml_training"]
         if fitted["reviewed"] is not None:
             linker.reviewed_ = pd.DataFrame(
@@ -678,13 +800,18 @@ class Linker:
         progress: Progress | None,
         similarities: bool = False,
         fitting: bool = False,
+        within: bool = False,
     ) -> _Scored:
-        """Compare the candidate pairs (and, when ``fitting``, random pairs for u)."""
+        """Compare the candidate pairs (and, when ``fitting``, random pairs for u).
+        ``within``: ``left`` and ``right`` are one register; each pair of two different
+        records is kept once (left position below right)."""
         lefts, rights, rules, levels = [], [], [], []
         timings = {"block": 0.0, "compare": 0.0}
         start = time.perf_counter()
         with _ChunkPool(self, left, right, self.n_jobs, similarities) as pool:
             for i, li, ri, _ in iter_candidate_pairs(left, right, self.rules_):
+                if within:  # blocking a register with itself finds each pair both ways
+                    li, ri = li[li < ri], ri[li < ri]
                 timings["block"] += time.perf_counter() - start
                 start = time.perf_counter()
                 for lo in range(0, len(li), self.chunk_size):
@@ -702,6 +829,8 @@ class Linker:
                 ra, rb = training.random_pairs(
                     len(left), len(right), self.u_pairs, self.random_state
                 )
+                if within:  # a record compared with itself is no random pair
+                    ra, rb = ra[ra != rb], rb[ra != rb]
                 n_random = len(ra)
                 for lo in range(0, n_random, self.chunk_size):
                     pool.submit(ra[lo : lo + self.chunk_size], rb[lo : lo + self.chunk_size])
@@ -1048,8 +1177,16 @@ def _not_among(
     return known[at] != keys if len(known) else np.ones(len(keys), dtype=bool)
 
 
+def _init_parameters() -> list[str]:
+    return [p for p in inspect.signature(Linker.__init__).parameters if p != "self"]
+
+
 def _logit2(p: float) -> float:
     return float(np.log2(p / (1 - p)))
+
+
+def _probability(weight: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
 
 
 def _exact_column(comp: Comparison) -> str | None:

@@ -97,7 +97,7 @@ def write_manifest(
         "files": files,
     }
     path = folder / MANIFEST
-    text = json.dumps(manifest, indent=2, default=_json_default, ensure_ascii=False) + "\n"
+    text = json.dumps(manifest, indent=2, default=json_default, ensure_ascii=False) + "\n"
     _replace_with_text(path, text)
     return path
 
@@ -111,7 +111,7 @@ def command_record(name: str, args: argparse.Namespace | Mapping[str, Any]) -> d
         for key, value in options.items()
         if not callable(value) and key not in ("inputs", "outputs") and not key.startswith("_")
     }
-    return {"name": name, "options": json.loads(json.dumps(kept, default=_json_default))}
+    return {"name": name, "options": json.loads(json.dumps(kept, default=json_default))}
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
@@ -389,7 +389,7 @@ def atomic_folder(
             yield work
             write_manifest(work, command=command, settings=settings)
             if final.is_dir():
-                _carry_over(final, work)
+                carry_over(final, work)
             _swap_into_place(work, final)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
@@ -448,7 +448,7 @@ def _clean_leftovers(final: Path) -> None:
             shutil.rmtree(entry, ignore_errors=True)
 
 
-def _carry_over(old: Path, new: Path) -> None:
+def carry_over(old: Path, new: Path) -> None:
     """Copy into the new folder what the old one holds and the new run did not write:
     reviewers' labels and batches must survive a rerun into the same folder."""
     for entry in old.iterdir():
@@ -484,7 +484,8 @@ def _replace_with_text(path: Path, text: str) -> None:
         temp.unlink(missing_ok=True)
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """JSON for what json.dumps cannot write: paths, dates, sets, numpy values."""
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, dt.date | dt.datetime | dt.time):

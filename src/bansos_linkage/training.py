@@ -105,6 +105,21 @@ def exact_agreement(left: pd.Series, right: pd.Series) -> float:
     return float((pa[common] * pb[common]).sum())
 
 
+def exact_agreement_within(values: pd.Series) -> float:
+    """Probability that two different records of one register, drawn at random, agree
+    exactly on a column (both present): ``sum_v c_v (c_v - 1) / (n (n - 1))``.
+
+    Examples
+    --------
+    >>> exact_agreement_within(pd.Series(["A", "A", "B", None]))
+    0.3333333333333333
+    """
+    codes = pd.factorize(values.astype("string"))[0]
+    counts = np.bincount(codes[codes >= 0]).astype(float)
+    n = counts.sum()
+    return float((counts * (counts - 1)).sum() / (n * (n - 1))) if n > 1 else 0.0
+
+
 def u_from_random(
     levels: np.ndarray,
     n_levels: Sequence[int],

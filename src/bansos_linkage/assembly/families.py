@@ -1,0 +1,305 @@
+"""Families: the families of each source linked as groups through their members.
+
+A source's family is its household id where it has one (Regsosek, P3KE), else its KK
+(DTKS), else the record alone (:func:`bansos_linkage.households.family_key`). The
+DTSEN family of a person is:
+
+1. the backbone family (the first source's: Regsosek by default, the newest and
+   most complete) of the person's backbone record;
+2. for a person without a backbone record, the DTSEN family that most of the found
+   members of its own family are in (a member who died or left stays with the family
+   that is there now, for verval to confirm);
+3. otherwise a family of its own source, the first of its sources in priority order.
+
+Each source family gets one status against the DTSEN families its members are in
+(the first that applies):
+
+==============  ================================================================
+``not_found``   no member has a backbone record
+``split``       found members are in two or more DTSEN families (a married child's
+                new household, a family that split between the registrations)
+``merged``      another family of the same source was found whole in its DTSEN
+                family too (two KKs now registered as one household)
+``partial``     fewer than half of its members were found
+``moved``       all found, in one family, but that family lives in another village
+``same``        all found in one family in the same village
+==============  ================================================================
+
+DTSEN families that no family of a source reached get a row ``new`` for that source.
+Villages are compared in the backbone's code scheme: the codes of other sources are
+translated by a crosswalk learned from the linked persons themselves (the backbone
+village most of a source village's linked people live in), since DTKS uses
+Kemendagri codes and Regsosek BPS codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from bansos_linkage.households import family_key
+
+#: Statuses of a source family, in the order they are decided.
+STATUSES = ("not_found", "split", "merged", "partial", "moved", "same", "new")
+#: Region columns a DTSEN family carries.
+REGION_COLUMNS = (
+    "province_code",
+    "regency_code",
+    "district_code",
+    "village_code",
+    "village_name",
+    "region_scheme",
+)
+
+
+def link_families(
+    records: pd.DataFrame, sources: Mapping[str, pd.DataFrame]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """DTSEN families from the person clusters.
+
+    ``records`` has ``source``, ``record_id``, ``person_id`` and ``duplicate_of``;
+    ``sources`` the standardised records in priority order (the first is the
+    backbone). Returns ``(records, families, family_links)``: ``records`` with
+    ``source_family`` and ``family_id`` added, and the two tables of the package
+    notes (:mod:`bansos_linkage.assembly`).
+    """
+    names = list(sources)
+    rec = _with_source_data(records, sources)
+    anchor = _anchor_families(rec, names)
+    rec["family_id"] = rec["person_id"].map(anchor)
+    rec["village_key"] = _backbone_villages(rec, names[0])
+    families = _families(rec, names)
+    links = _family_links(rec, families, names)
+    out = rec[[*records.columns, "source_family", "family_id"]]
+    return out, families, links
+
+
+def _with_source_data(records: pd.DataFrame, sources: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """``records`` with each record's family key and region columns from its source."""
+    parts = []
+    for name, frame in sources.items():
+        cols = [c for c in REGION_COLUMNS if c in frame]
+        part = frame[["record_id", *cols]].copy()
+        part["record_id"] = part["record_id"].astype("string")
+        part["source_family"] = family_key(frame).to_numpy()
+        part["source"] = name
+        parts.append(part)
+    data = pd.concat(parts, ignore_index=True)
+    rec = records.copy()
+    rec["record_id"] = rec["record_id"].astype("string")
+    for col in REGION_COLUMNS:
+        if col not in data:
+            data[col] = pd.NA
+    return rec.merge(data, on=["source", "record_id"], how="left", validate="one_to_one")
+
+
+def _anchor_families(rec: pd.DataFrame, names: list[str]) -> pd.Series:
+    """DTSEN family id of each person (by the rule of the module notes)."""
+    rank = rec["source"].map({n: k for k, n in enumerate(names)})
+    rec = rec.assign(_rank=rank, _pos=np.arange(len(rec)), _dup=rec["duplicate_of"].notna())
+    best = rec.sort_values(["person_id", "_rank", "_dup", "_pos"], kind="stable")
+    best = best.drop_duplicates("person_id")  # each person's most trusted record
+    family = best["source"] + "\x1f" + best["source_family"].astype(str)
+    on_backbone = best["_rank"].eq(0).to_numpy()
+    key = pd.Series(family.to_numpy(), index=best["person_id"].to_numpy())
+    # rule 2: people without a backbone record follow their family's found members
+    found_in = _majority_backbone_family(rec, key, on_backbone, best)
+    key.loc[found_in.index] = found_in.to_numpy()
+    # number the families in the order of their first record
+    first = rec.assign(_key=rec["person_id"].map(key)).groupby("_key")["_pos"].min()
+    order = first.sort_values(kind="stable").index
+    ids = pd.Series([f"F{i:010d}" for i in range(1, len(order) + 1)], index=order, dtype="string")
+    return key.map(ids)
+
+
+def _majority_backbone_family(
+    rec: pd.DataFrame, key: pd.Series, on_backbone: np.ndarray, best: pd.DataFrame
+) -> pd.Series:
+    """For persons without a backbone record: the backbone family most of the found
+    members of their own source family are in (ties: the first such family)."""
+    person_key = rec["person_id"].map(key)
+    found = rec["person_id"].map(pd.Series(on_backbone, index=best["person_id"].to_numpy()))
+    fam = rec["source"] + "\x1f" + rec["source_family"].astype(str)
+    votes = pd.DataFrame({"fam": fam, "key": person_key, "pos": rec["_pos"]})[found.to_numpy()]
+    votes = votes.groupby(["fam", "key"], sort=False).agg(n=("pos", "size"), first=("pos", "min"))
+    votes = votes.reset_index().sort_values(["fam", "n", "first"], ascending=[True, False, True])
+    winner = votes.drop_duplicates("fam").set_index("fam")["key"]
+    lonely = best[~on_backbone]
+    lonely_fam = lonely["source"] + "\x1f" + lonely["source_family"].astype(str)
+    target = lonely_fam.map(winner)
+    has = target.notna().to_numpy()
+    return pd.Series(target.to_numpy()[has], index=lonely["person_id"].to_numpy()[has])
+
+
+def _backbone_villages(rec: pd.DataFrame, backbone: str) -> pd.Series:
+    """Each record's village in the backbone's scheme: its own code on backbone records,
+    else its code translated by the crosswalk the linked persons show."""
+    own = rec["village_code"].astype("string")
+    on_bb = rec["source"].eq(backbone)
+    bb_village = rec.loc[on_bb].drop_duplicates("person_id").set_index("person_id")["village_code"]
+    pair = pd.DataFrame(
+        {"source": rec["source"], "code": own, "bb": rec["person_id"].map(bb_village)}
+    )
+    pair = pair[~on_bb & pair["code"].notna() & pair["bb"].notna()]
+    counts = pair.groupby(["source", "code", "bb"]).size().rename("n").reset_index()
+    counts = counts.sort_values(["source", "code", "n", "bb"], ascending=[True, True, False, True])
+    crosswalk = counts.drop_duplicates(["source", "code"]).set_index(["source", "code"])["bb"]
+    translated = pd.Series(
+        crosswalk.reindex(pd.MultiIndex.from_arrays([rec["source"], own])).to_numpy(),
+        index=rec.index,
+        dtype="string",
+    )
+    # codes already in the backbone's scheme need no crosswalk
+    schemes = rec["region_scheme"].astype("string")
+    bb_scheme = schemes[on_bb].mode()
+    same = schemes.eq(bb_scheme.iat[0]).fillna(False) if len(bb_scheme) else on_bb
+    return own.where(on_bb | same.to_numpy(), translated.fillna(own))
+
+
+def _families(rec: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """One row per DTSEN family: region of its most trusted records, size, sources."""
+    rank = rec["source"].map({n: k for k, n in enumerate(names)})
+    ordered = rec.assign(_rank=rank).sort_values(["family_id", "_rank"], kind="stable")
+    first_source = ordered.groupby("family_id")["_rank"].transform("min")
+    anchor = ordered[ordered["_rank"].eq(first_source)]
+    # the region of the family's most common village, in the backbone's village code
+    anchor = anchor.assign(_village=anchor["village_key"].fillna(anchor["village_code"]))
+    region = _modes(anchor, "family_id", "_village", list(REGION_COLUMNS))
+    region["village_code"] = region.pop("_village")
+    # a family placed in a backbone village by the crosswalk takes that village's
+    # region columns too, so one village is never counted under two schemes
+    backbone = anchor[anchor["_rank"].eq(0)].drop_duplicates("village_code")
+    region = _in_villages(region, backbone.set_index("village_code"))
+    sizes = rec.groupby("family_id")["person_id"].nunique().rename("n_persons")
+    present = _source_lists(rec, "family_id", names).rename("sources")
+    out = region.join(sizes).join(present).reset_index()
+    return out[["family_id", *REGION_COLUMNS, "n_persons", "sources"]]
+
+
+def _modes(frame: pd.DataFrame, key: str, column: str, carry: list[str]) -> pd.DataFrame:
+    """Per ``key``, the most common value of ``column`` (ties: the first seen) with the
+    ``carry`` columns of its first row; indexed by ``key``."""
+    rows = frame.assign(_pos=np.arange(len(frame)))
+    counts = rows.groupby([key, column], dropna=False, sort=False).agg(
+        _n=("_pos", "size"), _first=("_pos", "min")
+    )
+    counts = counts.reset_index().sort_values([key, "_n", "_first"], ascending=[True, False, True])
+    best = counts.drop_duplicates(key)
+    taken = rows.iloc[best["_first"].to_numpy()][[key, *[c for c in carry if c != column], column]]
+    return taken.set_index(key)
+
+
+def _source_lists(rec: pd.DataFrame, key: str, names: list[str]) -> pd.Series:
+    """Per ``key``, the sources present, joined with "+" in priority order."""
+    present = pd.crosstab(rec[key], rec["source"]).reindex(columns=names, fill_value=0) > 0
+    text = pd.Series("", index=present.index, dtype=object)
+    for name in names:
+        text = text.where(~present[name], text + np.where(text.eq(""), "", "+") + name)
+    return text
+
+
+def _family_links(rec: pd.DataFrame, families: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """One row per source family with its status, and ``new`` rows per source."""
+    backbone = names[0]
+    found_person = set(rec.loc[rec["source"].eq(backbone), "person_id"])
+    people = rec[rec["duplicate_of"].isna()].copy()
+    people["found"] = people["person_id"].isin(found_person)
+    grouped = people.groupby(["source", "source_family"], sort=False)
+    table = grouped.agg(members=("person_id", "nunique"), first=("family_id", "first"))
+    found = people[people["found"]]
+    spread = found.groupby(["source", "source_family"])["family_id"]
+    table["found"] = spread.size().reindex(table.index).fillna(0).astype(int)
+    table["n_families"] = spread.nunique().reindex(table.index).fillna(0).astype(int)
+    main = (
+        found.groupby(["source", "source_family", "family_id"])
+        .size()
+        .rename("n")
+        .reset_index()
+        .sort_values(
+            ["source", "source_family", "n", "family_id"], ascending=[True, True, False, True]
+        )
+        .drop_duplicates(["source", "source_family"])
+        .set_index(["source", "source_family"])["family_id"]
+    )
+    table["family_id"] = main.reindex(table.index).fillna(table["first"])
+    # merged: another family of this source, found whole in one family, lives there too
+    # (a split family's part that joined this one does not make it merged)
+    whole = table[(table["found"] > 0) & table["n_families"].eq(1)]
+    sharing = whole.groupby([whole.index.get_level_values(0), whole["family_id"]]).size()
+    at = pd.MultiIndex.from_arrays([table.index.get_level_values(0), table["family_id"]])
+    shared = sharing.reindex(at).fillna(0).to_numpy() > 1
+    fam_key = list(zip(people["source"], people["source_family"], strict=True))
+    origin = _modes(people.assign(_fam=fam_key), "_fam", "village_key", list(REGION_COLUMNS))
+    origin.index = pd.MultiIndex.from_tuples(origin.index, names=["source", "source_family"])
+    village = origin["village_key"]
+    home = families.set_index("family_id")["village_code"]
+    moved = (
+        village.reindex(table.index).astype("string").to_numpy()
+        != table["family_id"].map(home).astype("string").to_numpy()
+    )
+    table["status"] = np.select(
+        [
+            table["found"].eq(0),
+            table["n_families"].gt(1),
+            shared,
+            table["found"] * 2 < table["members"],
+            pd.array(moved, dtype="boolean").fillna(False),
+        ],
+        ["not_found", "split", "merged", "partial", "moved"],
+        default="same",
+    )
+    table = table.join(_origin_regions(origin, families))
+    table = table.reset_index()[
+        ["source", "source_family", "family_id", "status", "members", "found", *_ORIGIN]
+    ]
+    table.loc[table["source"].eq(backbone), "status"] = "same"
+    return pd.concat([table, _new_rows(rec, families, names)], ignore_index=True)
+
+
+#: Where a source family lived by its own records, in the DTSEN families' code scheme.
+_ORIGIN = ("province_code", "regency_code", "district_code", "village_code", "village_name")
+
+
+def _origin_regions(origin: pd.DataFrame, families: pd.DataFrame) -> pd.DataFrame:
+    """Region columns of each source family's own village: those of a DTSEN family in
+    that (translated) village where there is one, else the source's own."""
+    villages = families.drop_duplicates("village_code").set_index("village_code")
+    placed = origin.assign(village_code=origin["village_key"].fillna(origin["village_code"]))
+    return _in_villages(placed, villages)[list(_ORIGIN)]
+
+
+def _in_villages(table: pd.DataFrame, villages: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the region columns of ``villages`` (indexed by village code) where
+    its ``village_code`` is one of them, its own elsewhere."""
+    code = table["village_code"].astype("string")
+    out = table.copy()
+    for col in REGION_COLUMNS:
+        if col == "village_code" or col not in villages:
+            continue
+        theirs = villages[col].reindex(code).to_numpy()
+        own = table[col].to_numpy() if col in table else np.full(len(table), pd.NA)
+        out[col] = np.where(pd.isna(theirs), own, theirs)
+    return out
+
+
+def _new_rows(rec: pd.DataFrame, families: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """For each source but the backbone, the DTSEN families none of its records is in."""
+    rows = []
+    for name in names[1:]:
+        reached = set(rec.loc[rec["source"].eq(name), "family_id"])
+        new = families.loc[~families["family_id"].isin(reached), "family_id"]
+        rows.append(
+            pd.DataFrame(
+                {
+                    "source": name,
+                    "source_family": pd.NA,
+                    "family_id": new,
+                    "status": "new",
+                    "members": 0,
+                    "found": 0,
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
