@@ -406,9 +406,13 @@ def _repeated(fn, repeats: int) -> dict:
     return median_run([fn() for _ in range(repeats)])
 
 
-def _score(runs: list[tuple[list[str], dict]], methods, truth: pd.DataFrame) -> list[dict]:
-    """One row per method: its run's status, time and memory, and its pair metrics."""
+def _score(
+    runs: list[tuple[list[str], dict]], methods, truth: pd.DataFrame, folder: Path | None = None
+) -> list[dict]:
+    """One row per method: its run's status, time and memory, its pair metrics, and
+    (for the three registers) the family F1 of its clusters."""
     rows = []
+    sources = standardised(folder) if folder is not None else None
     for names, run in runs:
         for method in names:
             if method not in methods:
@@ -417,8 +421,25 @@ def _score(runs: list[tuple[list[str], dict]], methods, truth: pd.DataFrame) -> 
             row["method"] = method
             if run["status"] == "ok":
                 row.update(cluster_pair_metrics(run["clusters"][method], truth))
+                if sources is not None:
+                    row["family_f1"] = family_f1(run["clusters"][method], sources, folder)
             rows.append(row)
     return rows
+
+
+def family_f1(clusters: pd.DataFrame, sources: dict[str, pd.DataFrame], folder: Path) -> float:
+    """Family-link F1 of any person clustering: the library's family stage
+    (:func:`bansos_linkage.assembly.link_families`) run on the method's clusters, scored
+    by :func:`bansos_linkage.assembly.accuracy.family_link_metrics`, so every method's
+    families are built the same way and only its persons differ."""
+    from bansos_linkage.assembly import link_families, source_order
+    from bansos_linkage.assembly.accuracy import family_link_metrics
+
+    order = source_order(list(sources))
+    records = clusters.rename(columns={"cluster_id": "person_id"}).assign(duplicate_of=None)
+    records, _, _ = link_families(records, {n: sources[n] for n in order})
+    truth = pd.read_csv(folder / "truth.csv", dtype=str)
+    return family_link_metrics(records, truth, order[0])["f1"]
 
 
 def bench_scenario(name: str, args: argparse.Namespace) -> dict:
@@ -454,7 +475,7 @@ def bench_scenario(name: str, args: argparse.Namespace) -> dict:
             args.repeats,
         )
         runs.append((splink_methods, run))
-    rows = _score(runs, args.methods, truth)
+    rows = _score(runs, args.methods, truth, folder)
     counts = truth.groupby("source").size()
     result = {
         "scenario": name,
@@ -530,6 +551,7 @@ def _line(name: str, row: dict) -> str:
     return (
         f"{name} {row['method']}: P {row['precision']:.4f} R {row['recall']:.4f} "
         f"F1 {row['f1']:.4f} cross F1 {_num(row['cross_f1'])} DTKS dups {_dups(row)} "
+        f"family F1 {_num(row.get('family_f1'))} "
         f"clusters {row['n_clusters']:,} wall {row['wall_s']:.1f} s "
         f"RSS {row['peak_rss_mb']:.0f} MB"
     )
@@ -538,22 +560,22 @@ def _line(name: str, row: dict) -> str:
 def table(results: list[dict]) -> str:
     lines = [
         "| scenario | records | method | precision | recall | F1 | cross-source F1 "
-        "| DTKS duplicate pairs found / true (false) | clusters (persons) | candidate pairs "
-        "| wall s | peak memory MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| DTKS duplicate pairs found / true (false) | family F1 | clusters (persons) "
+        "| candidate pairs | wall s | peak memory MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for res in results:
         records = " + ".join(f"{n:,}" for n in res["n_records"].values())
         for row in res["rows"]:
             head = f"| {res['scenario']} | {records} | {row['method']} "
             if row["status"] != "ok":
-                lines.append(head + f"| {row['status']} ||||||||||")
+                lines.append(head + f"| {row['status']} |||||||||||")
                 continue
             pairs = row.get("candidate_pairs")
             lines.append(
                 head
                 + f"| {_num(row['precision'])} | {_num(row['recall'])} | **{_num(row['f1'])}** "
-                f"| {_num(row['cross_f1'])} | {_dups(row)} "
+                f"| {_num(row['cross_f1'])} | {_dups(row)} | {_num(row.get('family_f1'))} "
                 f"| {row['n_clusters']:,} ({res['n_persons']:,}) "
                 f"| {f'{pairs:,}' if pairs else '-'} | {row['wall_s']:.1f} "
                 f"| {row['peak_rss_mb']:,.0f} |"
@@ -571,10 +593,10 @@ def stage_lines(results: list[dict]) -> str:
     return "\n".join(dict.fromkeys(lines))
 
 
-def render(payload: dict) -> str:
+def render(payload: dict, heading: str = HEADING) -> str:
     results = payload["scenarios"] + ([payload["febrl3"]] if payload.get("febrl3") else [])
     return (
-        f"## {HEADING}\n\n"
+        f"## {heading}\n\n"
         f"`python benchmarks/bench_assemble.py {payload['command']}` on {payload['machine']}; "
         f"{payload['date']}. Synthetic registers DTKS + P3KE + Regsosek "
         f"({payload['households']:,} households, seed {payload['seed']}; records in that "
@@ -643,6 +665,11 @@ def main() -> None:
     parser.add_argument("--fresh-data", action="store_true", help="regenerate the cached data")
     parser.add_argument("--json", type=Path, default=RESULTS_JSON, help="raw results file")
     parser.add_argument("--no-write", action="store_true", help="print, do not touch RESULTS.md")
+    parser.add_argument(
+        "--heading",
+        default=HEADING,
+        help="the RESULTS.md section to write (e.g. a separate one for a size run)",
+    )
     args = parser.parse_args()
     names = expand(args.scenarios)
     for name in names:  # an unknown name stops before any work
@@ -667,7 +694,7 @@ def main() -> None:
         save(payload, args.json)
     print(f"raw results: {args.json}", flush=True)
     if not args.no_write:
-        update_section(HEADING, render(payload))
+        update_section(args.heading, render(payload, args.heading))
         return
     print(render(payload))
 

@@ -393,3 +393,28 @@ def test_cli_assemble_refuses_bad_sources(tmp_path, capsys):
     )
     assert code == 2
     assert "schema" in capsys.readouterr().err
+
+
+def test_scored_families_carry_their_rank_and_transitions_add_up(run_folder, assembled):
+    folder, _, _ = run_folder
+    families = assembled.families
+    scored = families["desil"].notna()
+    assert scored.mean() > 0.9  # every family with a Regsosek household is ranked
+    assert families.loc[scored, "desil"].between(1, 10).all()
+    assert families.loc[scored, "rank"].is_unique
+    national = pd.read_csv(folder / "transitions_national.csv")
+    provinces = pd.read_csv(folder / "transitions_by_province.csv")
+    villages = pd.read_csv(folder / "transitions_by_village.csv")
+    for column in ("stay", "drop", "join"):
+        assert national[column].sum() == provinces[column].sum() == villages[column].sum()
+    assert national["stay"].sum() + national["drop"].sum() > 0
+
+
+def test_a_saved_within_register_model_loads_as_one(three_sources, tmp_path):
+    _, sources = three_sources
+    model = Linker(n_jobs=1).fit_within(sources["dtks"])
+    loaded = Linker.load(model.save(tmp_path / "dtks__dtks.json"))
+    assert loaded.within_ is True
+    pd.testing.assert_frame_equal(
+        loaded.duplicate_pairs(sources["dtks"]), model.duplicate_pairs(sources["dtks"])
+    )

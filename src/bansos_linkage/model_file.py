@@ -169,7 +169,7 @@ def _version_1(
     }
     fitted = {
         k: old.pop(k)
-        for k in ("tf_typical", "max_level_seen", "ml_training", "reviewed")
+        for k in ("tf_typical", "max_level_seen", "within", "ml_training", "reviewed")
         if k in old
     }
     return settings, fitted, old
@@ -182,6 +182,8 @@ def _fitted(path: Path, key: str, spec: Any) -> dict[str, Any]:
         return {
             "tf_typical": {str(k): float(v) for k, v in spec["tf_typical"].items()},
             "max_level_seen": [int(x) for x in spec["max_level_seen"]],
+            # fitted on one register's own pairs (absent in older files: across two)
+            "within": bool(spec.get("within", False)),
             "ml_training": dict(spec.get("ml_training") or {}),
             "reviewed": None if reviewed is None else [list(row) for row in reviewed],
         }

@@ -143,6 +143,9 @@ def assemble(
             reference_date=reference_date,
             backbone=order[0],
         )
+    if scores is not None:  # the register itself carries each family's rank
+        ranks = scores.set_index("family_id")[["rank", "desil"]]
+        families = families.join(ranks, on="family_id")
     report = None
     if PREVIOUS in ordered and order[0] != PREVIOUS:
         report = transitions.transitions(

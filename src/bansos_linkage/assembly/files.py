@@ -6,13 +6,15 @@
 
 =============================  ======================================================
 ``persons.csv``                one row per DTSEN person, chosen values and sources
-``families.csv``               one row per DTSEN family, its village and size
+``families.csv``               one row per DTSEN family, its village, size, and its
+                               ``rank`` and ``desil`` when the families were scored
 ``sources.csv``                one row per input record: its person and family
 ``family_links.csv``           one row per source family, with its verval status
 ``conflicts.csv``              links refused or doubted, fields that differ
-``transitions.csv``            DTKS families that stay, drop out (why), join; per
-                               village, ``transitions_by_village.csv`` and
-                               ``transitions_by_province.csv`` count them
+``transitions.csv``            DTKS families that stay, drop out (why), join;
+                               ``transitions_by_village.csv``,
+                               ``transitions_by_province.csv`` and
+                               ``transitions_national.csv`` count them
 ``scores.csv``                 the families' PMT welfare, rank, desil, eligibility
                                (when a PMT or survey was given)
 ``links.parquet``              every duplicate pair and pairwise link considered
@@ -61,6 +63,7 @@ OUTPUT_FILES = (
     "transitions.csv",
     "transitions_by_village.csv",
     "transitions_by_province.csv",
+    "transitions_national.csv",
     "scores.csv",
     "links.parquet",
     "rejected.csv",
@@ -277,9 +280,12 @@ def _write_tables(
     paths.append(write_table(rejected, work / "rejected.csv", for_people=True))
     if result.transitions is not None:
         paths.append(write_table(result.transitions, work / "transitions.csv", for_people=True))
-        for level in ("village", "province"):
+        for level in ("village", "province", "national"):
             table = transition_report.transition_summary(result.transitions, level)
-            paths.append(write_table(table, work / f"transitions_by_{level}.csv"))
+            name = (
+                "transitions_national.csv" if level == "national" else f"transitions_by_{level}.csv"
+            )
+            paths.append(write_table(table, work / name))
     if result.scores is not None:
         paths.append(write_table(result.scores, work / "scores.csv"))
     (work / "records").mkdir()

@@ -219,7 +219,18 @@ def duplicate_groups(nodes: _Nodes, tables: Sequence[pd.DataFrame], max_group: i
                 ra, rb = min(ra, rb), max(ra, rb)  # the earlier record stays representative
                 parent[rb] = ra
                 size[ra] += size[rb]
-    return np.array([_root(parent, i) for i in range(len(nodes))], dtype=np.int64)
+    return roots(parent)
+
+
+def roots(parent: np.ndarray) -> np.ndarray:
+    """The root of every element of a union-find forest at once (pointer jumping:
+    a few passes over the array instead of one Python call per element)."""
+    out = parent.astype(np.int64, copy=True)
+    while True:
+        up = out[out]
+        if np.array_equal(up, out):
+            return out
+        out = up
 
 
 def _root(parent: np.ndarray, i: int) -> int:
@@ -319,7 +330,7 @@ def _greedy(
             if rb in members:
                 members.setdefault(ra, []).extend(members.pop(rb))
             outcome[i] = "joined"
-    person = np.array([_root(parent, i) for i in range(n)], dtype=np.int64)
+    person = roots(parent)
     return person, outcome
 
 

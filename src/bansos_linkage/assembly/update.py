@@ -86,6 +86,7 @@ from bansos_linkage.assembly.persons import (
     _Nodes,
     _pair_table,
     _root,
+    roots,
 )
 from bansos_linkage.errors import InputError, UsageError
 from bansos_linkage.io import read_table, restore_formulas
@@ -487,7 +488,7 @@ def _groups(
             parent[rb] = ra
             size[ra] += size[rb]
             anchored[ra] |= anchored[rb]
-    groups = np.array([_root(parent, i) for i in range(n)], dtype=np.int64)
+    groups = roots(parent)
     outcome[is_dup & (groups[np.maximum(a, 0)] == groups[np.maximum(b, 0)])] = "joined"
     return groups, anchored[groups], outcome
 
@@ -535,7 +536,7 @@ def _greedy(
             if rb in members:
                 members.setdefault(ra, []).extend(members.pop(rb))
             outcome[i] = "joined"
-    person = np.array([_root(parent, i) for i in range(n)], dtype=np.int64)
+    person = roots(parent)
     return person, outcome
 
 
