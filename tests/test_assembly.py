@@ -21,7 +21,7 @@ from bansos_linkage.assembly import (
     read_assembly,
     source_order,
 )
-from bansos_linkage.assembly.persons import _Nodes, cluster, duplicate_groups
+from bansos_linkage.assembly.persons import _Nodes, cluster
 from bansos_linkage.cli import main
 from bansos_linkage.errors import InputError, UsageError
 from bansos_linkage.synthetic import generate, scenario
@@ -139,7 +139,7 @@ def test_a_person_holds_one_record_per_source_strongest_link_wins():
     assert conflicts["record_ids"].iat[0] == "a2;b1"
 
 
-def test_transitive_link_refused_when_the_direct_pair_is_a_confident_non_match():
+def test_with_a_veto_a_transitive_link_is_refused_when_the_direct_pair_scores_below_it():
     nodes = _nodes()
     links = _links([("link", "a", "a1", "b", "b1", 20.0), ("link", "b", "b1", "c", "c1", 8.0)])
     asked = []
@@ -148,7 +148,7 @@ def test_transitive_link_refused_when_the_direct_pair_is_a_confident_non_match()
         asked.append((a, b, list(ids_a), list(ids_b)))
         return np.full(len(ids_a), 0.001)
 
-    person, outcome, conflicts = cluster(nodes, np.arange(4), links, score)
+    person, outcome, conflicts = cluster(nodes, np.arange(4), links, score, veto_probability=0.01)
     assert asked == [("a", "c", ["a1"], ["c1"])]
     assert person[0] == person[2] and person[3] != person[2]
     assert outcome.tolist() == ["joined", "transitive"]
@@ -166,13 +166,20 @@ def test_transitive_person_kept_and_reported_when_the_direct_pair_is_only_doubtf
     assert conflicts["detail"].str.startswith("kept").all() and len(conflicts) == 1
 
 
-def test_duplicate_groups_do_not_grow_past_their_cap():
-    nodes = _Nodes({"a": pd.DataFrame({"record_id": ["1", "2", "3"]})})
-    pairs = _links(
-        [("duplicate", "a", "1", "a", "2", 10.0), ("duplicate", "a", "2", "a", "3", 5.0)]
+def test_a_duplicate_pair_never_joins_two_people_of_another_source():
+    nodes = _Nodes({"a": pd.DataFrame({"record_id": ["1", "2", "3"]}),
+                    "b": pd.DataFrame({"record_id": ["x", "y"]})})  # fmt: skip
+    links = _links(
+        [
+            ("link", "a", "1", "b", "x", 30.0),
+            ("link", "a", "2", "b", "y", 25.0),
+            ("duplicate", "a", "1", "a", "2", 12.0),  # alike, but x and y are two people
+            ("duplicate", "a", "1", "a", "3", 10.0),  # 3 has no one else: a duplicate of 1
+        ]
     )
-    assert duplicate_groups(nodes, [pairs], max_group=2).tolist() == [0, 0, 2]
-    assert duplicate_groups(nodes, [pairs], max_group=3).tolist() == [0, 0, 0]
+    person, outcome, _ = cluster(nodes, np.arange(5), links, _never_scored)
+    assert outcome.tolist() == ["joined", "joined", "collision", "joined"]
+    assert person[0] == person[2] == person[3] != person[1]
 
 
 # --- the Linker within one register ----------------------------------------

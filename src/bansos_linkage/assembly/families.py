@@ -235,17 +235,17 @@ def _family_links(rec: pd.DataFrame, families: pd.DataFrame, names: list[str]) -
     origin.index = pd.MultiIndex.from_tuples(origin.index, names=["source", "source_family"])
     village = origin["village_key"]
     home = families.set_index("family_id")["village_code"]
-    moved = (
-        village.reindex(table.index).astype("string").to_numpy()
-        != table["family_id"].map(home).astype("string").to_numpy()
-    )
+    # moved only where both villages are known (a register without regions never moves)
+    theirs = pd.Series(village.reindex(table.index).to_numpy(), dtype="string")
+    now = pd.Series(table["family_id"].map(home).to_numpy(), dtype="string")
+    moved = theirs.ne(now).fillna(False).to_numpy(dtype=bool)
     table["status"] = np.select(
         [
             table["found"].eq(0),
             table["n_families"].gt(1),
             shared,
             table["found"] * 2 < table["members"],
-            pd.array(moved, dtype="boolean").fillna(False),
+            moved,
         ],
         ["not_found", "split", "merged", "partial", "moved"],
         default="same",
