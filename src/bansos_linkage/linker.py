@@ -1135,7 +1135,7 @@ def _person_evidence(comparisons: Sequence[Comparison]) -> Callable[[np.ndarray]
     ]
 
     def test(levels: np.ndarray) -> np.ndarray:
-        if not names and not dates:
+        if not names:  # no full-name comparison (other data, FEBRL): no test to make
             return np.ones(len(levels), dtype=bool)
         name_ok = np.zeros(len(levels), dtype=bool)
         for k, strong in names:
