@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from bansos_linkage.assembly import register, transitions
-from bansos_linkage.assembly.families import link_families
+from bansos_linkage.assembly.families import link_families, source_lists
 from bansos_linkage.assembly.persons import VETO_PROBABILITY, PersonLinks, link_persons
 from bansos_linkage.errors import UsageError
 from bansos_linkage.linker import Linker
@@ -177,13 +177,7 @@ def _persons(
 ) -> pd.DataFrame:
     """One row per person: family, sources, records, weakest link, chosen values."""
     grouped = records.groupby("person_id", sort=True)
-    present = pd.crosstab(records["person_id"], records["source"]).reindex(
-        columns=order, fill_value=0
-    )
-    names = pd.Series("", index=present.index, dtype=object)
-    for name in order:
-        joined = names + names.ne("").map({True: "+", False: ""}) + name
-        names = names.where(present[name].eq(0), joined)
+    names = source_lists(records, "person_id", order)
     table = pd.DataFrame(
         {
             "family_id": grouped["family_id"].first(),

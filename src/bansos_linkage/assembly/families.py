@@ -67,8 +67,7 @@ def link_families(
     """
     names = list(sources)
     rec = _with_source_data(records, sources)
-    anchor = _anchor_families(rec, names)
-    rec["family_id"] = rec["person_id"].map(anchor)
+    rec["family_id"] = _anchor_families(rec, names)
     rec["village_key"] = _backbone_villages(rec, names[0])
     families = _families(rec, names)
     links = _family_links(rec, families, names)
@@ -92,45 +91,41 @@ def _with_source_data(records: pd.DataFrame, sources: Mapping[str, pd.DataFrame]
     for col in REGION_COLUMNS:
         if col not in data:
             data[col] = pd.NA
-    return rec.merge(data, on=["source", "record_id"], how="left", validate="one_to_one")
+    rec = rec.merge(data, on=["source", "record_id"], how="left", validate="one_to_one")
+    rec["_fam"] = rec.groupby(["source", "source_family"], sort=False, dropna=False).ngroup()
+    return rec
 
 
-def _anchor_families(rec: pd.DataFrame, names: list[str]) -> pd.Series:
-    """DTSEN family id of each person (by the rule of the module notes)."""
-    rank = rec["source"].map({n: k for k, n in enumerate(names)})
-    rec = rec.assign(_rank=rank, _pos=np.arange(len(rec)), _dup=rec["duplicate_of"].notna())
-    best = rec.sort_values(["person_id", "_rank", "_dup", "_pos"], kind="stable")
-    best = best.drop_duplicates("person_id")  # each person's most trusted record
-    family = best["source"] + "\x1f" + best["source_family"].astype(str)
-    on_backbone = best["_rank"].eq(0).to_numpy()
-    key = pd.Series(family.to_numpy(), index=best["person_id"].to_numpy())
+def _anchor_families(rec: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """DTSEN family id of each record's person (by the rule of the module notes), on
+    integer codes: millions of records, so no string keys."""
+    rank = rec["source"].map({n: k for k, n in enumerate(names)}).to_numpy(dtype=np.int64)
+    person = pd.factorize(rec["person_id"])[0]
+    fam = rec["_fam"].to_numpy()
+    pos = np.arange(len(rec))
+    dup = rec["duplicate_of"].notna().to_numpy()
+    order = np.lexsort((pos, dup, rank, person))
+    head = order[np.r_[True, person[order][1:] != person[order][:-1]]]
+    key = np.empty(person.max() + 1 if len(person) else 0, dtype=np.int64)
+    key[person[head]] = fam[head]  # each person's most trusted record's family
+    on_backbone = np.zeros(len(key), dtype=bool)
+    on_backbone[person[head]] = rank[head] == 0
     # rule 2: people without a backbone record follow their family's found members
-    found_in = _majority_backbone_family(rec, key, on_backbone, best)
-    key.loc[found_in.index] = found_in.to_numpy()
-    # number the families in the order of their first record
-    first = rec.assign(_key=rec["person_id"].map(key)).groupby("_key")["_pos"].min()
-    order = first.sort_values(kind="stable").index
-    ids = pd.Series([f"F{i:010d}" for i in range(1, len(order) + 1)], index=order, dtype="string")
-    return key.map(ids)
-
-
-def _majority_backbone_family(
-    rec: pd.DataFrame, key: pd.Series, on_backbone: np.ndarray, best: pd.DataFrame
-) -> pd.Series:
-    """For persons without a backbone record: the backbone family most of the found
-    members of their own source family are in (ties: the first such family)."""
-    person_key = rec["person_id"].map(key)
-    found = rec["person_id"].map(pd.Series(on_backbone, index=best["person_id"].to_numpy()))
-    fam = rec["source"] + "\x1f" + rec["source_family"].astype(str)
-    votes = pd.DataFrame({"fam": fam, "key": person_key, "pos": rec["_pos"]})[found.to_numpy()]
+    found = on_backbone[person]
+    votes = pd.DataFrame({"fam": fam[found], "key": key[person[found]], "pos": pos[found]})
     votes = votes.groupby(["fam", "key"], sort=False).agg(n=("pos", "size"), first=("pos", "min"))
     votes = votes.reset_index().sort_values(["fam", "n", "first"], ascending=[True, False, True])
     winner = votes.drop_duplicates("fam").set_index("fam")["key"]
-    lonely = best[~on_backbone]
-    lonely_fam = lonely["source"] + "\x1f" + lonely["source_family"].astype(str)
-    target = lonely_fam.map(winner)
-    has = target.notna().to_numpy()
-    return pd.Series(target.to_numpy()[has], index=lonely["person_id"].to_numpy()[has])
+    lonely = np.flatnonzero(~on_backbone)
+    target = winner.reindex(key[lonely]).to_numpy()
+    has = ~pd.isna(target)
+    key[lonely[has]] = target[has].astype(np.int64)
+    # number the families in the order of their first record
+    of_record = key[person]
+    first = pd.Series(pos).groupby(of_record).min().sort_values(kind="stable")
+    number = pd.Series(np.arange(1, len(first) + 1), index=first.index)
+    digits = number.reindex(of_record).to_numpy().astype(str)
+    return np.char.add("F", np.char.zfill(digits, 10)).astype(object)
 
 
 def _backbone_villages(rec: pd.DataFrame, backbone: str) -> pd.Series:
@@ -173,7 +168,7 @@ def _families(rec: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     backbone = anchor[anchor["_rank"].eq(0)].drop_duplicates("village_code")
     region = _in_villages(region, backbone.set_index("village_code"))
     sizes = rec.groupby("family_id")["person_id"].nunique().rename("n_persons")
-    present = _source_lists(rec, "family_id", names).rename("sources")
+    present = source_lists(rec, "family_id", names).rename("sources")
     out = region.join(sizes).join(present).reset_index()
     return out[["family_id", *REGION_COLUMNS, "n_persons", "sources"]]
 
@@ -191,13 +186,23 @@ def _modes(frame: pd.DataFrame, key: str, column: str, carry: list[str]) -> pd.D
     return taken.set_index(key)
 
 
-def _source_lists(rec: pd.DataFrame, key: str, names: list[str]) -> pd.Series:
-    """Per ``key``, the sources present, joined with "+" in priority order."""
-    present = pd.crosstab(rec[key], rec["source"]).reindex(columns=names, fill_value=0) > 0
-    text = pd.Series("", index=present.index, dtype=object)
-    for name in names:
-        text = text.where(~present[name], text + np.where(text.eq(""), "", "+") + name)
-    return text
+def source_lists(rec: pd.DataFrame, key: str, names: list[str]) -> pd.Series:
+    """Per ``key``, the sources present, joined with "+" in priority order (by bit
+    masks: a crosstab of millions of rows aggregates in Python).
+
+    Examples
+    --------
+    >>> rec = pd.DataFrame({"person_id": ["P1", "P1", "P2"], "source": ["b", "a", "b"]})
+    >>> source_lists(rec, "person_id", ["a", "b"]).to_dict()
+    {'P1': 'a+b', 'P2': 'b'}
+    """
+    rank = rec["source"].map({n: k for k, n in enumerate(names)}).to_numpy(dtype=np.int64)
+    bits = pd.DataFrame({key: rec[key].to_numpy(), "bit": np.left_shift(1, rank)})
+    mask = bits.drop_duplicates().groupby(key, sort=True)["bit"].sum()
+    labels = {
+        m: "+".join(n for k, n in enumerate(names) if m >> k & 1) for m in mask.unique().tolist()
+    }
+    return mask.map(labels).astype(object)
 
 
 def _family_links(rec: pd.DataFrame, families: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -230,9 +235,8 @@ def _family_links(rec: pd.DataFrame, families: pd.DataFrame, names: list[str]) -
     sharing = whole.groupby([whole.index.get_level_values(0), whole["family_id"]]).size()
     at = pd.MultiIndex.from_arrays([table.index.get_level_values(0), table["family_id"]])
     shared = sharing.reindex(at).fillna(0).to_numpy() > 1
-    fam_key = list(zip(people["source"], people["source_family"], strict=True))
-    origin = _modes(people.assign(_fam=fam_key), "_fam", "village_key", list(REGION_COLUMNS))
-    origin.index = pd.MultiIndex.from_tuples(origin.index, names=["source", "source_family"])
+    origin = _modes(people, "_fam", "village_key", ["source", "source_family", *REGION_COLUMNS])
+    origin = origin.set_index(["source", "source_family"])
     village = origin["village_key"]
     home = families.set_index("family_id")["village_code"]
     # moved only where both villages are known (a register without regions never moves)
