@@ -425,3 +425,39 @@ def test_a_saved_within_register_model_loads_as_one(three_sources, tmp_path):
     pd.testing.assert_frame_equal(
         loaded.duplicate_pairs(sources["dtks"]), model.duplicate_pairs(sources["dtks"])
     )
+
+
+def test_cli_update_and_verval_import(tmp_path, three_sources, capsys):
+    data, _ = three_sources
+    for name in ("dtks", "regsosek"):
+        data.registers[name].to_csv(tmp_path / f"{name}.csv", index=False)
+    given = [
+        f"--source=dtks={tmp_path / 'dtks.csv'}",
+        f"--source=regsosek={tmp_path / 'regsosek.csv'}",
+    ]
+    day = ["--reference-date", "2026-01-01", "-q"]
+    assert main(["assemble", *given, "--out", str(tmp_path / "run"), *day]) == 0
+    # this month's DTKS: the same export less its first 20 rows
+    data.registers["dtks"].iloc[20:].to_csv(tmp_path / "dtks_02.csv", index=False)
+    update = [
+        "assemble",
+        "--update",
+        str(tmp_path / "run"),
+        f"--source=dtks={tmp_path / 'dtks_02.csv'}",
+    ]
+    assert main([*update, "--out", str(tmp_path / "run_02"), *day]) == 0
+    changes = pd.read_csv(tmp_path / "run_02" / "changes.csv")
+    removed = changes[changes["level"].eq("record") & changes["change"].eq("removed")]
+    assert len(removed) == 20
+    before = pd.read_csv(tmp_path / "run" / "sources.csv", dtype=str)
+    after = pd.read_csv(tmp_path / "run_02" / "sources.csv", dtype=str)
+    kept = before.merge(after, on=["source", "record_id"], suffixes=("", "_02"))
+    assert (kept["person_id"] == kept["person_id_02"]).all()  # ids are stable
+    assert (
+        main([*update, "--out", str(tmp_path / "x"), "--survey", str(tmp_path / "dtks.csv")]) == 2
+    )
+    # an unfilled worklist imports as nothing decided yet
+    book = sorted((tmp_path / "run_02" / "worklists").glob("*.xlsx"))[0]
+    capsys.readouterr()
+    assert main(["verval", "import", str(tmp_path / "run_02"), str(book)]) == 0
+    assert "0 decisions applied" in capsys.readouterr().out
