@@ -804,19 +804,27 @@ def concurrent_links(inputs: Inputs, work: Path) -> FaultOutcome:
     from bansos_linkage.runs import lock_path, verify_run
 
     target, go = work / "run", work / "go"
-    # both import everything first, then start together when "go" appears, so that
-    # they overlap however slow the machine (python -m bansos_linkage link, otherwise)
+    # both import everything first and say so, then start together when "go" appears,
+    # so that they overlap however slow the machine (python -m bansos_linkage link,
+    # otherwise)
     code = (
         "import sys, time, pathlib\n"
         "from bansos_linkage import cli, pipeline, linker  # noqa: F401\n"
+        "cli.build_parser()\n"
+        "pathlib.Path(sys.argv[2]).touch()\n"
         "go = pathlib.Path(sys.argv[1])\n"
         "while not go.exists():\n"
         "    time.sleep(0.005)\n"
-        "sys.exit(cli.main(sys.argv[2:]))\n"
+        "sys.exit(cli.main(sys.argv[3:]))\n"
     )
-    command = [sys.executable, "-c", code, str(go), *_link_command(inputs, target)[3:]]
-    with _started(command) as a, _started(command) as b:
-        time.sleep(0.2)
+    ready = [work / "ready_a", work / "ready_b"]
+    rest = _link_command(inputs, target)[3:]
+    first = [sys.executable, "-c", code, str(go), str(ready[0]), *rest]
+    second = [sys.executable, "-c", code, str(go), str(ready[1]), *rest]
+    with _started(first) as a, _started(second) as b:
+        deadline = time.monotonic() + 120
+        while not all(r.exists() for r in ready) and time.monotonic() < deadline:
+            time.sleep(0.01)
         go.touch()
         results = [p.communicate(timeout=120) for p in (a, b)]
         codes = sorted(p.returncode for p in (a, b))

@@ -1141,8 +1141,6 @@ def _print_score_summary(summary, problems) -> None:
 
 
 def _add_assemble(sub: argparse._SubParsersAction) -> None:
-    from bansos_linkage.assembly.files import parse_source
-
     p = sub.add_parser(
         "assemble",
         help="assemble DTSEN from several registers (or deduplicate one) with verval worklists",
@@ -1157,7 +1155,6 @@ def _add_assemble(sub: argparse._SubParsersAction) -> None:
         "--source",
         action="append",
         required=True,
-        type=parse_source,
         metavar="NAME=FILE[:SCHEMA]",
         help="a register export and its schema (a preset or mapping YAML; default: the "
         "preset NAME); repeat for each source, e.g. --source dtks=dtks.csv "
@@ -1218,10 +1215,13 @@ def _add_assemble(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_assemble(args: argparse.Namespace) -> int:
-    from bansos_linkage.assembly.files import assemble_files
+    # imported here, not when the parser is built: the assembly package loads the
+    # linker and openpyxl, which every other command would wait for
+    from bansos_linkage.assembly.files import assemble_files, parse_source
     from bansos_linkage.assembly.update import update_files
     from bansos_linkage.runs import command_record
 
+    args.source = [parse_source(text) for text in args.source]
     for source in args.source:
         _check_input(Path(source.data), f"--source {source.name}", "file")
     if args.update is not None:
