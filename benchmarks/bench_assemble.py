@@ -59,6 +59,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from bansos_linkage import standardise
+from bansos_linkage.assembly.accuracy import cluster_pair_metrics as pair_metrics
 from bansos_linkage.synthetic import generate, scenario
 
 HERE = Path(__file__).resolve().parent
@@ -156,12 +157,6 @@ def febrl3_truth(folder: Path) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- metrics
-def _pairs_in(groups: pd.Series) -> int:
-    """Record pairs within groups of the given sizes: sum of n (n - 1) / 2."""
-    n = groups.to_numpy(dtype=np.int64)
-    return int((n * (n - 1) // 2).sum())
-
-
 def _ratio(part: int, whole: int) -> float:
     return part / whole if whole else float("nan")
 
@@ -192,19 +187,14 @@ def cluster_pair_metrics(clusters: pd.DataFrame, truth: pd.DataFrame) -> dict:
     missing = rows["cluster_id"].isna()
     rows.loc[missing, "cluster_id"] = "\x00" + rows["source"] + "\x00" + rows["record_id"]
 
-    def count(by: list[str]) -> int:
-        return _pairs_in(rows.groupby(by, sort=False).size())
+    def count(part: pd.DataFrame) -> dict[str, int]:
+        # the library's pair counts (bansos_linkage.assembly.accuracy), on one table
+        m = pair_metrics(part, part, cluster="cluster_id", entity="person_id")
+        return {k: m[f"{k}_pairs"] for k in ("predicted", "true", "correct")}
 
-    predicted, true = count(["cluster_id"]), count(["person_id"])
-    correct = count(["cluster_id", "person_id"])
-    within = {
-        source: {
-            "predicted": _pairs_in(part.groupby("cluster_id", sort=False).size()),
-            "true": _pairs_in(part.groupby("person_id", sort=False).size()),
-            "correct": _pairs_in(part.groupby(["cluster_id", "person_id"], sort=False).size()),
-        }
-        for source, part in rows.groupby("source", sort=True)
-    }
+    total = count(rows)
+    predicted, true, correct = total["predicted"], total["true"], total["correct"]
+    within = {source: count(part) for source, part in rows.groupby("source", sort=True)}
     cross = {
         k: v - sum(w[k] for w in within.values())
         for k, v in {"predicted": predicted, "true": true, "correct": correct}.items()

@@ -144,16 +144,26 @@ def link_persons(
     records = _records_table(nodes, groups, person, links)
     conflicts.insert(1, "person_id", records["person_id"].to_numpy()[conflicts.pop("group")])
     report(steps, steps, "done")
-    summary = {
-        "sources": {n: len(sources[n]) for n in names},
+    summary = person_summary(sources, records, links, conflicts)
+    return PersonLinks(records, links, conflicts, linkers, summary)
+
+
+def person_summary(
+    sources: Mapping[str, pd.DataFrame],
+    records: pd.DataFrame,
+    links: pd.DataFrame,
+    conflicts: pd.DataFrame,
+) -> dict[str, Any]:
+    """Counts of the person stage: records per source, persons, duplicates per source,
+    pairs by outcome, conflicts by kind."""
+    duplicate = records["duplicate_of"].notna()
+    return {
+        "sources": {n: len(frame) for n, frame in sources.items()},
         "persons": int(records["person_id"].nunique()),
-        "duplicates": {
-            n: int((records["source"].eq(n) & records["duplicate_of"].notna()).sum()) for n in names
-        },
+        "duplicates": {n: int((records["source"].eq(n) & duplicate).sum()) for n in sources},
         "links": {k: int(v) for k, v in links["outcome"].value_counts().sort_index().items()},
         "conflicts": {k: int(v) for k, v in conflicts["kind"].value_counts().sort_index().items()},
     }
-    return PersonLinks(records, links, conflicts, linkers, summary)
 
 
 class _Nodes:
@@ -298,16 +308,23 @@ def _greedy(
     order: np.ndarray,
     vetoed: Mapping[int, set[int]],
     own: np.ndarray,
+    parent: np.ndarray | None = None,
+    existing: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Union of groups, links strongest first, under the two constraints; ``own`` is
-    the source bit a duplicate pair may share (0 for a link between sources)."""
+    """Union of groups, links strongest first, under the constraints; ``own`` is the
+    source bit a duplicate pair may share (0 for a link between sources). An update
+    starts from the persons there were (``parent``, flat: each group points at its
+    person's root) and never merges two of them (``existing``: roots that were
+    persons; such a pair is ``merge_refused``)."""
     n = len(nodes)
-    parent = np.arange(n)
+    parent = np.arange(n) if parent is None else parent.copy()
+    existing = None if existing is None else existing.copy()
     mask = np.zeros(n, dtype=np.int64)
     np.bitwise_or.at(mask, groups, np.left_shift(1, nodes.source))
+    np.bitwise_or.at(mask, parent, mask.copy())  # each root holds its person's sources
     members: dict[int, list[int]] = {}  # only for persons holding a vetoed group
     for g in vetoed:
-        members.setdefault(g, [g])
+        members.setdefault(_root(parent, g), []).append(g)
     outcome = np.full(len(ga), "", dtype=object)
     for i in order:
         ra, rb = _root(parent, int(ga[i])), _root(parent, int(gb[i]))
@@ -315,12 +332,16 @@ def _greedy(
             outcome[i] = "already_joined"
         elif (mask[ra] & mask[rb]) & ~own[i]:
             outcome[i] = "collision"
+        elif existing is not None and existing[ra] and existing[rb]:
+            outcome[i] = "merge_refused"
         elif _vetoed(ra, rb, members, vetoed, parent):
             outcome[i] = "transitive"
         else:
             ra, rb = min(ra, rb), max(ra, rb)
             parent[rb] = ra
             mask[ra] |= mask[rb]
+            if existing is not None:
+                existing[ra] |= existing[rb]
             if rb in members:
                 members.setdefault(ra, []).extend(members.pop(rb))
             outcome[i] = "joined"

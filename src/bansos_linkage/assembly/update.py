@@ -86,7 +86,11 @@ from bansos_linkage.assembly.persons import (
     _Nodes,
     _pair_table,
     _root,
+    person_summary,
     roots,
+)
+from bansos_linkage.assembly.persons import (
+    _greedy as persons_greedy,
 )
 from bansos_linkage.errors import InputError, UsageError
 from bansos_linkage.io import read_table, restore_formulas
@@ -503,54 +507,17 @@ def _greedy(
     vetoed: Mapping[int, set[int]],
 ) -> tuple[np.ndarray, np.ndarray]:
     """Existing persons as they were, then the new links strongest first under the
-    constraints (one record per source, vetoes, no merge of two existing persons)."""
-    n = len(nodes)
-    parent = np.arange(n)
+    constraints of :mod:`.persons` (one record per source, vetoes), never merging two
+    existing persons."""
+    parent = np.arange(len(nodes))
     fixed = np.flatnonzero(pd.notna(prev_person))
     heads = pd.Series(groups[fixed]).groupby(prev_person[fixed].astype(str)).transform("min")
     parent[groups[fixed]] = heads.to_numpy()
-    mask = np.zeros(n, dtype=np.int64)
-    np.bitwise_or.at(mask, groups, np.left_shift(1, nodes.source))
-    np.bitwise_or.at(mask, parent, mask.copy())
-    existing = np.zeros(n, dtype=bool)
+    existing = np.zeros(len(nodes), dtype=bool)
     existing[heads.to_numpy()] = True
-    members: dict[int, list[int]] = {}
-    for g in vetoed:
-        members.setdefault(_root(parent, g), []).append(g)
-    outcome = np.full(len(ga), "", dtype=object)
-    for i in order:
-        ra, rb = _root(parent, int(ga[i])), _root(parent, int(gb[i]))
-        if ra == rb:
-            outcome[i] = "already_joined"
-        elif mask[ra] & mask[rb]:
-            outcome[i] = "collision"
-        elif existing[ra] and existing[rb]:
-            outcome[i] = "merge_refused"
-        elif _vetoed(ra, rb, members, vetoed, parent):
-            outcome[i] = "transitive"
-        else:
-            ra, rb = min(ra, rb), max(ra, rb)
-            parent[rb] = ra
-            mask[ra] |= mask[rb]
-            existing[ra] |= existing[rb]
-            if rb in members:
-                members.setdefault(ra, []).extend(members.pop(rb))
-            outcome[i] = "joined"
-    person = roots(parent)
-    return person, outcome
-
-
-def _vetoed(
-    ra: int,
-    rb: int,
-    members: Mapping[int, list[int]],
-    vetoed: Mapping[int, set[int]],
-    parent: np.ndarray,
-) -> bool:
-    """Would joining persons ``ra`` and ``rb`` put a vetoed pair of groups in one person?"""
-    if ra not in members or rb not in members:
-        return False
-    return any(_root(parent, other) == rb for g in members[ra] for other in vetoed.get(g, ()))
+    # duplicates were grouped before: no pair may share a source
+    shared = np.zeros(len(ga), dtype=np.int64)
+    return persons_greedy(nodes, groups, ga, gb, order, vetoed, shared, parent, existing)
 
 
 def _checks(
@@ -759,15 +726,7 @@ def _result(
 ) -> Assembly:
     """The updated assembly, its persons, conflicts, transitions and summary built as
     :func:`~.build.assemble` builds them (private helpers of :mod:`.build`)."""
-    summary = {
-        "sources": {n: len(current[n]) for n in order},
-        "persons": int(records["person_id"].nunique()),
-        "duplicates": {
-            n: int((records["source"].eq(n) & records["duplicate_of"].notna()).sum()) for n in order
-        },
-        "links": {k: int(v) for k, v in links["outcome"].value_counts().sort_index().items()},
-        "conflicts": {k: int(v) for k, v in linking["kind"].value_counts().sort_index().items()},
-    }
+    summary = person_summary({n: current[n] for n in order}, records, links, linking)
     people = PersonLinks(records, links, linking, dict(linkers), summary)
     persons = build._persons(records, people, current, order)
     conflicts = build._conflicts(people, records, current, order)
