@@ -48,6 +48,21 @@ def test_em_recovers_known_m_u_and_lambda(missing):
         np.testing.assert_allclose(model.u_[k], U[k], atol=0.02)
 
 
+def test_pattern_counts_as_sample_weight_give_the_model_of_the_repeated_rows():
+    # what a distributed run does: count the patterns per partition, sum, fit once
+    X, _ = simulate(n=20_000, missing=0.2)
+    patterns, counts = np.unique(X, axis=0, return_counts=True)
+    whole = FellegiSunter().fit(X)
+    counted = FellegiSunter().fit(patterns, sample_weight=counts)
+    assert counted.n_iter_ == whole.n_iter_
+    assert counted.lambda_ == pytest.approx(whole.lambda_, rel=1e-9)
+    for k in range(len(M)):
+        np.testing.assert_allclose(counted.m_[k], whole.m_[k], rtol=1e-9)
+        np.testing.assert_allclose(counted.u_[k], whole.u_[k], rtol=1e-9)
+    with pytest.raises(ValueError, match="one non-negative count per row"):
+        FellegiSunter().fit(patterns, sample_weight=counts[:-1])
+
+
 def test_fixed_u_from_random_pairs_is_kept():
     X, _ = simulate()
     rng = np.random.default_rng(1)

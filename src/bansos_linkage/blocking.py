@@ -256,7 +256,7 @@ def iter_candidate_pairs(
         else:
             code = li.astype(np.int64) * width + ri
             keep &= ~np.isin(code, sn_seen, assume_unique=True)
-            sn_seen = np.union1d(sn_seen, code[keep])
+            sn_seen = np.sort(np.concatenate([sn_seen, code[keep]]))  # disjoint: no repeats
         yield i, li[keep], ri[keep], stats
 
 
@@ -285,8 +285,15 @@ def _unique_pairs(li: np.ndarray, ri: np.ndarray) -> tuple[np.ndarray, np.ndarra
     if not len(li):
         return li, ri
     width = int(ri.max()) + 1
-    codes = np.unique(li.astype(np.int64) * width + ri)  # sorted, as unique(axis=0) was
+    codes = sorted_unique(li.astype(np.int64) * width + ri)  # sorted, as unique(axis=0) was
     return codes // width, codes % width
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` by sorting: numpy 2's hash-based unique is many times
+    slower on millions of integer pair codes."""
+    out = np.sort(values)
+    return out[np.r_[True, out[1:] != out[:-1]]] if len(out) else out
 
 
 def candidate_pairs(
@@ -400,7 +407,7 @@ def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
     ``bk_village``: the village across coding schemes (province code + village name,
     else the scheme and the village code).
     """
-    out = records.copy()
+    out = records.copy(deep=False)  # copy-on-write: the new key columns only
     if "name_phonetic" in records:
         # split each distinct key once: registers repeat the same names many times
         codes, uniques = pd.factorize(records["name_phonetic"].astype("string"))

@@ -95,9 +95,17 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
         self.n_levels = n_levels
         self.m_probabilities = m_probabilities
 
-    def fit(self, X, y=None) -> FellegiSunter:
-        """Estimate ``m_``, ``u_`` and ``lambda_`` by EM on the distinct level patterns."""
+    def fit(self, X, y=None, sample_weight=None) -> FellegiSunter:
+        """Estimate ``m_``, ``u_`` and ``lambda_`` by EM on the distinct level patterns.
+
+        ``sample_weight``: how many pairs each row stands for, so that EM can run on
+        pattern counts summed elsewhere (over the partitions of a distributed run):
+        fitting distinct rows with their counts gives the model of the rows repeated.
+        """
         levels = _as_levels(X)
+        weight = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        if weight is not None and (weight.shape != (len(levels),) or (weight < 0).any()):
+            raise ValueError("sample_weight needs one non-negative count per row of X")
         self.feature_names_in_ = _names(X, levels.shape[1])
         self.n_features_in_ = levels.shape[1]
         self.n_levels_ = np.maximum(levels.max(axis=0, initial=0) + 1, 2).astype(int)
@@ -109,8 +117,8 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
             if len(declared) != len(self.n_levels_) or (self.n_levels_ > declared).any():
                 raise ValueError("levels exceed the declared n_levels of their comparison")
             self.n_levels_ = declared
-        patterns, counts = _pattern_counts(levels)
-        m, u = self._initial(levels)
+        patterns, counts = _pattern_counts(levels, weight)
+        m, u = self._initial(patterns, counts)
         lam = float(self.prior)
         history: list[float] = []
         for _ in range(self.max_iter):
@@ -169,7 +177,9 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
             )
         return [bool(flag) for flag in self.monotone]
 
-    def _initial(self, levels: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def _initial(
+        self, patterns: np.ndarray, counts: np.ndarray
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         m, u = [], []
         for k, n in enumerate(self.n_levels_):
             if self.m_probabilities is not None:
@@ -183,8 +193,9 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
                 uk = np.asarray(self.u_probabilities[k], dtype=float)
                 u.append(np.clip(np.pad(uk, (0, n - len(uk))), _EPS, 1))
             else:
-                col = levels[:, k]
-                freq = np.bincount(col[col >= 0], minlength=n).astype(float) + 1
+                col = patterns[:, k]
+                seen = col >= 0
+                freq = np.bincount(col[seen], weights=counts[seen], minlength=n) + 1.0
                 u.append(freq / freq.sum())
         return m, u
 
@@ -288,17 +299,23 @@ def estimate_u(levels_of_random_pairs, n_levels: Sequence[int] | None = None) ->
     return out
 
 
-def _pattern_counts(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct level rows and their counts, via one integer code per row (mixed radix):
-    far faster than ``np.unique(axis=0)`` on millions of pairs."""
+def _pattern_counts(
+    levels: np.ndarray, weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct level rows and their counts (summed ``weight``: rows standing for
+    several pairs), via one integer code per row (mixed radix): far faster than
+    ``np.unique(axis=0)`` on millions of pairs."""
     if not len(levels):
-        return levels, np.zeros(0, dtype=np.int64)
+        return levels, np.zeros(0, dtype=float)
     radix = levels.max(axis=0) + 2  # levels -1..max -> digits 0..max+1
     if float(np.prod(radix.astype(float))) >= 2**62:
-        return np.unique(levels, axis=0, return_counts=True)
-    place = np.cumprod(np.r_[1, radix[:-1]]).astype(np.int64)
-    codes, counts = np.unique((levels + 1) @ place, return_counts=True)
-    patterns = (codes[:, None] // place[None, :]) % radix[None, :] - 1
+        patterns, inverse = np.unique(levels, axis=0, return_inverse=True)
+        codes = inverse.ravel()
+    else:
+        place = np.cumprod(np.r_[1, radix[:-1]]).astype(np.int64)
+        values, codes = np.unique((levels + 1) @ place, return_inverse=True)
+        patterns = (values[:, None] // place[None, :]) % radix[None, :] - 1
+    counts = np.bincount(codes, weights=weight, minlength=len(patterns)).astype(float)
     return patterns.astype(np.int64), counts
 
 

@@ -503,14 +503,20 @@ class Linker:
         record ids, compared directly whether or not blocking would pair them; NaN
         where an id is not in its register."""
         self._fitted()
-        left, right = self._prepare(left, right)
         a = _positions(left, pd.Series(left_ids, dtype="string"))
         b = _positions(right, pd.Series(right_ids, dtype="string"))
         found = (a >= 0) & (b >= 0)
         out = np.full(len(a), np.nan)
-        if found.any():
-            levels = self._compare_chunk(left, right, a[found], b[found])
-            out[found] = self._weights(levels, self._bits(levels, b[found], self._freqs(right)))
+        if not found.any():
+            return out
+        # a name's frequency belongs to the whole register; all else is read off the
+        # compared rows alone, so only those are prepared
+        freqs = self._freqs(right)
+        rows_a, at_a = np.unique(a[found], return_inverse=True)
+        rows_b, at_b = np.unique(b[found], return_inverse=True)
+        sub_a, sub_b = self._prepare(left.iloc[rows_a], right.iloc[rows_b])
+        levels = self._compare_chunk(sub_a, sub_b, at_a, at_b)
+        out[found] = self._weights(levels, self._bits(levels, b[found], freqs))
         return out
 
     def _link_scored(
@@ -1243,11 +1249,15 @@ def _unlinked(
     linked = np.zeros(len(own_ids), dtype=bool)
     linked[own[keep]] = True
     # each record's best candidate: highest weight, ties to the lowest position
-    order = np.lexsort((other, -weight, own))
-    first = order[np.r_[True, own[order][1:] != own[order][:-1]]] if len(order) else order
-    w_of = np.full(len(own_ids), np.nan)
-    partner_of = np.full(len(own_ids), np.nan)
-    w_of[own[first]], partner_of[own[first]] = weight[first], other[first]
+    # (ufunc.at in one pass: a lexsort of millions of pairs takes seconds)
+    best = np.full(len(own_ids), -np.inf)
+    np.fmax.at(best, own, weight)
+    top = np.flatnonzero(weight == best[own])
+    lowest = np.full(len(own_ids), np.iinfo(np.int64).max)
+    np.minimum.at(lowest, own[top], other[top].astype(np.int64))
+    has_pair = lowest < np.iinfo(np.int64).max
+    w_of = np.where(has_pair, best, np.nan)
+    partner_of = np.where(has_pair, lowest, np.nan)
     ids = np.flatnonzero(~linked)
     w, partner = w_of[ids], partner_of[ids]
     has = ~np.isnan(partner)

@@ -208,9 +208,10 @@ def source_lists(rec: pd.DataFrame, key: str, names: list[str]) -> pd.Series:
 def _family_links(rec: pd.DataFrame, families: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """One row per source family with its status, and ``new`` rows per source."""
     backbone = names[0]
-    found_person = set(rec.loc[rec["source"].eq(backbone), "person_id"])
+    found_person = pd.Index(rec.loc[rec["source"].eq(backbone), "person_id"].unique())
     people = rec[rec["duplicate_of"].isna()].copy()
-    people["found"] = people["person_id"].isin(found_person)
+    # an Index lookup: Series.isin(set) walks the string column one value at a time
+    people["found"] = found_person.get_indexer(people["person_id"]) >= 0
     grouped = people.groupby(["source", "source_family"], sort=False)
     table = grouped.agg(members=("person_id", "nunique"), first=("family_id", "first"))
     found = people[people["found"]]
@@ -292,8 +293,8 @@ def _new_rows(rec: pd.DataFrame, families: pd.DataFrame, names: list[str]) -> pd
     """For each source but the backbone, the DTSEN families none of its records is in."""
     rows = []
     for name in names[1:]:
-        reached = set(rec.loc[rec["source"].eq(name), "family_id"])
-        new = families.loc[~families["family_id"].isin(reached), "family_id"]
+        reached = pd.Index(rec.loc[rec["source"].eq(name), "family_id"].unique())
+        new = families.loc[reached.get_indexer(families["family_id"]) < 0, "family_id"]
         rows.append(
             pd.DataFrame(
                 {

@@ -48,6 +48,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from bansos_linkage.blocking import blocking_keys
+from bansos_linkage.comparisons import columns_read
 from bansos_linkage.errors import SchemaError, UsageError
 from bansos_linkage.linker import Linker
 
@@ -111,6 +113,7 @@ def link_persons(
     if not sources:
         raise UsageError("no source registers given: assembly needs at least one")
     template = linker if linker is not None else Linker()
+    sources = {name: _linkable(frame, template) for name, frame in sources.items()}
     names = list(sources)
     report = progress or (lambda done, total, stage: None)
     pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
@@ -164,6 +167,13 @@ def person_summary(
         "links": {k: int(v) for k, v in links["outcome"].value_counts().sort_index().items()},
         "conflicts": {k: int(v) for k, v in conflicts["kind"].value_counts().sort_index().items()},
     }
+
+
+def _linkable(records: pd.DataFrame, template: Linker) -> pd.DataFrame:
+    """The columns linking reads, blocking keys included: derived once per source
+    instead of once for each of the models the source takes part in."""
+    wanted = [*columns_read(template.rules, template.comparisons), *template.family_columns]
+    return blocking_keys(records[[c for c in dict.fromkeys(wanted) if c in records]])
 
 
 class _Nodes:
@@ -371,7 +381,7 @@ def _transitive_checks(
     whose sources' own linking did not link them; returns the pairs newly scored. The
     records of one source in a person (duplicates) stand together, represented by the
     first: a link from any of them counts."""
-    rep = np.unique(groups)
+    rep = np.flatnonzero(np.bincount(groups, minlength=len(nodes)))  # np.unique is slow
     by_person = pd.DataFrame({"person": person[rep], "group": rep, "source": nodes.source[rep]})
     first = by_person.groupby(["person", "source"])["group"].transform("min").to_numpy()
     stand_for = np.arange(len(nodes))
