@@ -7,6 +7,7 @@ personal data found there: callers refer to records by id.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 
 class BansosLinkageError(Exception):
@@ -107,3 +108,43 @@ class EmptyInputError(InputError):
     ) -> None:
         self.side = side
         super().__init__(message, file=file)
+
+
+_NOT_FITTED_DOC = """A model (a Linker, a matcher, a proxy-means test) is used before it was
+    fitted or loaded. Also scikit-learn's ``NotFittedError`` (a ``ValueError`` and an
+    ``AttributeError``), so code written for scikit-learn estimators catches it."""
+
+if TYPE_CHECKING:
+    from sklearn.exceptions import NotFittedError as _SklearnNotFitted
+
+    class NotFittedError(BansosLinkageError, _SklearnNotFitted):
+        """See ``_NOT_FITTED_DOC``."""
+
+
+def __getattr__(name: str) -> type:
+    # NotFittedError subclasses scikit-learn's, which takes a second to import: it is
+    # made on first use, so that reading files (the CLI's start) does not wait for it
+    if name == "NotFittedError":
+        from sklearn.exceptions import NotFittedError as sklearn_not_fitted
+
+        made = type(
+            "NotFittedError",
+            (BansosLinkageError, sklearn_not_fitted),
+            {"__doc__": _NOT_FITTED_DOC, "__module__": __name__},
+        )
+        globals()[name] = made
+        return made
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class UnknownRecordError(BansosLinkageError, KeyError):
+    """A record id that is not in the register it was looked up in (also a
+    ``KeyError``). ``side`` names the register (``left``/``right`` or a source)."""
+
+    def __init__(self, record_id: object, *, side: str | None = None) -> None:
+        self.record_id, self.side = record_id, side
+        where = f"{side} " if side else ""
+        super().__init__(f"no {where}record with id {record_id!r}")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
