@@ -39,14 +39,14 @@ import psutil
 from results import update_section
 
 from bansos_linkage import standardise
-from bansos_linkage.blocking import (
+from bansos_linkage.evaluation import exact_nik_links, link_metrics, true_links
+from bansos_linkage.linkage.blocking import (
     DEFAULT_RULES,
     CandidatePairs,
     blocking_keys,
     candidate_pairs,
     pair_recall,
 )
-from bansos_linkage.evaluation import exact_nik_links, link_metrics, true_links
 from bansos_linkage.synthetic import generate, scenario
 
 HERE = Path(__file__).resolve().parent

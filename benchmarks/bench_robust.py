@@ -57,8 +57,8 @@ from bench_link import (
 )
 from results import update_section
 
-from bansos_linkage.blocking import DEFAULT_RULES
 from bansos_linkage.evaluation import exact_nik_links, link_metrics
+from bansos_linkage.linkage.blocking import DEFAULT_RULES
 from bansos_linkage.synthetic import scenario
 
 RESULTS_JSON = DATA / "robust_results.json"

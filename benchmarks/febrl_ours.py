@@ -16,9 +16,9 @@ import time
 
 import pandas as pd
 
-from bansos_linkage.blocking import ExactRule, SortedNeighbourhoodRule
-from bansos_linkage.comparisons import DateComparison, ExactComparison, StringComparison
-from bansos_linkage.linker import Linker
+from bansos_linkage.linkage.blocking import ExactRule, SortedNeighbourhoodRule
+from bansos_linkage.linkage.comparisons import DateComparison, ExactComparison, StringComparison
+from bansos_linkage.linkage.linker import Linker
 
 RULES = (
     ExactRule(("given_name",)),

@@ -6,7 +6,7 @@
   ``../notebooks/NN_name.ipynb``); on the site they point at the site's pages, and the
   plain mentions `notebooks/NN_name.ipynb` and `benchmarks/RESULTS.md` become links.
 - Docstrings cross-reference in Sphinx roles (:func:`standardise`,
-  :class:`~bansos_linkage.linker.LinkResult`), which mkdocstrings shows as text. On the
+  :class:`~bansos_linkage.linkage.linker.LinkResult`), which mkdocstrings shows as text. On the
   API pages each becomes the name in code, linked to its entry when the name is found
   (from the object whose docstring holds it outwards); otherwise it stays plain code.
 """

@@ -12,7 +12,12 @@ import pytest
 from hypothesis import settings
 
 from bansos_linkage import standardise
-from bansos_linkage.blocking import DEFAULT_RULES, CandidatePairs, blocking_keys, candidate_pairs
+from bansos_linkage.linkage.blocking import (
+    DEFAULT_RULES,
+    CandidatePairs,
+    blocking_keys,
+    candidate_pairs,
+)
 from bansos_linkage.synthetic import SyntheticData, generate, scenario
 
 # Property tests draw the same examples on every run (CI must not pass or fail by

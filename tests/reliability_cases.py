@@ -809,7 +809,8 @@ def concurrent_links(inputs: Inputs, work: Path) -> FaultOutcome:
     # otherwise)
     code = (
         "import sys, time, pathlib\n"
-        "from bansos_linkage import cli, pipeline, linker  # noqa: F401\n"
+        "from bansos_linkage import cli, pipeline  # noqa: F401\n"
+        "from bansos_linkage.linkage import linker  # noqa: F401\n"
         "cli.build_parser()\n"
         "pathlib.Path(sys.argv[2]).touch()\n"
         "go = pathlib.Path(sys.argv[1])\n"

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bansos_linkage.blocking import (
+from bansos_linkage.linkage.blocking import (
     ExactRule,
     SortedNeighbourhoodRule,
     candidate_pairs,

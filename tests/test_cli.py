@@ -237,7 +237,7 @@ def test_link_writes_every_output_and_loses_no_record(registers, tmp_path, capsy
     assert sum(summary["households"].values()) == len(families)
     import pandas as pd
 
-    from bansos_linkage.households import family_key
+    from bansos_linkage.linkage.households import family_key
 
     records = pd.read_parquet(run / "records_left.parquet")
     family = pd.Series(family_key(records).to_numpy(), index=records["record_id"])

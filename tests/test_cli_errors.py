@@ -228,8 +228,8 @@ def test_library_raises_the_same_clear_errors(d):
     """API users get the errors the command line reports."""
     from bansos_linkage.eligibility.criteria import N_CRITERIA, bps_criteria
     from bansos_linkage.eligibility.score import prepare_register, score_register
-    from bansos_linkage.linker import Linker
-    from bansos_linkage.model_file import load
+    from bansos_linkage.linkage.linker import Linker
+    from bansos_linkage.linkage.model_file import load
 
     assert cli.N_CRITERIA == N_CRITERIA
     with pytest.raises(UsageError, match="1 to 14"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bansos_linkage.comparisons import (
+from bansos_linkage.linkage.comparisons import (
     DEFAULT_COMPARISONS,
     DateComparison,
     NameComparison,
@@ -233,7 +233,7 @@ def test_true_pairs_agree_more_than_other_candidates_on_synthetic_registers(dtks
 
 
 def test_generic_string_comparison_levels():
-    from bansos_linkage.comparisons import StringComparison
+    from bansos_linkage.linkage.comparisons import StringComparison
 
     comp = StringComparison("suburb", thresholds=(0.8, 0.95))
     assert comp.levels == ("exact", "jw>=0.95", "jw>=0.8", "else")
@@ -244,7 +244,7 @@ def test_generic_string_comparison_levels():
 
 
 def test_sex_decoded_from_the_nik_counts_when_the_field_is_missing():
-    from bansos_linkage.comparisons import ExactComparison
+    from bansos_linkage.linkage.comparisons import ExactComparison
 
     comp = ExactComparison("sex", alternative="nik_sex")
     left = pd.DataFrame({"sex": [None, "M", None], "nik_sex": ["F", None, None]})
@@ -256,7 +256,7 @@ def test_sex_decoded_from_the_nik_counts_when_the_field_is_missing():
 
 
 def test_year_month_day_arithmetic_agrees_with_the_calendar():
-    from bansos_linkage.comparisons import _year_month_day
+    from bansos_linkage.linkage.comparisons import _year_month_day
 
     days = np.arange(
         np.datetime64("1600-01-01"), np.datetime64("2400-12-31"), dtype="datetime64[D]"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bansos_linkage.blocking import DEFAULT_RULES, iter_candidate_pairs
-from bansos_linkage.comparisons import DEFAULT_COMPARISONS, compare, vocabulary_groups
-from bansos_linkage.encoding import encode_columns, same_vocabulary
+from bansos_linkage.linkage.blocking import DEFAULT_RULES, iter_candidate_pairs
+from bansos_linkage.linkage.comparisons import DEFAULT_COMPARISONS, compare, vocabulary_groups
+from bansos_linkage.linkage.encoding import encode_columns, same_vocabulary
 
 
 def test_groups_share_one_vocabulary_and_missing_is_minus_one():

@@ -29,9 +29,9 @@ from bansos_linkage.evaluation import (
     true_links,
     wilson_interval,
 )
-from bansos_linkage.explain import level_names, plot_m_u
-from bansos_linkage.fellegi_sunter import FellegiSunter
-from bansos_linkage.linker import Linker
+from bansos_linkage.linkage.explain import level_names, plot_m_u
+from bansos_linkage.linkage.fellegi_sunter import FellegiSunter
+from bansos_linkage.linkage.linker import Linker
 from bansos_linkage.pipeline import link_files, read_run
 from bansos_linkage.review import merge_labels, oracle_decisions, select_for_review, write_labels
 from bansos_linkage.synthetic import generate, scenario

@@ -10,21 +10,21 @@ import pytest
 from matplotlib.figure import Figure
 from sklearn.exceptions import NotFittedError
 
-from bansos_linkage.comparisons import (
+from bansos_linkage.linkage.comparisons import (
     DEFAULT_COMPARISONS,
     ExactComparison,
     NameComparison,
     NikComparison,
     compare,
 )
-from bansos_linkage.explain import (
+from bansos_linkage.linkage.explain import (
     level_names,
     match_weight_histogram,
     plot_m_u,
     plot_waterfall,
     waterfall,
 )
-from bansos_linkage.fellegi_sunter import FellegiSunter
+from bansos_linkage.linkage.fellegi_sunter import FellegiSunter
 
 COMPARISONS = (NameComparison(), NikComparison(), ExactComparison("sex"))
 # level counts from the comparisons themselves, so the tests follow changes to their levels

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from bansos_linkage.comparisons import compare
-from bansos_linkage.fellegi_sunter import FellegiSunter, estimate_u, expected_errors
+from bansos_linkage.linkage.comparisons import compare
+from bansos_linkage.linkage.fellegi_sunter import FellegiSunter, estimate_u, expected_errors
 
 M = [
     np.array([0.03, 0.07, 0.90]),
@@ -120,7 +120,7 @@ def test_unsupervised_links_on_synthetic_registers(dtks_regsosek):
 
 
 def test_term_frequency_adjustment_rewards_rare_names():
-    from bansos_linkage.fellegi_sunter import term_frequency_adjustment
+    from bansos_linkage.linkage.fellegi_sunter import term_frequency_adjustment
 
     reference = np.array(["SITI"] * 50 + ["MUHAMMAD"] * 30 + [f"NAME{i}" for i in range(20)])
     values = np.array(["SITI", "NAME3", "UNSEEN", "NAME3"])
@@ -134,7 +134,7 @@ def test_term_frequency_adjustment_rewards_rare_names():
 
 
 def test_monotone_pools_levels_whose_weights_would_fall_as_agreement_rises():
-    from bansos_linkage.fellegi_sunter import _monotone_ratio
+    from bansos_linkage.linkage.fellegi_sunter import _monotone_ratio
 
     m = np.array([0.1, 0.05, 0.05, 0.8])
     u = np.array([0.5, 0.1, 0.3, 0.1])  # level 2 would weigh less than level 1

@@ -7,8 +7,8 @@ import doctest
 import pandas as pd
 import pytest
 
-from bansos_linkage import households as households_module
-from bansos_linkage.households import STATUSES, family_key, household_links, status_counts
+from bansos_linkage.linkage import households as households_module
+from bansos_linkage.linkage.households import STATUSES, family_key, household_links, status_counts
 
 
 def _records(ids, families, column="household_id"):

@@ -10,7 +10,7 @@ import pytest
 
 from bansos_linkage.errors import SchemaError
 from bansos_linkage.evaluation import exact_nik_links
-from bansos_linkage.linker import Linker
+from bansos_linkage.linkage.linker import Linker
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from bansos_linkage.ml_matcher import MLMatcher, matcher_from_dict, matcher_to_dict, pair_features
+from bansos_linkage.linkage.ml_matcher import (
+    MLMatcher,
+    matcher_from_dict,
+    matcher_to_dict,
+    pair_features,
+)
 
 
 def _expected_failures(estimator) -> dict[str, str]:

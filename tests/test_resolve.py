@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from bansos_linkage.resolve import link_probabilities, one_to_one
+from bansos_linkage.linkage.resolve import link_probabilities, one_to_one
 
 
 def test_best_total_assignment_not_greedy():
@@ -44,7 +44,7 @@ def test_no_record_gets_two_counterparts_on_random_graphs():
 
 
 def test_huge_component_is_resolved_greedily_within_memory(monkeypatch):
-    from bansos_linkage import resolve
+    from bansos_linkage.linkage import resolve
 
     monkeypatch.setattr(resolve, "MAX_DENSE_PAIRS", 3)
     left, right = np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])
@@ -54,7 +54,7 @@ def test_huge_component_is_resolved_greedily_within_memory(monkeypatch):
 
 
 def test_duplicates_of_one_register_share_their_person_counterpart():
-    from bansos_linkage.resolve import resolve_links
+    from bansos_linkage.linkage.resolve import resolve_links
 
     # left 0 and 1 are one person registered twice, left 2 another person
     left, right = np.array([0, 1, 2, 2]), np.array([0, 0, 0, 1])
@@ -77,7 +77,7 @@ def test_duplicates_of_one_register_share_their_person_counterpart():
 
 
 def test_unknown_mode_is_refused():
-    from bansos_linkage.resolve import resolve_links
+    from bansos_linkage.linkage.resolve import resolve_links
 
     with pytest.raises(ValueError, match="mode"):
         resolve_links(np.array([0]), np.array([0]), np.array([1.0]), 0.0, 1, 1, mode="greedy")

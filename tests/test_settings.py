@@ -14,11 +14,15 @@ import yaml
 
 from bansos_linkage import standardise
 from bansos_linkage.cli import EXIT_OK, EXIT_USAGE, main
-from bansos_linkage.comparisons import COMPARISON_TYPES, ComparisonResult, register_comparison
 from bansos_linkage.errors import SchemaError
 from bansos_linkage.io import read_table
-from bansos_linkage.linker import Linker
-from bansos_linkage.settings import (
+from bansos_linkage.linkage.comparisons import (
+    COMPARISON_TYPES,
+    ComparisonResult,
+    register_comparison,
+)
+from bansos_linkage.linkage.linker import Linker
+from bansos_linkage.linkage.settings import (
     default_settings,
     linker_from_settings,
     linker_settings,

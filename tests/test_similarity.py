@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bansos_linkage.similarity import phonetic_key, phonetic_keys
+from bansos_linkage.linkage.similarity import phonetic_key, phonetic_keys
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bansos_linkage.blocking import DEFAULT_RULES, ExactRule
 from bansos_linkage.evaluation import true_links
-from bansos_linkage.linker import Linker
-from bansos_linkage.training import exact_agreement, global_prior, random_pairs, u_from_random
+from bansos_linkage.linkage.blocking import DEFAULT_RULES, ExactRule
+from bansos_linkage.linkage.linker import Linker
+from bansos_linkage.linkage.training import (
+    exact_agreement,
+    global_prior,
+    random_pairs,
+    u_from_random,
+)
 
 
 def _metrics(p, links: pd.DataFrame) -> tuple[float, float]:

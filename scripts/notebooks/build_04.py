@@ -46,7 +46,7 @@ from bansos_linkage import Linker, standardise
 from bansos_linkage.evaluation import (
     choose_threshold, estimate_from_sample, label_free_curve, link_metrics,
     plot_calibration, plot_score_histogram, plot_threshold_curve, threshold_curve, true_links)
-from bansos_linkage.explain import level_names
+from bansos_linkage.linkage.explain import level_names
 from bansos_linkage.review import (
     explanations, level_weights, merge_labels, oracle_decisions, read_review_sheet,
     review_sheet, select_for_review, training_pairs, write_review_sheet)

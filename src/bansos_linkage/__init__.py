@@ -20,7 +20,7 @@ from bansos_linkage.standardisation import StandardisedRecords, standardise
 
 if TYPE_CHECKING:
     from bansos_linkage.assembly import Assembly, assemble
-    from bansos_linkage.linker import Linker, LinkResult
+    from bansos_linkage.linkage.linker import Linker, LinkResult
 
 __version__ = "0.1.0"
 
@@ -29,7 +29,7 @@ def __getattr__(name: str) -> object:
     # the linker needs scikit-learn, which takes most of a second to import: loaded on
     # first use, so that the CLI can start reading files meanwhile
     if name in ("Linker", "LinkResult"):
-        from bansos_linkage import linker
+        from bansos_linkage.linkage import linker
 
         return getattr(linker, name)
     if name in ("Assembly", "assemble"):

@@ -325,7 +325,7 @@ def _add_settings(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_settings(args: argparse.Namespace) -> int:
-    from bansos_linkage.settings import (
+    from bansos_linkage.linkage.settings import (
         default_settings,
         model_settings,
         settings_text,

@@ -195,7 +195,7 @@ class RunRelinker:
     """
 
     def __init__(self, run) -> None:
-        from bansos_linkage.linker import FAMILY_RULE, Linker, _Scored
+        from bansos_linkage.linkage.linker import FAMILY_RULE, Linker, _Scored
 
         self.run = run
         linker = Linker.load(run.model_path)
@@ -247,7 +247,7 @@ class RunRelinker:
         return out[0], out[1]
 
     def link(self, threshold: float):
-        """The :class:`~bansos_linkage.linker.LinkResult` (without pairs) at ``threshold``
+        """The :class:`~bansos_linkage.linkage.linker.LinkResult` (without pairs) at ``threshold``
         (a match probability, at least 1e-4)."""
         from dataclasses import replace
 
@@ -806,7 +806,7 @@ def read_truth(path: str | Path, right: str | Path | None = None) -> pd.DataFram
 
 def _family_metrics(run, truth: pd.DataFrame) -> dict[str, float]:
     """:func:`household_metrics` with the families the run's household links use."""
-    from bansos_linkage.households import family_key
+    from bansos_linkage.linkage.households import family_key
 
     def family(records: pd.DataFrame) -> pd.Series:
         return pd.Series(family_key(records).to_numpy(), index=records["record_id"].astype(str))

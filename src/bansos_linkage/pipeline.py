@@ -1,7 +1,7 @@
 """Files in, files out: read -> standardise -> link -> write, as the ``link`` command runs it.
 
 :func:`link_files` is the whole run on two exports; :func:`write_link_outputs`
-writes a :class:`~bansos_linkage.linker.LinkResult` as the files the CLI
+writes a :class:`~bansos_linkage.linkage.linker.LinkResult` as the files the CLI
 promises. Every input row ends in exactly one of ``links.csv`` (linked),
 ``unlinked_left.csv`` / ``unlinked_right.csv`` or ``rejected.csv``.
 """
@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from bansos_linkage.blocking import DEFAULT_RULES
-from bansos_linkage.comparisons import DEFAULT_COMPARISONS, columns_read
-from bansos_linkage.households import household_links, status_counts
 from bansos_linkage.io import read_table, restore_formulas, write_table
+from bansos_linkage.linkage.blocking import DEFAULT_RULES
+from bansos_linkage.linkage.comparisons import DEFAULT_COMPARISONS, columns_read
+from bansos_linkage.linkage.households import household_links, status_counts
 from bansos_linkage.runs import (
     MANIFEST,
     atomic_folder,
@@ -38,7 +38,7 @@ from bansos_linkage.schema import SourceSchema
 from bansos_linkage.standardisation import StandardisedRecords, standardise
 
 if TYPE_CHECKING:
-    from bansos_linkage.linker import Linker, LinkResult
+    from bansos_linkage.linkage.linker import Linker, LinkResult
 
 Progress = Callable[[int, int, str], None]
 OUTPUT_FILES = (
@@ -80,7 +80,7 @@ REVIEW_FIELDS = (
 class LinkRun:
     """A finished file-to-file run: the linker, its result, the standardised records
     (the columns linkage reads), the rows rejected at standardisation and the
-    household links read off the person links (:mod:`bansos_linkage.households`)."""
+    household links read off the person links (:mod:`bansos_linkage.linkage.households`)."""
 
     linker: Linker
     result: LinkResult
@@ -110,7 +110,7 @@ def link_files(
 
     ``model``: a model file from an earlier run; its parameters are used as they
     are (no EM), so a run can be repeated exactly or applied to new exports.
-    ``settings``: a settings file (YAML or JSON, see :mod:`bansos_linkage.settings`) or
+    ``settings``: a settings file (YAML or JSON, see :mod:`bansos_linkage.linkage.settings`) or
     dict to build the Linker from and fit; not with ``model``.
     ``threshold`` overrides the model's, the settings' or the default threshold.
     ``labels``: reviewed pairs (a labels file or a table with ``left_id``,
@@ -120,7 +120,7 @@ def link_files(
     after the linking) and written atomically with its manifest, which records
     ``command`` (see :func:`write_link_outputs`).
     ``include_kk``: the household links (``household_links.csv``) also give each
-    left family's KK number (:func:`~bansos_linkage.households.household_links`);
+    left family's KK number (:func:`~bansos_linkage.linkage.households.household_links`);
     by default they name families by a key that is not the KK.
     """
     job = partial(
@@ -279,7 +279,7 @@ def link_new_files(
         ``out_dir`` is the earlier run's folder.
     """
     from bansos_linkage.errors import UsageError
-    from bansos_linkage.linker import Linker
+    from bansos_linkage.linkage.linker import Linker
 
     folder = Path(existing_run)
     if out_dir is not None and Path(out_dir).resolve() == folder.resolve():
@@ -369,10 +369,10 @@ def _linker(
 ) -> Linker:
     """The model's Linker, or a new one from the settings or the defaults (its
     threshold overridden if asked)."""
-    from bansos_linkage.linker import DEFAULT_THRESHOLD, Linker
+    from bansos_linkage.linkage.linker import DEFAULT_THRESHOLD, Linker
 
     if settings is not None:
-        from bansos_linkage.settings import linker_from_settings
+        from bansos_linkage.linkage.settings import linker_from_settings
 
         linker = linker_from_settings(settings)
         if threshold is not None:

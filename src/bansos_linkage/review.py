@@ -334,7 +334,7 @@ def explanations(
 
 def level_weights(parameters: pd.DataFrame) -> dict[str, np.ndarray]:
     """Comparison label -> match weight of each level number, from
-    :meth:`~bansos_linkage.fellegi_sunter.FellegiSunter.parameters`."""
+    :meth:`~bansos_linkage.linkage.fellegi_sunter.FellegiSunter.parameters`."""
     return {
         str(label): group.sort_values("level")["match_weight"].to_numpy(dtype=float)
         for label, group in parameters.groupby("comparison", sort=False)
@@ -703,7 +703,7 @@ def export_review(
     ``seed``), since their order would tell why they were chosen. Returns the sheet
     as written.
     """
-    from bansos_linkage.linker import Linker
+    from bansos_linkage.linkage.linker import Linker
     from bansos_linkage.pipeline import read_run
 
     if Path(out).suffix.lower() not in (".xlsx", ".csv"):
@@ -725,7 +725,7 @@ def export_review(
         pattern=comparisons,
         seed=seed,
     )
-    from bansos_linkage.explain import level_names
+    from bansos_linkage.linkage.explain import level_names
 
     if blind:  # the order would tell too (random links first, then nearest the threshold)
         batch = batch.sample(frac=1.0, random_state=seed).reset_index(drop=True)

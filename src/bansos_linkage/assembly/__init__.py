@@ -24,7 +24,7 @@ Tables (all keyed by ids, one row per entity):
 ``records``
     One row per standardised input record: ``source``, ``record_id``, ``person_id``,
     ``family_id`` (the DTSEN family of its person), ``source_family`` (its family key
-    in its own source, :func:`bansos_linkage.households.family_key`), ``duplicate_of``
+    in its own source, :func:`bansos_linkage.linkage.households.family_key`), ``duplicate_of``
     (the record id of its group's representative when the record is a declared
     duplicate within its source, else null), ``link_probability`` (probability of the
     strongest link that joined it to its person; null for a person of one record).

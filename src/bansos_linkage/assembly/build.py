@@ -19,7 +19,7 @@ from bansos_linkage.assembly import register, transitions
 from bansos_linkage.assembly.families import link_families, source_lists
 from bansos_linkage.assembly.persons import VETO_PROBABILITY, PersonLinks, link_persons
 from bansos_linkage.errors import UsageError
-from bansos_linkage.linker import Linker
+from bansos_linkage.linkage.linker import Linker
 
 #: The register DTSEN is built on, when it is among the sources.
 BACKBONE = "regsosek"

@@ -1,7 +1,7 @@
 """Families: the families of each source linked as groups through their members.
 
 A source's family is its household id where it has one (Regsosek, P3KE), else its KK
-(DTKS), else the record alone (:func:`bansos_linkage.households.family_key`). The
+(DTKS), else the record alone (:func:`bansos_linkage.linkage.households.family_key`). The
 DTSEN family of a person is:
 
 1. the backbone family (the first source's: Regsosek by default, the newest and
@@ -39,7 +39,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from bansos_linkage.households import family_key
+from bansos_linkage.linkage.households import family_key
 
 #: Statuses of a source family, in the order they are decided.
 STATUSES = ("not_found", "split", "merged", "partial", "moved", "same", "new")

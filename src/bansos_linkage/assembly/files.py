@@ -47,7 +47,7 @@ from bansos_linkage.assembly import worklists
 from bansos_linkage.assembly.build import Assembly, assemble
 from bansos_linkage.errors import InputError, UsageError
 from bansos_linkage.io import read_table, restore_formulas, write_table
-from bansos_linkage.linker import Linker
+from bansos_linkage.linkage.linker import Linker
 from bansos_linkage.runs import MANIFEST, atomic_folder, carry_over, json_default, verify_run
 from bansos_linkage.schema import list_presets
 from bansos_linkage.standardisation import standardise

@@ -48,10 +48,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from bansos_linkage.blocking import blocking_keys
-from bansos_linkage.comparisons import columns_read
 from bansos_linkage.errors import SchemaError, UsageError
-from bansos_linkage.linker import Linker
+from bansos_linkage.linkage.blocking import blocking_keys
+from bansos_linkage.linkage.comparisons import columns_read
+from bansos_linkage.linkage.linker import Linker
 
 #: Match probability below which a direct comparison vetoes a transitive link: off
 #: (see the module notes for the measurements behind it).

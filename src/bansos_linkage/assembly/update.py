@@ -94,7 +94,7 @@ from bansos_linkage.assembly.persons import (
 )
 from bansos_linkage.errors import InputError, UsageError
 from bansos_linkage.io import read_table, restore_formulas
-from bansos_linkage.linker import Linker
+from bansos_linkage.linkage.linker import Linker
 
 Progress = Callable[[int, int, str], None]
 #: Columns of the ``changes`` table.

@@ -36,7 +36,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from bansos_linkage.similarity import phonetic_key
+from bansos_linkage.linkage.similarity import phonetic_key
 from bansos_linkage.standardisation.problems import ProblemType, registry
 
 PROBLEMS = registry(

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bansos_linkage.blocking import KEY_SOURCES, Rule, rule_keys
-from bansos_linkage.encoding import same_vocabulary
-from bansos_linkage.similarity import distinct_scores, jaro_winkler
+from bansos_linkage.linkage.blocking import KEY_SOURCES, Rule, rule_keys
+from bansos_linkage.linkage.encoding import same_vocabulary
+from bansos_linkage.linkage.similarity import distinct_scores, jaro_winkler
 
 NULL_LEVEL = -1
 
@@ -53,7 +53,7 @@ def _pair_codes(
     right_rows: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, pd.Index]:
     """Codes of the two columns at the given rows in one vocabulary (-1 = missing), and
-    that vocabulary; free for columns :mod:`bansos_linkage.encoding` encoded together."""
+    that vocabulary; free for columns :mod:`bansos_linkage.linkage.encoding` encoded together."""
     a, b = left.get(left_column), right.get(right_column)
     if a is not None and b is not None and same_vocabulary(a, b):
         return a.array.codes[left_rows], b.array.codes[right_rows], a.dtype.categories
@@ -816,7 +816,7 @@ def columns_read(rules: Sequence[Rule], comparisons: Sequence[Comparison]) -> li
 
 def vocabulary_groups(comparison: Comparison) -> list[list[str]]:
     """The columns a comparison compares with each other, which must share one
-    vocabulary when encoded (see :mod:`bansos_linkage.encoding`)."""
+    vocabulary when encoded (see :mod:`bansos_linkage.linkage.encoding`)."""
     if isinstance(comparison, ExactComparison):
         return [[c for c in (comparison.column, comparison.alternative) if c]]
     if isinstance(comparison, NikComparison):

@@ -156,7 +156,7 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
         params: dict | None = None,
     ) -> FellegiSunter:
         """A fitted matcher from known m, u and prior (estimated elsewhere, e.g. u from
-        random pairs and m from EM sessions: :mod:`bansos_linkage.training`)."""
+        random pairs and m from EM sessions: :mod:`bansos_linkage.linkage.training`)."""
         model = cls(**(params or {}))
         model.m_ = [np.asarray(x, dtype=float) for x in m]
         model.u_ = [np.asarray(x, dtype=float) for x in u]
@@ -233,7 +233,7 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
 
         Columns ``comparison``, ``level`` (0 = else, up to the strongest), ``m``, ``u``,
         ``match_weight``; with ``level_names`` (comparison -> level names by level
-        number, as :func:`bansos_linkage.explain.level_names` gives them, or
+        number, as :func:`bansos_linkage.linkage.explain.level_names` gives them, or
         ``Linker.parameters()`` does) also ``level_name`` after ``level``. Levels a
         mapping does not name keep their number as name.
 

@@ -5,7 +5,7 @@ comparisons (with their level names, read-only, and their thresholds), the
 term-frequency comparisons, the resolution mode, the link and duplicate
 thresholds, the EM options and sessions, the random pairs for ``u`` and the seed,
 and where a register says which family a record belongs to. A model file
-(:mod:`bansos_linkage.model_file`) holds these settings in its ``settings``
+(:mod:`bansos_linkage.linkage.model_file`) holds these settings in its ``settings``
 section next to the fitted parameters, so a model's settings can be extracted,
 edited and fitted again::
 
@@ -19,12 +19,12 @@ edited and fitted again::
       high: 0.94
       levels: [exact, token_set, jw>=0.94, ...]
 
-A settings file may leave keys out (they keep the :class:`~bansos_linkage.linker.Linker`
+A settings file may leave keys out (they keep the :class:`~bansos_linkage.linkage.linker.Linker`
 defaults); every key it names is checked, and a wrong one is a
 :class:`~bansos_linkage.errors.SchemaError` naming the file and the key path
 (``comparisons[2].levels``). Comparison types are those of
-:data:`bansos_linkage.comparisons.COMPARISON_TYPES`; add your own with
-:func:`bansos_linkage.comparisons.register_comparison`.
+:data:`bansos_linkage.linkage.comparisons.COMPARISON_TYPES`; add your own with
+:func:`bansos_linkage.linkage.comparisons.register_comparison`.
 """
 
 from __future__ import annotations
@@ -39,19 +39,20 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from bansos_linkage import comparisons as cmp
-from bansos_linkage import training
-from bansos_linkage.blocking import ExactRule, Rule, SortedNeighbourhoodRule
 from bansos_linkage.errors import SchemaError
-from bansos_linkage.fellegi_sunter import FellegiSunter
-from bansos_linkage.resolve import MODES
+from bansos_linkage.linkage import comparisons as cmp
+from bansos_linkage.linkage import training
+from bansos_linkage.linkage.blocking import ExactRule, Rule, SortedNeighbourhoodRule
+from bansos_linkage.linkage.fellegi_sunter import FellegiSunter
+from bansos_linkage.linkage.resolve import MODES
 
 if TYPE_CHECKING:
-    from bansos_linkage.linker import Linker
+    from bansos_linkage.linkage.linker import Linker
 
 #: Blocking rule types by the name settings and model files give them.
 RULE_TYPES: dict[str, type] = {"exact": ExactRule, "sorted_neighbourhood": SortedNeighbourhoodRule}
-#: The EM options of :class:`~bansos_linkage.fellegi_sunter.FellegiSunter` a settings file sets.
+#: The EM options of :class:`~bansos_linkage.linkage.fellegi_sunter.FellegiSunter` a
+#: settings file sets.
 EM_OPTIONS = ("max_iter", "tol", "prior", "m_init", "monotone", "m_smoothing")
 #: The keys of a settings file, in the order they are written.
 KEYS = (
@@ -148,7 +149,7 @@ def linker_settings(linker: Linker) -> dict[str, Any]:
 
 def default_settings() -> dict[str, Any]:
     """The settings of ``Linker()``: the defaults for DTKS <-> Regsosek."""
-    from bansos_linkage.linker import Linker
+    from bansos_linkage.linkage.linker import Linker
 
     return linker_settings(Linker())
 
@@ -306,7 +307,7 @@ def _describe(hint: Any) -> str:
 def linker_options(
     settings: Any, *, source: str | Path = "settings", complete: bool = False, prefix: str = ""
 ) -> dict[str, Any]:
-    """The :class:`~bansos_linkage.linker.Linker` keyword arguments a settings dict asks
+    """The :class:`~bansos_linkage.linkage.linker.Linker` keyword arguments a settings dict asks
     for (``blocking_rules`` as ``rules``, ``em`` as ``matcher``). Keys it leaves out keep
     the Linker's defaults; with ``complete`` every key is required. Checked: a wrong
     key is a SchemaError naming ``source`` and the key path (``prefix`` goes before it,
@@ -500,7 +501,7 @@ def linker_from_settings(
 ) -> Linker:
     """A new (unfitted) Linker from a settings dict or file (YAML or JSON, or a model
     file: its settings). ``source`` names the dict in error messages."""
-    from bansos_linkage.linker import Linker
+    from bansos_linkage.linkage.linker import Linker
 
     if isinstance(settings, str | Path):
         source = source or Path(settings)
@@ -552,8 +553,8 @@ def read_settings(path: str | Path) -> dict[str, Any]:
 def model_settings(path: str | Path) -> dict[str, Any]:
     """The settings of a model file, checked (also of one written before settings
     files: version 1 files are loaded whole to read them)."""
-    from bansos_linkage import model_file
-    from bansos_linkage.linker import Linker
+    from bansos_linkage.linkage import model_file
+    from bansos_linkage.linkage.linker import Linker
 
     content = model_file.read(path)
     if content["version"] == 1:

@@ -6,7 +6,7 @@ and scored in chunks of ``chunk_size`` pairs, and only the compact per-pair
 results (positions, int8 levels, one weight) are kept for the whole run.
 
 Parameters are estimated so that they do not depend on the blocking
-(:mod:`bansos_linkage.training`): u from random pairs, m by EM sessions, the
+(:mod:`bansos_linkage.linkage.training`): u from random pairs, m by EM sessions, the
 prior as the match probability of a random pair. Match weights include a
 term-frequency adjustment for exact name agreement, consistent with that u:
 ``log2(u_exact / frequency of this name)``, clipped to +-``TF_CLIP`` bits, so
@@ -31,8 +31,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from bansos_linkage import model_file, training
-from bansos_linkage.blocking import (
+from bansos_linkage.errors import EmptyInputError, SchemaError
+from bansos_linkage.linkage import model_file, training
+from bansos_linkage.linkage.blocking import (
     DEFAULT_RULES,
     Rule,
     blocking_keys,
@@ -41,7 +42,7 @@ from bansos_linkage.blocking import (
     iter_candidate_pairs,
     rule_keys,
 )
-from bansos_linkage.comparisons import (
+from bansos_linkage.linkage.comparisons import (
     DEFAULT_COMPARISONS,
     Comparison,
     DateComparison,
@@ -56,11 +57,15 @@ from bansos_linkage.comparisons import (
     derived_columns,
     vocabulary_groups,
 )
-from bansos_linkage.encoding import encode_columns
-from bansos_linkage.errors import EmptyInputError, SchemaError
-from bansos_linkage.fellegi_sunter import FellegiSunter, expected_errors, frequency_bits
-from bansos_linkage.ml_matcher import MLMatcher, choose_matcher, matcher_to_dict, pair_features
-from bansos_linkage.resolve import MODES, link_probabilities, resolve_links
+from bansos_linkage.linkage.encoding import encode_columns
+from bansos_linkage.linkage.fellegi_sunter import FellegiSunter, expected_errors, frequency_bits
+from bansos_linkage.linkage.ml_matcher import (
+    MLMatcher,
+    choose_matcher,
+    matcher_to_dict,
+    pair_features,
+)
+from bansos_linkage.linkage.resolve import MODES, link_probabilities, resolve_links
 
 #: Default link threshold on the match probability. The probabilities are estimated
 #: independently of the blocking (u from random pairs, the prior of a random pair), so
@@ -133,7 +138,7 @@ class Linker:
     matcher
         An unfitted :class:`FellegiSunter` with the EM settings to use.
     ml_matcher
-        An unfitted :class:`~bansos_linkage.ml_matcher.MLMatcher` (default: its
+        An unfitted :class:`~bansos_linkage.linkage.ml_matcher.MLMatcher` (default: its
         defaults) trained by :meth:`fit_ml` on reviewed pairs; it decides the links
         only where it beats the Fellegi-Sunter links on them (cross-validated).
     ml_threshold
@@ -146,7 +151,7 @@ class Linker:
         Random pairs compared to estimate the u probabilities.
     sessions
         EM sessions that estimate the m probabilities (default:
-        :data:`bansos_linkage.training.DEFAULT_SESSIONS`).
+        :data:`bansos_linkage.linkage.training.DEFAULT_SESSIONS`).
     random_state
         Seed of the random pairs: the same seed gives the same model.
     family_columns
@@ -274,7 +279,7 @@ class Linker:
         features). Reviewed decisions are final; the ML matcher decides the other links
         (with ``ml_threshold``) only if it beats the Fellegi-Sunter links on the labels,
         cross-validated, and only within the band of weights the labels cover
-        (:func:`~bansos_linkage.ml_matcher.choose_matcher`).
+        (:func:`~bansos_linkage.linkage.ml_matcher.choose_matcher`).
 
         ``labels`` has ``left_id``, ``right_id`` and ``is_match`` (bool), e.g. from
         :func:`~bansos_linkage.review.training_pairs`. Pairs need not be candidates
@@ -652,9 +657,10 @@ class Linker:
         self, left: pd.DataFrame, right: pd.DataFrame, left_id: str, right_id: str
     ) -> pd.DataFrame:
         """The waterfall table of one pair: prior, each comparison's level and weight, the
-        term-frequency bits, the final weight and probability (see :mod:`bansos_linkage.explain`;
-        draw it with :func:`~bansos_linkage.explain.plot_waterfall`)."""
-        from bansos_linkage.explain import level_names, waterfall
+        term-frequency bits, the final weight and probability (see
+        :mod:`bansos_linkage.linkage.explain`; draw it with
+        :func:`~bansos_linkage.linkage.explain.plot_waterfall`)."""
+        from bansos_linkage.linkage.explain import level_names, waterfall
 
         model = self._fitted()
         left, right = self._prepare(left, right)
@@ -669,10 +675,10 @@ class Linker:
     # --- persistence --------------------------------------------------------
 
     def save(self, path: str | Path) -> Path:
-        """Write the whole model as JSON: the settings (as :mod:`bansos_linkage.settings`
+        """Write the whole model as JSON: the settings (as :mod:`bansos_linkage.linkage.settings`
         writes them, to fit again with), the rules and comparisons used, the fitted
         parameters and what the run was (:attr:`settings`: reference date, schemas)."""
-        from bansos_linkage.settings import linker_settings
+        from bansos_linkage.linkage.settings import linker_settings
 
         model = self._fitted()
         return model_file.save(
@@ -1020,8 +1026,8 @@ class Linker:
         """m, u and match weight of every comparison level
         (:meth:`FellegiSunter.parameters`) with its ``level_name`` and ``observed``:
         False where linking saw no candidate pair at that level (m and u then come
-        from smoothing, not data; see :func:`bansos_linkage.explain.observed_levels`)."""
-        from bansos_linkage.explain import level_names, observed_levels
+        from smoothing, not data; see :func:`bansos_linkage.linkage.explain.observed_levels`)."""
+        from bansos_linkage.linkage.explain import level_names, observed_levels
 
         model = self._fitted()
         table = model.parameters(level_names(self.comparisons_))

@@ -22,8 +22,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from sklearn.utils.validation import check_is_fitted
 
-from bansos_linkage.comparisons import Comparison
-from bansos_linkage.fellegi_sunter import _EPS, FellegiSunter
+from bansos_linkage.linkage.comparisons import Comparison
+from bansos_linkage.linkage.fellegi_sunter import _EPS, FellegiSunter
 
 POSITIVE = "#2e7d32"  # green: evidence for a match
 NEGATIVE = "#c62828"  # red: evidence against
@@ -86,18 +86,18 @@ def waterfall(
     Parameters
     ----------
     model
-        A fitted :class:`~bansos_linkage.fellegi_sunter.FellegiSunter`.
+        A fitted :class:`~bansos_linkage.linkage.fellegi_sunter.FellegiSunter`.
     levels_row
         The pair's comparison levels: a one-row DataFrame or a Series indexed by
         ``model.feature_names_in_`` (e.g. ``levels.iloc[[i]]`` or ``levels.iloc[i]``
-        from :func:`~bansos_linkage.comparisons.compare`). ``-1`` = missing.
+        from :func:`~bansos_linkage.linkage.comparisons.compare`). ``-1`` = missing.
     names
         Comparison label -> level labels by level number, e.g. from
         :func:`level_names`; comparisons not in it are labelled by number.
     extra_weights
         Further log2 weights added after the comparisons, name -> weight (e.g.
         ``{"tf_adjustment:name": 2.3}`` from
-        :func:`~bansos_linkage.fellegi_sunter.term_frequency_adjustment`).
+        :func:`~bansos_linkage.linkage.fellegi_sunter.term_frequency_adjustment`).
 
     Returns
     -------
@@ -351,7 +351,7 @@ def plot_m_u(
     Parameters
     ----------
     model
-        A fitted :class:`~bansos_linkage.fellegi_sunter.FellegiSunter`, or a fitted
+        A fitted :class:`~bansos_linkage.linkage.fellegi_sunter.FellegiSunter`, or a fitted
         ``Linker`` (its level names and observed levels are then the defaults).
     names
         Comparison label -> level labels by level number (from :func:`level_names`).

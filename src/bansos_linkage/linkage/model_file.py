@@ -3,7 +3,7 @@
 Human-readable on purpose: a data team can see (and diff) what a run used.
 Loading validates every part and names the file and the key that is wrong.
 
-Layout (version 2): ``settings`` is a settings dict as in :mod:`bansos_linkage.settings`
+Layout (version 2): ``settings`` is a settings dict as in :mod:`bansos_linkage.linkage.settings`
 (what to fit again with, e.g. after editing: ``bansos-linkage settings --model``
 extracts it); ``blocking_rules`` and ``comparisons`` are those the fitted model uses
 (the settings' ones less those whose columns neither register had), in the same
@@ -21,13 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from bansos_linkage import comparisons as cmp
-from bansos_linkage import settings as linkage_settings
-from bansos_linkage import training
 from bansos_linkage.errors import SchemaError
-from bansos_linkage.fellegi_sunter import FellegiSunter
-from bansos_linkage.ml_matcher import matcher_from_dict
-from bansos_linkage.settings import RULE_TYPES, comparison_to_dict, rule_to_dict
+from bansos_linkage.linkage import comparisons as cmp
+from bansos_linkage.linkage import settings as linkage_settings
+from bansos_linkage.linkage import training
+from bansos_linkage.linkage.fellegi_sunter import FellegiSunter
+from bansos_linkage.linkage.ml_matcher import matcher_from_dict
+from bansos_linkage.linkage.settings import RULE_TYPES, comparison_to_dict, rule_to_dict
 
 FORMAT = "bansos-linkage-model"
 VERSION = 2
@@ -66,7 +66,7 @@ def matcher_to_dict(model: FellegiSunter) -> dict[str, Any]:
 
 
 def save(path: str | Path, content: dict[str, Any]) -> Path:
-    """Write ``content`` (see :func:`bansos_linkage.linker.Linker.save`) as indented JSON."""
+    """Write ``content`` (see :meth:`~bansos_linkage.linkage.linker.Linker.save`) as JSON."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"format": FORMAT, "version": VERSION, **content}, indent=2) + "\n")

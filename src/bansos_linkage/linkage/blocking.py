@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from bansos_linkage.encoding import same_vocabulary
+from bansos_linkage.linkage.encoding import same_vocabulary
 
 #: Per-block cap on the number of pairs (nl * nr) a rule may generate.
 DEFAULT_MAX_BLOCK_PAIRS = 250_000

@@ -1,7 +1,7 @@
 """Household links: the families of one register found among the households of the other.
 
 Benefits are paid to families, and DTSEN needs each DTKS family's Regsosek household
-to rank it. People are linked one by one (:mod:`~bansos_linkage.resolve`); this stage
+to rank it. People are linked one by one (:mod:`~bansos_linkage.linkage.resolve`); this stage
 reads the family links off the person links. Each family of the left register gets
 one row with the household most of its linked members are in, and a status:
 

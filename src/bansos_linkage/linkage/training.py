@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bansos_linkage.encoding import same_vocabulary
-from bansos_linkage.fellegi_sunter import FellegiSunter
+from bansos_linkage.linkage.encoding import same_vocabulary
+from bansos_linkage.linkage.fellegi_sunter import FellegiSunter
 
 #: Number of random pairs compared to estimate u.
 DEFAULT_U_PAIRS = 300_000
