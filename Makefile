@@ -6,7 +6,7 @@ INTEROP_VENV := .venv-interop
 STAMP := $(VENV)/.installed
 INTEROP_STAMP := $(INTEROP_VENV)/.installed
 
-.PHONY: demo test lint unit notebooks interop docs bench clean
+.PHONY: demo test lint unit notebooks notebooks-sync interop docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,15 +40,29 @@ demo: $(STAMP)
 
 test: lint unit notebooks interop docs
 
+# the same checks run as pre-commit hooks (.pre-commit-config.yaml); mypy's settings are in
+# pyproject.toml
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks notebooks scripts
 	$(BIN)/ruff format --check src tests benchmarks notebooks scripts
+	$(BIN)/mypy
 
+# with the docstring examples of the package (--doctest-modules on the command line, not in
+# pyproject's addopts: there it would also import, so run, notebooks/src/*.py)
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q --ignore=tests/interop
+	$(BIN)/python -m pytest -q --ignore=tests/interop --doctest-modules src/bansos_linkage tests
 
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest -q --nbmake notebooks
+
+# notebooks/src/NN_name.py (jupytext percent format, linted by ruff) are the notebooks'
+# sources: this writes their cells into notebooks/NN_name.ipynb and keeps the stored
+# outputs (tests/test_notebook_sources.py fails until it is run). Refresh the outputs
+# of a changed notebook with `$(BIN)/python scripts/notebooks/execute.py notebooks/NN_name.ipynb`.
+notebooks-sync: $(STAMP)
+	for src in notebooks/src/*.py; do \
+		$(BIN)/jupytext --quiet --to ipynb --update --output notebooks/$$(basename $$src .py).ipynb $$src || exit 1; \
+	done
 
 interop: $(INTEROP_STAMP)
 	$(INTEROP_VENV)/bin/python -m pytest -q -m interop tests/interop

@@ -85,7 +85,7 @@ def make_link_run():
 def small_link_run(out, seed: int = 1, **kwargs):
     """A link run of 200 synthetic households written to ``out`` (a few seconds);
     returns the run and the synthetic data."""
-    from bansos_linkage.pipeline import link_files
+    from bansos_linkage.runs.link import link_files
 
     data = generate(scenario("default", households=200, seed=seed))
     run = link_files(

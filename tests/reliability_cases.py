@@ -69,8 +69,8 @@ def _text(df: pd.DataFrame) -> pd.DataFrame:
 def build_inputs(folder: Path) -> Inputs:
     """Small valid inputs (60 synthetic households), a link run and a review sheet."""
     from bansos_linkage.evaluation import read_truth
-    from bansos_linkage.pipeline import link_files
-    from bansos_linkage.review import export_review
+    from bansos_linkage.runs.link import link_files
+    from bansos_linkage.runs.review import export_review
     from bansos_linkage.synthetic import generate, scenario
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -551,9 +551,9 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def readers_refuse(folder: Path, work: Path) -> list[str]:
     """Problems when any reader accepts ``folder`` (absent is fine: nothing to read)."""
     from bansos_linkage.errors import InputError
-    from bansos_linkage.evaluation import evaluate_run
-    from bansos_linkage.pipeline import read_run
-    from bansos_linkage.review import export_review
+    from bansos_linkage.runs.evaluate import evaluate_run
+    from bansos_linkage.runs.link import read_run
+    from bansos_linkage.runs.review import export_review
 
     if not folder.exists():
         return []
@@ -576,8 +576,8 @@ def readers_refuse(folder: Path, work: Path) -> list[str]:
 def check_intact(folder: Path, before: dict[str, bytes], *, lock: bool = True) -> list[str]:
     """The finished run is still there, byte for byte, verifies and reads back (and,
     with ``lock``, no lock is left: a killed process leaves one for the next to clear)."""
-    from bansos_linkage.pipeline import read_run
     from bansos_linkage.runs import lock_path, verify_run
+    from bansos_linkage.runs.link import read_run
 
     if not folder.is_dir():
         return ["the finished run folder is gone"]
@@ -600,7 +600,7 @@ FAULT_FILES = (1, 4, 8)  # write_table calls of a link run: links.csv ... record
 def fault_in_writer(inputs: Inputs, work: Path, k: int, *, existing: bool) -> FaultOutcome:
     """The k-th table a link run writes raises (a full disk, a crash): into a new
     folder nothing appears; into a finished run's folder the run stays as it was."""
-    import bansos_linkage.pipeline as pipeline
+    import bansos_linkage.runs.link as pipeline
 
     name = f"writer fails at file {k} ({'over a finished run' if existing else 'new folder'})"
     target = work / "run"
@@ -635,7 +635,7 @@ def fault_in_writer(inputs: Inputs, work: Path, k: int, *, existing: bool) -> Fa
 
 def fault_in_manifest(inputs: Inputs, work: Path) -> FaultOutcome:
     """The run dies while writing the manifest (every table written)."""
-    import bansos_linkage.runs as runs
+    import bansos_linkage.runs.folders as runs
 
     target = work / "run"
     shutil.copytree(inputs.run, target)
@@ -647,7 +647,7 @@ def fault_in_manifest(inputs: Inputs, work: Path) -> FaultOutcome:
 
     runs.write_manifest = failing
     try:
-        from bansos_linkage.pipeline import write_link_outputs
+        from bansos_linkage.runs.link import write_link_outputs
 
         write_link_outputs(inputs.link_run, target)
     except KeyboardInterrupt:
@@ -660,8 +660,8 @@ def fault_in_manifest(inputs: Inputs, work: Path) -> FaultOutcome:
 def _restored(target: Path, before: dict[str, bytes]) -> list[str]:
     """The finished run intact at ``target``, or (killed between moving it aside and
     renaming the new one into place) put back whole by the next run into the folder."""
-    from bansos_linkage.pipeline import OUTPUT_FILES
     from bansos_linkage.runs import atomic_folder
+    from bansos_linkage.runs.link import OUTPUT_FILES
 
     if not target.exists():
         aside = [p for p in target.parent.iterdir() if p.name.endswith(".old")]
@@ -809,7 +809,8 @@ def concurrent_links(inputs: Inputs, work: Path) -> FaultOutcome:
     # otherwise)
     code = (
         "import sys, time, pathlib\n"
-        "from bansos_linkage import cli, pipeline  # noqa: F401\n"
+        "from bansos_linkage import cli  # noqa: F401\n"
+        "from bansos_linkage.runs import link  # noqa: F401\n"
         "from bansos_linkage.linkage import linker  # noqa: F401\n"
         "cli.build_parser()\n"
         "pathlib.Path(sys.argv[2]).touch()\n"

@@ -452,9 +452,9 @@ def test_cli_update_and_verval_import(tmp_path, three_sources, capsys):
     after = pd.read_csv(tmp_path / "run_02" / "sources.csv", dtype=str)
     kept = before.merge(after, on=["source", "record_id"], suffixes=("", "_02"))
     assert (kept["person_id"] == kept["person_id_02"]).all()  # ids are stable
-    assert (
-        main([*update, "--out", str(tmp_path / "x"), "--survey", str(tmp_path / "dtks.csv")]) == 2
-    )
+    with pytest.raises(SystemExit) as refused:  # argparse: --survey not allowed with --update
+        main([*update, "--out", str(tmp_path / "x"), "--survey", str(tmp_path / "dtks.csv")])
+    assert refused.value.code == 2
     # an unfilled worklist imports as nothing decided yet
     book = sorted((tmp_path / "run_02" / "worklists").glob("*.xlsx"))[0]
     capsys.readouterr()

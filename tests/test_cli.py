@@ -211,7 +211,7 @@ def _link(registers, out, *extra):
 def test_link_writes_every_output_and_loses_no_record(registers, tmp_path, capsys):
     import json
 
-    from bansos_linkage.pipeline import OUTPUT_FILES
+    from bansos_linkage.runs.link import OUTPUT_FILES
 
     assert _link(registers, tmp_path / "run") == EXIT_OK
     captured = capsys.readouterr()

@@ -252,3 +252,22 @@ def test_library_raises_the_same_clear_errors(d):
     with pytest.raises(EmptyInputError, match="no right records") as caught:
         Linker().fit_link(some, some.head(0))
     assert caught.value.side == "right"
+
+
+def test_score_files_is_the_score_command_in_python(d, tmp_path):
+    """``score`` is a thin call of score_files: the same folder, manifest last, and the
+    same clear errors for API users."""
+    from bansos_linkage.runs import verify_run
+    from bansos_linkage.runs.score import score_files
+
+    day = pd.Timestamp("2026-01-01").date()
+    run = score_files(d / "hh.csv", None, tmp_path / "s", rules="sembako", reference_date=day)
+    files = verify_run(tmp_path / "s")["files"]
+    assert {"households.csv", "summary.csv", "problems.csv"} <= files.keys()
+    assert run.reference_date == day and run.pmt_accuracy is None and run.transitions is None
+    assert len(run.scored.households) == len(pd.read_csv(d / "hh.csv"))
+    with pytest.raises(UsageError, match="pmt_by"):
+        score_files(d / "hh.csv", None, tmp_path / "t", pmt_by="province_code")
+    with pytest.raises(InputError, match="hh_nodesil.csv"):
+        score_files(d / "hh_nodesil.csv", None, tmp_path / "u")
+    assert not (tmp_path / "t").exists() and not (tmp_path / "u").exists()

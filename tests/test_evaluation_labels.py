@@ -20,7 +20,6 @@ from bansos_linkage.cli import EXIT_OK, EXIT_USAGE, main
 from bansos_linkage.evaluation import (
     RunRelinker,
     choose_threshold,
-    evaluate_labels,
     labels_metrics,
     link_metrics,
     plot_score_histogram,
@@ -32,8 +31,9 @@ from bansos_linkage.evaluation import (
 from bansos_linkage.linkage.explain import level_names, plot_m_u
 from bansos_linkage.linkage.fellegi_sunter import FellegiSunter
 from bansos_linkage.linkage.linker import Linker
-from bansos_linkage.pipeline import link_files, read_run
 from bansos_linkage.review import merge_labels, oracle_decisions, select_for_review, write_labels
+from bansos_linkage.runs.evaluate import evaluate_labels
+from bansos_linkage.runs.link import link_files, read_run
 from bansos_linkage.synthetic import generate, scenario
 
 REFERENCE = dt.date(2026, 1, 1)
@@ -62,7 +62,7 @@ def linked(tmp_path_factory):
 @pytest.fixture(scope="module")
 def curve(linked):
     _, folder, truth = linked
-    return run_threshold_curve(folder, truth)
+    return run_threshold_curve(read_run(folder), truth)
 
 
 def _relink(data, folder, threshold: float) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Linking new records against an earlier run (``link-new``, ``pipeline.link_new_files``)."""
+"""Linking new records against an earlier run (``link-new``, ``runs.link.link_new_files``)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from bansos_linkage import read_table
 from bansos_linkage.cli import EXIT_OK, EXIT_USAGE, main
 from bansos_linkage.errors import UsageError
 from bansos_linkage.io import restore_formulas
-from bansos_linkage.pipeline import OUTPUT_FILES, link_files, link_new_files, read_run
 from bansos_linkage.runs import verify_run
+from bansos_linkage.runs.link import OUTPUT_FILES, link_files, link_new_files, read_run
 from bansos_linkage.synthetic import generate, scenario
 
 REF = dt.date(2026, 1, 1)
@@ -71,7 +71,9 @@ def test_every_new_record_ends_linked_unlinked_or_rejected(split, new_run):
     right = pd.read_parquet(split["folder"] / "run1" / "records_right.parquet")
     assert len(folder.right) == len(right) and set(links["right_id"]) <= set(right["record_id"])
     assert (out / "model.json").read_text() != ""
-    assert run.linker._fitted().parameters().equals(split["run1"].linker._fitted().parameters())
+    assert run.linker.fitted_model.parameters().equals(
+        split["run1"].linker.fitted_model.parameters()
+    )
     assert (out / "links_review.csv").exists()
 
 

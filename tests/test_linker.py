@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bansos_linkage.errors import SchemaError
+from bansos_linkage.errors import (
+    EmptyInputError,
+    NotFittedError,
+    SchemaError,
+    UnknownRecordError,
+)
 from bansos_linkage.evaluation import exact_nik_links
 from bansos_linkage.linkage.linker import Linker
 
@@ -156,15 +161,40 @@ def test_mismatched_schema_is_refused(linked, dtks_regsosek):
         linker.link(p.left.drop(columns=["record_id"]), p.right)
 
 
-def test_settings_are_checked():
-    with pytest.raises(ValueError, match="resolution"):
-        Linker(resolution="best")
-    with pytest.raises(ValueError, match="probability"):
-        Linker(threshold=3)
-    with pytest.raises(ValueError, match="unknown comparisons"):
-        Linker(term_frequency=("surname",))
-    with pytest.raises(RuntimeError, match="not fitted"):
+def test_settings_are_checked_at_fit(dtks_regsosek):
+    p = dtks_regsosek
+    # as in scikit-learn, the constructor only stores its parameters
+    bad = [{"resolution": "best"}, {"threshold": 3}, {"term_frequency": ("surname",)}]
+    messages = ["resolution", "probability", "unknown comparisons"]
+    for params, message in zip(bad, messages, strict=True):
+        linker = Linker(**params)
+        assert linker.get_params()[next(iter(params))] == next(iter(params.values()))
+        with pytest.raises(ValueError, match=message):
+            linker.fit(p.left, p.right)
+    with pytest.raises(NotFittedError, match="not fitted"):
         Linker().link(pd.DataFrame(), pd.DataFrame())
+    with pytest.raises(NotFittedError):
+        Linker().fitted_model  # noqa: B018
+
+
+def test_errors_name_columns_and_ids_not_values(linked, dtks_regsosek):
+    p = dtks_regsosek
+    linker, result, _ = linked
+    with pytest.raises(EmptyInputError) as err:
+        linker.link(p.left.iloc[:0], p.right)
+    assert err.value.side == "left"
+    with pytest.raises(EmptyInputError):
+        Linker().fit(p.left, p.right.iloc[:0])
+    # a blocking column on one side only: the column is named, not a bare KeyError
+    with pytest.raises(SchemaError, match="right register has no column 'nik'"):
+        linker.link(p.left, p.right.drop(columns=["nik"]))
+    name = p.left["full_name"].iloc[0]
+    with pytest.raises(UnknownRecordError) as err:
+        linker.explain(p.left, p.right, p.left["record_id"].iloc[0], "nobody")
+    assert err.value.record_id == "nobody" and err.value.side == "right"
+    assert name not in str(err.value)
+    with pytest.raises(SchemaError, match="is_match"):
+        linker.fit_ml(p.left, p.right, result.links[["left_id", "right_id"]])
 
 
 def test_strict_one_to_one_never_shares_a_counterpart(linked, dtks_regsosek):
@@ -187,7 +217,7 @@ def test_explain_adds_up_to_the_links_match_weight(linked, dtks_regsosek):
     assert table["cumulative"].iloc[-1] == pytest.approx(link["match_weight"], abs=1e-4)
     named = table.set_index("term").loc["name", "level_name"]
     assert named == link["name"]
-    with pytest.raises(KeyError, match="no left record"):
+    with pytest.raises(UnknownRecordError, match="no left record"):
         linker.explain(p.left, p.right, "nobody", link["right_id"])
 
 

@@ -15,8 +15,9 @@ import bansos_linkage
 from bansos_linkage import read_table, sample_path
 from bansos_linkage.cli import EXIT_OK, EXIT_USAGE, main
 from bansos_linkage.io import restore_formulas
-from bansos_linkage.pipeline import OUTPUT_FILES, REVIEW_FIELDS, links_for_review
-from bansos_linkage.review import BLIND_HIDDEN, export_review, import_review
+from bansos_linkage.review import BLIND_HIDDEN
+from bansos_linkage.runs.link import OUTPUT_FILES, REVIEW_FIELDS, links_for_review
+from bansos_linkage.runs.review import export_review, import_review
 from bansos_linkage.schema import list_presets, preset_path
 
 

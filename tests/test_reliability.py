@@ -29,7 +29,7 @@ from reliability_cases import (
 
 from bansos_linkage.errors import InputError
 from bansos_linkage.io import read_table, write_table
-from bansos_linkage.pipeline import read_run
+from bansos_linkage.runs.link import read_run
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,8 @@ import pytest
 from openpyxl import load_workbook
 
 from bansos_linkage.errors import InputError
-from bansos_linkage.review import export_review, import_review, read_labels
+from bansos_linkage.review import read_labels
+from bansos_linkage.runs.review import export_review, import_review
 
 N = 12
 

@@ -16,16 +16,7 @@ import pandas as pd
 import pytest
 
 from bansos_linkage.errors import InputError, UsageError
-from bansos_linkage.evaluation import evaluate_run
 from bansos_linkage.io import write_table
-from bansos_linkage.pipeline import (
-    OUTPUT_FILES,
-    LinkRun,
-    link_files,
-    read_run,
-    write_link_outputs,
-)
-from bansos_linkage.review import export_review
 from bansos_linkage.runs import (
     MANIFEST,
     atomic_files,
@@ -34,6 +25,15 @@ from bansos_linkage.runs import (
     lock_path,
     verify_run,
 )
+from bansos_linkage.runs.evaluate import evaluate_run
+from bansos_linkage.runs.link import (
+    OUTPUT_FILES,
+    LinkRun,
+    link_files,
+    read_run,
+    write_link_outputs,
+)
+from bansos_linkage.runs.review import export_review
 from bansos_linkage.synthetic import SyntheticData
 
 
@@ -149,7 +149,7 @@ def test_files_added_by_review_do_not_break_verification_and_survive_a_rerun(lin
 
 
 def test_a_link_killed_midway_leaves_no_folder_and_no_partial_files(linked, tmp_path, monkeypatch):
-    import bansos_linkage.pipeline as pipeline
+    import bansos_linkage.runs.link as pipeline
 
     run = linked[0]
     written = []
@@ -311,7 +311,7 @@ def _truth(data: SyntheticData) -> pd.DataFrame:
 
 
 def test_an_evaluation_killed_midway_leaves_the_previous_one_or_none(linked, folder, monkeypatch):
-    import bansos_linkage.io as io
+    import bansos_linkage.runs.evaluate as io  # the module that writes the tables
 
     truth = _truth(linked[2])
     out = folder / "evaluation"

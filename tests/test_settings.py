@@ -21,16 +21,14 @@ from bansos_linkage.linkage.comparisons import (
     ComparisonResult,
     register_comparison,
 )
-from bansos_linkage.linkage.linker import Linker
-from bansos_linkage.linkage.settings import (
+from bansos_linkage.linkage.configure import (
     default_settings,
     linker_from_settings,
-    linker_settings,
     model_settings,
     read_settings,
-    settings_text,
-    write_settings,
 )
+from bansos_linkage.linkage.linker import Linker
+from bansos_linkage.linkage.settings import linker_settings, settings_text, write_settings
 from bansos_linkage.synthetic import generate, scenario
 
 

@@ -1,4 +1,5 @@
-"""Execute notebooks in place so that the stored outputs are fresh (run from the repo root).
+"""Execute notebooks in place so that the stored outputs are fresh (run from the repo root),
+e.g. after `make notebooks-sync` wrote a changed notebooks/src/NN_name.py into its notebook.
 
 .venv/bin/python scripts/notebooks/execute.py notebooks/03_link_dtks_regsosek.ipynb
 """

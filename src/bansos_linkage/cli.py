@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         what = exc.strerror or "cannot be used"
         print(f"error: {exc.filename}: {what} ({type(exc).__name__})", file=sys.stderr)
         return EXIT_USAGE
-    except Exception as exc:
+    except Exception as exc:  # KeyError, IndexError, ...: a bug, never the user's input
         return _internal_error(exc, args.verbose)
 
 
@@ -325,12 +325,8 @@ def _add_settings(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_settings(args: argparse.Namespace) -> int:
-    from bansos_linkage.linkage.settings import (
-        default_settings,
-        model_settings,
-        settings_text,
-        write_settings,
-    )
+    from bansos_linkage.linkage.configure import default_settings, model_settings
+    from bansos_linkage.linkage.settings import settings_text, write_settings
 
     settings = default_settings() if args.model is None else model_settings(args.model)
     if args.out is None:
@@ -508,8 +504,8 @@ def _int_range(low: int, high: int | None) -> Callable[[str], int]:
 
 
 def _cmd_link(args: argparse.Namespace) -> int:
-    from bansos_linkage.pipeline import link_files
     from bansos_linkage.runs import command_record
+    from bansos_linkage.runs.link import link_files
 
     if args.labels is not None:
         _check_labels(args.labels)
@@ -607,8 +603,8 @@ def _add_link_new(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_link_new(args: argparse.Namespace) -> int:
-    from bansos_linkage.pipeline import link_new_files
     from bansos_linkage.runs import command_record
+    from bansos_linkage.runs.link import link_new_files
 
     run = link_new_files(
         args.new,
@@ -685,8 +681,8 @@ def _add_review(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_review_export(args: argparse.Namespace) -> int:
-    from bansos_linkage.review import export_review
     from bansos_linkage.runs import folder_lock
+    from bansos_linkage.runs.review import export_review
 
     with folder_lock(args.run_dir):  # a rerun of link must not replace the folder meanwhile
         sheet = export_review(
@@ -709,8 +705,8 @@ def _cmd_review_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_review_import(args: argparse.Namespace) -> int:
-    from bansos_linkage.review import import_review
     from bansos_linkage.runs import folder_lock, verify_run
+    from bansos_linkage.runs.review import import_review
 
     with folder_lock(args.run_dir):  # a rerun of link must not replace the folder meanwhile
         verify_run(args.run_dir)  # a broken or interrupted run folder takes no labels
@@ -778,7 +774,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from bansos_linkage.evaluation import evaluate_run, read_truth
+    from bansos_linkage.evaluation import read_truth
+    from bansos_linkage.runs.evaluate import evaluate_run
 
     if args.truth is None:
         return _evaluate_labels(args)
@@ -825,7 +822,7 @@ def _evaluate_labels(args: argparse.Namespace) -> int:
     """``evaluate --labels``: precision (and recall) estimates from reviewed pairs."""
     import pandas as pd
 
-    from bansos_linkage.evaluation import evaluate_labels
+    from bansos_linkage.runs.evaluate import evaluate_labels
 
     labels = args.labels
     if labels is None:
@@ -961,169 +958,41 @@ def _cutoff_list(text: str) -> dict:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    from bansos_linkage.eligibility.pmt import load_pmt
-    from bansos_linkage.eligibility.rules import load_programmes
-    from bansos_linkage.eligibility.score import prepare_register, score_register
-    from bansos_linkage.errors import InputError
-    from bansos_linkage.io import read_table, write_table
+    from bansos_linkage.runs import command_record
+    from bansos_linkage.runs.score import score_files
 
-    today = args.reference_date or dt.date.today()
-    programmes = load_programmes(args.rules)  # a bad rule file stops before any work
-    households, members, problems = prepare_register(
-        read_table(args.households),
-        read_table(args.members) if args.members else None,
-        today,
-        households_file=str(args.households),
-        members_file=str(args.members),
+    run = score_files(
+        args.households,
+        args.members,
+        args.out,
+        rules=args.rules,
+        train=args.train,
+        pmt_model=args.pmt_model,
+        pmt_by=args.pmt_by,
+        desil_by=args.desil_by,
+        criteria_threshold=args.criteria_threshold,
+        reference_date=args.reference_date,
+        current=args.current,
+        what_if=args.what_if,
+        progress=progress_bar("score"),
+        command=command_record("score", args),
     )
-    if not args.train and not args.pmt_model and "desil" not in households:
-        raise InputError(
-            "no desil column; add one, or give --train (a survey to fit a PMT on) or --pmt-model",
-            file=args.households,
+    if run.pmt_accuracy is not None:
+        mean = run.pmt_accuracy.iloc[-1]
+        print(
+            f"PMT on {run.pmt_households:,} survey households, 5-fold cross-validated: "
+            f"R2 {mean['r2']:.2f}, rank correlation {mean['spearman']:.2f}, exclusion error "
+            f"(poorest 40%) {mean['exclusion_error']:.2f}"
         )
-    from bansos_linkage.runs import atomic_folder, command_record
-
-    # written beside --out and renamed into place when whole; a second run into it fails
-    record = command_record("score", args)
-    with atomic_folder(args.out, outputs=_SCORE_OUTPUTS, command=record) as out:
-        pmt = load_pmt(args.pmt_model) if args.pmt_model else None
-        if args.train:  # the survey's problems are listed with the register's
-            pmt, problems = _train_pmt(
-                args.train, members, today, out / "pmt.json", args.pmt_by, problems
-            )
-        truth = (
-            households.pop("per_capita_expenditure")
-            if "per_capita_expenditure" in households
-            else None
-        )
-        scored = score_register(
-            households,
-            members,
-            programmes,
-            today,
-            pmt=pmt,
-            progress=progress_bar("score"),
-            desil_by=args.desil_by,
-            criteria_threshold=args.criteria_threshold,
-        )
-        write_table(scored.households, out / "households.csv", for_people=True)
-        if not scored.persons.empty:
-            write_table(scored.persons, out / "persons.csv", for_people=True)
-        write_table(scored.summary, out / "summary.csv", for_people=True)
-        write_table(problems, out / "problems.csv", for_people=True)
-        if args.what_if:
-            into = argparse.Namespace(**{**vars(args), "out": out})
-            _write_what_if(scored.households, members, programmes, into, today, truth)
-        if args.current:
-            _write_transitions(scored.households, programmes, args.current, out)
-    print(f"ages at {today.isoformat()} (--reference-date); yearly amounts:")
-    _print_score_summary(scored.summary, problems)
+    if run.transitions is not None:
+        _print_transitions(run.transitions)
+    print(f"ages at {run.reference_date.isoformat()} (--reference-date); yearly amounts:")
+    _print_score_summary(run.scored.summary, run.problems)
     print(f"outputs written to {args.out}/")
     return EXIT_OK
 
 
-_SCORE_OUTPUTS = (
-    *("households.csv", "persons.csv", "summary.csv", "problems.csv", "pmt.json"),
-    *("pmt_accuracy.csv", "what_if.csv", "what_if.png", "transitions.csv"),
-    "transitions_per_village.csv",
-)
-
-
-def _train_pmt(
-    survey_file: Path, members, today: dt.date, path: Path, by: str | None, problems=None
-):
-    """Fit the PMT on the survey; returns it and ``problems`` with the survey's own
-    (cells that could not be read, rows rejected or left out of the fit) added."""
-    import numpy as np
-    import pandas as pd
-
-    from bansos_linkage.eligibility.pmt import ProxyMeansTest, evaluate_pmt, save_pmt
-    from bansos_linkage.eligibility.score import (
-        PROBLEM_COLUMNS,
-        pmt_features,
-        prepare_register,
-        with_composition,
-    )
-    from bansos_linkage.errors import InputError
-    from bansos_linkage.io import read_table, write_table
-
-    survey, _, found = prepare_register(
-        read_table(survey_file), None, today, households_file=str(survey_file)
-    )
-    if "per_capita_expenditure" not in survey:
-        raise InputError("the survey needs a per_capita_expenditure column", file=survey_file)
-    # log needs a positive amount: a row without one is left out of the fit (rejected);
-    # one not a number or not above 0 is listed already, a blank one is listed here
-    usable = survey["per_capita_expenditure"].gt(0).fillna(False).astype(bool).to_numpy()
-    spending = found["column"].eq("per_capita_expenditure")
-    found.loc[spending, "rejected"] = True
-    blank = ~usable & ~np.isin(survey.index + 2, found.loc[spending, "row"])
-    left_out = pd.DataFrame(
-        {
-            "file": str(survey_file),
-            "row": survey.index[blank] + 2,  # as prepare_register counts rows
-            "id": survey["household_id"].to_numpy()[blank],
-            "column": "per_capita_expenditure",
-            "problem": "missing: left out of the PMT",
-            "rejected": True,
-        },
-        columns=list(PROBLEM_COLUMNS),
-    )
-    listed = [t for t in (problems, found, left_out) if t is not None and len(t)]
-    if listed:
-        problems = pd.concat(listed, ignore_index=True)
-    elif problems is None:
-        problems = pd.DataFrame(columns=list(PROBLEM_COLUMNS))
-    survey = survey[usable]
-    survey = with_composition(survey, members, today)
-    X, y = pmt_features(survey), np.log(survey["per_capita_expenditure"].astype(float))
-    if by is not None and by not in X:
-        raise InputError(f"the survey has no column {by!r} for --pmt-by", file=survey_file)
-    pmt = ProxyMeansTest(by=by).fit(X, y)
-    save_pmt(pmt, X, y, path)
-    accuracy = evaluate_pmt(pmt, X, y, size=survey["size"])
-    write_table(accuracy, path.with_name("pmt_accuracy.csv"), for_people=True)
-    mean = accuracy.iloc[-1]
-    print(
-        f"PMT on {len(X):,} survey households, 5-fold cross-validated: R2 {mean['r2']:.2f}, "
-        f"rank correlation {mean['spearman']:.2f}, exclusion error (poorest 40%) "
-        f"{mean['exclusion_error']:.2f}"
-    )
-    return pmt, problems
-
-
-def _write_what_if(households, members, programmes, args, today, truth) -> None:
-    from bansos_linkage.eligibility.analysis import cutoff_variants, what_if_rules
-    from bansos_linkage.errors import InputError
-    from bansos_linkage.io import write_table
-
-    welfare = None if truth is None else truth.astype(float).reset_index(drop=True)
-    try:
-        variants = cutoff_variants(programmes, args.what_if)
-    except ValueError as exc:
-        raise InputError(f"--what-if: {exc}") from None
-    table, fig = what_if_rules(
-        households, members, variants, today, true_welfare=welfare, baseline=programmes
-    )
-    write_table(table, args.out / "what_if.csv", for_people=True)
-    fig.savefig(args.out / "what_if.png", dpi=120)
-
-
-def _write_transitions(households, programmes, current_file: Path, out: Path) -> None:
-    from bansos_linkage.eligibility.analysis import programme_transitions
-    from bansos_linkage.eligibility.score import HOUSEHOLD_COLUMNS, with_our_names
-    from bansos_linkage.errors import InputError
-    from bansos_linkage.io import read_table, restore_formulas, write_table
-
-    current = with_our_names(restore_formulas(read_table(current_file)), HOUSEHOLD_COLUMNS)
-    if "household_id" not in current:
-        raise InputError("expected a household_id column", file=current_file)
-    try:
-        status, per_village = programme_transitions(households, current, programmes)
-    except ValueError as exc:
-        raise InputError(str(exc), file=current_file) from None
-    write_table(status, out / "transitions.csv", for_people=True)
-    write_table(per_village, out / "transitions_per_village.csv", for_people=True)
+def _print_transitions(per_village) -> None:
     totals = per_village.groupby("programme", sort=False)[
         ["stays", "drops", "new", "not_found"]
     ].sum()
@@ -1162,6 +1031,12 @@ def _add_assemble(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument(
+        "--backbone",
+        help="the source families are built on (default: regsosek if given, else the first)",
+    )
+    # an update keeps the run's own PMT and scores: one of the three at most
+    scoring = p.add_mutually_exclusive_group()
+    scoring.add_argument(
         "--update",
         type=Path,
         metavar="RUN_DIR",
@@ -1169,11 +1044,6 @@ def _add_assemble(sub: argparse._SubParsersAction) -> None:
         "in RUN_DIR: DTSEN ids kept, only new or changed records linked (saved models, no "
         "EM), changes.csv says what changed; RUN_DIR itself is not modified",
     )
-    p.add_argument(
-        "--backbone",
-        help="the source families are built on (default: regsosek if given, else the first)",
-    )
-    scoring = p.add_mutually_exclusive_group()
     scoring.add_argument(
         "--survey",
         type=Path,
@@ -1225,9 +1095,8 @@ def _cmd_assemble(args: argparse.Namespace) -> int:
     for source in args.source:
         _check_input(Path(source.data), f"--source {source.name}", "file")
     if args.update is not None:
-        for option in ("survey", "pmt", "backbone"):
-            if getattr(args, option) is not None:  # an update keeps the run's own
-                raise UsageError("not with --update (the run's own is kept)", option=f"--{option}")
+        if args.backbone is not None:  # (--survey and --pmt: argparse refuses them)
+            raise UsageError("not with --update (the run's own is kept)", option="--backbone")
         result = update_files(
             args.update,
             args.source,

@@ -27,7 +27,7 @@ from bansos_linkage.eligibility.rules import load_programmes
 from bansos_linkage.eligibility.score import score_register
 from bansos_linkage.evaluation import exact_nik_links, link_metrics, true_links
 from bansos_linkage.io import read_table, write_table
-from bansos_linkage.pipeline import LinkRun, link_files, write_link_outputs
+from bansos_linkage.runs.link import LinkRun, link_files, write_link_outputs
 from bansos_linkage.standardisation import standardise
 from bansos_linkage.synthetic import generate, scenario
 

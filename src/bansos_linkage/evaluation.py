@@ -11,11 +11,15 @@ keeps a precision floor); :func:`threshold_curve` does the same on scored pairs
 taken one by one, before resolution. :func:`link_errors` lists false and missed
 links with both records side by side.
 
-Without a complete truth, :func:`labels_metrics` / :func:`evaluate_labels` use a
-run's reviewed labels: :func:`estimate_from_sample` estimates precision with a
-confidence interval from the reviewed random sample of the links, and
+Without a complete truth, :func:`labels_metrics` uses a run's reviewed labels:
+:func:`estimate_from_sample` estimates precision with a confidence interval from
+the reviewed random sample of the links, and
 :func:`estimate_from_random_pairs` precision and recall from a reviewed random
 sample of the candidate pairs.
+
+DataFrames in, DataFrames out: a run folder's tables are read by
+:func:`bansos_linkage.runs.link.read_run`, and the ``evaluate`` command's folders are
+written by :mod:`bansos_linkage.runs.evaluate`.
 """
 
 from __future__ import annotations
@@ -177,7 +181,7 @@ def choose_threshold(
 #: Step of the threshold grid of :func:`run_threshold_curve`, in bits (log2 odds).
 CURVE_STEP = 0.5
 #: The lowest threshold a run folder can be re-resolved at: pairs.parquet keeps every
-#: pair at least this probable (``pipeline.PAIRS_FLOOR``), so none above it is missing.
+#: pair at least this probable (``runs.link.PAIRS_FLOOR``), so none above it is missing.
 _PAIRS_FLOOR = 1e-4
 
 
@@ -195,12 +199,12 @@ class RunRelinker:
     """
 
     def __init__(self, run) -> None:
-        from bansos_linkage.linkage.linker import FAMILY_RULE, Linker, _Scored
+        from bansos_linkage.linkage.linker import FAMILY_RULE, Linker, ScoredPairs
 
         self.run = run
         linker = Linker.load(run.model_path)
         self.linker = linker
-        self.left, self.right = linker._prepare(run.left, run.right)
+        self.left, self.right = linker.prepare(run.left, run.right)
         pairs = run.pairs[run.pairs["rule"].astype(str) != FAMILY_RULE]
         rules = {r.name: i for i, r in enumerate(linker.rules_)}
         rule = pairs["rule"].astype(str).map(rules)
@@ -211,13 +215,13 @@ class RunRelinker:
         if linker.ml_model_ is not None:  # the ML matcher reads the similarities too
             n = len(linker.comparisons_)
             parts = [
-                linker._compare_chunk(
+                linker.compare_pairs(
                     self.left, self.right, a[lo : lo + 50_000], b[lo : lo + 50_000], True
                 )[1]
                 for lo in range(0, len(a), 50_000)
             ]
             sims = np.concatenate(parts) if parts else np.zeros((0, n), np.float32)
-        self._base = _Scored(
+        self._base = ScoredPairs(
             left=a,
             right=b,
             rule=rule.to_numpy(dtype=np.int16),
@@ -227,7 +231,7 @@ class RunRelinker:
         )
         # the family pairs and duplicate tests of one threshold are mostly those of the
         # next: compare each pair once (this instance only; the comparisons are pure)
-        linker._compare_chunk = _MemoCompare(linker._compare_chunk)
+        self._compare = _MemoCompare(linker.compare_pairs)
         score = "ml_weight" if "ml_weight" in run.pairs else "match_weight"
         #: the deciding weights of the stored pairs (before reviewed decisions)
         self.weights = run.pairs[score].to_numpy(dtype=float)
@@ -254,12 +258,7 @@ class RunRelinker:
         if not _PAIRS_FLOOR <= threshold < 1:
             raise ValueError(f"a run folder can be re-resolved at thresholds from {_PAIRS_FLOOR}")
         scored = replace(self._base, timings={}, family_pairs=0)
-        kept = self.linker.threshold
-        self.linker.threshold = float(threshold)
-        try:
-            return self.linker._link_scored(self.left, self.right, scored, False)
-        finally:
-            self.linker.threshold = kept
+        return self.linker.relink(self.left, self.right, scored, threshold, self._compare)
 
     def links(self, threshold: float) -> pd.DataFrame:
         """The links (``left_id``, ``right_id``, ...) at ``threshold``."""
@@ -267,7 +266,7 @@ class RunRelinker:
 
 
 class _MemoCompare:
-    """``Linker._compare_chunk`` remembering the pairs it compared, per pair of frames."""
+    """``Linker.compare_pairs`` remembering the pairs it compared, per pair of frames."""
 
     def __init__(self, compare) -> None:
         self.compare = compare
@@ -326,18 +325,15 @@ def run_threshold_curve(
     after the run's resolution (see :class:`RunRelinker`): each row is what
     ``link --model RUN_DIR/model.json --threshold T`` would give.
 
-    ``run`` is a run folder (path) or :func:`~bansos_linkage.pipeline.read_run`'s
-    result. The thresholds (match probabilities; default :func:`curve_thresholds`)
+    ``run`` is a run folder as :func:`~bansos_linkage.runs.link.read_run` reads it
+    (:func:`~bansos_linkage.runs.evaluate.evaluate_run` evaluates a folder by its path).
+    The thresholds (match probabilities; default :func:`curve_thresholds`)
     include the run's own, whose row (``run`` True) holds the run's link metrics.
     Columns: ``threshold``, ``match_weight`` (its log2 odds), ``links``,
     ``true_positives``, ``false_positives``, ``false_negatives``, ``precision``,
     ``recall``, ``f1``, ``run``; highest threshold first.
     """
-    if isinstance(run, str | Path):
-        from bansos_linkage.pipeline import read_run
-
-        run = read_run(run)
-    relinker = RunRelinker(run)
+    relinker = RunRelinker(_read(run))
     run_threshold = float(run.summary["threshold"])
     if thresholds is None:
         thresholds = curve_thresholds(relinker.weights, run_threshold, step)
@@ -355,6 +351,16 @@ def run_threshold_curve(
             }
         )
     return pd.DataFrame(rows)
+
+
+def _read(run):
+    """The run's tables: reading a folder is the runs layer's (this module knows no files)."""
+    if isinstance(run, str | Path):
+        raise TypeError(
+            "run: the tables of a run folder, read_run(path) (bansos_linkage.runs.link); "
+            "evaluate_run and evaluate_labels (bansos_linkage.runs.evaluate) take a path"
+        )
+    return run
 
 
 def link_errors(
@@ -814,60 +820,15 @@ def _family_metrics(run, truth: pd.DataFrame) -> dict[str, float]:
     return household_metrics(run.links, truth, family(run.left), family(run.right))
 
 
-def evaluate_run(
-    run_dir: str | Path,
-    truth: pd.DataFrame,
-    out: str | Path | None = None,
-    min_precision: float = 0.995,
-    confidence: float | None = 0.95,
+def truth_metrics(
+    run, truth: pd.DataFrame, min_precision: float = 0.995, confidence: float | None = 0.95
 ) -> dict[str, object]:
-    """Evaluate a ``link`` run folder against true pairs.
-
-    Returns (and with ``out`` writes there) the metrics of the run's links and of the
-    family pairs they join (:func:`household_metrics`), the threshold curve of the
-    links the run's model makes at each threshold (:func:`run_threshold_curve`: its
-    row at the run's threshold is the run) with the best-F1 threshold (the run's own
-    when no other does better) and the lowest threshold reaching ``min_precision``
-    (with ``confidence``: the lower end of its Wilson interval reaches it), each what
-    ``link --model RUN_DIR/model.json --threshold T`` would make; the false and
-    missed links side by side, and the figures (``threshold_curve.png``,
-    ``score_histogram.png``, ``calibration.png``).
-
-    ``out`` appears whole, with its ``manifest.json``, or not at all
-    (:func:`~bansos_linkage.runs.atomic_folder`): an evaluation that fails or is
-    killed midway leaves the previous one as it was. When ``out`` is inside the run
-    folder (``RUN_DIR/evaluation``, as the CLI writes it), the run folder's lock is
-    held from reading to writing, so a ``link`` into the same folder cannot replace
-    the run meanwhile (and is refused while the evaluation runs).
-    """
-    return _with_run_lock(
-        run_dir, out, lambda: _evaluate_run(run_dir, truth, out, min_precision, confidence)
-    )
-
-
-#: What ``evaluate_run`` writes (an older evaluation folder holding them is replaced).
-EVALUATION_FILES = (
-    *("metrics.csv", "threshold_curve.csv", "false_links.csv", "missed_links.csv"),
-    *("threshold_curve.png", "score_histogram.png", "calibration.png"),
-)
-
-
-def _inside(path: str | Path, folder: str | Path) -> bool:
-    return Path(path).resolve().is_relative_to(Path(folder).resolve())
-
-
-def _evaluate_run(
-    run_dir: str | Path,
-    truth: pd.DataFrame,
-    out: str | Path | None,
-    min_precision: float,
-    confidence: float | None,
-) -> dict[str, object]:
-    from bansos_linkage.io import write_table
-    from bansos_linkage.pipeline import read_run
-    from bansos_linkage.runs import atomic_folder
-
-    run = read_run(run_dir)
+    """A run's links against true pairs, as :func:`~bansos_linkage.runs.evaluate.evaluate_run`
+    reports them for a run folder (``run`` is the folder as
+    :func:`~bansos_linkage.runs.link.read_run` reads it): ``table`` (the rows of
+    ``metrics.csv``), ``curve``, ``false_links``, ``missed_links``, ``figures`` and
+    ``score`` (the probability column judged)."""
+    run = _read(run)
     score = "ml_probability" if "ml_probability" in run.pairs else "match_probability"
     # the links each threshold would make after the run's resolution, so that the
     # suggestions are what `link --threshold T` gives and the run's row is the run
@@ -919,21 +880,6 @@ def _evaluate_run(
         "figures": figures,
         "score": score,
     }
-    if out is not None:
-        settings = {
-            "run_dir": str(run_dir),
-            "true_pairs": len(truth),
-            "min_precision": min_precision,
-            "confidence": confidence,
-            "score": score,
-        }
-        with atomic_folder(out, outputs=EVALUATION_FILES, settings=settings) as folder:
-            write_table(table, folder / "metrics.csv", for_people=True)
-            write_table(curve, folder / "threshold_curve.csv")
-            write_table(false_links, folder / "false_links.csv", for_people=True)
-            write_table(missed, folder / "missed_links.csv", for_people=True)
-            for name, fig in figures.items():
-                fig.savefig(folder / f"{name}.png", dpi=110)
     return result
 
 
@@ -948,8 +894,6 @@ RANDOM_LINKS = "random"
 RANDOM_PAIRS = "random_pairs"
 #: Below this many reviewed random links a precision estimate is only indicative.
 SMALL_SAMPLE = 30
-#: What ``evaluate_labels`` writes.
-LABEL_EVALUATION_FILES = ("metrics.csv",)
 
 
 def _as_labels(labels: str | Path | pd.DataFrame) -> pd.DataFrame:
@@ -970,8 +914,8 @@ def labels_metrics(
 ) -> dict[str, object]:
     """Precision (and recall where the sample allows) of a run's links from reviewed labels.
 
-    ``run`` is a run folder (path) or :func:`~bansos_linkage.pipeline.read_run`'s
-    result; ``labels`` a labels file (``review import`` writes ``RUN_DIR/labels.csv``)
+    ``run`` is a run folder as :func:`~bansos_linkage.runs.link.read_run` reads it;
+    ``labels`` a labels file (``review import`` writes ``RUN_DIR/labels.csv``)
     or its table. Only random samples give estimates: the labels with
     ``selected_by`` ``"random"`` that are links of the run estimate its precision
     (:func:`estimate_from_sample`, Wilson interval); those with ``"random_pairs"``
@@ -984,10 +928,7 @@ def labels_metrics(
     Returns ``table`` (the rows of ``metrics.csv``), ``counts`` (labels read, used and
     left out, and why) and ``warnings`` (sentences).
     """
-    if isinstance(run, str | Path):
-        from bansos_linkage.pipeline import read_run
-
-        run = read_run(run)
+    run = _read(run)
     key = ["left_id", "right_id"]
     table = _as_labels(labels)
     ids = pd.MultiIndex.from_frame(table[key].astype(str))
@@ -1061,49 +1002,3 @@ def labels_metrics(
         )
     rows += [{"what": name, "labels": n} for name, n in counts.items()]
     return {"table": pd.DataFrame(rows), "counts": counts, "warnings": warnings}
-
-
-def evaluate_labels(
-    run_dir: str | Path,
-    labels: str | Path | pd.DataFrame,
-    out: str | Path | None = None,
-    confidence: float = 0.95,
-) -> dict[str, object]:
-    """:func:`labels_metrics` of a run folder; with ``out``, written as ``metrics.csv``
-    there, atomically and under the run folder's lock as :func:`evaluate_run` does
-    (the CLI's default is ``RUN_DIR/evaluation_labels``)."""
-    from bansos_linkage.io import write_table
-    from bansos_linkage.pipeline import read_run
-    from bansos_linkage.runs import atomic_folder
-
-    def job() -> dict[str, object]:
-        result = labels_metrics(read_run(run_dir), labels, confidence)
-        if out is not None:
-            settings = {
-                "run_dir": str(run_dir),
-                "labels": str(labels) if not isinstance(labels, pd.DataFrame) else "table",
-                "confidence": confidence,
-            }
-            with atomic_folder(out, outputs=LABEL_EVALUATION_FILES, settings=settings) as folder:
-                write_table(result["table"], folder / "metrics.csv", for_people=True)
-        return result
-
-    return _with_run_lock(run_dir, out, job)
-
-
-def _with_run_lock(run_dir: str | Path, out: str | Path | None, job):
-    """Run ``job``, holding the run folder's lock when ``out`` is inside it."""
-    from bansos_linkage.errors import UsageError
-    from bansos_linkage.runs import folder_lock
-
-    if out is not None and _inside(run_dir, out):  # it would replace the run's manifest
-        raise UsageError(
-            "the evaluation needs a folder of its own, not the run folder or one holding it "
-            "(default: RUN_DIR/evaluation)",
-            file=out,
-        )
-    if out is None or not _inside(out, run_dir) or not Path(run_dir).is_dir():
-        # (not a folder: read_run says so, and no lock file is left beside a typo)
-        return job()
-    with folder_lock(run_dir):
-        return job()

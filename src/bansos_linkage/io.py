@@ -13,6 +13,7 @@ import datetime as dt
 import io as _io
 import itertools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -235,7 +236,8 @@ def _write_csv_pandas(df: pd.DataFrame, path: Path, sep: str) -> None:
     not quote a bare carriage return when lines end in LF, so a table holding one
     has every non-numeric value quoted."""
     quoting = csv.QUOTE_NONNUMERIC if _frame_has_carriage_return(df) else csv.QUOTE_MINIMAL
-    df.to_csv(path, index=False, sep=sep, quoting=quoting, lineterminator="\n")
+    # pandas-stubs type quoting as Literal[0, 1, 2, 3]; csv.QUOTE_* are plain ints
+    df.to_csv(path, index=False, sep=sep, quoting=quoting, lineterminator="\n")  # type: ignore[call-overload]
 
 
 def _frame_has_carriage_return(df: pd.DataFrame) -> bool:
@@ -253,7 +255,7 @@ def _frame_has_carriage_return(df: pd.DataFrame) -> bool:
 def _as_pandas_writes(df: pd.DataFrame) -> pd.DataFrame:
     """Booleans as ``True``/``False`` and categories as their values, the text pandas
     writes for them, so the arrow writer can take them too."""
-    changed = {}
+    changed: dict[Any, pd.Series] = {}
     for col, kind in df.dtypes.items():
         if isinstance(kind, pd.CategoricalDtype):
             names = pd.Series(kind.categories)
@@ -483,7 +485,7 @@ def _column_text(series: pd.Series) -> pd.Series:
         midnight = (stamps == stamps.dt.normalize()).to_numpy()
         out = stamps.dt.strftime("%Y-%m-%d").astype(TEXT_DTYPE)
         timed = ~midnight & stamps.notna().to_numpy()
-        out[timed] = [_cell_text(v) for v in stamps[timed]]
+        out[timed] = [_cell_text(v) for v in stamps[timed]]  # type: ignore[call-overload]
         return out
     return pd.Series([_cell_text(v) for v in series.tolist()], index=series.index, dtype=object)
 

@@ -17,7 +17,8 @@ A review round is:
    :func:`merge_labels` adds the decisions to a labels file (nothing is written
    when the sheet is refused).
 
-:func:`export_review` and :func:`import_review` do this for a ``link`` run folder.
+:func:`~bansos_linkage.runs.review.export_review` and
+:func:`~bansos_linkage.runs.review.import_review` do this for a ``link`` run folder.
 Each exported batch gets a batch id (the ``batch`` column of every row) and its
 record, ``RUN_DIR/review/batches/<batch id>.csv``; the check codes are HMAC-SHA256
 codes under a secret made once per run folder, ``RUN_DIR/review/secret.key``.
@@ -41,12 +42,16 @@ import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from bansos_linkage.errors import InputError
 from bansos_linkage.io import FORMULA_START, read_table
+
+if TYPE_CHECKING:
+    from bansos_linkage.linkage.linker import Linker
 
 DECISIONS = ("match", "non_match", "unsure")
 _SYNONYMS = {
@@ -95,7 +100,8 @@ BATCH_COLUMNS = ("batch", "pair", "left_id", "right_id", "check", "selected_by",
 _BATCH_ID = re.compile(r"B\d{8}-\d{6}-[0-9a-f]{8}")
 #: Hex digits of the HMAC-SHA256 kept as a row's check code (64 bits).
 _CHECK_LENGTH = 16
-_SECRET_BYTES = 32
+#: Bytes of a check-code secret.
+SECRET_BYTES = 32
 
 
 def select_for_review(
@@ -231,16 +237,17 @@ def review_sheet(
     ``decision`` and ``note`` columns for the reviewer.
 
     ``batch`` defaults to a new batch id (:func:`new_batch_id`). ``key`` is the
-    secret of the check codes (:func:`review_secret` for a run folder); without
-    it a random one is used, and the codes can then only be checked against this
-    sheet (``read_review_sheet(path, exported=sheet)``).
+    secret of the check codes (for a run folder,
+    :func:`~bansos_linkage.runs.review.review_secret`); without it a random one is
+    used, and the codes can then only be checked against this sheet
+    (``read_review_sheet(path, exported=sheet)``).
 
     ``blind``: leave out ``selected_by``, the scores and the explanation
     (:data:`BLIND_HIDDEN`), so the reviewer judges the records alone, not anchored
     by the model's verdict.
     """
-    batch = new_batch_id() if batch is None else _valid_batch(batch)
-    key = os.urandom(_SECRET_BYTES) if key is None else key
+    batch = new_batch_id() if batch is None else valid_batch(batch)
+    key = os.urandom(SECRET_BYTES) if key is None else key
     sheet = pd.DataFrame(
         {
             "pair": np.arange(1, len(selected) + 1),
@@ -249,7 +256,7 @@ def review_sheet(
         }
     )
     sheet["check"] = [
-        _check(key, batch, p, a, b)
+        check_code(key, batch, p, a, b)
         for p, a, b in zip(sheet["pair"], sheet["left_id"], sheet["right_id"], strict=True)
     ]
     sheet["batch"] = batch
@@ -274,8 +281,9 @@ def review_sheet(
     return sheet
 
 
-def _check(key: bytes, batch: str, pair: int, left_id: str, right_id: str) -> str:
-    """HMAC-SHA256 of the batch id, pair number and ids under ``key``, truncated."""
+def check_code(key: bytes, batch: str, pair: int, left_id: str, right_id: str) -> str:
+    """HMAC-SHA256 of the batch id, pair number and ids under ``key``, truncated: a row's
+    check code (verval worklists sign their rows with it too)."""
     message = json.dumps([batch, int(pair), left_id, right_id]).encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:_CHECK_LENGTH]
 
@@ -286,8 +294,14 @@ def new_batch_id() -> str:
     return f"B{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(4)}"
 
 
-def _valid_batch(batch: str) -> str:
-    if not _BATCH_ID.fullmatch(batch):
+def is_batch_id(text: str) -> bool:
+    """Whether ``text`` looks like a batch id (:func:`new_batch_id`)."""
+    return _BATCH_ID.fullmatch(text) is not None
+
+
+def valid_batch(batch: str) -> str:
+    """``batch``, if it is a batch id; else :class:`ValueError`."""
+    if not is_batch_id(batch):
         raise ValueError("a batch id looks like B20260115-093000-1f2e3d4c (see new_batch_id)")
     return batch
 
@@ -421,16 +435,17 @@ def read_review_sheet(
     if exported is None and key is None:
         raise ValueError("read_review_sheet needs the exported sheet or the key of its checks")
     path = Path(path)
-    return _validate(_load_sheet(path), path, exported, key)
+    return check_review_sheet(load_review_sheet(path), path, exported, key)
 
 
-def _shown(batch: str) -> str:
+def describe_batch(batch: str) -> str:
     """A batch id for a message (a cell that is no batch id may hold anything)."""
-    return f"batch {batch}" if _BATCH_ID.fullmatch(batch) else "this batch"
+    return f"batch {batch}" if is_batch_id(batch) else "this batch"
 
 
-def _load_sheet(path: Path) -> pd.DataFrame:
-    """A review sheet's cells as text, apostrophes of defused cells removed."""
+def load_review_sheet(path: Path) -> pd.DataFrame:
+    """A review sheet's cells as text, apostrophes of defused cells removed; not yet
+    checked (:func:`check_review_sheet`)."""
     table = read_table(path)
     if "batch" not in table and all(c in table for c in _REQUIRED if c != "batch"):
         raise InputError(
@@ -442,10 +457,10 @@ def _load_sheet(path: Path) -> pd.DataFrame:
     missing = [c for c in _REQUIRED if c not in table]
     if missing:
         raise InputError(f"missing columns {missing}; expected a review sheet", file=path)
-    return table.apply(lambda col: col.map(_undefuse, na_action="ignore"))
+    return table.apply(lambda col: col.map(undefuse, na_action="ignore"))
 
 
-def _sheet_batch(table: pd.DataFrame, path: Path) -> tuple[str, int]:
+def sheet_batch(table: pd.DataFrame, path: Path) -> tuple[str, int]:
     """The sheet's batch id (that of its first row with one) and that row."""
     values = _texts(table, "batch")
     for i, value in enumerate(values):
@@ -459,9 +474,11 @@ def _sheet_batch(table: pd.DataFrame, path: Path) -> tuple[str, int]:
     )
 
 
-def _validate(
+def check_review_sheet(
     table: pd.DataFrame, path: Path, exported: pd.DataFrame | None, key: bytes | None
 ) -> pd.DataFrame:
+    """The decisions of a loaded sheet (:func:`load_review_sheet`), checked as
+    :func:`read_review_sheet` says."""
     first_row = 2
     problems: list[tuple[int, str, str]] = []
     decisions = []
@@ -476,7 +493,7 @@ def _validate(
     for i in np.flatnonzero(ids.duplicated(keep="first").to_numpy()):
         first = int(np.flatnonzero((ids == ids.iloc[i]).to_numpy())[0])
         problems.append((first_row + i, "left_id", f"the same pair as row {first_row + first}"))
-    batch, batch_row = _sheet_batch(table, path)
+    batch, batch_row = sheet_batch(table, path)
     by_pair: dict[int, tuple[str, str, str]] = {}
     if exported is not None:
         if "batch" in exported and len(exported):
@@ -508,7 +525,9 @@ def _validate(
             known = by_pair.get(number)
             if known is None:
                 what = f"pair {number}" if number >= 0 else "this pair number"
-                problems.append((row, "pair", f"{what} was not exported in {_shown(batch)}"))
+                problems.append(
+                    (row, "pair", f"{what} was not exported in {describe_batch(batch)}")
+                )
                 continue
             if (a, b) != known[:2]:
                 column = "left_id" if a != known[0] else "right_id"
@@ -516,7 +535,7 @@ def _validate(
                     (
                         row,
                         column,
-                        f"these ids were not exported as pair {number} of {_shown(batch)} "
+                        f"these ids were not exported as pair {number} of {describe_batch(batch)} "
                         "(rows sorted out of order, ids edited or a pair added?)",
                     )
                 )
@@ -524,7 +543,7 @@ def _validate(
             if check != known[2]:
                 problems.append((row, "check", "the check code is not the one exported (edited?)"))
                 continue
-        if key is not None and not hmac.compare_digest(_check(key, batch, number, a, b), check):
+        if key is not None and not hmac.compare_digest(check_code(key, batch, number, a, b), check):
             problems.append(
                 (
                     row,
@@ -561,7 +580,8 @@ def _texts(table: pd.DataFrame, column: str) -> list[str]:
     return ["" if pd.isna(v) else str(v) for v in table[column].tolist()]
 
 
-def _undefuse(value: object) -> object:
+def undefuse(value: object) -> object:
+    """A cell as typed: the apostrophe that kept it from running as a formula removed."""
     if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_START):
         return value[1:]
     return value
@@ -674,167 +694,10 @@ def oracle_decisions(selected: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFram
     return out
 
 
-def export_review(
-    run_dir: str | Path,
-    out: str | Path,
-    n: int = 100,
-    *,
-    labels: str | Path | None = None,
-    random_share: float = 0.1,
-    seed: int = 0,
-    blind: bool = False,
-) -> pd.DataFrame:
-    """Choose a batch from a ``link`` run folder and write its review sheet to ``out``.
+def batch_explanations(batch: pd.DataFrame, linker: Linker) -> pd.Series:
+    """:func:`explanations` of a batch under a fitted Linker's model."""
+    from bansos_linkage.linkage.explain import level_names  # loads the matchers: on use
 
-    Pairs already in the labels file (default ``RUN_DIR/labels.csv``) are not chosen
-    again. With an ML matcher in the run, a third of the batch goes to pairs where
-    it and the Fellegi-Sunter model disagree.
-
-    The batch gets a new batch id (the sheet's ``batch`` column) and check codes
-    keyed with the run folder's secret (:func:`review_secret`). Its record, the
-    exported pairs with their numbers and codes, is kept as
-    ``RUN_DIR/review/batches/<batch id>.csv`` so that :func:`import_review` can
-    check the sheet; batches never overwrite each other, whatever their file names.
-
-    ``blind``: the sheet shows the records only, not why each pair was chosen, its
-    scores or the explanation (:func:`review_sheet`); the batch record still keeps
-    ``selected_by``, and :func:`import_review` takes it from there, so random
-    links still give unbiased precision estimates. The pairs are shuffled (by
-    ``seed``), since their order would tell why they were chosen. Returns the sheet
-    as written.
-    """
-    from bansos_linkage.linkage.linker import Linker
-    from bansos_linkage.pipeline import read_run
-
-    if Path(out).suffix.lower() not in (".xlsx", ".csv"):
-        raise InputError("a review sheet is .xlsx or .csv", file=out)
-    run = read_run(run_dir)
-    labels_path = Path(labels) if labels else Path(run_dir) / "labels.csv"
-    done = read_labels(labels_path) if labels_path.exists() else None
-    linker = Linker.load(run.model_path)
-    comparisons = [c.label for c in linker.comparisons]
-    ml = "ml_probability" in run.pairs
-    batch = select_for_review(
-        run.pairs,
-        n,
-        threshold=float(run.summary["threshold"]),
-        score="ml_probability" if ml else "match_probability",
-        second_score="match_probability" if ml else None,
-        random_share=random_share,
-        labelled=done,
-        pattern=comparisons,
-        seed=seed,
+    return explanations(
+        batch, level_weights(linker.fitted_model.parameters()), level_names(linker.comparisons)
     )
-    from bansos_linkage.linkage.explain import level_names
-
-    if blind:  # the order would tell too (random links first, then nearest the threshold)
-        batch = batch.sample(frac=1.0, random_state=seed).reset_index(drop=True)
-    else:
-        batch["explanation"] = explanations(
-            batch, level_weights(linker._fitted().parameters()), level_names(linker.comparisons)
-        )
-    batch_id = new_batch_id()
-    sheet = review_sheet(
-        batch, run.left, run.right, batch=batch_id, key=review_secret(run_dir), blind=blind
-    )
-    # the record first: a sheet on disk can always be imported
-    why = batch["selected_by"].to_numpy()  # kept in the record even when the sheet is blind
-    record = sheet.assign(selected_by=why, sheet=Path(out).name)[list(BATCH_COLUMNS)]
-    _write_batch_record(record, _batch_path(run_dir, batch_id))
-    write_review_sheet(sheet, out)
-    return sheet
-
-
-def import_review(
-    run_dir: str | Path, sheet: str | Path, *, labels: str | Path | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read a filled-in sheet exported by :func:`export_review`, check it against its
-    batch and add its decisions to the labels file (default ``RUN_DIR/labels.csv``).
-
-    The batch is the one named in the sheet's ``batch`` column, whatever the file is
-    now called. Every row must be a pair of that batch's record
-    (``RUN_DIR/review/batches/<batch id>.csv``) with the same pair number, ids and
-    check code, and the code must verify under the run folder's secret.
-
-    Importing a batch again (a corrected sheet, or the same one twice) adds no
-    rows: a pair decided again takes the later decision, and a pair left empty
-    the second time keeps the earlier one. The labels' ``source`` is the batch id.
-
-    Returns ``(decisions, labels)``. A refused sheet raises
-    :class:`~bansos_linkage.errors.InputError` (naming the sheet, the row and the
-    column) before the labels file is touched; so does a sheet of an unknown batch
-    (exported from another run folder, or by an older version: export it again).
-    """
-    from bansos_linkage.runs import verify_run
-
-    verify_run(run_dir)  # labels join only a run folder that is whole
-    path = Path(sheet)
-    table = _load_sheet(path)
-    batch, batch_row = _sheet_batch(table, path)
-    record_path = _batch_path(run_dir, batch) if _BATCH_ID.fullmatch(batch) else None
-    secret = Path(run_dir) / "review" / "secret.key"
-    if record_path is None or not record_path.is_file() or not secret.is_file():
-        raise InputError(
-            f"unknown batch: {_shown(batch)} was not exported from run folder {run_dir} "
-            "(another run folder, or an older version of bansos-linkage: export again)",
-            file=path,
-            row=batch_row,
-            column="batch",
-        )
-    exported = pd.read_csv(record_path, dtype=str, keep_default_na=False)
-    decisions = _validate(table, path, exported, review_secret(run_dir))
-    if "selected_by" not in table:  # a blind sheet: why each pair was chosen is in the record
-        key = ["left_id", "right_id"]
-        why = exported.drop_duplicates(key).set_index(key)["selected_by"]
-        pairs = pd.MultiIndex.from_frame(decisions[key])
-        decisions["selected_by"] = why.reindex(pairs).fillna("").to_numpy()
-    labels_path = Path(labels) if labels else Path(run_dir) / "labels.csv"
-    before = read_labels(labels_path) if labels_path.exists() else None
-    merged = merge_labels(before, decisions.drop(columns="batch"), source=batch)
-    write_labels(merged, labels_path)
-    return decisions, merged
-
-
-def review_secret(run_dir: str | Path) -> bytes:
-    """The secret of a run folder's check codes, ``RUN_DIR/review/secret.key``.
-
-    Made on first use from :func:`os.urandom` (32 bytes), readable by its owner
-    only; never printed. Whoever can read it can make check codes, so keep the run
-    folder where reviewers cannot (they need only the sheets). Deleting it makes
-    every exported batch of the folder unimportable.
-    """
-    path = Path(run_dir) / "review" / "secret.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # made meanwhile by another export
-            pass
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(os.urandom(_SECRET_BYTES))
-    key = path.read_bytes()
-    if len(key) != _SECRET_BYTES:
-        raise InputError(
-            f"damaged review secret ({len(key)} bytes, expected {_SECRET_BYTES})", file=path
-        )
-    return key
-
-
-def _batch_path(run_dir: str | Path, batch: str) -> Path:
-    return Path(run_dir) / "review" / "batches" / f"{_valid_batch(batch)}.csv"
-
-
-def _write_batch_record(record: pd.DataFrame, path: Path) -> None:
-    """Write a batch record atomically, never over another batch's."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        raise InputError("a batch with this id exists already; export again", file=path)
-    fd, tmp = tempfile.mkstemp(prefix=".batch-", suffix=".csv", dir=path.parent)
-    os.close(fd)
-    try:
-        record.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -149,7 +149,7 @@ def _backbone_villages(rec: pd.DataFrame, backbone: str) -> pd.Series:
     # codes already in the backbone's scheme need no crosswalk
     schemes = rec["region_scheme"].astype("string")
     bb_scheme = schemes[on_bb].mode()
-    same = schemes.eq(bb_scheme.iat[0]).fillna(False) if len(bb_scheme) else on_bb
+    same = schemes.eq(bb_scheme.iat[0]).fillna(False) if len(bb_scheme) else on_bb  # type: ignore[arg-type]
     return own.where(on_bb | same.to_numpy(), translated.fillna(own))
 
 

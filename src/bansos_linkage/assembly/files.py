@@ -2,7 +2,7 @@
 
 :func:`assemble_files` reads and standardises every source export, assembles them
 (:func:`~bansos_linkage.assembly.build.assemble`) and writes the folder atomically
-(:func:`bansos_linkage.runs.atomic_folder`), manifest last:
+(:func:`bansos_linkage.runs.folders.atomic_folder`), manifest last:
 
 =============================  ======================================================
 ``persons.csv``                one row per DTSEN person, chosen values and sources
@@ -28,6 +28,10 @@
 Every input row is in exactly one of ``sources.csv`` and ``rejected.csv``.
 ``verval.key`` holds the secret that signs the worklist rows: keep it with the run
 folder and send only ``worklists/`` to the villages.
+
+Layer: the runs layer (``tests/test_layers.py``), like
+:mod:`bansos_linkage.runs.link`: files in, the assembly core's stages, atomic files
+out with a manifest. It lives beside the core it runs, which never imports it.
 """
 
 from __future__ import annotations

@@ -203,7 +203,7 @@ class _Nodes:
         return len(self.ids)
 
     def of(self, name: str, record_ids: pd.Series) -> np.ndarray:
-        at = self.index[name].get_indexer(record_ids.astype("string"))
+        at = self.index[name].get_indexer(record_ids.astype("string"))  # type: ignore[arg-type]
         return at + int(self.offset[name])
 
 
@@ -403,7 +403,7 @@ def _transitive_checks(
     frame = pd.DataFrame(todo, columns=["x", "y"])
     frame["sa"], frame["sb"] = nodes.source[frame["x"]], nodes.source[frame["y"]]
     for (sa, sb), rows in frame.groupby(["sa", "sb"]):
-        p = score(nodes.names[sa], nodes.names[sb], nodes.ids[rows["x"]], nodes.ids[rows["y"]])
+        p = score(nodes.names[sa], nodes.names[sb], nodes.ids[rows["x"]], nodes.ids[rows["y"]])  # type: ignore[call-overload]
         new.update(
             zip(zip(rows["x"].tolist(), rows["y"].tolist(), strict=True), p.tolist(), strict=True)
         )
@@ -431,7 +431,7 @@ def _conflicts(
             "group": int(person[ga[i]]),
             "field": pd.NA,
             "detail": (
-                f"link {links['source_a'].iat[i]} - {links['source_b'].iat[i]} refused: "
+                f"link {links['source_a'].iat[int(i)]} - {links['source_b'].iat[int(i)]} refused: "
                 + (
                     "both persons hold a record of one source"
                     if outcome[i] == "collision"

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -106,7 +107,7 @@ def _na(n: int, field: str) -> pd.api.extensions.ExtensionArray | np.ndarray:
     if field == "birth_date":
         return np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     dtype = {"relationship": "Int64", "nik_decoded": "boolean"}.get(field, "string")
-    return pd.array([pd.NA] * n, dtype=dtype)
+    return pd.array([pd.NA] * n, dtype=dtype)  # type: ignore[call-overload]
 
 
 def _column(values: pd.Series, field: str) -> pd.api.extensions.ExtensionArray | np.ndarray:
@@ -136,7 +137,7 @@ def _source_table(name: str, frame: pd.DataFrame, fields: Sequence[str]) -> pd.D
     """``record_id`` and ``fields`` of one source; absent columns all missing."""
     if "record_id" not in frame.columns:
         raise InputError(f"source {name!r} lacks record ids", column="record_id")
-    out = {"record_id": frame["record_id"].astype("string").array}
+    out: dict[str, Any] = {"record_id": frame["record_id"].astype("string").array}
     for field in fields:
         values = _phonetic(frame) if field == "name_phonetic" else frame.get(field)
         out[field] = _na(len(frame), field) if values is None else _column(values, field)
@@ -276,8 +277,8 @@ def _gather(
     if (pid < 0).any():
         raise InputError("records has rows without a person id", column="person_id")
     rank = np.array([rank_of[n] for n in present], dtype="int64")[source_code]
-    dup = records["duplicate_of"] if "duplicate_of" in records.columns else None
-    dup = np.zeros(len(records), bool) if dup is None else _present(dup)
+    given = records["duplicate_of"] if "duplicate_of" in records.columns else None
+    dup = np.zeros(len(records), bool) if given is None else _present(given)
     table, src = _field_table(records, source_code, list(present), sources, fields)
     ids = records["record_id"].astype("string").reset_index(drop=True)
     order = _record_order(pid, rank, dup, ids)
@@ -285,8 +286,8 @@ def _gather(
         {"pid": pid[order], "rank": rank[order], "dup": dup[order], "pos": order, "src": src[order]}
     )
     by_rank = sorted(rank_of, key=rank_of.__getitem__)
-    person_ids = pd.Series(person_ids, dtype="string")
-    return _Long(frame, table, records.reset_index(drop=True), person_ids, by_rank)
+    ids_of_persons = pd.Series(person_ids, dtype="string")
+    return _Long(frame, table, records.reset_index(drop=True), ids_of_persons, by_rank)
 
 
 def _present(values: pd.Series) -> np.ndarray:
@@ -315,7 +316,7 @@ def _choose_nik(long: _Long) -> np.ndarray:
     kk = long.table["kk_number"] if long.has("kk_number") else long.table["nik"].iloc[:0]
     codes = pd.factorize(pd.concat([long.table["nik"], kk], ignore_index=True))[0]
     nik = codes[: len(long.table)][src]
-    kk = codes[len(long.table) :][src] if len(kk) else np.full(len(pid), -1)
+    kk = codes[len(long.table) :][src] if len(kk) else np.full(len(pid), -1)  # type: ignore[assignment]
     rows = np.flatnonzero(nik >= 0)
     width = int(codes.max(initial=0)) + 2
     own_kk = pid[kk >= 0] * width + kk[kk >= 0]

@@ -184,7 +184,7 @@ def family_households(
     family, ids = pd.factorize(mine["family_id"], sort=True)
     keep = _main_household(family, mine["source_family"])
     if variables:
-        values = _variables(raw, mine["record_id"][keep], variables)
+        values = _variables(raw, mine["record_id"][keep], variables)  # type: ignore[arg-type]
         values = values.groupby(family[keep]).first()  # first value given, records' order
     else:
         values = pd.DataFrame(index=np.arange(len(ids)))
@@ -298,7 +298,7 @@ def score_families(
         return out
     hh, _, problems = prepare_register(hh, None, reference_date, households_file=backbone)
     if pmt is None:
-        pmt = _fit_pmt(survey, hh, members, reference_date)
+        pmt = _fit_pmt(survey, hh, members, reference_date)  # type: ignore[arg-type]
     scored = score_register(hh, members, programmes, reference_date, pmt=pmt)
     found = _family_scores(scored, programmes)
     out = out.set_index("family_id")
@@ -542,7 +542,7 @@ def _followed(
     home = new_place.astype(object)
     home.loc[at_home] = old_place.loc[at_home].astype(object).to_numpy()
     transition = np.select([~found, out_of_rank, moved], ["drop", "drop", "move_out"], "stay")
-    reason = np.select(
+    reason = np.select(  # type: ignore[call-overload]
         [
             ~found,
             out_of_rank & (2 * found_n < members),
@@ -559,7 +559,7 @@ def _followed(
         transition=transition,
         reason=reason,
         status=status.to_numpy(),
-        other_village_code=np.where(moved, new_place["village_code"].astype(object), None),
+        other_village_code=np.where(moved, new_place["village_code"].astype(object), None),  # type: ignore[call-overload]
     )
     arrived = new_place[moved].assign(
         source_family=rows.loc[moved, "source_family"].to_numpy(),
@@ -602,7 +602,7 @@ def _joining(
         family_id=chosen.to_numpy(),
         transition="join",
         reason=np.where(new, "ranked_in_new", "ranked_in_split"),
-        status=np.where(new, "new", None),
+        status=np.where(new, "new", None),  # type: ignore[call-overload]
         other_village_code=None,
     )
 

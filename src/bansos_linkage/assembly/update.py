@@ -53,6 +53,10 @@ person      ``created`` (a new person), ``joined`` (gained records: their source
             ``left`` (lost records but keeps others), ``removed`` (no records left)
 family      ``created``, ``changed`` (persons joined or left), ``removed``
 ==========  =====================================================================
+
+Layer: the runs layer (``tests/test_layers.py``), beside the assembly core it
+builds on: :func:`update_files` reads and rewrites an ``assemble`` run folder (the module is
+one so that :func:`update_assembly` and its file side stay together).
 """
 
 from __future__ import annotations

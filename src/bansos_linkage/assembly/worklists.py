@@ -24,10 +24,14 @@ A verval round is:
    one sheet per village) with an instructions sheet ``PETUNJUK``, every cell text
    (no formula can run, NIKs keep 16 digits), a dropdown of the allowed decisions and
    a keyed ``check`` code per row (HMAC under a secret, as for review sheets:
-   :func:`bansos_linkage.review.review_secret`).
+   :func:`bansos_linkage.runs.review.review_secret`).
 3. :func:`read_worklists` reads filled workbooks back: every filled row is either a
    decision or a rejected row naming the file, sheet, Excel row and column.
 4. :func:`apply_decisions` applies the decisions to the register without re-linking.
+
+Layer: the runs layer (``tests/test_layers.py``), beside the assembly core it
+builds on: it writes and reads the workbooks of an ``assemble`` run folder
+(atomically, signed with the review sheets' check code).
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ import pandas as pd
 
 from bansos_linkage.errors import InputError, UsageError
 from bansos_linkage.io import _cell_text, _column_text, defuse_formulas
-from bansos_linkage.review import _check, _undefuse
+from bansos_linkage.review import check_code, undefuse
 from bansos_linkage.runs import atomic_files
 from bansos_linkage.standardisation.codes import standardise_sex
 from bansos_linkage.standardisation.dates import standardise_date
@@ -519,7 +523,7 @@ def _checks(items: pd.DataFrame, key: bytes) -> list[str]:
 
 def _row_check(key: bytes, item_id: str, reason: str, *rest: str) -> str:
     # the review sheets' HMAC: "worklist" in place of a batch id, the rest as one message
-    return _check(key, "worklist", 0, item_id, json.dumps([reason, *rest]))
+    return check_code(key, "worklist", 0, item_id, json.dumps([reason, *rest]))
 
 
 def _safe_name(code: str) -> str:
@@ -722,7 +726,7 @@ def _sheets(path: Path) -> Iterable[tuple[str, list[tuple[int, dict[str, str]]],
         need = (*KEY_COLUMNS, "allowed", *VERIFIER_COLUMNS, "check")
         missing = next((c for c in need if c not in header), "")
         rows = [
-            (number, {h: _undefuse(_as_text(v)) for h, v in zip(header, values, strict=False)})
+            (number, {h: undefuse(_as_text(v)) for h, v in zip(header, values, strict=False)})
             for number, values in enumerate(grid, start=2)
         ]
         yield ws.title, rows, missing

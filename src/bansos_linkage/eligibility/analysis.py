@@ -291,12 +291,14 @@ def _what_if_rules_plot(table: pd.DataFrame) -> Figure:
     fig = Figure(figsize=(12 if with_errors else 7, 4), layout="constrained")
     axes = fig.subplots(1, 2 if with_errors else 1, squeeze=False)[0]
     order = {"index": table["variant"].unique(), "columns": table["programme"].unique()}
-    budget = table.pivot(index="variant", columns="programme", values="budget").reindex(**order)
+    budget = table.pivot(index="variant", columns="programme", values="budget")
+    budget = budget.reindex(index=order["index"], columns=order["columns"])
     (budget / 1e9).plot.bar(ax=axes[0], rot=0, legend=False)
     axes[0].set(xlabel="rule variant", ylabel="yearly budget (Rp billion)", title="budget")
     if with_errors:
         errors = table.pivot(index="variant", columns="programme", values="exclusion_error")
-        errors.reindex(**order).plot.bar(ax=axes[1], rot=0, legend=False)
+        errors = errors.reindex(index=order["index"], columns=order["columns"])
+        errors.plot.bar(ax=axes[1], rot=0, legend=False)
         axes[1].set(
             xlabel="rule variant",
             ylabel="share of the truly poor left out",

@@ -87,11 +87,23 @@ ANSWER_WORDS: dict[str, frozenset[str]] = {
     ),
 }
 
-#: Yes/no answers that are a no (a yes is :data:`~bansos_linkage.eligibility.members.YES`).
+#: Answers that say yes to a flag question, in the words registers use: a plain yes,
+#: a named disability (Regsosek records its kind), or a pregnancy.
+YES = re.compile(r"^(1|1\.0|true|ya|yes|y|iya|ada)$|tuna|disabilitas|cacat|difabel|hamil|nifas")
+NEGATION = re.compile(r"^(tidak|tdk|bukan|non|no|none|belum)\b")
+#: Yes/no answers that are a no (a yes is :data:`YES`).
 NO = re.compile(
     r"^(?:0|0\.0|2|2\.0|f|false|n|no|none|tidak|tdk|bukan|belum|non|normal|-)$"
     r"|^(?:tidak|tdk|bukan)\b"
 )
+
+
+def is_yes(answer: str) -> bool:
+    """A yes, or the name of what is asked about (``tuna netra`` for a disability,
+    ``hamil`` for a pregnancy); a negation is never a yes."""
+    if NEGATION.match(answer):
+        return False
+    return bool(YES.search(answer))
 
 
 def unknown_answers(values: pd.Series, words: frozenset[str]) -> np.ndarray:
@@ -103,10 +115,8 @@ def unknown_answers(values: pd.Series, words: frozenset[str]) -> np.ndarray:
 
 def unknown_flags(values: pd.Series) -> np.ndarray:
     """True where a given yes/no answer is neither (``maybe``, ``?``)."""
-    from bansos_linkage.eligibility.members import _yes
-
     codes, uniques = pd.factorize(normalise_answers(values))
-    known = [_yes(str(u)) or bool(NO.search(str(u))) for u in uniques]
+    known = [is_yes(str(u)) or bool(NO.search(str(u))) for u in uniques]
     return ~np.append(np.asarray(known, dtype=bool), True)[codes]
 
 

@@ -22,6 +22,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from bansos_linkage.eligibility.inputs import is_yes  # yes/no words: beside the other answers
+
 #: Schooling levels with the words that name them, tried in this order on the
 #: lower-cased answer: Regsosek's words, the Dukcapil KK categories (``TAMAT SD /
 #: SEDERAJAT``, ``SLTP/SEDERAJAT``, ``DIPLOMA IV/ STRATA I``), madrasah and Paket
@@ -48,10 +50,6 @@ EDUCATION_LEVELS: dict[str, tuple[str, ...]] = {
     "SD": ("sd", "mi", "ibtidaiyah", "sekolah dasar", "paket a"),
     "none": ("tidak", "belum", "none", "tidak/belum sekolah", "tidak sekolah", "tk", "paud"),
 }
-#: Answers that say yes to a flag question, in the words registers use: a plain yes,
-#: a named disability (Regsosek records its kind), or a pregnancy.
-YES = re.compile(r"^(1|1\.0|true|ya|yes|y|iya|ada)$|tuna|disabilitas|cacat|difabel|hamil|nifas")
-NEGATION = re.compile(r"^(tidak|tdk|bukan|non|no|none|belum)\b")
 #: Work answers of someone without work (Regsosek and the Dukcapil job list).
 NOT_WORKING = re.compile(
     r"^(0|none|tidak|tidak ada|-)?$|tidak bekerja|belum bekerja|belum/tidak|tidak/belum"
@@ -87,8 +85,8 @@ def relationship_codes(values: pd.Series | None, index: pd.Index | None = None) 
 
     codes, uniques = pd.factorize(values.astype("string"))
     read = standardise_relationship(pd.Series(uniques, dtype="string"))["relationship"]
-    read = np.append(read.astype("Float64").to_numpy(dtype=float, na_value=np.nan), np.nan)
-    return pd.Series(read[codes], index=values.index, dtype=float)
+    numbers = np.append(read.astype("Float64").to_numpy(dtype=float, na_value=np.nan), np.nan)
+    return pd.Series(numbers[codes], index=values.index, dtype=float)
 
 
 def sex_codes(values: pd.Series) -> pd.Series:
@@ -98,8 +96,8 @@ def sex_codes(values: pd.Series) -> pd.Series:
 
     codes, uniques = pd.factorize(values.astype("string"))
     read = standardise_sex(pd.Series(uniques, dtype="string"))["sex"].astype(object)
-    read = np.append(read.where(read.notna(), None).to_numpy(dtype=object), None)
-    return pd.Series(read[codes], index=values.index, dtype="string")
+    labels = np.append(read.where(read.notna(), None).to_numpy(dtype=object), None)  # type: ignore[call-overload]
+    return pd.Series(labels[codes], index=values.index, dtype="string")
 
 
 def age_at(birth_date: pd.Series, reference_date: dt.date) -> pd.Series:
@@ -169,7 +167,7 @@ def school_attendance(members: pd.DataFrame, age: pd.Series) -> pd.DataFrame:
     the reasons can say so.
     """
     n = len(members)
-    age = np.asarray(age, dtype=float)
+    age = np.asarray(age, dtype=float)  # type: ignore[assignment]
     completed = (
         completed_level(members["education"])
         if "education" in members
@@ -210,11 +208,11 @@ def school_attendance(members: pd.DataFrame, age: pd.Series) -> pd.DataFrame:
         in_school = guess_in
     if given_level is not None:
         level_said = given_level.notna().to_numpy()
-        level = np.where(level_said, given_level.to_numpy(dtype=object, na_value=None), None)
+        level = np.where(level_said, given_level.to_numpy(dtype=object, na_value=None), None)  # type: ignore[assignment, call-overload]
     else:
         level_said = np.zeros(n, dtype=bool)
-        level = np.full(n, None, dtype=object)
-    level = np.where(level_said, level, np.where(in_school, guess_level, None))
+        level = np.full(n, None, dtype=object)  # type: ignore[assignment]
+    level = np.where(level_said, level, np.where(in_school, guess_level, None))  # type: ignore[assignment]
     assumed = np.where(
         ~said & in_school, "attendance", np.where(in_school & ~level_said, "level", "")
     )
@@ -287,16 +285,8 @@ def _flag(members: pd.DataFrame, column: str) -> pd.Series:
     if column not in members:
         return pd.Series(False, index=members.index)
     codes, uniques = pd.factorize(members[column].astype("string").str.strip().str.lower())
-    answers = np.array([_yes(str(u)) for u in uniques] + [False])
+    answers = np.array([is_yes(str(u)) for u in uniques] + [False])
     return pd.Series(answers[codes], index=members.index)
-
-
-def _yes(answer: str) -> bool:
-    """A yes, or the name of what is asked about (``tuna netra`` for a disability,
-    ``hamil`` for a pregnancy); a negation is never a yes."""
-    if NEGATION.match(answer):
-        return False
-    return bool(YES.search(answer))
 
 
 def _working(members: pd.DataFrame) -> pd.Series:

@@ -42,7 +42,7 @@ from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 #: Ridge penalties tried by the default model's own cross-validation.
 ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0)
@@ -92,9 +92,13 @@ class ProxyMeansTest(RegressorMixin, BaseEstimator):
         self.exclude = exclude
 
     def fit(self, X: pd.DataFrame, y) -> ProxyMeansTest:
-        """Fit on households with observed (log) per-capita expenditure ``y``."""
+        """Fit on households with observed (log) per-capita expenditure ``y``.
+
+        ``X`` is a DataFrame of named household variables; a 2-D array is taken as one
+        whose columns are named ``x0``, ``x1``, ... (``exclude`` and ``by`` then name
+        none of them)."""
         X = _frame(X)
-        y = np.asarray(y, dtype=float)
+        y = column_or_1d(y, dtype=float, warn=True)
         if len(X) != len(y):
             raise ValueError("X and y have different numbers of households")
         if not np.isfinite(y).all():
@@ -127,7 +131,13 @@ class ProxyMeansTest(RegressorMixin, BaseEstimator):
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Predicted log per-capita expenditure of each household."""
         check_is_fitted(self, "national_")
+        named = isinstance(X, pd.DataFrame)
         X = _frame(X)
+        if not named and X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but ProxyMeansTest is expecting "
+                f"{self.n_features_in_} features as input"
+            )
         missing = [c for c in self.feature_names_in_ if c not in X]
         if missing:
             raise ValueError(f"X lacks the feature columns {missing}")
@@ -143,6 +153,14 @@ class ProxyMeansTest(RegressorMixin, BaseEstimator):
                 if len(rows):
                     out[rows] = _in_chunks(model, X.iloc[rows][features])
         return out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # a missing number is imputed, a missing answer is its own category
+        tags.input_tags.allow_nan = True
+        # text answers are one-hot encoded
+        tags.input_tags.string = True
+        return tags
 
     def _prepared(self, X: pd.DataFrame, features: list[str]) -> pd.DataFrame:
         """Answers as their number among the training answers (missing: one past the
@@ -253,9 +271,12 @@ def _answers(column: pd.Series) -> pd.Series:
 
 
 def _frame(X) -> pd.DataFrame:
-    if not isinstance(X, pd.DataFrame):
-        raise TypeError("X must be a pandas DataFrame of household variables")
-    return X
+    if isinstance(X, pd.DataFrame):
+        return X
+    # an array of unnamed variables (as scikit-learn's tools pass one): columns x0, x1, ...;
+    # NaN is a missing answer, sparse, complex or 1-D input raises ValueError
+    values = check_array(X, dtype=None, ensure_all_finite=False)
+    return pd.DataFrame(values, columns=[f"x{k}" for k in range(values.shape[1])])
 
 
 def _uninformative(column: pd.Series) -> bool:

@@ -157,7 +157,7 @@ class Node:
         if not results:
             return np.ones(len(frame), dtype=bool)
         stack = np.vstack(results)
-        return stack.all(axis=0) if self.kind == "all" else stack.any(axis=0)
+        return np.asarray(stack.all(axis=0) if self.kind == "all" else stack.any(axis=0))
 
     def leaves(self) -> list[Condition]:
         out: list[Condition] = []
@@ -354,7 +354,7 @@ def _leaf(
     if problem:
         problems.append(f"{where}: {name} {op}: {problem}")
         return []
-    return [Condition(name, op, value)]
+    return [Condition(name, op, value)]  # type: ignore[arg-type]
 
 
 def _resolve(value: Any, params: dict) -> Any:
@@ -450,8 +450,9 @@ def pregnancy_number(members: pd.DataFrame, pregnant: np.ndarray, with_estimated
         if "pregnancy_number" in members
         else np.full(len(members), np.nan)
     )
-    relationship = relationship_codes(members.get("relationship"), members.index)
-    relationship = relationship.to_numpy(dtype=float)
+    relationship = relationship_codes(members.get("relationship"), members.index).to_numpy(
+        dtype=float
+    )
     household, distinct = pd.factorize(clean_ids(members["household_id"]))
     counts = {}
     for code in (3.0, 5.0):
@@ -486,7 +487,7 @@ def evaluate(
 def member_rows(households: pd.DataFrame, member_table: pd.DataFrame) -> np.ndarray:
     """Each member's household as a row number of ``households`` (-1: not there)."""
     ids = pd.Index(households["household_id"].astype("string"))
-    return ids.get_indexer(member_table["household_id"].astype("string"))
+    return ids.get_indexer(member_table["household_id"].astype("string"))  # type: ignore[arg-type]
 
 
 def evaluate_fields(
@@ -618,21 +619,22 @@ def _result(
     out = pd.DataFrame({"household_id": household_id})
     if person_id is not None:
         out["person_id"] = person_id
-    out["programme"] = pd.Categorical.from_codes(np.zeros(len(ok), np.int8), [programme.name])
+    out["programme"] = pd.Categorical.from_codes(np.zeros(len(ok), np.int8), [programme.name])  # type: ignore[call-overload]
     out["eligible"] = ok
     out["amount"] = np.where(ok, amount, 0.0)
-    out["components"] = _texts(*components, show=ok)
-    out["failed"] = _texts(*failed, show=~ok)
+    # each a (codes, labels) pair
+    out["components"] = _texts(components[0], components[1], show=ok)
+    out["failed"] = _texts(failed[0], failed[1], show=~ok)
     if not_paid is None:
         not_paid = (np.zeros(len(ok), dtype=np.int64), [""])
-    out["not_paid"] = _texts(*not_paid, show=np.ones(len(ok), dtype=bool))
+    out["not_paid"] = _texts(not_paid[0], not_paid[1], show=np.ones(len(ok), dtype=bool))
     return out
 
 
 def _texts(codes: np.ndarray, labels: list[str], show: np.ndarray) -> pd.Categorical:
     """``labels[codes]`` where ``show``, ``""`` elsewhere."""
     position, distinct = pd.factorize(np.asarray([*labels, ""], dtype=object))
-    return pd.Categorical.from_codes(position[np.where(show, codes, len(labels))], distinct)
+    return pd.Categorical.from_codes(position[np.where(show, codes, len(labels))], distinct)  # type: ignore[call-overload]
 
 
 def _combos(counts: np.ndarray, programme: Programme) -> tuple[np.ndarray, list[str]]:
@@ -708,7 +710,7 @@ def _with_defaults(frame: pd.DataFrame, fields: dict[str, str]) -> pd.DataFrame:
     nothing = {
         "number": lambda n: np.full(n, np.nan),
         "bool": lambda n: pd.array(np.zeros(n, dtype=bool), dtype="boolean").fillna(False),
-        "text": lambda n: pd.Categorical.from_codes(np.full(n, -1, np.int8), categories=[]),
+        "text": lambda n: pd.Categorical.from_codes(np.full(n, -1, np.int8), categories=[]),  # type: ignore[call-overload]
     }
     missing = {f: nothing[kind](len(frame)) for f, kind in fields.items() if f not in frame}
     return frame.assign(**missing) if missing else frame

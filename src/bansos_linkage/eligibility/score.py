@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -220,7 +221,7 @@ def _reasons(result: pd.DataFrame) -> pd.Categorical:
                 for p in first
             ]
     position, distinct = pd.factorize(np.asarray(labels, dtype=object))
-    return pd.Categorical.from_codes(position[codes], distinct)
+    return pd.Categorical.from_codes(position[codes], distinct)  # type: ignore[call-overload]
 
 
 def _summary(
@@ -309,6 +310,7 @@ def summary_lines(summary: pd.DataFrame, problems: pd.DataFrame | None = None) -
     """The console summary of a scored register: per programme the families, people
     and yearly budget (:func:`rupiah`), what was assumed, and the problems found."""
     lines = []
+    row: Any  # a named tuple of the summary's columns
     for row in summary[summary["region"] == "all"].itertuples(index=False):
         lines.append(
             f"{row.programme:<14} {int(row.families):>9,} families {int(row.people):>10,} people "

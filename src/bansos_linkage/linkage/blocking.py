@@ -140,7 +140,7 @@ def _column_codes(a: pd.Series, b: pd.Series) -> np.ndarray:
     """One integer per value of two columns, shared across them; -1 for null or empty."""
     if same_vocabulary(a, b):  # encoded by the Linker: the codes are already shared
         codes = np.concatenate([a.array.codes, b.array.codes]).astype(np.int64)
-        empty = np.flatnonzero(np.asarray(a.dtype.categories, dtype=object) == "")
+        empty = np.flatnonzero(np.asarray(a.dtype.categories, dtype=object) == "")  # type: ignore[union-attr, type-var]
         return np.where(np.isin(codes, empty), -1, codes) if len(empty) else codes
     values = pd.concat([a, b], ignore_index=True)
     if values.dtype == object or isinstance(values.dtype, pd.CategoricalDtype):
@@ -211,7 +211,7 @@ def _sort_keys(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Which values of two columns are usable keys (not null or empty), and a key that
     sorts like the text (the rank of each distinct value when the codes are shared)."""
     if same_vocabulary(a, b):
-        vocabulary = np.asarray(a.dtype.categories, dtype=object)
+        vocabulary = np.asarray(a.dtype.categories, dtype=object)  # type: ignore[union-attr, type-var]
         rank = np.empty(len(vocabulary) + 1, dtype=np.int64)
         rank[np.argsort(vocabulary, kind="stable")] = np.arange(len(vocabulary))
         rank[-1] = -1  # code -1: missing
@@ -376,7 +376,7 @@ def rule_keys(rules: Sequence[Rule]) -> list[str]:
     """The key columns the rules block on, in rule order (may repeat)."""
     keys: list[str] = []
     for rule in rules:
-        keys.extend(getattr(rule, "keys", ()) or (getattr(rule, "key", None),))
+        keys.extend(getattr(rule, "keys", ()) or (getattr(rule, "key", None),))  # type: ignore[arg-type]
     return [k for k in keys if k]
 
 
@@ -454,7 +454,7 @@ def _village_key(records: pd.DataFrame) -> pd.Series:
     def text(col: str) -> pd.Series:
         if col not in records:
             return pd.Series(pd.NA, index=records.index, dtype="string")
-        return records[col].astype("string").replace("", pd.NA)
+        return records[col].astype("string").replace("", pd.NA)  # type: ignore[call-overload]
 
     named = text("province_code") + "|" + text("village_name")
     coded = text("region_scheme").fillna("?") + "#" + text("village_code")

@@ -41,7 +41,7 @@ def _values(frame: pd.DataFrame, column: str, rows: np.ndarray) -> np.ndarray:
     if column not in frame:
         return np.full(len(rows), None, dtype=object)
     values = np.asarray(frame[column].array[rows], dtype=object)  # select, then convert
-    return np.where(pd.isna(values), None, values)
+    return np.where(pd.isna(values), None, values)  # type: ignore[call-overload]
 
 
 def _pair_codes(
@@ -56,7 +56,7 @@ def _pair_codes(
     that vocabulary; free for columns :mod:`bansos_linkage.linkage.encoding` encoded together."""
     a, b = left.get(left_column), right.get(right_column)
     if a is not None and b is not None and same_vocabulary(a, b):
-        return a.array.codes[left_rows], b.array.codes[right_rows], a.dtype.categories
+        return a.array.codes[left_rows], b.array.codes[right_rows], a.dtype.categories  # type: ignore[union-attr]
     va = _values(left, left_column, left_rows)
     vb = _values(right, right_column, right_rows)
     codes, vocabulary = pd.factorize(np.concatenate([va, vb]), use_na_sentinel=True)
@@ -144,6 +144,12 @@ class ExactComparison:
     def levels(self) -> tuple[str, ...]:
         return ("exact", "else")
 
+    @property
+    def exact_column(self) -> str:
+        """The column whose equality is the strongest level (its u comes from value
+        frequencies: random pairs rarely agree)."""
+        return self.column
+
     def compare(
         self, left: pd.DataFrame, right: pd.DataFrame, left_rows: np.ndarray, right_rows: np.ndarray
     ) -> ComparisonResult:
@@ -180,6 +186,22 @@ class NameComparison:
     @property
     def label(self) -> str:
         return self.name
+
+    @property
+    def exact_column(self) -> str:
+        """The column whose equality is the strongest level."""
+        return self.column
+
+    @property
+    def person_evidence(self) -> str | None:
+        """``"name"``: agreeing full names are evidence about the person itself (not
+        a mother's name), which a duplicate within one register needs."""
+        return "name" if self.column == "full_name" else None
+
+    @property
+    def strong_levels(self) -> tuple[str, ...]:
+        """The levels at which the names agree as one person's would."""
+        return ("exact", "token_set", "phonetic", "initials", f"jw>={self.high}")
 
     @property
     def levels(self) -> tuple[str, ...]:
@@ -371,6 +393,11 @@ class NikComparison:
         return self.name
 
     @property
+    def exact_column(self) -> str:
+        """The column whose equality is the strongest level."""
+        return self.column
+
+    @property
     def levels(self) -> tuple[str, ...]:
         return ("exact", "transposed", "one_digit_date", "exact_conflict", "else")
 
@@ -469,6 +496,13 @@ class DateComparison:
     @property
     def label(self) -> str:
         return self.name
+
+    #: Birth dates are evidence about the person itself (see ``NameComparison``).
+    person_evidence = "birth_date"
+    #: The levels at which the dates agree as one person's would.
+    strong_levels = ("exact", "day_month_swapped")
+    #: The levels that do not contradict agreeing names (missing does not either).
+    compatible_levels = ("exact", "day_month_swapped", "year_only_agrees")
 
     @property
     def levels(self) -> tuple[str, ...]:
@@ -602,8 +636,9 @@ def nik_conflicts(records: pd.DataFrame) -> np.ndarray:
     confirmed |= dated & same_day_month
     conflict = years_apart
     if "nik_sex" in records and "sex" in records:
-        a = records["nik_sex"].astype("string").to_numpy(dtype=object, na_value=None)
-        b = records["sex"].astype("string").to_numpy(dtype=object, na_value=None)
+        # pandas-stubs take no None as na_value
+        a = records["nik_sex"].astype("string").to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
+        b = records["sex"].astype("string").to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
         known = pd.notna(a) & pd.notna(b)
         conflict = conflict | (known & (a != b) & ~confirmed)
     return np.asarray(conflict, dtype=bool)
@@ -643,9 +678,18 @@ class RegionComparison:
     def label(self) -> str:
         return self.name
 
+    #: Without the province there is nothing to compare (the codes below it, the
+    #: village name, the KK are optional).
+    main_columns = ("province_code",)
+
+    @property
+    def exact_column(self) -> str | None:
+        """The KK number, whose equality is the strongest level (when compared)."""
+        return self.kk_column
+
     @property
     def levels(self) -> tuple[str, ...]:
-        top = ("same_kk",) if self.kk_column else ()
+        top: tuple[str, ...] = ("same_kk",) if self.kk_column else ()
         top += ("same_rt", "same_rw") if self.rt and self.rw else ()
         return (*top, "village", "district", "regency", "province", "else")
 
@@ -748,6 +792,15 @@ def register_comparison(name: str, cls: type) -> None:
     ``compare(left, right, left_rows, right_rows)`` method returning a
     :class:`ComparisonResult`, as the built-in comparisons do. Registering the same
     class under its name again does nothing; a name taken by another class is refused.
+
+    The Linker asks a comparison a few optional questions, with these defaults:
+    ``main_columns`` (the columns without which it compares nothing; default: its
+    ``column``, else the first column it reads), ``exact_column`` (the column whose
+    equality is its strongest level, whose u then comes from value frequencies;
+    default ``None``), ``person_evidence`` (``"name"`` or ``"birth_date"`` when it
+    is evidence about the person itself, which a duplicate within one register
+    needs; default ``None``) with ``strong_levels`` and, for dates,
+    ``compatible_levels`` (level names).
 
     Examples
     --------

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from sklearn.utils.validation import check_is_fitted
@@ -142,7 +143,7 @@ def waterfall(
         rows.append(_term(name, "comparison", level, labels[k][level], m, u, weight))
     for term, weight in _extra(extra_weights).items():
         rows.append(_term(term, "extra", pd.NA, "", np.nan, np.nan, weight))
-    total = float(sum(r["weight"] for r in rows))
+    total = float(sum(r["weight"] for r in rows))  # type: ignore[misc]
     # the final bar is the whole weight (from 0); its `weight` is the total, not one more term
     rows.append(_term("final", "final", pd.NA, "", np.nan, np.nan, total))
     table = pd.DataFrame(rows)
@@ -373,7 +374,7 @@ def plot_m_u(
     """
     if hasattr(model, "comparisons_") and hasattr(model, "max_level_seen_"):  # a Linker
         linker = model
-        model = linker._fitted()
+        model = linker.fitted_model
         names = level_names(linker.comparisons_) if names is None else names
         if observed is None:
             observed = observed_levels(model, linker.max_level_seen_, linker.u_pairs)
@@ -440,7 +441,7 @@ def plot_m_u(
         ax_w.axvline(0, color="black", linewidth=0.6)
         ax_w.set_yticks(y, part["level_name"])
     axes[0, 0].set_title("m and u probability")
-    handles: dict[str, object] = {}
+    handles: dict[str, Artist] = {}
     for ax in axes[:, 0]:
         for handle, text in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(text, handle)
@@ -560,8 +561,8 @@ def _bar_labels(table: pd.DataFrame) -> list[str]:
 def _figure(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     if ax is not None:
         try:
-            return ax.get_figure(root=True), ax  # the top figure, even for a subfigure's axes
+            return ax.get_figure(root=True), ax  # type: ignore[return-value]  # the top figure, even for a subfigure's axes
         except TypeError:  # matplotlib < 3.10 has no root= and returns the top figure
-            return ax.get_figure(), ax
+            return ax.get_figure(), ax  # type: ignore[return-value]
     fig = Figure(figsize=figsize, layout="constrained")
     return fig, fig.add_subplot()

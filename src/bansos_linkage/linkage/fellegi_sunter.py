@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
 _EPS = 1e-6
 
@@ -102,10 +102,13 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
         pattern counts summed elsewhere (over the partitions of a distributed run):
         fitting distinct rows with their counts gives the model of the rows repeated.
         """
-        levels = _as_levels(X)
+        # scikit-learn's checks: sparse, complex, NaN/inf, 1-D or empty X raise ValueError
+        levels = _as_levels(check_array(X, dtype=None))
         weight = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         if weight is not None and (weight.shape != (len(levels),) or (weight < 0).any()):
             raise ValueError("sample_weight needs one non-negative count per row of X")
+        if weight is not None and not weight.sum() > 0:
+            raise ValueError("sample_weight is zero for every row: no pairs to fit")
         self.feature_names_in_ = _names(X, levels.shape[1])
         self.n_features_in_ = levels.shape[1]
         self.n_levels_ = np.maximum(levels.max(axis=0, initial=0) + 1, 2).astype(int)
@@ -202,8 +205,16 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
     def match_weight(self, X) -> np.ndarray:
         """log2 of the posterior odds of a match (prior included) per pair."""
         check_is_fitted(self)
-        levels = np.asarray(X)
-        if levels.ndim != 2 or not np.issubdtype(levels.dtype, np.integer):
+        # no copy of integer levels (check_array would copy a frame's); zero pairs score
+        # to an empty array
+        levels = np.asarray(X) if isinstance(X, pd.DataFrame) else X
+        levels = check_array(levels, dtype=None, ensure_min_samples=0)
+        if levels.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {levels.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input"
+            )
+        if not np.issubdtype(levels.dtype, np.integer):
             levels = _as_levels(levels)
         elif len(levels) and levels.min() < -1:
             raise ValueError("comparison levels must be >= -1 (-1 = missing)")
@@ -227,6 +238,14 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         """1 where the match probability reaches ``threshold``."""
         return (self.predict_proba(X)[:, 1] >= self.threshold).astype(int)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # X holds comparison levels: small integers, as a categorical input
+        tags.input_tags.categorical = True
+        # EM learns from X alone; y is accepted for the API and ignored
+        tags.target_tags.required = False
+        return tags
 
     def parameters(self, level_names: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
         """m, u and the match weight log2(m/u) of every comparison level.
@@ -252,7 +271,7 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
                 row = {"comparison": name, "level": level}
                 if level_names is not None:
                     known = names is not None and level < len(names)
-                    row["level_name"] = str(names[level]) if known else str(level)
+                    row["level_name"] = str(names[level]) if names and known else str(level)
                 row.update(
                     {
                         "m": m,

@@ -78,7 +78,7 @@ def family_kk(records: pd.DataFrame) -> pd.Series:
     one are left out."""
     if "kk_number" not in records:
         return pd.Series(dtype="string")
-    kk = records["kk_number"].astype("string").str.strip().replace("", pd.NA)
+    kk = records["kk_number"].astype("string").str.strip().replace("", pd.NA)  # type: ignore[call-overload]
     return kk.groupby(family_key(records).to_numpy(), sort=False).first().dropna()
 
 
@@ -147,7 +147,7 @@ def household_links(
     out = out.astype({"left_household": "string", "right_household": "string"})
     if include_kk:
         kk = out["left_household"].map(family_kk(left_records)).astype("string")
-        out.insert(out.columns.get_loc("left_household") + 1, "kk_number", kk)
+        out.insert(out.columns.get_loc("left_household") + 1, "kk_number", kk)  # type: ignore[operator, arg-type]
     return out
 
 
@@ -225,7 +225,7 @@ class _Families:
         self.size = np.bincount(codes, minlength=len(names))
         self.rank = np.argsort(np.argsort(self.names.astype(str), kind="stable"))
         ids = pd.Index(records["record_id"].astype("string"))
-        row = ids.get_indexer(linked_ids.astype("string"))
+        row = ids.get_indexer(linked_ids.astype("string"))  # type: ignore[arg-type]
         self.of_link = np.where(row >= 0, codes[np.maximum(row, 0)], -1).astype(np.int64)
 
 

@@ -147,13 +147,6 @@ def linker_settings(linker: Linker) -> dict[str, Any]:
     }
 
 
-def default_settings() -> dict[str, Any]:
-    """The settings of ``Linker()``: the defaults for DTKS <-> Regsosek."""
-    from bansos_linkage.linkage.linker import Linker
-
-    return linker_settings(Linker())
-
-
 def _plain(value: Any) -> Any:
     """Tuples as lists, all the way down (YAML and JSON know lists)."""
     if isinstance(value, dict):
@@ -496,30 +489,13 @@ def _em(spec: Any, n_comparisons: int, err) -> FellegiSunter:
     return FellegiSunter(**params)
 
 
-def linker_from_settings(
-    settings: Mapping[str, Any] | str | Path, *, source: str | Path | None = None
-) -> Linker:
-    """A new (unfitted) Linker from a settings dict or file (YAML or JSON, or a model
-    file: its settings). ``source`` names the dict in error messages."""
-    from bansos_linkage.linkage.linker import Linker
-
-    if isinstance(settings, str | Path):
-        source = source or Path(settings)
-        settings = read_settings(settings)
-    source = source or "settings"
-    options = linker_options(settings, source=source)
-    try:
-        return Linker(**options)
-    except ValueError as exc:
-        raise _error(source, "", str(exc)) from None
-
-
 # --- files ---------------------------------------------------------------------------
 
 
-def read_settings(path: str | Path) -> dict[str, Any]:
-    """The settings in a YAML or JSON file (by its suffix; ``.json`` is JSON, anything
-    else YAML), checked; a model file gives its settings (:func:`model_settings`)."""
+def read_settings_file(path: str | Path) -> dict[str, Any]:
+    """The content of a YAML or JSON settings file (by its suffix; ``.json`` is JSON,
+    anything else YAML), not yet checked: a model file's content comes back whole
+    (:func:`~bansos_linkage.linkage.configure.read_settings` takes its settings)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -544,24 +520,7 @@ def read_settings(path: str | Path) -> dict[str, Any]:
             raise SchemaError(f"{path}: not a YAML settings file ({line}{problem})") from None
     if content is None:
         raise SchemaError(f"{path}: is empty: expected a mapping of settings (key: value)")
-    if isinstance(content, dict) and content.get("format") == "bansos-linkage-model":
-        return model_settings(path)  # a model file: its settings
-    linker_options(content, source=path)
     return content
-
-
-def model_settings(path: str | Path) -> dict[str, Any]:
-    """The settings of a model file, checked (also of one written before settings
-    files: version 1 files are loaded whole to read them)."""
-    from bansos_linkage.linkage import model_file
-    from bansos_linkage.linkage.linker import Linker
-
-    content = model_file.read(path)
-    if content["version"] == 1:
-        return linker_settings(Linker.load(path))
-    settings = content.get("settings")
-    linker_options(settings, source=path, complete=True, prefix="settings.")
-    return settings
 
 
 def settings_text(settings: Mapping[str, Any], fmt: str = "yaml") -> str:
@@ -593,13 +552,10 @@ __all__ = [
     "RULE_TYPES",
     "build_object",
     "comparison_to_dict",
-    "default_settings",
     "em_to_dict",
-    "linker_from_settings",
     "linker_options",
     "linker_settings",
-    "model_settings",
-    "read_settings",
+    "read_settings_file",
     "rule_to_dict",
     "sessions_to_list",
     "settings_text",

@@ -91,7 +91,7 @@ def exact_agreement(left: pd.Series, right: pd.Series) -> float:
     """
     if same_vocabulary(left, right):  # encoded: count the shared codes
         ca, cb = left.array.codes, right.array.codes
-        size = len(left.dtype.categories)
+        size = len(left.dtype.categories)  # type: ignore[union-attr]
         pa = np.bincount(ca[ca >= 0], minlength=size) / max(int((ca >= 0).sum()), 1)
         pb = np.bincount(cb[cb >= 0], minlength=size) / max(int((cb >= 0).sum()), 1)
         return float(pa @ pb)
@@ -99,10 +99,10 @@ def exact_agreement(left: pd.Series, right: pd.Series) -> float:
     b = right.astype("string").dropna()
     if not len(a) or not len(b):
         return 0.0
-    pa = a.value_counts(normalize=True)
-    pb = b.value_counts(normalize=True)
-    common = pa.index.intersection(pb.index)
-    return float((pa[common] * pb[common]).sum())
+    share_a = a.value_counts(normalize=True)
+    share_b = b.value_counts(normalize=True)
+    common = share_a.index.intersection(share_b.index)
+    return float((share_a[common] * share_b[common]).sum())
 
 
 def exact_agreement_within(values: pd.Series) -> float:
@@ -254,8 +254,8 @@ def fit_model(
         fallback = FellegiSunter(**params).fit(candidate_levels)
         m = [fallback.m_[k] if mk is None else mk for k, mk in enumerate(m)]
         report.append({"session": "all candidate pairs", "pairs": len(candidate_levels)})
-    m = [mk if mk is not None else default_m(n) for mk, n in zip(m, n_levels, strict=True)]
-    model = FellegiSunter.from_parameters(m, u, 0.5, labels, params=template.get_params())
+    filled = [mk if mk is not None else default_m(n) for mk, n in zip(m, n_levels, strict=True)]
+    model = FellegiSunter.from_parameters(filled, u, 0.5, labels, params=template.get_params())
     weights = model.match_weight(candidate_levels) + extra_bits  # prior 0.5: no prior term
     model.lambda_ = global_prior(weights, n_left, n_right)
     return model, report

@@ -292,7 +292,11 @@ def parse_address(
     missing = np.append(np.array(parsed[5], dtype=bool), True)[take]
 
     conflict = np.zeros(len(series), dtype=bool)
-    for kind, column in (("rt", rt), ("rw", rw)):
+    separate_columns: tuple[tuple[Literal["rt", "rw"], pd.Series | None], ...] = (
+        ("rt", rt),
+        ("rw", rw),
+    )
+    for kind, column in separate_columns:
         if column is None:
             continue
         separate = pd.Series(standardise_rt_rw(column, kind)[kind].array)
@@ -301,7 +305,7 @@ def parse_address(
         out[kind] = separate.fillna(in_line).array
 
     problem = np.select([missing, conflict], ["address_missing", "address_rt_rw_conflict"], "")
-    out["problem"] = pd.array(np.where(problem == "", None, problem), dtype="string")
+    out["problem"] = pd.array(np.where(problem == "", None, problem), dtype="string")  # type: ignore[call-overload]
     return pd.DataFrame(out, index=series.index)
 
 

@@ -34,7 +34,8 @@ or other. Digits are read in that numbering. The civil registry's KK form
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -154,7 +155,7 @@ def normalise_key(value: object) -> str:
     return (key.lstrip("0") or "0") if key.isdigit() else key  # "(01)" -> "1"
 
 
-def _normalise_mapping(mapping: Mapping[object, object], name: str) -> dict[str, object]:
+def _normalise_mapping(mapping: Mapping[Any, object], name: str) -> dict[str, object]:
     """Normalise keys, refusing two keys that collide with different values."""
     if not isinstance(mapping, Mapping):
         raise TypeError(f"{name} must be a mapping of source values to codes")
@@ -171,7 +172,7 @@ def _normalise_mapping(mapping: Mapping[object, object], name: str) -> dict[str,
 
 def standardise_code(
     series: pd.Series,
-    mapping: Mapping[object, Hashable],
+    mapping: Mapping[Any, object],
     field: str,
     *,
     dtype: str = "string",
@@ -223,12 +224,12 @@ def standardise_code(
         for k, v in zip(keys, values, strict=True)
     ]
     take = np.where(codes < 0, len(uniques), codes)  # the extra last slot is for nulls
-    canonical = pd.array([*values, None], dtype=dtype).take(take)
+    canonical = pd.array([*values, None], dtype=dtype).take(take)  # type: ignore[call-overload]
     problem = pd.array([*problems, f"{field}_missing"], dtype="string").take(take)
     return pd.DataFrame({field: canonical, "problem": problem}, index=series.index)
 
 
-def standardise_sex(series: pd.Series, codes: Mapping[object, str] | None = None) -> pd.DataFrame:
+def standardise_sex(series: pd.Series, codes: Mapping[Any, str] | None = None) -> pd.DataFrame:
     """Standardise sex (jenis kelamin) to ``"M"`` / ``"F"``.
 
     Parameters
@@ -268,7 +269,7 @@ def standardise_sex(series: pd.Series, codes: Mapping[object, str] | None = None
 
 
 def standardise_relationship(
-    series: pd.Series, codes: Mapping[object, int] | None = None
+    series: pd.Series, codes: Mapping[Any, int] | None = None
 ) -> pd.DataFrame:
     """Standardise relationship to the head (hubungan keluarga) to codes 1-8.
 
@@ -312,7 +313,7 @@ def standardise_relationship(
 
 
 def _merge(
-    defaults: Mapping[str, object], extra: Mapping[object, object] | None, name: str
+    defaults: Mapping[str, object], extra: Mapping[Any, object] | None, name: str
 ) -> dict[str, object]:
     """Defaults overridden by a schema's own mapping (both normalised)."""
     merged = _normalise_mapping(defaults, "defaults")

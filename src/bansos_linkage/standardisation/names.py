@@ -36,7 +36,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from bansos_linkage.linkage.similarity import phonetic_key
+from bansos_linkage.standardisation.phonetic import phonetic_key
 from bansos_linkage.standardisation.problems import ProblemType, registry
 
 PROBLEMS = registry(
@@ -534,7 +534,7 @@ def _join(words: Iterable[str]) -> str | None:
     return text or None
 
 
-def _parse_uniques(uniques: np.ndarray) -> list[tuple[object, ...]]:
+def _parse_uniques(uniques: np.ndarray | pd.Index) -> list[tuple[object, ...]]:
     """Parse distinct raw names: plain ones in one vectorised pass, the rest one by one."""
     text = pd.Series(uniques.astype(str), dtype="string")
     upper = text.str.strip().str.replace(r"\s+", " ", regex=True).str.upper()

@@ -200,10 +200,10 @@ def _clean_messy(text: pd.Series, field: str) -> tuple[np.ndarray, np.ndarray]:
     )
     plain = compact.str.replace(_INSIDE, "", regex=True)
     plain = plain.str.replace(r"^0+([0-9]{16})$", r"\1", regex=True)
-    cleaned = np.where(number, from_number.to_numpy(object), plain.to_numpy(object))
+    digits = np.where(number, from_number.to_numpy(object), plain.to_numpy(object))
     expanded = {v: _expand_scientific(v) for v in pd.unique(compact[sci])}
-    cleaned[sci] = [expanded[v] for v in compact[sci]]
-    cleaned = pd.Series(cleaned, dtype=_STR)
+    digits[sci] = [expanded[v] for v in compact[sci]]
+    cleaned = pd.Series(digits, dtype=_STR)
     float_ok = _mask(cleaned.str.fullmatch("[0-9]{15}[1-9]")) & _mask(cleaned < _FLOAT_EXACT_BELOW)
     missing = (
         text.isna().to_numpy()
@@ -222,13 +222,14 @@ def _clean_messy(text: pd.Series, field: str) -> tuple[np.ndarray, np.ndarray]:
         field,
         ("missing", "excel_scientific", "excel_float", "not_digits", "wrong_length"),
     )
-    return np.where(problem < 0, cleaned.to_numpy(object), None), problem
+    # numpy's stubs take no None as a value
+    return np.where(problem < 0, cleaned.to_numpy(object), None), problem  # type: ignore[call-overload]
 
 
 def _clean(raw: pd.Series, field: str) -> tuple[np.ndarray, np.ndarray]:
     """Clean raw values: (16-digit strings or None, problem index or -1) per row."""
     text = as_text(raw)
-    digits = text.to_numpy(dtype=object, na_value=None)
+    digits = text.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
     problem = np.full(len(text), -1, dtype=np.int8)
     messy = np.flatnonzero(~_mask(text.str.fullmatch("[0-9]{16}")))
     if len(messy):  # usually a small share of the rows

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -262,9 +262,9 @@ def resolve_columns(
 
     out = {"record_id": find(schema.id_column, "id_column", optional=False)}
     for name, fm in schema.fields.items():
-        col = find(fm.columns, f"fields.{name}", fm.optional)
-        if col is not None:
-            out[name] = col
+        found = find(fm.columns, f"fields.{name}", fm.optional)
+        if found is not None:
+            out[name] = found
     return out  # type: ignore[return-value]
 
 
@@ -403,8 +403,9 @@ def _step_regions(ctx: _Context) -> None:
         column = ctx.columns[mapped[0]]
     else:
         parts = {lvl.removesuffix("_code"): ctx.raw(lvl) for lvl in mapped}
-        raw = regions.compose_region_code(**parts, scheme=ctx.schema.region_scheme)
+        raw = regions.compose_region_code(**parts, scheme=ctx.schema.region_scheme)  # type: ignore[arg-type]
         column = "+".join(ctx.columns[lvl] for lvl in mapped)
+    assert raw is not None  # every mapped level has its column
     res = regions.standardise_region_code(
         raw, scheme=ctx.schema.region_scheme, crosswalk=ctx.crosswalk
     )
@@ -416,7 +417,7 @@ def _step_regions(ctx: _Context) -> None:
 def _step_address(ctx: _Context) -> None:
 
     raw = ctx.raw("address")
-    rt_rw = {kind: ctx.raw(kind) for kind in ("rt", "rw")}
+    rt_rw: dict[Literal["rt", "rw"], pd.Series | None] = {"rt": ctx.raw("rt"), "rw": ctx.raw("rw")}
     if raw is not None:
         # separate RT/RW columns win over the free text; disagreements are flagged
         res = addresses.parse_address(raw, **rt_rw)
@@ -448,7 +449,7 @@ def _step_text_fields(ctx: _Context) -> None:
 def _step_household(ctx: _Context) -> None:
     raw = ctx.raw("household_id")
     if raw is not None:
-        ctx.out["household_id"] = raw.str.strip().replace("", pd.NA)
+        ctx.out["household_id"] = raw.str.strip().replace("", pd.NA)  # type: ignore[call-overload]
 
 
 _STEPS: tuple[Callable[[_Context], None], ...] = (
@@ -483,7 +484,7 @@ def clean_place_name(series: pd.Series) -> pd.Series:
     codes, uniques = pd.factorize(_text(series), use_na_sentinel=True)
     text = pd.Series(uniques, dtype=TEXT_DTYPE).str.upper()
     text = text.str.replace(r"\s+", " ", regex=True).str.strip(" ,;-")
-    text = text.where(text != "", pd.NA).astype(TEXT_DTYPE)
+    text = text.where(text != "", pd.NA).astype(TEXT_DTYPE)  # type: ignore[call-overload]
     return pd.Series(text.array.take(codes, allow_fill=True), index=series.index)
 
 

@@ -525,7 +525,8 @@ def compose_region_code(
         key, combos = pd.factorize(key * len(level_labels) + level_key)
         codes_so_far = [
             _extend(
-                *codes_so_far[combo // len(level_labels)], level_labels[combo % len(level_labels)]
+                *codes_so_far[int(combo) // len(level_labels)],
+                level_labels[int(combo) % len(level_labels)],
             )
             for combo in combos
         ]

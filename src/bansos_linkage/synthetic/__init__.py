@@ -15,10 +15,10 @@ from bansos_linkage.synthetic.config import (
     RecordingErrors,
     SynthConfig,
     config_from_dict,
-    scenario,
 )
 from bansos_linkage.synthetic.generate import SyntheticData, generate
 from bansos_linkage.synthetic.mixes import flat_rates, mix_rates
+from bansos_linkage.synthetic.scenarios import scenario
 
 __all__ = [
     "BASE_SCENARIOS",

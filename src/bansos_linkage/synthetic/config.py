@@ -15,7 +15,7 @@ numbers from its own generator, so those scenarios stay byte-identical.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from bansos_linkage.errors import SchemaError
@@ -92,7 +92,7 @@ class SynthConfig:
     one_word_names: float = 0.0  # extra share of people whose true name is one word (0: lexicon's)
     village_recoded: float = 0.0  # share of villages with an older Kemendagri code in DTKS/P3KE
     events: LifeEvents = field(default_factory=LifeEvents)
-    errors: dict[str, RecordingErrors] = field(default_factory=lambda: dict(_DEFAULT_ERRORS))
+    errors: dict[str, RecordingErrors] = field(default_factory=lambda: dict(DEFAULT_ERRORS))
 
     def __post_init__(self) -> None:
         validate(self)
@@ -102,7 +102,7 @@ class SynthConfig:
         return dataclasses.asdict(self)
 
 
-_DEFAULT_ERRORS = {
+DEFAULT_ERRORS: dict[str, RecordingErrors] = {
     "regsosek": RecordingErrors(
         name_typo=0.02,
         name_old_spelling=0.01,
@@ -183,40 +183,6 @@ MIX_SCENARIOS = tuple(f"mix{i:02d}" for i in range(1, 25))
 TUNING_MIXES = MIX_SCENARIOS[:6]
 REPORT_MIXES = MIX_SCENARIOS[6:]
 SCENARIOS = (*BASE_SCENARIOS, *MIX_SCENARIOS)
-
-
-def scenario(name: str, **overrides: Any) -> SynthConfig:
-    """A named scenario's config, with any field overridden (e.g. ``households=20_000``).
-
-    Examples
-    --------
-    >>> scenario("hard", households=100).errors["dtks"].nik_missing
-    0.16
-    >>> scenario("clean").errors["dtks"].name_typo
-    0.0
-    """
-    if name not in SCENARIOS:
-        raise SchemaError(
-            "unknown scenario; expected clean, default, hard or mix01 .. mix24", key="scenario"
-        )
-    if name in MIX_SCENARIOS:
-        from bansos_linkage.synthetic.mixes import mix_settings  # mixes builds on this module
-
-        return SynthConfig(**{**mix_settings(name), **overrides})
-    if name == "clean":
-        errors = {reg: RecordingErrors() for reg in REGISTERS}
-        events = LifeEvents(death=0.0, move=0.0, split=0.0, member_left=0.0)
-    else:
-        factor = 2.0 if name == "hard" else 1.0
-        errors = {reg: _scaled(rates, factor) for reg, rates in _DEFAULT_ERRORS.items()}
-        events = LifeEvents() if name == "default" else _scaled(LifeEvents(), 1.5)
-    return SynthConfig(**{"events": events, "errors": errors, **overrides})
-
-
-def _scaled(rates: Any, factor: float) -> Any:
-    return replace(
-        rates, **{f.name: min(1.0, getattr(rates, f.name) * factor) for f in fields(rates)}
-    )
 
 
 def validate(config: SynthConfig) -> None:

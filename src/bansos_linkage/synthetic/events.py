@@ -86,7 +86,7 @@ def _splits(persons: pd.DataFrame, hh: pd.DataFrame, rate: float, rng: np.random
             split[i] = False
             continue
         parent = parents[int(rng.integers(0, len(parents)))]
-        hh.loc[hh.index[i], "split_from"] = hh_ids[parent]
+        hh.loc[hh.index[int(i)], "split_from"] = hh_ids[parent]
     hh["split"] = split
     split_hh = set(hh_ids[split])
     parent_of = dict(zip(hh_ids[split], hh["split_from"].to_numpy()[split], strict=True))

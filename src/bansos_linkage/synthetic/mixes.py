@@ -36,7 +36,6 @@ from bansos_linkage.synthetic.config import (
     LifeEvents,
     RecordingErrors,
     SynthConfig,
-    scenario,
 )
 
 _FAMILY = "bansos-linkage mixes v1"  # changing it redraws every mix
@@ -64,7 +63,7 @@ def _log_factor(u: float, low: float, high: float) -> float:
 
 
 def _errors(mix: str, register: str) -> RecordingErrors:
-    default = scenario("default").errors[register]
+    default = SynthConfig().errors[register]  # the default scenario's rates
     w = _WEIGHT[register]
     rates: dict[str, float] = {}
     for f in fields(RecordingErrors):
@@ -112,7 +111,7 @@ def flat_rates(config: SynthConfig) -> dict[str, float]:
 
     Examples
     --------
-    >>> rates = flat_rates(scenario("default"))
+    >>> rates = flat_rates(SynthConfig())  # the default scenario
     >>> rates["errors.dtks.nik_missing"], rates["events.kk_renumbered"]
     (0.08, 0.0)
     """
@@ -144,4 +143,4 @@ def mix_rates(name: str) -> dict[str, float]:
     >>> 0 <= mix_rates("mix07")["errors.dtks.nik_relative"] <= 0.06
     True
     """
-    return flat_rates(scenario(name))
+    return flat_rates(SynthConfig(**mix_settings(name)))

@@ -10,6 +10,7 @@ was different at the older (DTKS) snapshot.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -354,13 +355,13 @@ def _nik(
     )
     birth = pd.DatetimeIndex(persons["birth_date"])
     day = birth.day.to_numpy() + np.where(persons["sex"].to_numpy() == "F", 40, 0)
-    stem = pd.Series(region, dtype=object).str.cat(
-        [
-            pd.Series(day).astype(str).str.zfill(2),
-            pd.Series(birth.month).astype(str).str.zfill(2),
-            pd.Series(birth.year % 100).astype(str).str.zfill(2),
-        ]
-    )
+    # pandas-stubs allow only strings in the list; pandas takes Series
+    dmy: list[Any] = [
+        pd.Series(day).astype(str).str.zfill(2),
+        pd.Series(birth.month).astype(str).str.zfill(2),
+        pd.Series(birth.year % 100).astype(str).str.zfill(2),
+    ]
+    stem = pd.Series(region, dtype=object).str.cat(dmy)
     return with_serial(stem, rng)
 
 
@@ -377,17 +378,12 @@ def with_serial(stem: pd.Series, rng: np.random.Generator) -> np.ndarray:
 def registration_stems(district: pd.Series, dates: np.ndarray) -> pd.Series:
     """The first 12 digits of a KK: district + registration date DDMMYY."""
     reg = pd.DatetimeIndex(dates)
-    return (
-        district.reset_index(drop=True)
-        .astype(str)
-        .str.cat(
-            [
-                pd.Series(reg.day).astype(str).str.zfill(2),
-                pd.Series(reg.month).astype(str).str.zfill(2),
-                pd.Series(reg.year % 100).astype(str).str.zfill(2),
-            ]
-        )
-    )
+    dmy: list[Any] = [  # pandas-stubs allow only strings in the list; pandas takes Series
+        pd.Series(reg.day).astype(str).str.zfill(2),
+        pd.Series(reg.month).astype(str).str.zfill(2),
+        pd.Series(reg.year % 100).astype(str).str.zfill(2),
+    ]
+    return district.reset_index(drop=True).astype(str).str.cat(dmy)
 
 
 def _kk(hh: pd.DataFrame, config: SynthConfig, rng: np.random.Generator) -> np.ndarray:

@@ -155,16 +155,16 @@ def record(
     masks.update(nik_masks)
     masks.update(date_masks)
     masks["sex_flip"] = sex_mask
-    recorded = {"name": names, "nik": nik, "birth_date": dates, "year_only": year_only.copy()}
-    _later_phenomena(view, recorded, masks, rates, seed, register)
+    values = {"name": names, "nik": nik, "birth_date": dates, "year_only": year_only.copy()}
+    _later_phenomena(view, values, masks, rates, seed, register)
     recorded = pd.DataFrame(
         {
-            "name": recorded["name"],
+            "name": values["name"],
             "mother_name": mother_names,
-            "nik": recorded["nik"],
+            "nik": values["nik"],
             "kk": kk,
-            "birth_date": recorded["birth_date"],
-            "year_only": recorded["year_only"],
+            "birth_date": values["birth_date"],
+            "year_only": values["year_only"],
             "sex": rec_sex,
         }
     )

@@ -27,7 +27,8 @@ from bansos_linkage.io import read_table, restore_formulas, write_table
 from bansos_linkage.linkage.blocking import DEFAULT_RULES
 from bansos_linkage.linkage.comparisons import DEFAULT_COMPARISONS, columns_read
 from bansos_linkage.linkage.households import household_links, status_counts
-from bansos_linkage.runs import (
+from bansos_linkage.review import read_labels, training_pairs
+from bansos_linkage.runs.folders import (
     MANIFEST,
     atomic_folder,
     check_replaceable,
@@ -55,7 +56,7 @@ OUTPUT_FILES = (
     "pairs.parquet",
     "records_left.parquet",
     "records_right.parquet",
-    # written last: every file above with its size and SHA-256 (bansos_linkage.runs)
+    # written last: every file above with its size and SHA-256 (bansos_linkage.runs.folders)
     "manifest.json",
 )
 #: Candidate pairs kept in pairs.parquet: the links and every pair at least this
@@ -352,8 +353,6 @@ def _link_new_run(
 
 def _training(labels: str | Path | pd.DataFrame | None) -> pd.DataFrame | None:
     """Reviewed pairs as ``left_id``, ``right_id``, ``is_match`` (unsure ones left out)."""
-    from bansos_linkage.review import read_labels, training_pairs
-
     if labels is None:
         return None
     if isinstance(labels, pd.DataFrame) and "is_match" in labels:
@@ -372,7 +371,7 @@ def _linker(
     from bansos_linkage.linkage.linker import DEFAULT_THRESHOLD, Linker
 
     if settings is not None:
-        from bansos_linkage.linkage.settings import linker_from_settings
+        from bansos_linkage.linkage.configure import linker_from_settings
 
         linker = linker_from_settings(settings)
         if threshold is not None:

@@ -9,7 +9,8 @@ size and SHA-256, the library version, the command, the settings and the time.
 A ``.NAME.lock`` file beside the folder keeps a second run from writing into the
 same folder meanwhile.
 
-This module knows nothing of linking or review (they import it, not the reverse).
+This module knows nothing of linking or review (they import it, not the reverse);
+:mod:`bansos_linkage.runs` re-exports its public names.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from bansos_linkage._version import __version__
 from bansos_linkage.errors import InputError, UsageError
 
 #: The manifest file of a run folder, written last.
@@ -76,8 +78,6 @@ def write_manifest(
     pathlib.Path
         The manifest's path.
     """
-    from bansos_linkage import __version__
-
     folder = Path(folder)
     files = {
         path.relative_to(folder).as_posix(): {

@@ -1,0 +1,143 @@
+"""Scored pairs decided into links: the deciding weights (reviewed pairs final, the ML
+matcher where it decides), the family pairs the links bring in, and one-to-one
+resolution with duplicates (:mod:`~bansos_linkage.linkage.resolve`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bansos_linkage.linkage.duplicates import cap_levels, person_evidence
+from bansos_linkage.linkage.fitting import PairWeights
+from bansos_linkage.linkage.ml_matcher import MLMatcher
+from bansos_linkage.linkage.resolve import Links, resolve_links
+from bansos_linkage.linkage.scoring import (
+    FAMILY,
+    PairCompare,
+    ScoredPairs,
+    append_pairs,
+    compare_in_chunks,
+    logit2,
+    new_family_pairs,
+)
+from bansos_linkage.linkage.supervised import ml_weights, reviewed_weights
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What decides the links of scored pairs (a fitted Linker's settings and state)."""
+
+    weights: PairWeights
+    compare: PairCompare  #: compares pairs the blocking did not score (family, duplicates)
+    threshold: float  #: match probability a link needs
+    resolution: str  #: a :data:`~bansos_linkage.linkage.resolve.MODES` mode
+    duplicate_threshold: float
+    chunk_size: int
+    family_rule: int  #: the rule number of family pairs (one past the blocking rules)
+    ml_model: MLMatcher | None = None
+    ml_threshold: float = 0.5
+    ml_band: Sequence[float] | None = None  #: Fellegi-Sunter weights where the ML decides
+    reviewed: pd.DataFrame | None = None  #: reviewed pairs: left_id, right_id, is_match
+
+
+def decision_weights(
+    d: Decision, left: pd.DataFrame, right: pd.DataFrame, scored: ScoredPairs
+) -> tuple[np.ndarray, np.ndarray]:
+    """The weights that decide (the ML matcher's where it decides, reviewed pairs
+    final) and the Fellegi-Sunter weights."""
+    fs_weight = d.weights.weights(scored.levels, scored.tf)
+    weight = fs_weight
+    if d.ml_model is not None:
+        labels = [c.label for c in d.weights.comparisons]
+        # shift the ML odds so that its threshold falls where the Fellegi-Sunter one does
+        shift = logit2(d.threshold) - logit2(d.ml_threshold)
+        weight = ml_weights(d.ml_model, scored, fs_weight, labels, d.ml_band, shift, d.chunk_size)
+    return reviewed_weights(left, right, scored, weight, d.reviewed), fs_weight
+
+
+def duplicate_test(
+    d: Decision, frame: pd.DataFrame
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Two records of one register are the same person when the model scores them as a
+    match (the same model, term frequencies of that register) on evidence about the
+    person (:mod:`~bansos_linkage.linkage.duplicates`)."""
+    freqs = d.weights.frequencies(frame)
+    person = person_evidence(d.weights.comparisons)
+    weight_threshold = logit2(d.duplicate_threshold)
+
+    def test(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        levels = cap_levels(d.compare(frame, frame, a, b), d.weights.max_level_seen)
+        weight = d.weights.weights(levels, d.weights.bits(levels, b, freqs))
+        return (weight >= weight_threshold) & person(levels)
+
+    return test
+
+
+def resolve(
+    d: Decision, left: pd.DataFrame, right: pd.DataFrame, scored: ScoredPairs, weight: np.ndarray
+) -> Links:
+    """The links among the scored pairs by ``weight``, and the duplicates."""
+    return resolve_links(
+        scored.left,
+        scored.right,
+        weight,
+        logit2(d.threshold),
+        len(left),
+        len(right),
+        mode=d.resolution,
+        left_is_duplicate=duplicate_test(d, left),
+        right_is_duplicate=duplicate_test(d, right),
+    )
+
+
+def add_family_pairs(
+    d: Decision, left: pd.DataFrame, right: pd.DataFrame, scored: ScoredPairs, weight: np.ndarray
+) -> int:
+    """Compare the members of families that share a link (by ``weight``) and were
+    not paired yet; their pairs join ``scored`` under the rule ``family``. The
+    model's parameters do not change: a pair scores the same whichever rule
+    brought it in."""
+    if FAMILY not in left or FAMILY not in right or not len(weight):
+        return 0
+    start = time.perf_counter()
+    keep = resolve(d, left, right, scored, weight).keep
+    li, ri = new_family_pairs(left, right, scored, keep)
+    if len(li):
+        sims = scored.similarities is not None
+        levels, similarities = compare_in_chunks(d.compare, left, right, li, ri, d.chunk_size, sims)
+        tf = d.weights.bits(levels, ri, d.weights.frequencies(right))
+        append_pairs(scored, li, ri, d.family_rule, levels, similarities, tf)
+    scored.family_pairs += len(li)
+    scored.timings["family"] = scored.timings.get("family", 0.0) + time.perf_counter() - start
+    return len(li)
+
+
+def decide(
+    d: Decision, left: pd.DataFrame, right: pd.DataFrame, scored: ScoredPairs
+) -> tuple[np.ndarray, np.ndarray, Links, dict[str, float]]:
+    """The deciding and Fellegi-Sunter weights of the scored pairs (family pairs added),
+    the links and duplicates, and the time each step took (with ``scored.timings``)."""
+    start = time.perf_counter()
+    weight, fs_weight = decision_weights(d, left, right, scored)
+    if add_family_pairs(d, left, right, scored, weight):
+        weight, fs_weight = decision_weights(d, left, right, scored)
+    timings = {**scored.timings, "score": time.perf_counter() - start}
+    start = time.perf_counter()
+    resolved = resolve(d, left, right, scored, weight)
+    timings["resolve"] = time.perf_counter() - start
+    return weight, fs_weight, resolved, timings
+
+
+def fs_links(
+    d: Decision, left: pd.DataFrame, right: pd.DataFrame, scored: ScoredPairs
+) -> np.ndarray:
+    """Which scored pairs the Fellegi-Sunter model alone links (family pairs added),
+    to judge it against the ML matcher."""
+    fs_weight = d.weights.weights(scored.levels, scored.tf)
+    if add_family_pairs(d, left, right, scored, fs_weight):
+        fs_weight = d.weights.weights(scored.levels, scored.tf)
+    return resolve(d, left, right, scored, fs_weight).keep

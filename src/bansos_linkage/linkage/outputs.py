@@ -1,0 +1,291 @@
+"""What a run produces: the links, the unlinked records of each side, the scored pairs
+and a summary, with every input record in exactly one of links / unlinked."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NotRequired, TypedDict
+
+import numpy as np
+import pandas as pd
+
+from bansos_linkage.linkage.comparisons import Comparison
+from bansos_linkage.linkage.fellegi_sunter import FellegiSunter, expected_errors
+from bansos_linkage.linkage.resolve import Links, link_probabilities
+from bansos_linkage.linkage.scoring import FAMILY_RULE, ScoredPairs, probability
+
+
+class LinkSummary(TypedDict):
+    """The keys of :attr:`LinkResult.summary` (a plain dict, written to JSON as is)."""
+
+    n_left: int
+    n_right: int
+    candidate_pairs: int
+    family_pairs: int  #: pairs added by family context (rule ``family``)
+    links: int
+    linked_left: int
+    linked_right: int
+    unlinked_left: int
+    unlinked_right: int
+    duplicates_left: int  #: records linked as a duplicate of another of their register
+    duplicates_right: int
+    threshold: float
+    resolution: str
+    expected_false_links: float
+    estimated_fdr: float
+    estimated_fnr: float
+    matcher: str  #: ``fellegi_sunter`` or ``ml``: which model decided the links
+    left_out: dict[str, list[str]]  #: comparisons and blocking rules left out at fit
+    training: dict[str, Any]  #: random pairs for u, the EM sessions
+    ml_training: NotRequired[dict[str, Any]]  #: only when the ML matcher was trained
+    em: dict[str, Any]  #: iterations, converged, log_likelihood, lambda
+    seconds: dict[str, float]  #: time per stage
+
+
+@dataclass
+class LinkResult:
+    """Everything a run produces; every input record is in exactly one output.
+
+    ``links``: ``left_id, right_id, match_probability, match_weight``, the level
+    name of each comparison, ``duplicate_of`` (for a record linked as a duplicate
+    of another record of its register). ``unlinked_left`` / ``unlinked_right``:
+    the record id and its best candidate with its score, if any. ``summary``: the
+    counts and estimates of the run (:class:`LinkSummary`).
+    """
+
+    links: pd.DataFrame
+    unlinked_left: pd.DataFrame
+    unlinked_right: pd.DataFrame
+    summary: LinkSummary
+    pairs: pd.DataFrame | None = None
+
+
+def record_ids(frame: pd.DataFrame) -> np.ndarray:
+    """The record ids of a register as an object array of strings."""
+    return frame["record_id"].astype("string").to_numpy(dtype=object)
+
+
+def level_names(levels: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """Level numbers as names (``names`` strongest first; -1 is ``missing``)."""
+    by_number = np.array(list(reversed(names)) + ["missing"], dtype=object)
+    return by_number[np.where(levels < 0, len(names), levels)]
+
+
+def links_table(
+    left_ids: np.ndarray,
+    right_ids: np.ndarray,
+    scored: ScoredPairs,
+    weight: np.ndarray,
+    resolved: Links,
+    comparisons: Sequence[Comparison],
+    fs_weight: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The links ``resolved.keep`` marks, sorted by ids; ``fs_weight`` (when the ML
+    matcher decides) is the Fellegi-Sunter weight, reported next to ``weight``."""
+    keep = resolved.keep
+    links = pd.DataFrame(
+        {
+            "left_id": left_ids[scored.left[keep]],
+            "right_id": right_ids[scored.right[keep]],
+            "match_probability": probability(weight)[keep],
+            "match_weight": weight[keep],
+        }
+    )
+    if fs_weight is not None:
+        links["fs_match_weight"] = fs_weight[keep]
+    for k, comp in enumerate(comparisons):
+        links[comp.label] = level_names(scored.levels[keep, k], comp.levels)
+    dup_left = resolved.left_duplicate_of[scored.left[keep]]
+    dup_right = resolved.right_duplicate_of[scored.right[keep]]
+    links["duplicate_of"] = np.where(
+        dup_left >= 0,
+        left_ids[np.maximum(dup_left, 0)],
+        np.where(dup_right >= 0, right_ids[np.maximum(dup_right, 0)], None),
+    )
+    return links.sort_values(["left_id", "right_id"], kind="stable").reset_index(drop=True)
+
+
+def unlinked_table(
+    own: np.ndarray,
+    other: np.ndarray,
+    weight: np.ndarray,
+    keep: np.ndarray,
+    own_ids: np.ndarray,
+    other_ids: np.ndarray,
+) -> pd.DataFrame:
+    """Records without a link, with their best candidate (if any) and its score."""
+    linked = np.zeros(len(own_ids), dtype=bool)
+    linked[own[keep]] = True
+    # each record's best candidate: highest weight, ties to the lowest position
+    # (ufunc.at in one pass: a lexsort of millions of pairs takes seconds)
+    best = np.full(len(own_ids), -np.inf)
+    np.fmax.at(best, own, weight)
+    top = np.flatnonzero(weight == best[own])
+    lowest = np.full(len(own_ids), np.iinfo(np.int64).max)
+    np.minimum.at(lowest, own[top], other[top].astype(np.int64))
+    has_pair = lowest < np.iinfo(np.int64).max
+    w_of = np.where(has_pair, best, np.nan)
+    partner_of = np.where(has_pair, lowest, np.nan)
+    ids = np.flatnonzero(~linked)
+    w, partner = w_of[ids], partner_of[ids]
+    has = ~np.isnan(partner)
+    return pd.DataFrame(
+        {
+            "record_id": own_ids[ids],
+            "best_candidate_id": np.where(
+                has, other_ids[np.where(has, partner, 0).astype(np.int64)], None
+            ),
+            "best_match_probability": 1.0 / (1.0 + np.exp2(-w)),
+            "best_match_weight": w,
+        }
+    )
+
+
+def estimated_fnr(linked_probability: np.ndarray, unlinked: pd.DataFrame) -> float:
+    """Expected missed links (best candidate of each unlinked record) over expected matches."""
+    missed = float(np.nansum(unlinked["best_match_probability"].to_numpy(dtype=float)))
+    total = missed + float(linked_probability.sum())
+    return missed / total if total else 0.0
+
+
+def count_summary(
+    n_left: int,
+    n_right: int,
+    scored: ScoredPairs,
+    resolved: Links,
+    unlinked: tuple[pd.DataFrame, pd.DataFrame],
+    link_p: np.ndarray,
+    threshold: float,
+    resolution: str,
+) -> dict[str, Any]:
+    """The counts and error estimates of a run (the first keys of :class:`LinkSummary`);
+    ``link_p``: the probability that each link is right."""
+    errors = expected_errors(link_p, 0.0)
+    return {
+        "n_left": n_left,
+        "n_right": n_right,
+        "candidate_pairs": int(len(scored.left)),
+        "family_pairs": int(scored.family_pairs),
+        "links": int(resolved.keep.sum()),
+        "linked_left": int(n_left - len(unlinked[0])),
+        "linked_right": int(n_right - len(unlinked[1])),
+        "unlinked_left": len(unlinked[0]),
+        "unlinked_right": len(unlinked[1]),
+        "duplicates_left": int((resolved.left_duplicate_of >= 0).sum()),
+        "duplicates_right": int((resolved.right_duplicate_of >= 0).sum()),
+        "threshold": threshold,
+        "resolution": resolution,
+        "expected_false_links": round(errors["expected_false_links"], 2),
+        "estimated_fdr": round(errors["fdr"], 6),
+        "estimated_fnr": round(estimated_fnr(link_p, unlinked[0]), 6),
+    }
+
+
+def pairs_table(
+    left_ids: np.ndarray,
+    right_ids: np.ndarray,
+    scored: ScoredPairs,
+    rows: np.ndarray,
+    keep: np.ndarray,
+    rule_names: Sequence[str],
+    comparisons: Sequence[Comparison],
+    fs_weight: np.ndarray,
+    ml_weight: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The scored pairs at ``rows``: positions, ids, the rule that found each, the
+    Fellegi-Sunter weight and probability (and the ML matcher's), the term-frequency
+    bits, whether it is a link and its level numbers."""
+    fs = fs_weight[rows]
+    pairs = pd.DataFrame(
+        {
+            "left": scored.left[rows],
+            "right": scored.right[rows],
+            "left_id": left_ids[scored.left[rows]],
+            "right_id": right_ids[scored.right[rows]],
+            "rule": np.array([*rule_names, FAMILY_RULE], dtype=object)[scored.rule[rows]],
+            "match_weight": fs,
+            "match_probability": probability(fs),
+            "tf_adjustment": scored.tf[rows],
+            "link": keep[rows],
+        }
+    )
+    if ml_weight is not None:
+        pairs["ml_weight"] = ml_weight[rows]
+        pairs["ml_probability"] = probability(ml_weight)[rows]
+    for k, comp in enumerate(comparisons):
+        pairs[comp.label] = scored.levels[rows, k]
+    return pairs
+
+
+def link_result(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    scored: ScoredPairs,
+    decided: tuple[np.ndarray, np.ndarray, Links],
+    keep_pairs: bool | float,
+    comparisons: Sequence[Comparison],
+    rule_names: Sequence[str],
+    run: dict[str, Any],
+) -> LinkResult:
+    """The tables of a run. ``decided``: the deciding weights (the ML matcher's when it
+    decides), the Fellegi-Sunter weights and the resolved links; ``run``: ``prior``
+    (the model's lambda), ``threshold``, ``resolution`` and ``ml`` (whether the ML
+    matcher decides). ``keep_pairs``: keep all scored pairs, or (a number) the links
+    and the pairs at least that probable."""
+    weight, fs_weight, resolved = decided
+    left_ids, right_ids = record_ids(left), record_ids(right)
+    keep = resolved.keep
+    links = links_table(
+        left_ids, right_ids, scored, weight, resolved, comparisons, fs_weight if run["ml"] else None
+    )
+    unlinked = (
+        unlinked_table(scored.left, scored.right, weight, keep, left_ids, right_ids),
+        unlinked_table(scored.right, scored.left, weight, keep, right_ids, left_ids),
+    )
+    link_p = link_probabilities(
+        scored.left, scored.right, weight, keep, run["prior"], len(left), len(right)
+    )
+    summary = count_summary(
+        len(left),
+        len(right),
+        scored,
+        resolved,
+        unlinked,
+        link_p,
+        run["threshold"],
+        run["resolution"],
+    )
+    pairs = None
+    if keep_pairs is not False:
+        floor = 0.0 if keep_pairs is True else float(keep_pairs)
+        rows = np.flatnonzero(keep | (probability(weight) >= floor))
+        ml_weight = weight if run["ml"] else None
+        pairs = pairs_table(
+            left_ids, right_ids, scored, rows, keep, rule_names, comparisons, fs_weight, ml_weight
+        )
+    return LinkResult(links, *unlinked, summary, pairs)  # type: ignore[arg-type]
+
+
+def run_summary(
+    model: FellegiSunter,
+    ml: bool,
+    threshold: float,
+    fitting: dict[str, Any],
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """The last keys of :class:`LinkSummary`: which matcher decided, at which
+    threshold, what fitting left out and learned (``fitting``: ``left_out``,
+    ``training`` and maybe ``ml_training``), the EM run, the seconds per stage."""
+    return {
+        "matcher": "ml" if ml else "fellegi_sunter",
+        "threshold": threshold,
+        **fitting,
+        "em": {
+            "iterations": int(model.n_iter_),
+            "converged": bool(model.converged_),
+            "log_likelihood": float(model.log_likelihood_),
+            "lambda": float(model.lambda_),
+        },
+        "seconds": {k: round(v, 3) for k, v in timings.items()},
+    }

@@ -1,0 +1,135 @@
+"""A user's comparison class in a Linker: what the Linker asks of a comparison, with
+defaults for what a user class does not say, and the model file round trip."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bansos_linkage import standardise
+from bansos_linkage.linkage.comparisons import (
+    COMPARISON_TYPES,
+    DEFAULT_COMPARISONS,
+    ComparisonResult,
+    DateComparison,
+    NameComparison,
+    RegionComparison,
+    register_comparison,
+)
+from bansos_linkage.linkage.duplicates import person_evidence
+from bansos_linkage.linkage.fitting import exact_u
+from bansos_linkage.linkage.linker import Linker
+from bansos_linkage.linkage.preparation import main_columns
+from bansos_linkage.synthetic import generate, scenario
+
+
+@dataclass(frozen=True)
+class FirstWord:
+    """A user's comparison: the same name, else the same first word, else not."""
+
+    column: str = "full_name"
+    name: str = "first_word"
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        return ("exact", "same_first_word", "else")
+
+    @property
+    def exact_column(self) -> str:  # optional: u(exact) from the value frequencies
+        return self.column
+
+    def compare(self, left, right, left_rows, right_rows) -> ComparisonResult:
+        def values(frame: pd.DataFrame, rows: np.ndarray) -> pd.Series:
+            return frame[self.column].astype("string").iloc[rows].reset_index(drop=True)
+
+        a, b = values(left, left_rows), values(right, right_rows)
+        missing = (a.isna() | b.isna()).to_numpy()
+        exact = (a == b).fillna(False).to_numpy(dtype=bool)
+        first = (a.str.split().str[0] == b.str.split().str[0]).fillna(False).to_numpy(bool)
+        levels = np.select([missing, exact, first], [-1, 2, 1], 0).astype(np.int8)
+        return ComparisonResult(levels, np.where(missing, np.nan, levels / 2))
+
+
+@dataclass(frozen=True)
+class Bare:
+    """A comparison that says nothing beyond the required label, levels and compare."""
+
+    field: str = "sex"
+    name: str = "bare"
+
+    label = property(lambda self: self.name)
+    levels = property(lambda self: ("same", "else"))
+
+    def compare(self, left, right, left_rows, right_rows) -> ComparisonResult:
+        raise NotImplementedError
+
+
+@pytest.fixture
+def first_word_type():
+    register_comparison("first_word", FirstWord)
+    yield "first_word"
+    del COMPARISON_TYPES["first_word"]
+
+
+@pytest.fixture(scope="module")
+def registers() -> tuple[pd.DataFrame, pd.DataFrame]:
+    data = generate(scenario("default", households=300, seed=2))
+    ref = dt.date(2026, 1, 1)
+    left, right = (
+        standardise(data.registers[name], name, reference_date=ref).records
+        for name in ("dtks", "regsosek")
+    )
+    return left, right
+
+
+def test_defaults_for_what_a_user_comparison_does_not_say(registers):
+    left, right = registers
+    # the columns it cannot do without: its column, else the first column it reads
+    assert main_columns(FirstWord()) == ["full_name"]
+    assert main_columns(Bare()) == ["sex"]
+    assert main_columns(RegionComparison(kk_column="kk_number")) == ["province_code"]
+    # u(exact) from value frequencies only where the comparison names its exact column
+    assert list(exact_u(left, right, [Bare(), FirstWord()])) == [1]
+    assert RegionComparison(kk_column="kk_number").exact_column == "kk_number"
+    assert getattr(DateComparison(), "exact_column", None) is None
+    # evidence about the person: none from a user comparison, so without a full-name
+    # comparison every pair passes the test
+    levels = np.array([[0, 1], [1, 0]], dtype=np.int8)
+    assert person_evidence([Bare(), FirstWord()])(levels).all()
+    both = [NameComparison(), DateComparison()]
+    exact, other = len(both[0].levels) - 1, 0
+    date_exact = len(both[1].levels) - 1
+    test = person_evidence(both)
+    assert test(np.array([[exact, -1], [other, -1], [other, date_exact]])).tolist() == [
+        True,
+        False,
+        True,
+    ]
+
+
+def test_a_user_comparison_fits_links_and_round_trips(registers, first_word_type, tmp_path):
+    left, right = registers
+    linker = Linker(comparisons=(*DEFAULT_COMPARISONS, FirstWord()), n_jobs=2)
+    result = linker.fit_link(left, right)
+    assert set(result.links["first_word"]) <= {"exact", "same_first_word", "else", "missing"}
+    assert result.summary["left_out"]["comparisons"] == []
+    path = linker.save(tmp_path / "model.json")
+    loaded = Linker.load(path)
+    assert isinstance(loaded.comparisons_[-1], FirstWord)
+    pd.testing.assert_frame_equal(loaded.parameters(), linker.parameters())
+    loaded.n_jobs = 1  # one process or several: the same links
+    again = loaded.link(left, right)
+    pd.testing.assert_frame_equal(again.links, result.links)
+    ids = result.links[["left_id", "right_id"]].iloc[:20]
+    np.testing.assert_array_equal(
+        loaded.score_pairs(left, right, ids["left_id"], ids["right_id"]),
+        linker.score_pairs(left, right, ids["left_id"], ids["right_id"]),
+    )
