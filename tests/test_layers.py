@@ -34,6 +34,7 @@ LAYER_OF = {
     "bansos_linkage.io": "standardisation",
     "bansos_linkage.datasets": "standardisation",
     "bansos_linkage._version": "standardisation",
+    "bansos_linkage.progress": "standardisation",
     "bansos_linkage.standardisation": "standardisation",
     # test data: builds on standardisation only, and only the top layer may use it
     "bansos_linkage.synthetic": "standardisation",

@@ -87,6 +87,16 @@ def test_links_table_columns_and_level_names(linked):
     assert (result.pairs["link"].sum()) == len(result.links)
 
 
+def test_summary_reports_the_time_of_every_step(linked, dtks_regsosek):
+    # link() scores without fitting (no EM); fit_link does both
+    seconds = linked[1].summary["seconds"]
+    assert {"block", "compare", "score", "resolve"} <= set(seconds)
+    p = dtks_regsosek
+    seconds = Linker().fit_link(p.left, p.right).summary["seconds"]
+    assert {"block", "compare", "em", "score", "resolve"} <= set(seconds)
+    assert all(value >= 0 for value in seconds.values())
+
+
 def test_unlinked_records_carry_their_best_candidate(linked):
     _, result, _ = linked
     u = result.unlinked_left

@@ -8,10 +8,14 @@ import pytest
 
 from bansos_linkage.evaluation import true_links
 from bansos_linkage.linkage.blocking import DEFAULT_RULES, ExactRule
+from bansos_linkage.linkage.comparisons import DEFAULT_COMPARISONS
+from bansos_linkage.linkage.fellegi_sunter import FellegiSunter
 from bansos_linkage.linkage.linker import Linker
 from bansos_linkage.linkage.training import (
     exact_agreement,
+    fit_model,
     global_prior,
+    pattern_counts,
     random_pairs,
     u_from_random,
 )
@@ -169,3 +173,44 @@ def test_a_comparison_no_register_can_feed_is_left_out(dtks_regsosek):
     assert "mother_name" not in [c.label for c in linker.comparisons_]
     precision, recall = _metrics(p, result.links)
     assert precision > 0.97 and recall > 0.9
+
+
+def test_em_on_pattern_counts_summed_over_partitions_gives_the_in_process_model():
+    # what a distributed run does: each partition reduces its pairs to pattern counts,
+    # the counts are summed, and the model is fitted once on the sums
+    comparisons = DEFAULT_COMPARISONS
+    labels = [c.label for c in comparisons]
+    names = [c.levels for c in comparisons]
+    rng = np.random.default_rng(3)
+    n = 60_000
+    match = rng.random(n) < 0.3
+    levels = np.column_stack(
+        [
+            np.where(
+                match,
+                rng.choice(len(k), n, p=np.r_[np.full(len(k) - 1, 0.1 / (len(k) - 1)), 0.9]),
+                rng.integers(0, len(k), n),
+            )
+            for k in names
+        ]
+    ).astype(np.int8)
+    levels[rng.random(levels.shape) < 0.05] = -1
+    exact_name = levels[:, labels.index("name")] == len(names[labels.index("name")]) - 1
+    bits = np.where(exact_name, rng.choice([-2.0, 0.0, 1.5, 3.0], n), 0.0).astype(np.float32)
+    u = [np.full(len(k), 1.0 / len(k)) for k in names]
+    args = (u, labels, names)
+    whole, whole_report = fit_model(levels, *args, bits, 40_000, 90_000, FellegiSunter())
+    parts = [pattern_counts(levels[i::3], bits[i::3]) for i in range(3)]
+    rows, row_bits, counts = pattern_counts(
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+    )
+    assert len(rows) < n and counts.sum() == n
+    summed, summed_report = fit_model(
+        rows, *args, row_bits, 40_000, 90_000, FellegiSunter(), counts=counts
+    )
+    assert summed.lambda_ == pytest.approx(whole.lambda_, rel=1e-9)
+    for k in range(len(labels)):
+        np.testing.assert_allclose(summed.m_[k], whole.m_[k], rtol=1e-9)
+    assert [r["pairs"] for r in summed_report] == [r["pairs"] for r in whole_report]

@@ -5,3 +5,6 @@ import sys
 from bansos_linkage.cli import main
 
 sys.exit(main())
+
+
+__all__: list[str] = []

@@ -2,3 +2,6 @@
 without importing the package's public API, which loads the higher layers."""
 
 __version__ = "0.1.0"
+
+
+__all__ = ["__version__"]

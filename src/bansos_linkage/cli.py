@@ -1214,3 +1214,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+__all__ = [
+    "N_CRITERIA",
+    "assembly_lines",
+    "build_parser",
+    "main",
+    "progress_bar",
+]

@@ -37,3 +37,10 @@ def sample_crosswalk_path() -> Path:
     return Path(
         str(resources.files("bansos_linkage") / "data" / "samples" / "bps_kemendagri_crosswalk.csv")
     )
+
+
+__all__ = [
+    "SAMPLES",
+    "sample_crosswalk_path",
+    "sample_path",
+]

@@ -15,8 +15,9 @@ register of persons and families with a verval workbook per village
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -145,7 +146,9 @@ def _eligibility(data, run: LinkRun, out: Path) -> str:
         f"Eligibility ({len(hh):,} households ranked; PMT fitted on "
         f"{len(data.survey):,} survey households) -> {folder}"
     ]
-    for row in scored.summary[scored.summary["region"] == "all"].itertuples(index=False):
+    # a row's fields have their column's type (the stubs say any scalar)
+    summary_rows = scored.summary[scored.summary["region"] == "all"].itertuples(index=False)
+    for row in cast("Iterable[Any]", summary_rows):
         unit = "families" if row.families else "people"
         n = int(row.families or row.people)
         lines.append(
@@ -200,3 +203,10 @@ def _assemble(data, out: Path) -> str:
         lines.append(f"  {books[0].relative_to(out)} (first rows; the verifier fills 'decision'):")
         lines += ["    " + line for line in shown.to_string(index=False).splitlines()]
     return "\n".join(lines)
+
+
+__all__ = [
+    "DEMO_REFERENCE_DATE",
+    "MIN_SURVEY",
+    "run_demo",
+]

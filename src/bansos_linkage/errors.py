@@ -148,3 +148,14 @@ class UnknownRecordError(BansosLinkageError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
+
+
+__all__ = [
+    "BansosLinkageError",
+    "EmptyInputError",
+    "InputError",
+    "NotFittedError",
+    "SchemaError",
+    "UnknownRecordError",
+    "UsageError",
+]

@@ -25,11 +25,14 @@ written by :mod:`bansos_linkage.runs.evaluate`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from scipy.stats import norm
+
+from bansos_linkage.linkage.fellegi_sunter import probability
 
 
 def true_links(left_entity: pd.Series, right_entity: pd.Series) -> pd.DataFrame:
@@ -162,7 +165,7 @@ def choose_threshold(
     Raises ``ValueError`` when no threshold reaches ``min_precision``.
     """
     if min_precision is None:
-        return curve.loc[curve["f1"].idxmax()]
+        return curve.loc[curve["f1"].idxmax()]  # type: ignore[call-overload]  # a label: Hashable in the stubs
     precision = curve["precision"].to_numpy(dtype=float)
     if confidence is not None:
         precision = _wilson_low(
@@ -173,7 +176,7 @@ def choose_threshold(
     ok = curve[precision >= min_precision]
     if ok.empty:
         raise ValueError(f"no threshold reaches precision {min_precision}")
-    return ok.loc[ok["threshold"].idxmin()]
+    return ok.loc[ok["threshold"].idxmin()]  # type: ignore[call-overload]  # a label: Hashable in the stubs
 
 
 # --- threshold curves of a run: the links `link --threshold T` would make ---------------
@@ -294,10 +297,6 @@ class _MemoCompare:
         return np.concatenate(parts)[where]
 
 
-def _probability(weight: np.ndarray | float) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp2(-np.clip(np.asarray(weight, dtype=float), -1000, 1000)))
-
-
 def curve_thresholds(
     weights: np.ndarray, run_threshold: float, step: float = CURVE_STEP
 ) -> np.ndarray:
@@ -310,7 +309,7 @@ def curve_thresholds(
     lo = max(floor, float(w.min()) if len(w) else floor)
     hi = float(w.max()) if len(w) else 0.0
     grid = np.arange(np.ceil(lo / step) * step, np.floor(hi / step) * step + step / 2, step)
-    p = _probability(grid)
+    p = probability(grid)
     p = p[(p >= _PAIRS_FLOOR) & (p < 1)]
     return np.unique(np.r_[p, float(run_threshold)])[::-1]
 
@@ -433,7 +432,7 @@ def plot_threshold_curve(
     )
     if is_prob:
         top = by_t.secondary_xaxis(
-            "top", functions=(lambda w: _probability(w), lambda p: _log_odds(p))
+            "top", functions=(lambda w: probability(w), lambda p: _log_odds(p))
         )
         top.set_xlabel("match probability")
         span = float(x.max() - x.min()) if len(x) else 0.0
@@ -503,8 +502,8 @@ def _weight_axis(curve: pd.DataFrame) -> np.ndarray:
 def _row_at(curve: pd.DataFrame, threshold: float, run: bool = False) -> pd.Series:
     """The curve's row of the run (its ``run`` flag) or at ``threshold`` (nearest)."""
     if run and "run" in curve and curve["run"].astype(bool).any():
-        return curve.loc[curve["run"].astype(bool).idxmax()]
-    return curve.loc[(curve["threshold"] - threshold).abs().idxmin()]
+        return curve.loc[curve["run"].astype(bool).idxmax()]  # type: ignore[call-overload]
+    return curve.loc[(curve["threshold"] - threshold).abs().idxmin()]  # type: ignore[call-overload]  # idxmax/idxmin labels: Hashable in the stubs
 
 
 def _wilson_low(successes: np.ndarray, trials: np.ndarray, confidence: float) -> np.ndarray:
@@ -714,7 +713,7 @@ def plot_score_histogram(
     if threshold is not None:
         t = _log_odds(np.array([threshold]))[0] if is_prob else threshold
         if is_prob or score.endswith("weight"):  # a probability, or log2 odds
-            p = threshold if is_prob else float(_probability(threshold))
+            p = threshold if is_prob else float(probability(threshold))
             text = threshold_label(p)
         else:
             text = f"{threshold:.3g}"
@@ -822,7 +821,7 @@ def _family_metrics(run, truth: pd.DataFrame) -> dict[str, float]:
 
 def truth_metrics(
     run, truth: pd.DataFrame, min_precision: float = 0.995, confidence: float | None = 0.95
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """A run's links against true pairs, as :func:`~bansos_linkage.runs.evaluate.evaluate_run`
     reports them for a run folder (``run`` is the folder as
     :func:`~bansos_linkage.runs.link.read_run` reads it): ``table`` (the rows of
@@ -835,7 +834,7 @@ def truth_metrics(
     curve = run_threshold_curve(run, truth)
     best = choose_threshold(curve)
     if curve["run"].any() and curve.loc[curve["run"], "f1"].max() >= best["f1"]:
-        best = curve.loc[curve["run"].idxmax()]  # the run's own threshold is as good
+        best = curve.loc[curve["run"].idxmax()]  # type: ignore[call-overload]  # the run's own threshold is as good
     try:
         floor = choose_threshold(curve, min_precision=min_precision, confidence=confidence)
     except ValueError:
@@ -911,7 +910,7 @@ def _as_labels(labels: str | Path | pd.DataFrame) -> pd.DataFrame:
 
 def labels_metrics(
     run, labels: str | Path | pd.DataFrame, confidence: float = 0.95
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Precision (and recall where the sample allows) of a run's links from reviewed labels.
 
     ``run`` is a run folder as :func:`~bansos_linkage.runs.link.read_run` reads it;
@@ -1002,3 +1001,34 @@ def labels_metrics(
         )
     rows += [{"what": name, "labels": n} for name, n in counts.items()]
     return {"table": pd.DataFrame(rows), "counts": counts, "warnings": warnings}
+
+
+__all__ = [
+    "COARSE_PROBABILITY_TICKS",
+    "CURVE_STEP",
+    "PROBABILITY_TICKS",
+    "RANDOM_LINKS",
+    "RANDOM_PAIRS",
+    "RunRelinker",
+    "SMALL_SAMPLE",
+    "choose_threshold",
+    "curve_thresholds",
+    "estimate_from_random_pairs",
+    "estimate_from_sample",
+    "exact_nik_links",
+    "household_metrics",
+    "label_free_curve",
+    "labels_metrics",
+    "link_errors",
+    "link_metrics",
+    "plot_calibration",
+    "plot_score_histogram",
+    "plot_threshold_curve",
+    "read_truth",
+    "run_threshold_curve",
+    "threshold_curve",
+    "threshold_label",
+    "true_links",
+    "truth_metrics",
+    "wilson_interval",
+]

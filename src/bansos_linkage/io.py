@@ -513,3 +513,18 @@ def _check_header(df: pd.DataFrame, path: Path) -> None:
         "." in c and c.rsplit(".", 1)[0] in cols and c.rsplit(".", 1)[1].isdigit() for c in cols
     ):
         raise InputError("duplicate column names in the header", file=path, row=1)
+
+
+__all__ = [
+    "ATTR_FIRST_ROW",
+    "ATTR_SOURCE",
+    "CSV_SUFFIXES",
+    "EXCEL_SUFFIXES",
+    "FORMULA_START",
+    "PARQUET_SUFFIXES",
+    "TEXT_DTYPE",
+    "defuse_formulas",
+    "read_table",
+    "restore_formulas",
+    "write_table",
+]

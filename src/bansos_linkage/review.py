@@ -39,10 +39,10 @@ import os
 import re
 import secrets
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 import pandas as pd
@@ -317,7 +317,7 @@ def _as_text(value: object) -> str:
 
 
 def explanations(
-    pairs: pd.DataFrame, weights: dict[str, np.ndarray], names: dict[str, Sequence[str]]
+    pairs: pd.DataFrame, weights: dict[str, np.ndarray], names: Mapping[str, Sequence[str]]
 ) -> pd.Series:
     """One line per pair: each comparison's level and its weight in bits, strongest
     evidence first, e.g. ``nik exact +14.2; name exact +9.0; region else -2.1``.
@@ -490,9 +490,10 @@ def check_review_sheet(
         decisions.append(value or "")
     table["decision"] = decisions
     ids = table["left_id"].astype(str) + "\x1f" + table["right_id"].astype(str)
-    for i in np.flatnonzero(ids.duplicated(keep="first").to_numpy()):
-        first = int(np.flatnonzero((ids == ids.iloc[i]).to_numpy())[0])
-        problems.append((first_row + i, "left_id", f"the same pair as row {first_row + first}"))
+    for dup in np.flatnonzero(ids.duplicated(keep="first").to_numpy()):
+        first = int(np.flatnonzero((ids == ids.iloc[dup]).to_numpy())[0])
+        row = first_row + int(dup)  # a plain int: numpy 2 prints np.int64(7) in messages
+        problems.append((row, "left_id", f"the same pair as row {first_row + first}"))
     batch, batch_row = sheet_batch(table, path)
     by_pair: dict[int, tuple[str, str, str]] = {}
     if exported is not None:
@@ -580,6 +581,10 @@ def _texts(table: pd.DataFrame, column: str) -> list[str]:
     return ["" if pd.isna(v) else str(v) for v in table[column].tolist()]
 
 
+@overload
+def undefuse(value: str) -> str: ...
+@overload
+def undefuse(value: object) -> object: ...
 def undefuse(value: object) -> object:
     """A cell as typed: the apostrophe that kept it from running as a formula removed."""
     if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_START):
@@ -701,3 +706,34 @@ def batch_explanations(batch: pd.DataFrame, linker: Linker) -> pd.Series:
     return explanations(
         batch, level_weights(linker.fitted_model.parameters()), level_names(linker.comparisons)
     )
+
+
+__all__ = [
+    "BATCH_COLUMNS",
+    "BLIND_HIDDEN",
+    "DECISIONS",
+    "DEFAULT_FIELDS",
+    "LABEL_COLUMNS",
+    "SECRET_BYTES",
+    "batch_explanations",
+    "check_code",
+    "check_review_sheet",
+    "describe_batch",
+    "explanations",
+    "is_batch_id",
+    "level_weights",
+    "load_review_sheet",
+    "merge_labels",
+    "new_batch_id",
+    "oracle_decisions",
+    "read_labels",
+    "read_review_sheet",
+    "review_sheet",
+    "select_for_review",
+    "sheet_batch",
+    "training_pairs",
+    "undefuse",
+    "valid_batch",
+    "write_labels",
+    "write_review_sheet",
+]

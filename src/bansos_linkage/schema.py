@@ -337,3 +337,17 @@ def _keep(keep: Any, origin: str) -> str | tuple[str, ...]:
     if isinstance(keep, list) and all(isinstance(k, str) for k in keep):
         return tuple(keep)
     raise SchemaError("expected 'all', 'none' or a list of column names", file=origin, key="keep")
+
+
+__all__ = [
+    "CANONICAL_FIELDS",
+    "FieldMapping",
+    "MAPPABLE_FIELDS",
+    "REGION_LEVELS",
+    "REGION_SCHEMES",
+    "SourceSchema",
+    "list_presets",
+    "load_schema",
+    "normalise_header",
+    "preset_path",
+]

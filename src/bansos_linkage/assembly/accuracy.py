@@ -139,3 +139,11 @@ def assembly_accuracy(
         "persons": cluster_pair_metrics(records.astype({"record_id": "string"}), table),
         "families": family_link_metrics(records, table, backbone),
     }
+
+
+__all__ = [
+    "assembly_accuracy",
+    "cluster_pair_metrics",
+    "family_link_metrics",
+    "truth_table",
+]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,13 +20,12 @@ from bansos_linkage.assembly.families import link_families, source_lists
 from bansos_linkage.assembly.persons import VETO_PROBABILITY, PersonLinks, link_persons
 from bansos_linkage.errors import UsageError
 from bansos_linkage.linkage.linker import Linker
+from bansos_linkage.progress import Progress
 
 #: The register DTSEN is built on, when it is among the sources.
 BACKBONE = "regsosek"
 #: The register whose families the transition report follows, when present.
 PREVIOUS = "dtks"
-
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass
@@ -246,3 +245,12 @@ def _summary(
         counts = report.groupby(["transition"]).size()
         summary["transitions"] = {str(k): int(v) for k, v in counts.items()}
     return summary
+
+
+__all__ = [
+    "Assembly",
+    "BACKBONE",
+    "PREVIOUS",
+    "assemble",
+    "source_order",
+]

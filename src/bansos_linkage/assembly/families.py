@@ -308,3 +308,11 @@ def _new_rows(rec: pd.DataFrame, families: pd.DataFrame, names: list[str]) -> pd
             )
         )
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+__all__ = [
+    "REGION_COLUMNS",
+    "STATUSES",
+    "link_families",
+    "source_lists",
+]

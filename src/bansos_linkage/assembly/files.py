@@ -39,10 +39,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -52,11 +52,11 @@ from bansos_linkage.assembly.build import Assembly, assemble
 from bansos_linkage.errors import InputError, UsageError
 from bansos_linkage.io import read_table, restore_formulas, write_table
 from bansos_linkage.linkage.linker import Linker
+from bansos_linkage.progress import Progress
 from bansos_linkage.runs import MANIFEST, atomic_folder, carry_over, json_default, verify_run
 from bansos_linkage.schema import list_presets
 from bansos_linkage.standardisation import standardise
 
-Progress = Callable[[int, int, str], None]
 KEY_FILE = "verval.key"
 OUTPUT_FILES = (
     "persons.csv",
@@ -140,7 +140,7 @@ def assemble_files(
     survey: str | Path | pd.DataFrame | None = None,
     pmt: str | Path | None = None,
     cutoff_desil: int = 4,
-    worklists_by: str = "village",
+    worklists_by: Literal["village", "district"] = "village",
     uncertain_below: float = 0.9,
     reference_date: dt.date | None = None,
     linker: Linker | None = None,
@@ -222,7 +222,7 @@ def write_assembly(
     *,
     standardised: Mapping[str, pd.DataFrame],
     rejected: pd.DataFrame,
-    worklists_by: str = "village",
+    worklists_by: Literal["village", "district"] = "village",
     uncertain_below: float = 0.9,
     command: Sequence[str] | Mapping[str, Any] | None = None,
     key: bytes | None = None,
@@ -342,7 +342,8 @@ def read_assembly(run_dir: str | Path) -> tuple[Assembly, dict[str, pd.DataFrame
     missing = [name for name in expected if not (folder / name).exists()]
     if missing:
         raise InputError(f"not an assemble run folder: {missing} missing", file=folder)
-    tables = {
+    # Any: spread into Assembly's DataFrame fields (mypy would match every keyword)
+    tables: dict[str, Any] = {
         attr: _typed(restore_formulas(read_table(folder / name))) for attr, name in _TABLES.items()
     }
     optional = {
@@ -400,3 +401,18 @@ def import_worklists(run_dir: str | Path, paths: Sequence[str | Path]) -> dict[s
         "rejected": len(rejected),
         "not_visited": int(decisions.attrs.get("skipped", 0)),
     }
+
+
+__all__ = [
+    "DECISIONS_FILE",
+    "KEY_FILE",
+    "OUTPUT_FILES",
+    "REJECTED_FILE",
+    "Source",
+    "assemble_files",
+    "import_worklists",
+    "parse_source",
+    "read_assembly",
+    "standardise_sources",
+    "write_assembly",
+]

@@ -51,7 +51,9 @@ from sklearn.base import clone
 from bansos_linkage.errors import SchemaError, UsageError
 from bansos_linkage.linkage.blocking import blocking_keys
 from bansos_linkage.linkage.comparisons import columns_read
+from bansos_linkage.linkage.fellegi_sunter import probability
 from bansos_linkage.linkage.linker import Linker
+from bansos_linkage.progress import Progress
 
 #: Match probability below which a direct comparison vetoes a transitive link: off
 #: (see the module notes for the measurements behind it).
@@ -59,8 +61,6 @@ VETO_PROBABILITY = 0.0
 #: Records of one source an update may put in one duplicate group
 #: (:mod:`~bansos_linkage.assembly.update`; DTKS holds a person twice, seldom more).
 MAX_GROUP = 10
-
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass
@@ -261,7 +261,7 @@ def _direct_scorer(
     def score(a: str, b: str, ids_a: np.ndarray, ids_b: np.ndarray) -> np.ndarray:
         model = linkers[(a, b)]
         weight = model.score_pairs(sources[a], sources[b], ids_a, ids_b)
-        return 1.0 / (1.0 + np.exp2(-np.clip(np.nan_to_num(weight, nan=-60.0), -1000, 1000)))
+        return probability(np.nan_to_num(weight, nan=-60.0))
 
     return score
 
@@ -482,3 +482,15 @@ def _records_table(
             "link_probability": np.where(alone, np.nan, strongest),
         }
     )
+
+
+__all__ = [
+    "MAX_GROUP",
+    "PersonLinks",
+    "Scorer",
+    "VETO_PROBABILITY",
+    "cluster",
+    "link_persons",
+    "person_summary",
+    "roots",
+]

@@ -716,3 +716,21 @@ def _groups(t: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, int, np.ndarr
     n = int(group.max()) + 1 if len(group) else 0
     firsts = np.unique(group, return_index=True)[1]
     return group, n, firsts
+
+
+__all__ = [
+    "DROP_REASONS",
+    "JOIN_REASONS",
+    "LEVELS",
+    "RECEIVING",
+    "REGION",
+    "TRANSITIONS",
+    "VILLAGE_KEYS",
+    "eligible_column",
+    "family_households",
+    "household_variables",
+    "score_families",
+    "source_villages",
+    "transition_summary",
+    "transitions",
+]

@@ -98,9 +98,10 @@ from bansos_linkage.assembly.persons import (
 )
 from bansos_linkage.errors import InputError, UsageError
 from bansos_linkage.io import read_table, restore_formulas
+from bansos_linkage.linkage.fellegi_sunter import probability
 from bansos_linkage.linkage.linker import Linker
+from bansos_linkage.progress import Progress
 
-Progress = Callable[[int, int, str], None]
 #: Columns of the ``changes`` table.
 CHANGE_COLUMNS = ["level", "source", "record_id", "person_id", "family_id", "change", "detail"]
 #: File of the changes in an updated run folder.
@@ -298,7 +299,7 @@ def _fixed_persons(
         changed = diff.loc[diff["status"].eq("changed"), "record_id"]
         at = nodes.of(name, pd.Series(changed, dtype="string"))
         pending[at] = True
-    prev = np.where(pending, None, prev)
+    prev = np.where(pending, None, prev)  # type: ignore[call-overload]  # None: stubs lack it
     return prev, pending
 
 
@@ -367,7 +368,7 @@ def _pair_links(
             "left_id": pairs["left_id"].to_numpy(dtype=object),
             "right_id": pairs["right_id"].to_numpy(dtype=object),
             "match_weight": w,
-            "match_probability": 1.0 / (1.0 + np.exp2(-np.clip(w, -1000, 1000))),
+            "match_probability": probability(w),
         }
     )
 
@@ -448,7 +449,7 @@ def _find(nodes: _Nodes, links: pd.DataFrame, side: str) -> np.ndarray:
     for name, rows in links.groupby(f"source_{side}", sort=False).indices.items():
         if name in nodes.index:
             at = nodes.index[name].get_indexer(
-                links[f"record_id_{side}"].iloc[rows].astype("string")
+                links[f"record_id_{side}"].iloc[rows].astype("string")  # type: ignore[arg-type]
             )
             out[rows] = np.where(at >= 0, at + int(nodes.offset[name]), -1)
     return out
@@ -555,7 +556,8 @@ def _checks(
     frame["sa"], frame["sb"] = nodes.source[frame["x"]], nodes.source[frame["y"]]
     new: dict[tuple[int, int], float] = {}
     for (sa, sb), rows in frame.groupby(["sa", "sb"]):
-        p = score(nodes.names[sa], nodes.names[sb], nodes.ids[rows["x"]], nodes.ids[rows["y"]])
+        # sa, sb: ints (source numbers); the stubs type a group key as Hashable
+        p = score(nodes.names[sa], nodes.names[sb], nodes.ids[rows["x"]], nodes.ids[rows["y"]])  # type: ignore[call-overload]
         pairs_xy = zip(rows["x"].tolist(), rows["y"].tolist(), strict=True)
         new.update(zip(pairs_xy, p.tolist(), strict=True))
     checked.update(new)
@@ -661,7 +663,7 @@ def _linking_conflicts(
             "group": person[ga[merge]],
             "field": pd.NA,
             "detail": [
-                f"link {links['source_a'].iat[i]} - {links['source_b'].iat[i]} refused in an "
+                f"link {links['source_a'].iat[i]} - {links['source_b'].iat[i]} refused in an "  # type: ignore[index]  # stubs: int only
                 "update: both records belong to existing persons (an update does not merge "
                 "persons)"
                 for i in merge
@@ -678,7 +680,7 @@ def _linking_conflicts(
 def _kept_conflicts(conflicts: pd.DataFrame, diffs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """The previous linking conflicts none of whose records was removed or changed."""
     columns = ["kind", "person_id", "field", "detail", "record_ids"]
-    gone = set()
+    gone: set[object] = set()
     for diff in diffs.values():
         gone.update(diff.loc[diff["status"].isin(["changed", "removed"]), "record_id"])
     linking = conflicts[conflicts["kind"].ne("field")]
@@ -989,3 +991,13 @@ def update_files(
         extra_tables={CHANGES_FILE: changes},
     )
     return result
+
+
+__all__ = [
+    "CHANGES_FILE",
+    "CHANGE_COLUMNS",
+    "diff_records",
+    "load_models",
+    "update_assembly",
+    "update_files",
+]

@@ -44,7 +44,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -56,6 +56,9 @@ from bansos_linkage.runs import atomic_files
 from bansos_linkage.standardisation.codes import standardise_sex
 from bansos_linkage.standardisation.dates import standardise_date
 from bansos_linkage.standardisation.nik import standardise_nik
+
+if TYPE_CHECKING:  # openpyxl has no type information: Any to mypy
+    from openpyxl.worksheet.worksheet import Worksheet
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +233,7 @@ def _require(table: pd.DataFrame, name: str, columns: Iterable[str]) -> None:
             raise InputError(f"the {name} table has no column {col!r}", column=col)
 
 
-def _text(values: pd.Series | Sequence[object]) -> pd.Series:
+def _text(values: pd.Series | np.ndarray | Sequence[object]) -> pd.Series:
     """Values as plain stripped strings, "" for missing, dates as ISO dates; on a new
     range index. Vectorised for typed and all-text columns (big tables)."""
     series = pd.Series(values.to_numpy() if isinstance(values, pd.Series) else list(values))
@@ -331,8 +334,8 @@ def _joined_conflicts(conflicts: pd.DataFrame, records: pd.DataFrame) -> pd.Seri
         }
     )
     ids = ids.merge(owner, on="rid", how="left")
-    inside = (ids["owner"] == ids["pid"]).groupby(ids["n"]).all()
-    inside = inside.reindex(range(len(kind)), fill_value=False).to_numpy()
+    all_inside = (ids["owner"] == ids["pid"]).groupby(ids["n"]).all()
+    inside = all_inside.reindex(range(len(kind)), fill_value=False).to_numpy()
     return disagree | ((kind == "transitive") & inside)
 
 
@@ -361,8 +364,8 @@ def _drop_items(transitions: pd.DataFrame | None, records: pd.DataFrame, dtks: s
     keys = ids.sort_values("rid").groupby("kk")["rid"].agg(";".join)
     # the DTSEN family most of its DTKS records are in (ties: the lowest id)
     counts = ids.groupby(["kk", "fam"]).size().rename("n").reset_index()
-    main = counts.sort_values(["kk", "n", "fam"], ascending=[True, False, True])
-    main = main.drop_duplicates("kk").set_index("kk")["fam"]
+    ranked = counts.sort_values(["kk", "n", "fam"], ascending=[True, False, True])
+    main = ranked.drop_duplicates("kk").set_index("kk")["fam"]
     family = _text(main.reindex(kk).fillna("").to_numpy())
     if "family_id" in drops:
         given = _text(drops["family_id"])
@@ -542,7 +545,7 @@ def _write_book(items: pd.DataFrame, path: Path) -> None:
     book.save(path)
 
 
-def _write_sheet(ws: object, items: pd.DataFrame) -> None:
+def _write_sheet(ws: Worksheet, items: pd.DataFrame) -> None:
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
 
@@ -568,7 +571,7 @@ def _write_sheet(ws: object, items: pd.DataFrame) -> None:
     ws.freeze_panes = "B2"
 
 
-def _add_dropdowns(ws: object, allowed: list[str], column: int) -> None:
+def _add_dropdowns(ws: Worksheet, allowed: list[str], column: int) -> None:
     """One list validation per set of allowed decisions, on the rows that allow it."""
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -586,7 +589,7 @@ def _add_dropdowns(ws: object, allowed: list[str], column: int) -> None:
         ws.add_data_validation(rule)
 
 
-def _write_instructions(ws: object) -> None:
+def _write_instructions(ws: Worksheet) -> None:
     from openpyxl.styles import Font
 
     ws.title = INSTRUCTIONS_SHEET
@@ -783,7 +786,7 @@ def _read_rows(
         if problem:
             rejected.append(_reject(path, sheet, number, problem[0], item, *problem[1:]))
             continue
-        record = {c: cells.get(c, "") for c in DECISION_COLUMNS[:-3]}
+        record: dict[str, object] = {c: cells.get(c, "") for c in DECISION_COLUMNS[:-3]}
         record.update(decision=decision, file=str(path), sheet=sheet, row=number)
         rows.append(record)
     return skipped
@@ -948,7 +951,8 @@ def apply_decisions(
     state = _State(
         records, persons.set_index("person_id", drop=False), links, backbone, dtks, wanted
     )
-    changes = [c for row in todo.to_dict("records") if (c := state.apply(row))]
+    rows = cast(list[dict[str, object]], todo.to_dict("records"))  # stubs: Hashable keys
+    changes = [c for row in rows if (c := state.apply(row))]
     return (
         state.records,
         state.finished_persons(),
@@ -963,7 +967,7 @@ def _check_decisions(todo: pd.DataFrame, persons: pd.DataFrame) -> None:
         "conflict": (*ALLOWED["field"], *ALLOWED["transitive"]),
     }
     for row in todo.itertuples(index=False):
-        if row.decision not in allowed.get(row.reason, ()):
+        if row.decision not in allowed.get(row.reason, ()):  # type: ignore[arg-type]  # a str
             raise InputError(
                 f"item {row.item_id}: decision not allowed for its reason", column="decision"
             )
@@ -1000,7 +1004,8 @@ class _State:
         self.next_number = (0 if pd.isna(highest) else int(highest)) + 1
         self.new_persons: list[pd.DataFrame] = []
         self.rows = _positions(records["person_id"], wanted)
-        self.col = {c: records.columns.get_loc(c) for c in records.columns}
+        # unique column names: get_loc gives each one's position
+        self.col = cast(dict[str, int], {c: records.columns.get_loc(c) for c in records.columns})
         link_source = _text(links["source"]).to_numpy()
         link_family = _text(links["source_family"]).to_numpy()
         self.dtks_links = _positions(pd.Series(np.where(link_source == dtks, link_family, "")))
@@ -1040,9 +1045,9 @@ class _State:
 
     def _set(self, pid: str, column: str, value: object) -> str:
         old = self.persons.at[pid, column]
-        if not pd.isna(old) and old == value:
+        if not pd.isna(old) and old == value:  # type: ignore[arg-type]  # isna takes any value
             return ""
-        self.persons.at[pid, column] = value
+        self.persons.at[pid, column] = value  # type: ignore[assignment]  # stubs: scalars only
         return f"{column} set; "
 
     def _correct(self, row: dict[str, object]) -> str:
@@ -1074,7 +1079,8 @@ class _State:
         todo = rows[(status.isna() | (status != row["decision"])).to_numpy(dtype=bool)]
         if not len(todo):
             return ""
-        self.links.iloc[todo, column] = row["decision"]
+        # (get_loc gives an int here; any value can be set: the stubs know neither)
+        self.links.iloc[todo, column] = row["decision"]  # type: ignore[call-overload]
         return f"verval_status set on {len(todo)} family link(s)"
 
     def _split(self, pid: str) -> tuple[str, str]:
@@ -1093,7 +1099,7 @@ class _State:
         self.next_number += 1
         family = self._family_of(moving, moved[0])
         self.records.iloc[moving, self.col["person_id"]] = new_id
-        self.records.iloc[moving, self.col["family_id"]] = family
+        self.records.iloc[moving, self.col["family_id"]] = family  # type: ignore[call-overload]  # any value
         self.rows[pid], self.rows[new_id] = mine[here == keep], moving
         cleared = self._new_person(pid, new_id, family, moved, keep)
         note = f"; fields {', '.join(cleared)} cleared on {pid}" if cleared else ""
@@ -1113,13 +1119,15 @@ class _State:
         """Add the split-off person; chosen values of the moved sources go with it."""
         new = self.persons.loc[[pid]].copy()
         new.index = pd.Index([new_id], dtype=self.persons.index.dtype)
-        new.loc[new_id, ["person_id", "family_id", "sources"]] = [new_id, family, "+".join(moved)]
+        # (the stubs take neither a row label with a column list nor a list of values)
+        new.loc[new_id, ["person_id", "family_id", "sources"]] = [new_id, family, "+".join(moved)]  # type: ignore[index,assignment]
         new.loc[new_id, "verified"] = False
         new.loc[new_id, "verval_status"] = pd.NA
         cleared = []
-        for col in [c for c in new if c.endswith("_source") and c[: -len("_source")] in new]:
+        names = cast("Iterable[str]", new)  # its column names
+        for col in [c for c in names if c.endswith("_source") and c[: -len("_source")] in new]:
             field, origin = col[: -len("_source")], self.persons.at[pid, col]
-            if not pd.isna(origin) and origin in moved:
+            if not pd.isna(origin) and origin in moved:  # type: ignore[arg-type]  # any value
                 self.persons.loc[pid, [field, col]] = pd.NA
                 cleared.append(field)
             else:
@@ -1149,4 +1157,22 @@ def _positions(keys: pd.Series, wanted: set[str] | None = None) -> dict[str, np.
     text = _text(keys)
     take = np.flatnonzero(text.isin(wanted).to_numpy() if wanted is not None else text != "")
     groups = pd.Series(take).groupby(text.to_numpy()[take]).indices
-    return {key: take[pos] for key, pos in groups.items()}
+    return {key: take[pos] for key, pos in groups.items()}  # type: ignore[misc]  # str keys
+
+
+__all__ = [
+    "ALLOWED",
+    "CHANGE_COLUMNS",
+    "DECISION_COLUMNS",
+    "DECISION_MEANINGS",
+    "INSTRUCTIONS_SHEET",
+    "KEY_COLUMNS",
+    "REASONS",
+    "REJECTED_COLUMNS",
+    "SHOWN_FIELDS",
+    "VERIFIER_COLUMNS",
+    "apply_decisions",
+    "read_worklists",
+    "worklist_items",
+    "write_worklists",
+]

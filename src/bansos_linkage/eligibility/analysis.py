@@ -392,3 +392,16 @@ def programme_transitions(
         raise ValueError("no column of the current recipients is named after a programme")
     table = pd.concat([per_household, missing], ignore_index=True)
     return table, pd.concat(counts, ignore_index=True)
+
+
+__all__ = [
+    "benefit_incidence",
+    "cutoff_variants",
+    "parse_cutoffs",
+    "programme_transitions",
+    "targeting_errors",
+    "transitions",
+    "true_poorest",
+    "what_if",
+    "what_if_rules",
+]

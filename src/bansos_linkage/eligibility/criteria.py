@@ -205,3 +205,12 @@ def _no_assets(households: pd.DataFrame) -> pd.arrays.BooleanArray:
         return pd.array([pd.NA] * len(households), dtype="boolean")
     owned = households[present].apply(pd.to_numeric, errors="coerce")
     return _known(owned.fillna(0).sum(axis=1) == 0, owned.notna().any(axis=1))
+
+
+__all__ = [
+    "CRITERIA",
+    "Criterion",
+    "N_CRITERIA",
+    "SALEABLE_ASSETS",
+    "bps_criteria",
+]

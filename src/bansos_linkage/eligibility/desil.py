@@ -68,3 +68,8 @@ def _order_key(values: pd.Series) -> np.ndarray:
     if not pd.api.types.is_numeric_dtype(array.dtype):
         array = array.astype(str)
     return np.unique(array, return_inverse=True)[1].astype(np.int64)
+
+
+__all__ = [
+    "desil",
+]

@@ -203,3 +203,23 @@ def impossible(column: str, values: pd.Series) -> tuple[np.ndarray, str] | None:
         if SIGNED.search(column):
             return None
         return _negative(x) & ~np.isnan(x), NEGATIVE
+
+
+__all__ = [
+    "ANSWER_WORDS",
+    "IMPOSSIBLE",
+    "NEGATION",
+    "NEGATIVE",
+    "NO",
+    "SIGNED",
+    "YES",
+    "clean_ids",
+    "impossible",
+    "is_yes",
+    "normalise_answer",
+    "normalise_answers",
+    "number",
+    "numbers",
+    "unknown_answers",
+    "unknown_flags",
+]

@@ -295,3 +295,19 @@ def _working(members: pd.DataFrame) -> pd.Series:
     codes, uniques = pd.factorize(members["work"].astype("string").str.strip().str.lower())
     working = np.array([not NOT_WORKING.search(str(u)) for u in uniques] + [False])
     return pd.Series(working[codes], index=members.index)
+
+
+__all__ = [
+    "AGE_LEVELS",
+    "EDUCATION_LEVELS",
+    "LEVELS",
+    "NOT_COMPLETED",
+    "NOT_WORKING",
+    "age_at",
+    "completed_level",
+    "composition",
+    "education_level",
+    "relationship_codes",
+    "school_attendance",
+    "sex_codes",
+]

@@ -339,3 +339,12 @@ def _plain(value):
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return None
     return value.item() if hasattr(value, "item") else value
+
+
+__all__ = [
+    "ALPHAS",
+    "ProxyMeansTest",
+    "evaluate_pmt",
+    "load_pmt",
+    "save_pmt",
+]

@@ -763,3 +763,27 @@ def dump_programmes(programmes: list[Programme], path: str | Path) -> Path:
     data = {"programmes": [programme_to_dict(p) for p in programmes]}
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
+
+
+__all__ = [
+    "ASSUMED_NOTES",
+    "BUILTIN",
+    "Component",
+    "Condition",
+    "HOUSEHOLD_FIELDS",
+    "LIMIT_FIELDS",
+    "MEMBER_FIELDS",
+    "Node",
+    "OPERATORS",
+    "Programme",
+    "builtin_path",
+    "dump_programmes",
+    "evaluate",
+    "evaluate_fields",
+    "load_programmes",
+    "member_fields",
+    "member_rows",
+    "pregnancy_number",
+    "programme_to_dict",
+    "with_parameters",
+]

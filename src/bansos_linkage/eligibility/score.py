@@ -627,3 +627,20 @@ def _problems(table, mask, file: str, column: str, problem, rejected: bool) -> p
         },
         columns=list(PROBLEM_COLUMNS),
     )
+
+
+__all__ = [
+    "HOUSEHOLD_COLUMNS",
+    "MEMBER_COLUMNS",
+    "NOT_FEATURES",
+    "PROBLEM_COLUMNS",
+    "ScoredRegister",
+    "assumptions",
+    "pmt_features",
+    "prepare_register",
+    "rupiah",
+    "score_register",
+    "summary_lines",
+    "with_composition",
+    "with_our_names",
+]

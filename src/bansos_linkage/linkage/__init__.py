@@ -32,3 +32,5 @@ Nothing is imported here, so that a stage module loads without the others (the
 Linker needs scikit-learn, which takes a second to import): import from the module,
 or ``from bansos_linkage import Linker``.
 """
+
+__all__: list[str] = []

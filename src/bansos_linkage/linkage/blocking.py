@@ -549,3 +549,24 @@ def _members(family: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     size = np.bincount(family[family >= 0], minlength=int(family.max(initial=-1)) + 1)
     start = np.searchsorted(family[order], np.arange(len(size)))
     return order, start, size
+
+
+__all__ = [
+    "CandidatePairs",
+    "DEFAULT_MAX_BLOCK_PAIRS",
+    "DEFAULT_RULES",
+    "ExactRule",
+    "FAMILY_MAX_MEMBERS",
+    "KEY_SOURCES",
+    "Rule",
+    "SortedNeighbourhoodRule",
+    "VILLAGE_NAME_BLOCK_PAIRS",
+    "blocking_keys",
+    "candidate_pairs",
+    "family_codes",
+    "family_pairs",
+    "iter_candidate_pairs",
+    "pair_recall",
+    "rule_keys",
+    "sorted_unique",
+]

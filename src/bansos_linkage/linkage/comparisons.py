@@ -904,3 +904,27 @@ def compare(
         levels[comp.label] = result.levels
         sims[comp.label] = result.similarity
     return pd.DataFrame(levels), pd.DataFrame(sims)
+
+
+__all__ = [
+    "COMPARISON_TYPES",
+    "CONFLICT_SOURCES",
+    "Comparison",
+    "ComparisonResult",
+    "DEFAULT_COMPARISONS",
+    "DateComparison",
+    "ExactComparison",
+    "NULL_LEVEL",
+    "NameComparison",
+    "NikComparison",
+    "RegionComparison",
+    "StringComparison",
+    "add_derived_columns",
+    "columns_read",
+    "columns_used",
+    "compare",
+    "derived_columns",
+    "nik_conflicts",
+    "register_comparison",
+    "vocabulary_groups",
+]

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from bansos_linkage.linkage.duplicates import cap_levels, person_evidence
+from bansos_linkage.linkage.fellegi_sunter import logit2
 from bansos_linkage.linkage.fitting import PairWeights
 from bansos_linkage.linkage.ml_matcher import MLMatcher
 from bansos_linkage.linkage.resolve import Links, resolve_links
@@ -21,7 +22,6 @@ from bansos_linkage.linkage.scoring import (
     ScoredPairs,
     append_pairs,
     compare_in_chunks,
-    logit2,
     new_family_pairs,
 )
 from bansos_linkage.linkage.supervised import ml_weights, reviewed_weights
@@ -141,3 +141,14 @@ def fs_links(
     if add_family_pairs(d, left, right, scored, fs_weight):
         fs_weight = d.weights.weights(scored.levels, scored.tf)
     return resolve(d, left, right, scored, fs_weight).keep
+
+
+__all__ = [
+    "Decision",
+    "add_family_pairs",
+    "decide",
+    "decision_weights",
+    "duplicate_test",
+    "fs_links",
+    "resolve",
+]

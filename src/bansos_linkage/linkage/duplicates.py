@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bansos_linkage.linkage.comparisons import Comparison
-from bansos_linkage.linkage.scoring import probability
+from bansos_linkage.linkage.fellegi_sunter import probability
 
 
 def _level_numbers(comp: Comparison, names: Sequence[str]) -> list[int]:
@@ -89,3 +89,10 @@ def within_pairs(
             "match_probability": probability(weight[keep]),
         }
     )
+
+
+__all__ = [
+    "cap_levels",
+    "person_evidence",
+    "within_pairs",
+]

@@ -84,3 +84,9 @@ def same_vocabulary(a: pd.Series, b: pd.Series) -> bool:
     if not (isinstance(a.dtype, pd.CategoricalDtype) and isinstance(b.dtype, pd.CategoricalDtype)):
         return False
     return a.dtype.categories is b.dtype.categories or a.dtype == b.dtype
+
+
+__all__ = [
+    "encode_columns",
+    "same_vocabulary",
+]

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from sklearn.utils.validation import check_is_fitted
 
 from bansos_linkage.linkage.comparisons import Comparison
-from bansos_linkage.linkage.fellegi_sunter import _EPS, FellegiSunter
+from bansos_linkage.linkage.fellegi_sunter import _EPS, FellegiSunter, probability
 
 POSITIVE = "#2e7d32"  # green: evidence for a match
 NEGATIVE = "#c62828"  # red: evidence against
@@ -151,7 +151,7 @@ def waterfall(
     cumulative = np.cumsum([r["weight"] for r in rows])
     cumulative[-1] = total
     table["cumulative"] = cumulative
-    table["probability"] = _probability(table["cumulative"].to_numpy(dtype=float))
+    table["probability"] = probability(table["cumulative"].to_numpy(dtype=float))
     return table[list(WATERFALL_COLUMNS)]
 
 
@@ -535,11 +535,6 @@ def _term(
     }
 
 
-def _probability(weight: np.ndarray) -> np.ndarray:
-    # clipped so 2**-w cannot overflow for absurd weights
-    return 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
-
-
 def _format_p(p: float) -> str:
     if p >= 1.0:
         return "1 (to float precision)"
@@ -566,3 +561,22 @@ def _figure(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes
             return ax.get_figure(), ax  # type: ignore[return-value]
     fig = Figure(figsize=figsize, layout="constrained")
     return fig, fig.add_subplot()
+
+
+__all__ = [
+    "FINAL",
+    "MATCH",
+    "NEGATIVE",
+    "NEUTRAL",
+    "NON_MATCH",
+    "NO_DATA",
+    "NO_DATA_HATCH",
+    "POSITIVE",
+    "WATERFALL_COLUMNS",
+    "level_names",
+    "match_weight_histogram",
+    "observed_levels",
+    "plot_m_u",
+    "plot_waterfall",
+    "waterfall",
+]

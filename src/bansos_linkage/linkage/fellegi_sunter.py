@@ -318,6 +318,16 @@ def estimate_u(levels_of_random_pairs, n_levels: Sequence[int] | None = None) ->
     return out
 
 
+def probability(weight: np.ndarray | float) -> np.ndarray:
+    """Match weights (log2 odds) as probabilities; beyond +-1000 bits they are 0 or 1."""
+    return 1.0 / (1.0 + np.exp2(-np.clip(np.asarray(weight, dtype=float), -1000, 1000)))
+
+
+def logit2(p: float) -> float:
+    """A probability as log2 odds: the match weight at which a pair reaches ``p``."""
+    return float(np.log2(p / (1 - p)))
+
+
 def _pattern_counts(
     levels: np.ndarray, weight: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -458,3 +468,14 @@ def frequency_bits(freq: np.ndarray, typical: float, clip: float | None = None) 
     freq = np.where(np.isfinite(freq), freq, max(typical, _EPS))
     bits = np.log2(max(typical, _EPS) / np.maximum(freq, _EPS))
     return bits if clip is None else np.clip(bits, -clip, clip)
+
+
+__all__ = [
+    "logit2",
+    "probability",
+    "FellegiSunter",
+    "estimate_u",
+    "expected_errors",
+    "frequency_bits",
+    "term_frequency_adjustment",
+]

@@ -81,6 +81,7 @@ def fit_scored(
         scored.tf,
         len(left),
         # within one register a random pair is one of n (n - 1) / 2
+        # (a float: fit_model's n_right is annotated int but only divides by it)
         (len(right) - 1) / 2 if within else len(right),
         template,
         sessions,
@@ -124,3 +125,12 @@ class PairWeights:
     def weights(self, levels: np.ndarray, tf: np.ndarray | None) -> np.ndarray:
         """Match weights of pairs (levels and term-frequency bits)."""
         return match_weights(self.model, levels, tf)
+
+
+__all__ = [
+    "FittedModel",
+    "PairWeights",
+    "exact_u",
+    "fit_scored",
+    "match_weights",
+]

@@ -32,8 +32,8 @@ def value_frequencies(frame: pd.DataFrame, column: str) -> np.ndarray:
         freq[present] = counts[codes[present]] / max(int(present.sum()), 1)
         return freq
     values = values.astype("string")
-    counts = values.value_counts(normalize=True, dropna=True)
-    return values.map(counts).to_numpy(dtype=float, na_value=np.nan)
+    shares = values.value_counts(normalize=True, dropna=True)
+    return values.map(shares).to_numpy(dtype=float, na_value=np.nan)
 
 
 def register_frequencies(
@@ -76,3 +76,12 @@ def tf_bits(
         bits = frequency_bits(freqs[comp.label][b[exact]], u_exact, clip=TF_CLIP)
         tf[exact] += bits.astype(np.float32)
     return tf
+
+
+__all__ = [
+    "TF_CLIP",
+    "register_frequencies",
+    "tf_bits",
+    "typical_frequencies",
+    "value_frequencies",
+]

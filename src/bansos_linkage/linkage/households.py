@@ -246,3 +246,13 @@ def status_counts(household_table: pd.DataFrame) -> dict[str, int]:
     """How many rows have each status (every status listed, zeros included)."""
     counts = household_table["status"].value_counts()
     return {status: int(counts.get(status, 0)) for status in STATUSES}
+
+
+__all__ = [
+    "COLUMNS",
+    "STATUSES",
+    "family_key",
+    "family_kk",
+    "household_links",
+    "status_counts",
+]

@@ -27,7 +27,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,7 @@ from bansos_linkage.linkage.blocking import DEFAULT_RULES, Rule
 from bansos_linkage.linkage.comparisons import DEFAULT_COMPARISONS, Comparison, columns_read
 from bansos_linkage.linkage.decision import Decision, decide, fs_links
 from bansos_linkage.linkage.duplicates import cap_levels, within_pairs
-from bansos_linkage.linkage.fellegi_sunter import FellegiSunter
+from bansos_linkage.linkage.fellegi_sunter import FellegiSunter, logit2
 from bansos_linkage.linkage.fitting import PairWeights, fit_scored
 from bansos_linkage.linkage.frequencies import TF_CLIP
 from bansos_linkage.linkage.ml_matcher import MLMatcher
@@ -54,13 +54,12 @@ from bansos_linkage.linkage.persistence import fitted_attributes, model_content
 from bansos_linkage.linkage.scoring import (
     FAMILY_RULE,
     PairCompare,
-    Progress,
     ScoredPairs,
     compare_chunk,
-    logit2,
     score_candidates,
 )
 from bansos_linkage.linkage.supervised import REVIEWED_BITS, check_labels, train
+from bansos_linkage.progress import Progress
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -579,18 +578,28 @@ class Linker:
     ) -> LinkResult:
         model = self.fitted_model
         d = decision or self._decision()
-        *decided, timings = decide(d, left, right, scored)
+        weight, fs_weight, links, timings = decide(d, left, right, scored)
         ml = self.ml_model_ is not None
-        run = {"prior": model.lambda_, "threshold": d.threshold}
+        run: dict[str, Any] = {"prior": model.lambda_, "threshold": d.threshold}
         run |= {"resolution": self.resolution, "ml": ml}
         rule_names = [r.name for r in self.rules_]
         result = link_result(
-            left, right, scored, tuple(decided), keep_pairs, self.comparisons_, rule_names, run
+            left,
+            right,
+            scored,
+            (weight, fs_weight, links),
+            keep_pairs,
+            self.comparisons_,
+            rule_names,
+            run,
         )
-        fitting = {"left_out": self.dropped_, "training": self.training_}
+        fitting: dict[str, Any] = {"left_out": self.dropped_, "training": self.training_}
         if self.ml_training_:
             fitting["ml_training"] = self.ml_training_
-        result.summary.update(run_summary(model, ml, d.threshold, fitting, timings))
+        # run_summary gives the last keys of LinkSummary
+        result.summary.update(
+            cast(LinkSummary, run_summary(model, ml, d.threshold, fitting, timings))
+        )
         return result
 
     def _within_pairs(

@@ -47,6 +47,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from bansos_linkage.linkage.fellegi_sunter import probability
+
 #: Classifier modules a model file may name (a file must not import arbitrary code).
 _ALLOWED_MODULES = ("sklearn.",)
 
@@ -309,7 +311,7 @@ def choose_matcher(
     """
     y = np.asarray(y, dtype=bool)
     weights = X["fs_weight"].to_numpy(dtype=float)
-    fs_says = 1.0 / (1.0 + np.exp2(-weights)) >= fs_threshold
+    fs_says = probability(weights) >= fs_threshold
     if fs_decisions is not None:  # the links the Fellegi-Sunter model actually made
         fs_says = np.asarray(fs_decisions, dtype=bool)
     fs_errors = int((fs_says != y).sum())
@@ -332,3 +334,15 @@ def choose_matcher(
     why = f"it does not beat the Fellegi-Sunter model on the labels ({ml_errors} wrong "
     why += f"decisions cross-validated vs {fs_errors})"
     return {**out, "decides": "fellegi_sunter", "why": why}
+
+
+__all__ = [
+    "CALIBRATION_MIN",
+    "FEW_LABELS",
+    "MLMatcher",
+    "choose_matcher",
+    "default_classifier",
+    "matcher_from_dict",
+    "matcher_to_dict",
+    "pair_features",
+]

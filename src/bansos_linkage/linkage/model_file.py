@@ -46,6 +46,7 @@ __all__ = [
 
 
 def matcher_to_dict(model: FellegiSunter) -> dict[str, Any]:
+    """A fitted Fellegi-Sunter model as JSON-ready data: its parameters and m, u, prior."""
     params = dict(model.get_params())
     for key in ("u_probabilities", "m_probabilities", "n_levels"):
         if params.get(key) is not None:

@@ -11,9 +11,13 @@ import numpy as np
 import pandas as pd
 
 from bansos_linkage.linkage.comparisons import Comparison
-from bansos_linkage.linkage.fellegi_sunter import FellegiSunter, expected_errors
+from bansos_linkage.linkage.fellegi_sunter import (
+    FellegiSunter,
+    expected_errors,
+    probability,
+)
 from bansos_linkage.linkage.resolve import Links, link_probabilities
-from bansos_linkage.linkage.scoring import FAMILY_RULE, ScoredPairs, probability
+from bansos_linkage.linkage.scoring import FAMILY_RULE, ScoredPairs
 
 
 class LinkSummary(TypedDict):
@@ -40,7 +44,15 @@ class LinkSummary(TypedDict):
     training: dict[str, Any]  #: random pairs for u, the EM sessions
     ml_training: NotRequired[dict[str, Any]]  #: only when the ML matcher was trained
     em: dict[str, Any]  #: iterations, converged, log_likelihood, lambda
-    seconds: dict[str, float]  #: time per stage
+    seconds: dict[str, Any]  #: time per stage (a run adds the linker's as ``link_stages``)
+    # added by the runs of :mod:`bansos_linkage.runs.link`
+    input_left: NotRequired[int]
+    input_right: NotRequired[int]
+    rejected_left: NotRequired[int]
+    rejected_right: NotRequired[int]
+    households: NotRequired[dict[str, int]]
+    linked_to_already_linked: NotRequired[int]
+    existing_run: NotRequired[str]
 
 
 @dataclass
@@ -133,10 +145,10 @@ def unlinked_table(
     return pd.DataFrame(
         {
             "record_id": own_ids[ids],
-            "best_candidate_id": np.where(
+            "best_candidate_id": np.where(  # type: ignore[call-overload]  # None: stubs lack it
                 has, other_ids[np.where(has, partner, 0).astype(np.int64)], None
             ),
-            "best_match_probability": 1.0 / (1.0 + np.exp2(-w)),
+            "best_match_probability": probability(w),
             "best_match_weight": w,
         }
     )
@@ -289,3 +301,18 @@ def run_summary(
         },
         "seconds": {k: round(v, 3) for k, v in timings.items()},
     }
+
+
+__all__ = [
+    "LinkResult",
+    "LinkSummary",
+    "count_summary",
+    "estimated_fnr",
+    "level_names",
+    "link_result",
+    "links_table",
+    "pairs_table",
+    "record_ids",
+    "run_summary",
+    "unlinked_table",
+]

@@ -74,3 +74,9 @@ def fitted_attributes(
         "model_": content["matcher"],
         "ml_model_": content["ml_matcher"],
     }
+
+
+__all__ = [
+    "fitted_attributes",
+    "model_content",
+]

@@ -113,7 +113,8 @@ def choose(
         return column in left or column in right
 
     derived = derived_columns(comparisons)
-    keep, dropped = [], []
+    keep: list[Comparison] = []
+    dropped: list[Comparison] = []
     for comp in comparisons:
         main = [c for c in main_columns(comp) if c not in derived]
         (keep if all(has(c) for c in main) else dropped).append(comp)
@@ -122,7 +123,8 @@ def choose(
             "neither register has the columns of any of the model's comparisons "
             f"({[c.label for c in comparisons]}): were they standardised?"
         )
-    usable, dropped_rules = [], []
+    usable: list[Rule] = []
+    dropped_rules: list[Rule] = []
     for rule in rules:
         ok = all(any(has(c) for c in KEY_SOURCE.get(k, (k,))) for k in rule_keys([rule]))
         (usable if ok else dropped_rules).append(rule)
@@ -211,4 +213,20 @@ def position(frame: pd.DataFrame, record_id: str, side: str) -> np.ndarray:
 def positions(frame: pd.DataFrame, ids: pd.Series) -> np.ndarray:
     """Position of each id in ``frame`` (-1 where absent)."""
     index = pd.Index(frame["record_id"].astype(str))
-    return index.get_indexer(ids.astype(str))
+    return index.get_indexer(ids.astype(str))  # type: ignore[arg-type]  # stubs: Index only
+
+
+__all__ = [
+    "Chosen",
+    "KEY_SOURCE",
+    "check_columns",
+    "check_not_empty",
+    "check_parameters",
+    "check_rule_columns",
+    "choose",
+    "main_columns",
+    "position",
+    "positions",
+    "prepare",
+    "require_ids",
+]

@@ -242,3 +242,14 @@ def link_probabilities(
 
     o = odds[keep]
     return o / (o + (1 - pi_l + rivals(left, n_left)) * (1 - pi_r + rivals(right, n_right)))
+
+
+__all__ = [
+    "DuplicateTest",
+    "Links",
+    "MAX_DENSE_PAIRS",
+    "MODES",
+    "link_probabilities",
+    "one_to_one",
+    "resolve_links",
+]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -22,9 +22,9 @@ import pandas as pd
 from bansos_linkage.linkage import training
 from bansos_linkage.linkage.blocking import Rule, family_pairs, iter_candidate_pairs
 from bansos_linkage.linkage.comparisons import Comparison, compare
+from bansos_linkage.progress import Progress
 
 #: ``progress(step, steps, what)``, called once per blocking rule.
-Progress = Callable[[int, int, str], None]
 #: The rule name of the pairs added by family context (after the blocking rules).
 FAMILY_RULE = "family"
 #: The prepared registers' column of family codes.
@@ -162,7 +162,10 @@ def score_candidates(
     """Compare the candidate pairs of ``rules`` (and, with ``random_pairs`` = (count,
     seed), random pairs for u). ``within``: ``left`` and ``right`` are one register;
     each pair of two different records is kept once (left position below right)."""
-    lefts, rights, rules_of, levels = [], [], [], []
+    lefts: list[np.ndarray] = []
+    rights: list[np.ndarray] = []
+    rules_of: list[np.ndarray] = []
+    levels: list[Any] = []
     timings = {"block": 0.0, "compare": 0.0}
     start = time.perf_counter()
     with ChunkPool(compare_pairs, left, right, n_jobs, similarities) as pool:
@@ -189,7 +192,9 @@ def score_candidates(
                 pool.submit(ra[lo : lo + chunk_size], rb[lo : lo + chunk_size])
         levels.extend(pool.results())
         timings["compare"] += time.perf_counter() - start
-    return _assemble(lefts, rights, rules_of, levels, n_comparisons, similarities, random_pairs)
+    scored = _assemble(lefts, rights, rules_of, levels, n_comparisons, similarities, random_pairs)
+    scored.timings.update(timings)
+    return scored
 
 
 def _assemble(
@@ -295,11 +300,20 @@ def not_among(
     return known[at] != keys if len(known) else np.ones(len(keys), dtype=bool)
 
 
-def logit2(p: float) -> float:
-    """A probability as log2 odds (the scale of match weights)."""
-    return float(np.log2(p / (1 - p)))
-
-
-def probability(weight: np.ndarray) -> np.ndarray:
-    """Match weights (log2 odds) as probabilities."""
-    return 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
+__all__ = [
+    "ChunkPool",
+    "FAMILY",
+    "FAMILY_RULE",
+    "Levels",
+    "LevelsAndSimilarities",
+    "PairCompare",
+    "ScoredPairs",
+    "append_pairs",
+    "compare_chunk",
+    "compare_in_chunks",
+    "new_family_pairs",
+    "not_among",
+    "pair_flags",
+    "pair_index",
+    "score_candidates",
+]

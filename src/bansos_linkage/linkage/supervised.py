@@ -139,3 +139,16 @@ def ml_weights(
         X = pair_features(scored.levels[part], labels, scored.similarities[part], fs_weight[part])
         out[part] = model.match_weight(X) + shift
     return out
+
+
+__all__ = [
+    "LABEL_COLUMNS",
+    "REVIEWED_BITS",
+    "check_labels",
+    "fit_matcher",
+    "label_positions",
+    "ml_weights",
+    "reviewed_table",
+    "reviewed_weights",
+    "train",
+]

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from bansos_linkage.linkage.encoding import same_vocabulary
-from bansos_linkage.linkage.fellegi_sunter import FellegiSunter
+from bansos_linkage.linkage.fellegi_sunter import FellegiSunter, logit2, probability
 
 #: Number of random pairs compared to estimate u.
 DEFAULT_U_PAIRS = 300_000
@@ -161,16 +161,19 @@ def estimate_m(
     u: list[np.ndarray],
     sessions: Sequence[Session],
     template: FellegiSunter,
+    counts: np.ndarray | None = None,
 ) -> tuple[list[np.ndarray | None], list[dict]]:
-    """m per comparison, averaged over the sessions that learned it (None: none did)."""
+    """m per comparison, averaged over the sessions that learned it (None: none did).
+    ``counts``: how many candidate pairs each row of ``levels`` stands for (rows
+    aggregated by :func:`pattern_counts`; default one each)."""
+    weight = np.ones(len(levels)) if counts is None else np.asarray(counts, dtype=float)
     learned: list[list[np.ndarray]] = [[] for _ in labels]
     report = []
     for session in sessions:
         mask = session_mask(levels, labels, level_names, session)
-        if mask is None or mask.sum() < _MIN_SESSION_PAIRS:
-            report.append(
-                {"session": session.name, "pairs": 0 if mask is None else int(mask.sum())}
-            )
+        pairs = 0 if mask is None else int(round(weight[mask].sum()))
+        if mask is None or pairs < _MIN_SESSION_PAIRS:
+            report.append({"session": session.name, "pairs": pairs})
             continue
         cols = [k for k, label in enumerate(labels) if label not in session.exclude]
         params = template.get_params()
@@ -181,13 +184,13 @@ def estimate_m(
             monotone=_pick(params["monotone"], cols),
             prior=0.5,
         )
-        model = FellegiSunter(**params).fit(levels[mask][:, cols])
+        model = FellegiSunter(**params).fit(levels[mask][:, cols], sample_weight=weight[mask])
         for j, k in enumerate(cols):
             learned[k].append(model.m_[j])
         report.append(
             {
                 "session": session.name,
-                "pairs": int(mask.sum()),
+                "pairs": pairs,
                 "match_share": round(float(model.lambda_), 4),
                 "learned": [labels[k] for k in cols],
                 "iterations": int(model.n_iter_),
@@ -209,20 +212,24 @@ def default_m(n_levels: int, top: float = 0.9) -> np.ndarray:
 
 
 def global_prior(
-    weights_without_prior: np.ndarray, n_left: int, n_right: int, iterations: int = 100
+    weights_without_prior: np.ndarray,
+    n_left: int,
+    n_right: float,
+    iterations: int = 100,
+    counts: np.ndarray | None = None,
 ) -> float:
     """The probability that a random pair of the two registers matches, by fixed point
     over the candidates' weights (``log2(m/u)`` sums); non-candidates count as
-    non-matches."""
+    non-matches. ``counts``: how many candidates each weight stands for."""
     total = float(n_left) * float(n_right)
     if not total or not len(weights_without_prior):
         return 1e-6
     lam = min(n_left, n_right) / total
     w = np.asarray(weights_without_prior, dtype=float)
     for _ in range(iterations):
-        logit = np.log2(lam / (1 - lam))
-        p = 1.0 / (1.0 + np.exp2(-np.clip(w + logit, -1000, 1000)))
-        new = float(np.clip(p.sum() / total, 1e-12, 0.5))
+        p = probability(w + logit2(lam))
+        expected = p.sum() if counts is None else float(p @ np.asarray(counts, dtype=float))
+        new = float(np.clip(expected / total, 1e-12, 0.5))
         if abs(new - lam) <= 1e-6 * lam:
             lam = new
             break
@@ -237,25 +244,70 @@ def fit_model(
     level_names: Sequence[tuple[str, ...]],
     extra_bits: np.ndarray,
     n_left: int,
-    n_right: int,
+    n_right: float,
     template: FellegiSunter,
     sessions: Sequence[Session] = DEFAULT_SESSIONS,
+    counts: np.ndarray | None = None,
 ) -> tuple[FellegiSunter, list[dict]]:
     """m by EM sessions (u fixed), then the prior by fixed point: a fitted matcher and
     what each session learned. ``extra_bits`` are per-candidate bits added to the
-    weights (term frequencies) when the prior is solved for."""
-    m, report = estimate_m(candidate_levels, labels, level_names, u, sessions, template)
+    weights (term frequencies) when the prior is solved for. ``counts``: how many
+    candidates each row stands for, when the rows are :func:`pattern_counts` (summed
+    over partitions, say): the model is the one fitted on the rows repeated."""
+    m, report = estimate_m(candidate_levels, labels, level_names, u, sessions, template, counts)
     n_levels = [len(names) for names in level_names]
     if any(mk is None for mk in m) and len(candidate_levels):
         # comparisons no session learned (custom comparisons, or sessions that did not
         # apply): EM on all candidate pairs, u still fixed from random pairs
         params = template.get_params()
         params.update(u_probabilities=u, m_probabilities=None, n_levels=n_levels)
-        fallback = FellegiSunter(**params).fit(candidate_levels)
+        fallback = FellegiSunter(**params).fit(candidate_levels, sample_weight=counts)
         m = [fallback.m_[k] if mk is None else mk for k, mk in enumerate(m)]
-        report.append({"session": "all candidate pairs", "pairs": len(candidate_levels)})
+        pairs = len(candidate_levels) if counts is None else int(round(float(np.sum(counts))))
+        report.append({"session": "all candidate pairs", "pairs": pairs})
     filled = [mk if mk is not None else default_m(n) for mk, n in zip(m, n_levels, strict=True)]
     model = FellegiSunter.from_parameters(filled, u, 0.5, labels, params=template.get_params())
     weights = model.match_weight(candidate_levels) + extra_bits  # prior 0.5: no prior term
-    model.lambda_ = global_prior(weights, n_left, n_right)
+    model.lambda_ = global_prior(weights, n_left, n_right, counts=counts)
     return model, report
+
+
+def pattern_counts(
+    levels: np.ndarray, extra_bits: np.ndarray, counts: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (levels, extra bits) rows of some candidate pairs and how many pairs
+    each stands for: all that :func:`fit_model` needs of them. A partition's pairs
+    reduce to a few thousand rows; rows of several partitions (concatenated, with
+    their ``counts``) reduce again, and the model fitted on the result is the model
+    of all the pairs.
+
+    Examples
+    --------
+    >>> levels = np.array([[1, 0], [1, 0], [0, 0]], dtype=np.int8)
+    >>> rows, bits, n = pattern_counts(levels, np.zeros(3, dtype=np.float32))
+    >>> rows.tolist(), n.tolist()
+    ([[0, 0], [1, 0]], [1.0, 2.0])
+    """
+    weight = np.ones(len(levels)) if counts is None else np.asarray(counts, dtype=float)
+    table = pd.DataFrame(np.asarray(levels)).assign(_bits=np.asarray(extra_bits), _n=weight)
+    keys = [*range(np.asarray(levels).shape[1]), "_bits"]
+    summed = table.groupby(keys, sort=True, dropna=False)["_n"].sum().reset_index()
+    rows = summed[keys[:-1]].to_numpy(dtype=np.asarray(levels).dtype)
+    return rows, summed["_bits"].to_numpy(dtype=np.float32), summed["_n"].to_numpy(dtype=float)
+
+
+__all__ = [
+    "DEFAULT_SESSIONS",
+    "DEFAULT_U_PAIRS",
+    "Session",
+    "default_m",
+    "estimate_m",
+    "exact_agreement",
+    "exact_agreement_within",
+    "fit_model",
+    "global_prior",
+    "pattern_counts",
+    "random_pairs",
+    "session_mask",
+    "u_from_random",
+]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -26,7 +27,7 @@ def evaluate_run(
     out: str | Path | None = None,
     min_precision: float = 0.995,
     confidence: float | None = 0.95,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Evaluate a ``link`` run folder against true pairs.
 
     Returns (and with ``out`` writes there) what
@@ -68,7 +69,7 @@ def _evaluate_run(
     out: str | Path | None,
     min_precision: float,
     confidence: float | None,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     result = truth_metrics(read_run(run_dir), truth, min_precision, confidence)
     if out is not None:
         settings = {
@@ -97,12 +98,12 @@ def evaluate_labels(
     labels: str | Path | pd.DataFrame,
     out: str | Path | None = None,
     confidence: float = 0.95,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """:func:`~bansos_linkage.evaluation.labels_metrics` of a run folder; with ``out``,
     written as ``metrics.csv`` there, atomically and under the run folder's lock as
     :func:`evaluate_run` does (the CLI's default is ``RUN_DIR/evaluation_labels``)."""
 
-    def job() -> dict[str, object]:
+    def job() -> dict[str, Any]:
         result = labels_metrics(read_run(run_dir), labels, confidence)
         if out is not None:
             settings = {
@@ -118,8 +119,8 @@ def evaluate_labels(
 
 
 def _with_run_lock(
-    run_dir: str | Path, out: str | Path | None, job: Callable[[], dict[str, object]]
-) -> dict[str, object]:
+    run_dir: str | Path, out: str | Path | None, job: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
     """Run ``job``, holding the run folder's lock when ``out`` is inside it."""
     if out is not None and _inside(run_dir, out):  # it would replace the run's manifest
         raise UsageError(
@@ -132,3 +133,11 @@ def _with_run_lock(
         return job()
     with folder_lock(run_dir):
         return job()
+
+
+__all__ = [
+    "EVALUATION_FILES",
+    "LABEL_EVALUATION_FILES",
+    "evaluate_labels",
+    "evaluate_run",
+]

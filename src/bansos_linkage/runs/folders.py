@@ -28,7 +28,7 @@ import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from bansos_linkage._version import __version__
 from bansos_linkage.errors import InputError, UsageError
@@ -281,7 +281,7 @@ def _read_holder(path: Path) -> tuple[int, str] | None:
         return None  # being written, or not ours: treated as held
 
 
-def _is_stale(holder: tuple[int, str] | None) -> bool:
+def _is_stale(holder: tuple[int, str] | None) -> TypeGuard[tuple[int, str]]:
     """True when the lock's process is known to be gone (same host, POSIX only:
     elsewhere os.kill would not merely probe)."""
     if holder is None or holder[1] != socket.gethostname() or os.name != "posix":
@@ -497,3 +497,22 @@ def json_default(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
     return str(value)
+
+
+__all__ = [
+    "MANIFEST",
+    "MANIFEST_FORMAT",
+    "MANIFEST_VERSION",
+    "atomic_files",
+    "atomic_folder",
+    "carry_over",
+    "check_replaceable",
+    "command_record",
+    "file_digest",
+    "folder_lock",
+    "json_default",
+    "lock_path",
+    "read_manifest",
+    "verify_run",
+    "write_manifest",
+]

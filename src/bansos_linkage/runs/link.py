@@ -27,6 +27,7 @@ from bansos_linkage.io import read_table, restore_formulas, write_table
 from bansos_linkage.linkage.blocking import DEFAULT_RULES
 from bansos_linkage.linkage.comparisons import DEFAULT_COMPARISONS, columns_read
 from bansos_linkage.linkage.households import household_links, status_counts
+from bansos_linkage.progress import Progress
 from bansos_linkage.review import read_labels, training_pairs
 from bansos_linkage.runs.folders import (
     MANIFEST,
@@ -41,7 +42,6 @@ from bansos_linkage.standardisation import StandardisedRecords, standardise
 if TYPE_CHECKING:
     from bansos_linkage.linkage.linker import Linker, LinkResult
 
-Progress = Callable[[int, int, str], None]
 OUTPUT_FILES = (
     "links.csv",
     # the links with both records' standardised fields side by side (personal data)
@@ -126,8 +126,15 @@ def link_files(
     """
     job = partial(
         _link_run,
-        *(left, right, left_schema, right_schema),
-        *(threshold, model, reference_date, progress, labels),
+        left,
+        right,
+        left_schema,
+        right_schema,
+        threshold,
+        model,
+        reference_date,
+        progress,
+        labels,
         include_kk=include_kk,
         settings=settings,
     )
@@ -483,7 +490,7 @@ def links_for_review(
         ids = records["record_id"].astype("string")
         keep = ~ids.duplicated().to_numpy()
         rows = pd.Index(ids[keep])
-        where = rows.get_indexer(out[f"{side}_id"].astype("string"))
+        where = rows.get_indexer(out[f"{side}_id"].astype("string"))  # type: ignore[arg-type]
         sides[side] = (records[keep], where)
     columns = {}
     for field in shown:
@@ -569,3 +576,17 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return value
+
+
+__all__ = [
+    "LinkRun",
+    "OUTPUT_FILES",
+    "PAIRS_FLOOR",
+    "REVIEW_FIELDS",
+    "RunFolder",
+    "link_files",
+    "link_new_files",
+    "links_for_review",
+    "read_run",
+    "write_link_outputs",
+]

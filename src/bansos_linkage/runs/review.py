@@ -198,3 +198,10 @@ def _write_batch_record(record: pd.DataFrame, path: Path) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+__all__ = [
+    "export_review",
+    "import_review",
+    "review_secret",
+]

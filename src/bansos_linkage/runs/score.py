@@ -22,7 +22,7 @@ The stages are :mod:`bansos_linkage.eligibility` (tables in, tables out).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,9 +49,9 @@ from bansos_linkage.eligibility.score import (
 )
 from bansos_linkage.errors import InputError, UsageError
 from bansos_linkage.io import read_table, restore_formulas, write_table
+from bansos_linkage.progress import Progress
 from bansos_linkage.runs.folders import atomic_folder
 
-Progress = Callable[[int, int, str], None]
 #: What a score run may write (an older folder holding them is replaced).
 OUTPUT_FILES = (
     *("households.csv", "persons.csv", "summary.csv", "problems.csv", "pmt.json"),
@@ -159,7 +159,7 @@ def _write_scores(scored: ScoredRegister, problems: pd.DataFrame, folder: Path) 
 
 def _train_pmt(
     survey_file: Path,
-    members: pd.DataFrame | None,
+    members: pd.DataFrame,
     today: dt.date,
     path: Path,
     by: str | None,
@@ -209,7 +209,7 @@ def _train_pmt(
 
 def _write_what_if(
     households: pd.DataFrame,
-    members: pd.DataFrame | None,
+    members: pd.DataFrame,
     programmes: list[Programme],
     cutoffs: Mapping[str | None, Sequence[int]] | Sequence[int],
     today: dt.date,
@@ -242,3 +242,10 @@ def _write_transitions(
     write_table(status, folder / "transitions.csv", for_people=True)
     write_table(per_village, folder / "transitions_per_village.csv", for_people=True)
     return per_village
+
+
+__all__ = [
+    "OUTPUT_FILES",
+    "ScoreRun",
+    "score_files",
+]

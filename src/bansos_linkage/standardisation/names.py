@@ -593,3 +593,11 @@ def standardise_name(series: pd.Series) -> pd.DataFrame:
     out["name_phonetic"] = pd.array(phonetic, dtype="string").take(take)
     out["problem"] = pd.array(list(columns[5]), dtype="string").take(take)
     return out
+
+
+__all__ = [
+    "NAME_COLUMNS",
+    "PROBLEMS",
+    "modernise_spelling",
+    "standardise_name",
+]

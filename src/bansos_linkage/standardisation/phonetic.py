@@ -81,3 +81,9 @@ def phonetic_keys(names: pd.Series) -> pd.Series:
     keys = [" ".join(phonetic_key(t) for t in str(u).split()) or None for u in uniques]
     keys.append(None)
     return pd.Series(pd.array(keys, dtype="string").take(codes), index=names.index)
+
+
+__all__ = [
+    "phonetic_key",
+    "phonetic_keys",
+]

@@ -40,3 +40,10 @@ def registry(*problems: ProblemType) -> dict[str, ProblemType]:
             raise ValueError(f"duplicate problem code {p.code!r}")
         out[p.code] = p
     return out
+
+
+__all__ = [
+    "ProblemType",
+    "Severity",
+    "registry",
+]

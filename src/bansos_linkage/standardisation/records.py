@@ -541,3 +541,14 @@ def _report(ctx: _Context) -> pd.DataFrame:
     for col in ("record_id", "field", "column", "problem", "severity", "value"):
         report[col] = report[col].astype(TEXT_DTYPE)
     return report[list(REPORT_COLUMNS)]
+
+
+__all__ = [
+    "REJECT_DUPLICATE_ID",
+    "REJECT_MISSING_ID",
+    "REPORT_COLUMNS",
+    "StandardisedRecords",
+    "clean_place_name",
+    "resolve_columns",
+    "standardise",
+]

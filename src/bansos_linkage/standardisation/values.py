@@ -24,3 +24,8 @@ def factorize_values(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     except TypeError:  # unhashable objects: compare them by their text
         codes, uniques = pd.factorize(series.map(str, na_action="ignore"), use_na_sentinel=True)
     return np.asarray(codes, dtype=np.intp), np.asarray(uniques, dtype=object)
+
+
+__all__ = [
+    "factorize_values",
+]

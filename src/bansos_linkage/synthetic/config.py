@@ -264,3 +264,19 @@ def _sub(cls: type, values: Any, key: str) -> Any:
             f"unknown key; expected one of {sorted(known)}", key=f"{key}.{sorted(unknown)[0]}"
         )
     return cls(**values)
+
+
+__all__ = [
+    "BASE_SCENARIOS",
+    "DEFAULT_ERRORS",
+    "LifeEvents",
+    "MIX_SCENARIOS",
+    "REGISTERS",
+    "REPORT_MIXES",
+    "RecordingErrors",
+    "SCENARIOS",
+    "SynthConfig",
+    "TUNING_MIXES",
+    "config_from_dict",
+    "validate",
+]

@@ -99,6 +99,7 @@ def old_spelling(name: str, rng: np.random.Generator) -> str:
 
 
 def abbreviate(name: str, rng: np.random.Generator) -> str:
+    """The first abbreviable word of a name written short (MUHAMMAD -> MOH., M.)."""
     words = name.split()
     for k, w in enumerate(words):
         if w in _ABBREVIATIONS:
@@ -122,6 +123,7 @@ def drop_word(name: str, rng: np.random.Generator) -> str:
 
 
 def join_split(name: str, rng: np.random.Generator) -> str:
+    """Two words of a name joined into one, or a one-word name split in two."""
     words = name.split()
     if len(words) >= 2:
         k = int(rng.integers(0, len(words) - 1))
@@ -134,6 +136,7 @@ def join_split(name: str, rng: np.random.Generator) -> str:
 
 
 def swap_order(name: str, rng: np.random.Generator) -> str:
+    """The last word of a name moved to the front (AMINAH SITI for SITI AMINAH)."""
     words = name.split()
     if len(words) < 2:
         return name
@@ -169,6 +172,7 @@ def add_titles(
 def add_patronym(
     names: np.ndarray, mask: np.ndarray, sex: np.ndarray, fathers: np.ndarray
 ) -> np.ndarray:
+    """The masked names with the father's name appended (BIN for men, BINTI for women)."""
     out = names.copy()
     for i in np.flatnonzero(mask):
         if isinstance(out[i], str) and out[i] and isinstance(fathers[i], str) and fathers[i]:
@@ -304,7 +308,26 @@ def corrupt_dates(
 def corrupt_sex(
     sex: np.ndarray, rate: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Sexes flipped at ``rate``, and which were flipped."""
     mask = select(len(sex), rate, rng)
     out = sex.copy()
     out[mask] = np.where(sex[mask] == "M", "F", "M")
     return out, mask
+
+
+__all__ = [
+    "abbreviate",
+    "add_patronym",
+    "add_titles",
+    "corrupt_dates",
+    "corrupt_names",
+    "corrupt_nik",
+    "corrupt_sex",
+    "drop_word",
+    "join_split",
+    "nickname",
+    "old_spelling",
+    "select",
+    "swap_order",
+    "typo",
+]

@@ -111,3 +111,8 @@ def _previous_kk(kk: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         ],
         dtype=object,
     )
+
+
+__all__ = [
+    "apply_events",
+]

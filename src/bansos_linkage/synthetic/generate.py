@@ -124,3 +124,10 @@ def generate(
     survey_mask = rng.random(len(households)) < config.survey_share
     survey = households.loc[survey_mask].reset_index(drop=True)
     return SyntheticData(config, registers, truth, persons, households, survey, masks)
+
+
+__all__ = [
+    "FORMATS",
+    "SyntheticData",
+    "generate",
+]

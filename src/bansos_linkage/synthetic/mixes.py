@@ -144,3 +144,10 @@ def mix_rates(name: str) -> dict[str, float]:
     True
     """
     return flat_rates(SynthConfig(**mix_settings(name)))
+
+
+__all__ = [
+    "flat_rates",
+    "mix_rates",
+    "mix_settings",
+]

@@ -186,3 +186,14 @@ def old_village_codes(
         taken.add(candidate)
         old[code] = candidate
     return old
+
+
+__all__ = [
+    "borrowed_niks",
+    "damaged_nik_and_date",
+    "days_off",
+    "old_village_codes",
+    "other_in_group",
+    "stream",
+    "vary_duplicates",
+]

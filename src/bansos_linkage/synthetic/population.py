@@ -445,3 +445,22 @@ def _welfare(hh: pd.DataFrame, persons: pd.DataFrame, rng: np.random.Generator) 
     prov = hh["province_code"].astype(int).to_numpy() % 100
     log_pc = 13.2 + 0.42 * z - 0.07 * (size - 4) + province_effect[prov] + rng.normal(0, 0.25, n)
     hh["per_capita_expenditure"] = np.round(np.exp(log_pc), -2).astype(int)
+
+
+__all__ = [
+    "ASSETS",
+    "EDUCATION",
+    "FLOOR",
+    "FUEL",
+    "LIGHT",
+    "Population",
+    "ROOF",
+    "TOILET",
+    "VILLAGE_COLUMNS",
+    "WALL",
+    "WATER",
+    "WORK",
+    "generate_population",
+    "registration_stems",
+    "with_serial",
+]

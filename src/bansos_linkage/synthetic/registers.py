@@ -254,6 +254,7 @@ def _date_text(
 
 
 def regsosek_table(view: pd.DataFrame, rec: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """The Regsosek export of the recorded members: BPS village codes, household numbers."""
     hh_no = pd.factorize(view["snapshot_household"])[0] + 1
     member = view.groupby("snapshot_household").cumcount().to_numpy() + 1
     bps = view["bps_village_code"].astype(str)
@@ -287,6 +288,8 @@ def regsosek_table(view: pd.DataFrame, rec: pd.DataFrame, rng: np.random.Generat
 
 
 def dtks_table(view: pd.DataFrame, rec: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """The DTKS export of the recorded members: its own ids (no household order) and its
+    address style."""
     order = rng.permutation(len(view))  # DTKS ids carry no household order
     ids = np.empty(len(view), dtype=object)
     ids[order] = [f"DTKS-{i + 1:08d}" for i in range(len(view))]
@@ -327,6 +330,7 @@ def dtks_table(view: pd.DataFrame, rec: pd.DataFrame, rng: np.random.Generator) 
 def p3ke_table(
     view: pd.DataFrame, rec: pd.DataFrame, desil: np.ndarray, rng: np.random.Generator
 ) -> pd.DataFrame:
+    """The P3KE export of the recorded members, with each household's welfare desil."""
     hh_no = pd.factorize(view["snapshot_household"])[0] + 1
     member = view.groupby("snapshot_household").cumcount().to_numpy() + 1
     return pd.DataFrame(
@@ -365,6 +369,7 @@ def _older_codes(view: pd.DataFrame, masks: dict, old_codes: dict[str, str]) -> 
 
 
 def truth_table(table: pd.DataFrame, id_col: str, view: pd.DataFrame) -> pd.DataFrame:
+    """Each exported record's true person and household."""
     return pd.DataFrame(
         {
             "record_id": table[id_col].to_numpy(),
@@ -444,3 +449,15 @@ def draw_registers(
     tables["p3ke"] = p3ke_table(view, rec, desil, rng)
     truth["p3ke"] = truth_table(tables["p3ke"], "ID_INDIVIDU", view)
     return tables, truth, masks
+
+
+__all__ = [
+    "HOUSEHOLD_VARIABLES",
+    "draw_registers",
+    "dtks_table",
+    "p3ke_table",
+    "record",
+    "regsosek_table",
+    "select_households",
+    "truth_table",
+]

@@ -54,3 +54,9 @@ def scaled_rates(rates: Any, factor: float) -> Any:
     return replace(
         rates, **{f.name: min(1.0, getattr(rates, f.name) * factor) for f in fields(rates)}
     )
+
+
+__all__ = [
+    "scaled_rates",
+    "scenario",
+]
