@@ -97,6 +97,16 @@ def test_summary_reports_the_time_of_every_step(linked, dtks_regsosek):
     assert all(value >= 0 for value in seconds.values())
 
 
+def test_pairs_scored_directly_weigh_what_they_weighed_in_the_run(linked, dtks_regsosek):
+    # score_pairs prepares only the rows it compares; name frequencies still come from
+    # the whole register, so a linked pair weighs exactly what the run gave it
+    linker, result, _ = linked
+    links = result.links.head(500)
+    p = dtks_regsosek
+    weights = linker.score_pairs(p.left, p.right, links["left_id"], links["right_id"])
+    np.testing.assert_allclose(weights, links["match_weight"].to_numpy(), rtol=0, atol=1e-9)
+
+
 def test_unlinked_records_carry_their_best_candidate(linked):
     _, result, _ = linked
     u = result.unlinked_left
