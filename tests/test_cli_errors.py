@@ -139,6 +139,125 @@ CASES = {
 }
 
 
+# Options that conflict, refused by the parser before any file is looked at (the
+# paths need not exist): argparse's usage, one error line naming both, exit code 2.
+# (argv, the command in the usage line, what the error line must name)
+CONFLICTS = {
+    "score --pmt-by without --train": (
+        ["score", "{d}/missing.csv", "--out", "{d}/conflict", "--pmt-by", "province_code"],
+        "score",
+        ["--pmt-by", "--train"],
+    ),
+    "score --pmt-by with --pmt-model": (
+        ["score", "{d}/missing.csv", "--out", "{d}/conflict", "--pmt-by", "c", "--pmt-model", "x"],
+        "score",
+        ["--pmt-by", "--train"],
+    ),
+    "score --train with --pmt-model": (
+        ["score", "{d}/missing.csv", "--out", "{d}/conflict", "--train", "t", "--pmt-model", "x"],
+        "score",
+        ["--pmt-model", "--train"],
+    ),
+    "link --model with --settings": (
+        [*LINK, "--out", "{d}/conflict", "--model", "m.json", "--settings", "s.yaml"],
+        "link",
+        ["--model", "--settings"],
+    ),
+    "link LEFT and RIGHT the same missing file": (
+        ["link", "{d}/missing.csv", "{d}/missing.csv", *LINK[3:], "--out", "{d}/conflict"],
+        "link",
+        ["LEFT and RIGHT", "missing.csv"],
+    ),
+    "evaluate --truth with --labels": (
+        ["evaluate", "{d}/missing", "--truth", "t.csv", "--labels", "l.csv"],
+        "evaluate",
+        ["--truth", "--labels"],
+    ),
+    "evaluate --truth three files": (
+        ["evaluate", "{d}/missing", "--truth", "a.csv", "b.csv", "c.csv"],
+        "evaluate",
+        ["--truth", "one file of pairs or two truth files, not 3"],
+    ),
+    "synth --scenario with --config": (
+        ["synth", "--scenario", "hard", "--config", "{d}/missing.json", "--out", "{d}/conflict"],
+        "synth",
+        ["--config", "--scenario"],
+    ),
+    "assemble --backbone with --update": (
+        ["assemble", "--source", "dtks=x.csv", "--out", "{d}/conflict", "--update", "{d}/missing"]
+        + ["--backbone", "dtks"],
+        "assemble",
+        ["--backbone", "--update"],
+    ),
+    "assemble --update with --survey": (
+        [
+            "assemble",
+            "--source",
+            "dtks=x.csv",
+            "--out",
+            "{d}/conflict",
+            "--update",
+            "r",
+            "--survey",
+            "s",
+        ],
+        "assemble",
+        ["--update", "--survey"],
+    ),
+    "assemble --survey with --pmt": (
+        [
+            "assemble",
+            "--source",
+            "dtks=x.csv",
+            "--out",
+            "{d}/conflict",
+            "--survey",
+            "s",
+            "--pmt",
+            "p",
+        ],
+        "assemble",
+        ["--survey", "--pmt"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CONFLICTS))
+def test_conflicting_options_are_refused_by_the_parser(d, case, capsys):
+    argv, command, named = CONFLICTS[case]
+    with pytest.raises(SystemExit) as exc:
+        main([a.format(d=d) for a in argv])
+    assert exc.value.code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: bansos-linkage {command} "), err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and errors[0].startswith(f"bansos-linkage {command}: error: ")
+    assert all(word in errors[0] for word in named), errors[0]
+    assert "not found" not in err  # refused before any path is checked
+    assert not (d / "conflict").exists()
+
+
+def test_options_that_do_not_conflict_pass_the_parser(d, capsys):
+    """--backbone without --update, --pmt-by with --train, two truth files: no
+    parser error (what follows fails on the missing files, exit 2 without the usage)."""
+    for argv in (
+        [
+            "assemble",
+            "--source",
+            "dtks={d}/missing.csv",
+            "--out",
+            "{d}/conflict",
+            "--backbone",
+            "dtks",
+        ],
+        ["score", "{d}/missing.csv", "--out", "{d}/conflict", "--train", "t.csv", "--pmt-by", "c"],
+        ["evaluate", "{d}/missing", "--truth", "a.csv", "b.csv"],
+    ):
+        assert main([a.format(d=d) for a in argv]) == EXIT_USAGE
+        err = capsys.readouterr().err
+        assert "usage:" not in err and "missing" in err and "not found" in err, err
+
+
 def _run(argv: list[str]) -> int:
     """main()'s exit code, whether it returns it or argparse exits."""
     try:
@@ -175,7 +294,7 @@ def _deny(monkeypatch, path: Path, mode: int) -> None:
             return False
         return real(p, m, *args, **kwargs)
 
-    monkeypatch.setattr(cli.os, "access", access)
+    monkeypatch.setattr(os, "access", access)
 
 
 def test_unreadable_input_and_read_only_output_folder(d, tmp_path, monkeypatch, capsys):
@@ -194,7 +313,7 @@ def _failing(monkeypatch, exc: BaseException) -> None:
     def fail(args):
         raise exc
 
-    monkeypatch.setattr(cli, "_cmd_schema", fail)
+    monkeypatch.setattr("bansos_linkage.cli.schema.run_schema", fail)
 
 
 def test_os_error_on_a_path_is_a_usage_error_naming_it(monkeypatch, capsys):

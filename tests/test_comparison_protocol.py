@@ -16,8 +16,11 @@ from bansos_linkage.linkage.comparisons import (
     DEFAULT_COMPARISONS,
     ComparisonResult,
     DateComparison,
+    ExactComparison,
     NameComparison,
+    NikComparison,
     RegionComparison,
+    StringComparison,
     register_comparison,
 )
 from bansos_linkage.linkage.duplicates import person_evidence
@@ -100,6 +103,9 @@ def test_defaults_for_what_a_user_comparison_does_not_say(registers):
     assert list(exact_u(left, right, [Bare(), FirstWord()])) == [1]
     assert RegionComparison(kk_column="kk_number").exact_column == "kk_number"
     assert getattr(DateComparison(), "exact_column", None) is None
+    assert getattr(StringComparison("address"), "exact_column", None) is None
+    assert NameComparison().exact_column == "full_name"
+    assert NikComparison().exact_column == ExactComparison("nik").exact_column == "nik"
     # evidence about the person: none from a user comparison, so without a full-name
     # comparison every pair passes the test
     levels = np.array([[0, 1], [1, 0]], dtype=np.int8)
@@ -133,3 +139,18 @@ def test_a_user_comparison_fits_links_and_round_trips(registers, first_word_type
         loaded.score_pairs(left, right, ids["left_id"], ids["right_id"]),
         linker.score_pairs(left, right, ids["left_id"], ids["right_id"]),
     )
+
+
+def test_a_built_in_comparison_is_labelled_by_its_name_else_its_column():
+    assert ExactComparison("sex").label == "sex"
+    assert ExactComparison("sex", name="gender").label == "gender"
+    assert StringComparison("address").label == "address"
+    assert StringComparison("address", name="street").label == "street"
+    assert [c.label for c in (NameComparison(), NikComparison(), DateComparison())] == [
+        "name",
+        "nik",
+        "birth_date",
+    ]
+    assert RegionComparison(name="where").label == "where"
+    # a name is the label even when empty, where the class names itself by default
+    assert NameComparison(name="").label == ""

@@ -341,3 +341,17 @@ def test_fit_ml_after_an_unsupervised_fit(linked, dtks_regsosek):
     with pytest.raises(ValueError, match="is_match"):
         fresh.fit_ml(p.left, p.right, pd.DataFrame({"left_id": ["a"], "right_id": ["b"]}))
     assert fresh.ml_model_ is None
+
+
+def test_a_linker_shows_its_parameters_and_refuses_unknown_ones(linked):
+    linker = linked[0]
+    fresh = Linker(threshold=0.7, resolution="one_to_one")
+    assert repr(fresh) == (
+        f"Linker(threshold=0.7, resolution='one_to_one', {len(fresh.rules)} rules, "
+        f"{len(fresh.comparisons)} comparisons, not fitted)"
+    )
+    assert repr(linker).endswith(", fitted)")
+    assert Linker(**linker.get_params()).get_params() == linker.get_params()
+    with pytest.raises(ValueError, match="no_such"):
+        fresh.set_params(no_such=1)
+    assert fresh.set_params(threshold=0.6) is fresh and fresh.threshold == 0.6

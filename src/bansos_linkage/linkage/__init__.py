@@ -18,9 +18,11 @@ module                    stage
 ``duplicates``            two records of one register taken for one person
 ``resolve``               one-to-one links, duplicates sharing a counterpart
 ``decision``              scored pairs decided into links (family pairs, resolution)
+``linking``               a fitted model applied: links and tables, duplicates, pairs by id
 ``outputs``               ``LinkResult``: links, unlinked records, pairs, summary
 ``households``            households linked through their members
 ``explain``               why a pair scored what it did
+``inspection``            a fitted Linker's waterfall of one pair and parameter table
 ``settings``              a Linker's configuration as a dict / YAML / JSON file
 ``model_file``            a fitted Linker saved and loaded
 ``persistence``           which of a Linker's state goes where in a model file

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -123,8 +123,45 @@ def _assign_lazily(tests: Sequence, missing: np.ndarray) -> np.ndarray:
     return out
 
 
+class _Named:
+    """A comparison whose ``label`` is its ``name`` field."""
+
+    if TYPE_CHECKING:
+        name: str
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+
+class _NamedOrColumn:
+    """A comparison on one ``column`` whose ``label`` is its ``name``, or (no name) the
+    column's."""
+
+    if TYPE_CHECKING:
+        name: str
+        column: str
+
+    @property
+    def label(self) -> str:
+        return self.name or self.column
+
+
+class _ExactOnColumn:
+    """A comparison whose strongest level is equality of its ``column`` field."""
+
+    if TYPE_CHECKING:
+        column: str
+
+    @property
+    def exact_column(self) -> str:
+        """The column whose equality is the strongest level (its u comes from value
+        frequencies: random pairs rarely agree)."""
+        return self.column
+
+
 @dataclass(frozen=True)
-class ExactComparison:
+class ExactComparison(_NamedOrColumn, _ExactOnColumn):
     """``exact`` or ``else`` on one column (sex, KK number, relationship, RT ...).
 
     With ``alternative`` (e.g. ``nik_sex``: the sex the NIK encodes) a value
@@ -137,18 +174,8 @@ class ExactComparison:
     alternative: str | None = None
 
     @property
-    def label(self) -> str:
-        return self.name or self.column
-
-    @property
     def levels(self) -> tuple[str, ...]:
         return ("exact", "else")
-
-    @property
-    def exact_column(self) -> str:
-        """The column whose equality is the strongest level (its u comes from value
-        frequencies: random pairs rarely agree)."""
-        return self.column
 
     def compare(
         self, left: pd.DataFrame, right: pd.DataFrame, left_rows: np.ndarray, right_rows: np.ndarray
@@ -164,7 +191,7 @@ class ExactComparison:
 
 
 @dataclass(frozen=True)
-class NameComparison:
+class NameComparison(_Named, _ExactOnColumn):
     """Indonesian names, on standardised ``name`` columns (titles, patronyms and Balinese
     birth-order words are already in their own columns, so they cannot agree here).
 
@@ -182,15 +209,6 @@ class NameComparison:
     high: float = 0.94
     low: float = 0.85
     name: str = "name"
-
-    @property
-    def label(self) -> str:
-        return self.name
-
-    @property
-    def exact_column(self) -> str:
-        """The column whose equality is the strongest level."""
-        return self.column
 
     @property
     def person_evidence(self) -> str | None:
@@ -357,7 +375,7 @@ def _nickname(names: _Names, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class NikComparison:
+class NikComparison(_Named, _ExactOnColumn):
     """NIK: exact; two adjacent digits swapped; one digit wrong in the date part; an
     exact agreement on a NIK that contradicts its record (``exact_conflict``); else.
 
@@ -387,15 +405,6 @@ class NikComparison:
     date: str | None = "birth_date"
     precision: str = "birth_date_precision"
     name: str = "nik"
-
-    @property
-    def label(self) -> str:
-        return self.name
-
-    @property
-    def exact_column(self) -> str:
-        """The column whose equality is the strongest level."""
-        return self.column
 
     @property
     def levels(self) -> tuple[str, ...]:
@@ -472,7 +481,7 @@ def _adjacent_swap(da: np.ndarray, db: np.ndarray, diff: np.ndarray) -> np.ndarr
 
 
 @dataclass(frozen=True)
-class DateComparison:
+class DateComparison(_Named):
     """Birth dates: exact; day and month swapped; same year and month; within
     ``within_days``; a year-only date agreeing on the year; same year; one year
     off; same day and month in another year (a mistyped year); else. A date known only to the
@@ -492,10 +501,6 @@ class DateComparison:
     conflict: str | None = "nik_conflict"
     within_days: int = 45
     name: str = "birth_date"
-
-    @property
-    def label(self) -> str:
-        return self.name
 
     #: Birth dates are evidence about the person itself (see ``NameComparison``).
     person_evidence = "birth_date"
@@ -654,7 +659,7 @@ def _vague(frame: pd.DataFrame, precision: str, rows: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class RegionComparison:
+class RegionComparison(_Named):
     """Where the two records live and which family card they are on: same KK number
     (with ``kk_column``), then same village, district, regency or province.
 
@@ -673,10 +678,6 @@ class RegionComparison:
     rt: str | None = None
     rw: str | None = None
     name: str = "region"
-
-    @property
-    def label(self) -> str:
-        return self.name
 
     #: Without the province there is nothing to compare (the codes below it, the
     #: village name, the KK are optional).
@@ -721,7 +722,7 @@ class RegionComparison:
 
 
 @dataclass(frozen=True)
-class StringComparison:
+class StringComparison(_NamedOrColumn):
     """A generic string field (address, suburb, an ID of another country): exact;
     Jaro-Winkler at each of ``thresholds`` (highest first); else. No Indonesian
     name rules: for data that is not an Indonesian register (FEBRL, say)."""
@@ -732,10 +733,6 @@ class StringComparison:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "thresholds", tuple(sorted(self.thresholds, reverse=True)))
-
-    @property
-    def label(self) -> str:
-        return self.name or self.column
 
     @property
     def levels(self) -> tuple[str, ...]:

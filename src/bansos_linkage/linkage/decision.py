@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ from bansos_linkage.linkage.scoring import (
     compare_in_chunks,
     new_family_pairs,
 )
-from bansos_linkage.linkage.supervised import ml_weights, reviewed_weights
+from bansos_linkage.linkage.supervised import ml_weights, reviewed_weights, train
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,32 @@ def fs_links(
     return resolve(d, left, right, scored, fs_weight).keep
 
 
+def train_ml(
+    d: Decision,
+    template: MLMatcher | None,
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    labels: pd.DataFrame,
+    scored: ScoredPairs,
+) -> tuple[MLMatcher | None, pd.DataFrame, dict[str, Any]]:
+    """Train the ML matcher (``template``, None: the defaults) on reviewed pairs, judged
+    against the links the Fellegi-Sunter model alone makes of ``scored``
+    (:func:`~bansos_linkage.linkage.supervised.train`): the matcher (None when it does
+    not decide), the reviewed decisions to keep and what the training was."""
+    # the unsupervised model is judged by the links it makes
+    fs_keep = fs_links(d, left, right, scored)
+    return train(
+        template if template is not None else MLMatcher(),
+        d.weights,
+        d.compare,
+        left,
+        right,
+        labels,
+        (scored, fs_keep),
+        (d.threshold, d.ml_threshold),
+    )
+
+
 __all__ = [
     "Decision",
     "add_family_pairs",
@@ -151,4 +178,5 @@ __all__ = [
     "duplicate_test",
     "fs_links",
     "resolve",
+    "train_ml",
 ]

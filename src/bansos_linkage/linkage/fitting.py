@@ -27,6 +27,17 @@ class FittedModel:
     max_level_seen: list[int]  #: per comparison, the strongest level a candidate had
     training: dict[str, Any]  #: random pairs for u, the EM sessions
 
+    def attributes(self, within: bool) -> dict[str, Any]:
+        """The Linker's fitted attributes (by name) that this fit sets; ``within``:
+        fitted on the pairs of one register."""
+        return {
+            "model_": self.model,
+            "tf_typical_": self.tf_typical,
+            "max_level_seen_": self.max_level_seen,
+            "training_": self.training,
+            "within_": within,
+        }
+
 
 def exact_u(
     left: pd.DataFrame,
@@ -55,12 +66,13 @@ def fit_scored(
     right: pd.DataFrame,
     comparisons: Sequence[Comparison],
     term_frequency: Sequence[str],
-    template: FellegiSunter,
+    template: FellegiSunter | None,
     sessions: Sequence[training.Session],
     within: bool = False,
 ) -> FittedModel:
     """Fit on the candidate pairs and random pairs of ``scored`` (which gets its
-    term-frequency bits and the EM time)."""
+    term-frequency bits and the EM time); ``template``: an unfitted matcher with the
+    EM settings (None: the defaults)."""
     start = time.perf_counter()
     labels = [c.label for c in comparisons]
     level_names = [c.levels for c in comparisons]
@@ -83,7 +95,7 @@ def fit_scored(
         # within one register a random pair is one of n (n - 1) / 2
         # (a float: fit_model's n_right is annotated int but only divides by it)
         (len(right) - 1) / 2 if within else len(right),
-        template,
+        template if template is not None else FellegiSunter(),
         sessions,
     )
     scored.timings["em"] = time.perf_counter() - start
@@ -121,6 +133,12 @@ class PairWeights:
     def bits(self, levels: np.ndarray, b: np.ndarray, freqs: dict[str, np.ndarray]) -> np.ndarray:
         """Term-frequency bits of pairs (levels, right positions ``b`` into ``freqs``)."""
         return tf_bits(levels, b, freqs, self.comparisons, self.tf_typical)
+
+    def set_bits(self, scored: ScoredPairs, right: pd.DataFrame) -> ScoredPairs:
+        """``scored`` with its term-frequency bits set (``right``: the register its right
+        positions index)."""
+        scored.tf = self.bits(scored.levels, scored.right, self.frequencies(right))
+        return scored
 
     def weights(self, levels: np.ndarray, tf: np.ndarray | None) -> np.ndarray:
         """Match weights of pairs (levels and term-frequency bits)."""

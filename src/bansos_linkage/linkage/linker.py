@@ -7,8 +7,10 @@ each a module of plain functions on the chunk or arrays it is given
 :mod:`~bansos_linkage.linkage.fitting` and :mod:`~bansos_linkage.linkage.frequencies`:
 the Fellegi-Sunter model and term frequencies; :mod:`~bansos_linkage.linkage.supervised`:
 reviewed pairs and the ML matcher; :mod:`~bansos_linkage.linkage.decision`: links,
-family pairs, duplicates; :mod:`~bansos_linkage.linkage.outputs`: the tables and the
-summary; :mod:`~bansos_linkage.linkage.persistence`: the model file). Memory stays
+family pairs, duplicates; :mod:`~bansos_linkage.linkage.linking`: a fitted model applied
+to registers; :mod:`~bansos_linkage.linkage.outputs`: the tables and the summary;
+:mod:`~bansos_linkage.linkage.inspection`: one pair's waterfall, the parameter table;
+:mod:`~bansos_linkage.linkage.persistence`: the model file). Memory stays
 bounded: only the compact per-pair results (positions, int8 levels, one weight) are
 kept for the whole run.
 
@@ -27,7 +29,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,28 +39,23 @@ from bansos_linkage.linkage import model_file, training
 from bansos_linkage.linkage import preparation as prep
 from bansos_linkage.linkage.blocking import DEFAULT_RULES, Rule
 from bansos_linkage.linkage.comparisons import DEFAULT_COMPARISONS, Comparison, columns_read
-from bansos_linkage.linkage.decision import Decision, decide, fs_links
-from bansos_linkage.linkage.duplicates import cap_levels, within_pairs
-from bansos_linkage.linkage.fellegi_sunter import FellegiSunter, logit2
+from bansos_linkage.linkage.decision import Decision, train_ml
+from bansos_linkage.linkage.fellegi_sunter import FellegiSunter
 from bansos_linkage.linkage.fitting import PairWeights, fit_scored
 from bansos_linkage.linkage.frequencies import TF_CLIP
+from bansos_linkage.linkage.inspection import explain_pair, parameter_table
+from bansos_linkage.linkage.linking import Scoring, link_scored, score_ids, scored_duplicates
 from bansos_linkage.linkage.ml_matcher import MLMatcher
-from bansos_linkage.linkage.outputs import (
-    LinkResult,
-    LinkSummary,
-    link_result,
-    record_ids,
-    run_summary,
-)
+from bansos_linkage.linkage.outputs import LinkResult, LinkSummary
 from bansos_linkage.linkage.persistence import fitted_attributes, model_content
 from bansos_linkage.linkage.scoring import (
     FAMILY_RULE,
     PairCompare,
     ScoredPairs,
     compare_chunk,
-    score_candidates,
 )
-from bansos_linkage.linkage.supervised import REVIEWED_BITS, check_labels, train
+from bansos_linkage.linkage.settings import check_params
+from bansos_linkage.linkage.supervised import REVIEWED_BITS, check_labels
 from bansos_linkage.progress import Progress
 
 __all__ = [
@@ -209,11 +206,10 @@ class Linker:
         return self
 
     def __repr__(self) -> str:
+        params = f"threshold={self.threshold}, resolution={self.resolution!r}"
+        sizes = f"{len(self.rules)} rules, {len(self.comparisons)} comparisons"
         fitted = "fitted" if self.model_ is not None else "not fitted"
-        return (
-            f"Linker(threshold={self.threshold}, resolution={self.resolution!r}, "
-            f"{len(self.rules)} rules, {len(self.comparisons)} comparisons, {fitted})"
-        )
+        return f"Linker({params}, {sizes}, {fitted})"
 
     @property
     def fitted_model(self) -> FellegiSunter:
@@ -226,8 +222,6 @@ class Linker:
     def _require_fitted(self) -> None:
         if self.model_ is None:
             raise NotFittedError("the Linker is not fitted: call fit() or Linker.load() first")
-
-    # --- training -----------------------------------------------------------
 
     def fit(
         self,
@@ -269,13 +263,12 @@ class Linker:
         in ``ml_training_``.
         """
         self._require_fitted()
-        self._validate()
-        check_labels(labels)
+        self._validate(labels)
         prep.check_not_empty(left, right)
         left, right = self.prepare(left, right)
         # the unsupervised model is judged by the links it makes: score the candidates
-        scored = self._set_tf(self._score(left, right, None), right)
-        self._fit_ml_prepared(left, right, labels, scored)
+        scored = self._pair_weights().set_bits(self._scoring().score(left, right), right)
+        self._fit_ml(left, right, labels, scored)
         return self
 
     def fit_within(self, records: pd.DataFrame, progress: Progress | None = None) -> Linker:
@@ -293,8 +286,6 @@ class Linker:
         frame, same, scored = self._fit_pairs(records, records, progress, within=True)
         return self._within_pairs(frame, same, scored, None)
 
-    # --- linking ------------------------------------------------------------
-
     def link(
         self,
         left: pd.DataFrame,
@@ -310,8 +301,9 @@ class Linker:
         prep.check_not_empty(left, right)
         prep.check_columns(left, right, self.comparisons_)
         left, right = self.prepare(left, right)
-        scored = self._score(left, right, progress, self.ml_model_ is not None)
-        return self._link_scored(left, right, self._set_tf(scored, right), keep_pairs)
+        scored = self._scoring().score(left, right, progress, self.ml_model_ is not None)
+        scored = self._pair_weights().set_bits(scored, right)
+        return self._link_scored(left, right, scored, keep_pairs)
 
     def relink(
         self,
@@ -327,7 +319,6 @@ class Linker:
         bring in, duplicates. ``left``, ``right``: registers from :meth:`prepare`;
         ``scored`` gets the family pairs appended (pass a copy to keep it);
         ``compare`` replaces :meth:`compare_pairs` (one that remembers, say)."""
-        self._require_fitted()
         return self._link_scored(left, right, scored, False, self._decision(compare, threshold))
 
     def duplicate_pairs(
@@ -350,7 +341,7 @@ class Linker:
         prep.check_not_empty(records, records)
         prep.check_columns(records, records, self.comparisons_)
         frame, same = self.prepare(records, records)
-        scored = self._score(frame, same, progress, within=True)
+        scored = self._scoring().score(frame, same, progress, within=True)
         return self._within_pairs(frame, same, scored, threshold)
 
     def score_pairs(
@@ -359,24 +350,8 @@ class Linker:
         """Match weights (log2 odds, term frequencies included) of the given pairs of
         record ids, compared directly whether or not blocking would pair them; NaN
         where an id is not in its register."""
-        self._require_fitted()
-        prep.require_ids(left, right)
-        a = prep.positions(left, pd.Series(left_ids, dtype="string"))
-        b = prep.positions(right, pd.Series(right_ids, dtype="string"))
-        found = (a >= 0) & (b >= 0)
-        out = np.full(len(a), np.nan)
-        if not found.any():
-            return out
-        # a name's frequency belongs to the whole register; all else is read off the
-        # compared rows alone, so only those are prepared
-        w = self._pair_weights()
-        freqs = w.frequencies(right)
-        rows_a, at_a = np.unique(a[found], return_inverse=True)
-        rows_b, at_b = np.unique(b[found], return_inverse=True)
-        sub_a, sub_b = self.prepare(left.iloc[rows_a], right.iloc[rows_b])
-        levels = self.compare_pairs(sub_a, sub_b, at_a, at_b)
-        out[found] = w.weights(levels, w.bits(levels, b[found], freqs))
-        return out
+        w, registers = self._pair_weights(), (left, right)
+        return score_ids(w, self.prepare, self.compare_pairs, registers, left_ids, right_ids)
 
     def explain(
         self, left: pd.DataFrame, right: pd.DataFrame, left_id: str, right_id: str
@@ -386,19 +361,10 @@ class Linker:
         :mod:`bansos_linkage.linkage.explain`; draw it with
         :func:`~bansos_linkage.linkage.explain.plot_waterfall`). An id not in its
         register raises :class:`~bansos_linkage.errors.UnknownRecordError`."""
-        from bansos_linkage.linkage.explain import level_names, waterfall
-
-        model = self.fitted_model
+        w = self._pair_weights()
         prep.check_not_empty(left, right)
         left, right = self.prepare(left, right)
-        a = prep.position(left, left_id, "left")
-        b = prep.position(right, right_id, "right")
-        levels = self.compare_pairs(left, right, a, b)
-        w = self._pair_weights()
-        tf = w.bits(levels, b, w.frequencies(right))
-        row = pd.DataFrame(levels, columns=list(model.feature_names_in_))
-        extra = {f"term_frequency:{label}": float(tf[0]) for label in self.term_frequency}
-        return waterfall(model, row, level_names(self.comparisons_), extra_weights=extra)
+        return explain_pair(w, self.compare_pairs, left, right, left_id, right_id)
 
     def prepare(self, left: pd.DataFrame, right: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Both registers as the stages read them: only the columns blocking and comparing
@@ -429,18 +395,8 @@ class Linker:
         (:meth:`FellegiSunter.parameters`) with its ``level_name`` and ``observed``:
         False where linking saw no candidate pair at that level (m and u then come
         from smoothing, not data; see :func:`bansos_linkage.linkage.explain.observed_levels`)."""
-        from bansos_linkage.linkage.explain import level_names, observed_levels
-
         model = self.fitted_model
-        table = model.parameters(level_names(self.comparisons_))
-        seen = observed_levels(model, self.max_level_seen_, self.u_pairs)
-        table["observed"] = [
-            seen[str(c)][int(level)]
-            for c, level in zip(table["comparison"], table["level"], strict=True)
-        ]
-        return table
-
-    # --- persistence --------------------------------------------------------
+        return parameter_table(model, self.comparisons_, self.max_level_seen_, self.u_pairs)
 
     def save(self, path: str | Path) -> Path:
         """Write the whole model as JSON: the settings (as :mod:`bansos_linkage.linkage.settings`
@@ -458,17 +414,18 @@ class Linker:
             linker._validate()
         except ValueError as exc:
             raise SchemaError(f"{path}: key 'settings' is inconsistent ({exc})") from None
-        fitted = fitted_attributes(content, linker.rules, linker.comparisons)
-        for name, value in fitted.items():
-            setattr(linker, name, value)
+        linker._set(fitted_attributes(content, linker.rules, linker.comparisons))
         return linker
 
-    # --- internals ----------------------------------------------------------
+    def _validate(self, labels: pd.DataFrame | None = None) -> None:
+        # the constructor's parameters (and labels), checked when used (as scikit-learn does)
+        check_params(self.get_params())
+        if labels is not None:
+            check_labels(labels)
 
-    def _validate(self) -> None:
-        # the constructor's parameters, checked when they are used (as scikit-learn does)
-        thresholds = (self.threshold, self.ml_threshold)
-        prep.check_parameters(self.resolution, thresholds, self.comparisons, self.term_frequency)
+    def _set(self, fitted: dict[str, Any]) -> None:
+        for name, value in fitted.items():
+            setattr(self, name, value)
 
     def _fit_pairs(
         self,
@@ -480,49 +437,22 @@ class Linker:
     ) -> tuple[pd.DataFrame, pd.DataFrame, ScoredPairs]:
         """Fit on the candidate pairs of two registers (or one, ``within``); the prepared
         registers and the scored pairs, for linking them next."""
-        self._validate()
-        if labels is not None:
-            check_labels(labels)
+        self._validate(labels)
         prep.check_not_empty(left, right)
         chosen = prep.choose(left, right, self.rules, self.comparisons)
         self.comparisons_, self.rules_, self.dropped_ = chosen
         left, right = self.prepare(left, right)
-        with_sims = labels is not None
-        scored = self._score(left, right, progress, with_sims, fitting=True, within=within)
-        template = self.matcher if self.matcher is not None else FellegiSunter()
-        args = (self.comparisons_, self.term_frequency, template, self.sessions, within)
-        fitted = fit_scored(scored, left, right, *args)
-        self.model_, self.tf_typical_ = fitted.model, fitted.tf_typical
-        self.max_level_seen_, self.training_ = fitted.max_level_seen, fitted.training
-        self.within_ = within
+        scored = self._scoring().score(left, right, progress, labels is not None, True, within)
+        args = (self.term_frequency, self.matcher, self.sessions, within)
+        self._set(fit_scored(scored, left, right, self.comparisons_, *args).attributes(within))
         if labels is not None:
-            self._fit_ml_prepared(left, right, labels, scored)
+            self._fit_ml(left, right, labels, scored)
         return left, right, scored
 
-    def _score(
-        self,
-        left: pd.DataFrame,
-        right: pd.DataFrame,
-        progress: Progress | None,
-        similarities: bool = False,
-        fitting: bool = False,
-        within: bool = False,
-    ) -> ScoredPairs:
-        """The candidate pairs compared (and, when ``fitting``, random pairs for u); the
-        term-frequency bits are set once fitted."""
-        return score_candidates(
-            left,
-            right,
-            self.rules_,
-            self.compare_pairs,
-            len(self.comparisons_),
-            chunk_size=self.chunk_size,
-            n_jobs=self.n_jobs,
-            progress=progress,
-            similarities=similarities,
-            random_pairs=(self.u_pairs, self.random_state) if fitting else None,
-            within=within,
-        )
+    def _scoring(self) -> Scoring:
+        random_pairs = (self.u_pairs, self.random_state)
+        sizes = (self.chunk_size, self.n_jobs, random_pairs)
+        return Scoring(self.rules_, self.compare_pairs, len(self.comparisons_), *sizes)
 
     def _pair_weights(self) -> PairWeights:
         args = (self.term_frequency, self.tf_typical_, self.max_level_seen_)
@@ -531,42 +461,17 @@ class Linker:
     def _decision(
         self, compare: PairCompare | None = None, threshold: float | None = None
     ) -> Decision:
-        return Decision(
-            self._pair_weights(),
-            compare or self.compare_pairs,
-            self.threshold if threshold is None else float(threshold),
-            self.resolution,
-            self.duplicate_threshold,
-            self.chunk_size,
-            len(self.rules_),
-            self.ml_model_,
-            self.ml_threshold,
-            self.ml_training_.get("fs_weight_band"),
-            self.reviewed_,
-        )
+        threshold = self.threshold if threshold is None else float(threshold)
+        links = (threshold, self.resolution, self.duplicate_threshold, self.chunk_size)
+        ml = (self.ml_model_, self.ml_threshold, self.ml_training_.get("fs_weight_band"))
+        weights, compare = self._pair_weights(), compare or self.compare_pairs
+        return Decision(weights, compare, *links, len(self.rules_), *ml, self.reviewed_)
 
-    def _fit_ml_prepared(
+    def _fit_ml(
         self, left: pd.DataFrame, right: pd.DataFrame, labels: pd.DataFrame, scored: ScoredPairs
     ) -> None:
-        # the unsupervised model is judged by the links it makes
-        d = self._decision()
-        fs_keep = fs_links(d, left, right, scored)
-        template = self.ml_matcher if self.ml_matcher is not None else MLMatcher()
-        self.ml_model_, self.reviewed_, self.ml_training_ = train(
-            template,
-            d.weights,
-            d.compare,
-            left,
-            right,
-            labels,
-            (scored, fs_keep),
-            (self.threshold, self.ml_threshold),
-        )
-
-    def _set_tf(self, scored: ScoredPairs, right: pd.DataFrame) -> ScoredPairs:
-        w = self._pair_weights()
-        scored.tf = w.bits(scored.levels, scored.right, w.frequencies(right))
-        return scored
+        trained = train_ml(self._decision(), self.ml_matcher, left, right, labels, scored)
+        self.ml_model_, self.reviewed_, self.ml_training_ = trained
 
     def _link_scored(
         self,
@@ -576,48 +481,16 @@ class Linker:
         keep_pairs: bool | float,
         decision: Decision | None = None,
     ) -> LinkResult:
-        model = self.fitted_model
-        d = decision or self._decision()
-        weight, fs_weight, links, timings = decide(d, left, right, scored)
-        ml = self.ml_model_ is not None
-        run: dict[str, Any] = {"prior": model.lambda_, "threshold": d.threshold}
-        run |= {"resolution": self.resolution, "ml": ml}
-        rule_names = [r.name for r in self.rules_]
-        result = link_result(
-            left,
-            right,
-            scored,
-            (weight, fs_weight, links),
-            keep_pairs,
-            self.comparisons_,
-            rule_names,
-            run,
-        )
-        fitting: dict[str, Any] = {"left_out": self.dropped_, "training": self.training_}
-        if self.ml_training_:
-            fitting["ml_training"] = self.ml_training_
-        # run_summary gives the last keys of LinkSummary
-        result.summary.update(
-            cast(LinkSummary, run_summary(model, ml, d.threshold, fitting, timings))
-        )
-        return result
+        d, rule_names = decision or self._decision(), [r.name for r in self.rules_]
+        fitted = (self.dropped_, self.training_, self.ml_training_)
+        return link_scored(d, left, right, scored, keep_pairs, rule_names, fitted)
 
     def _within_pairs(
-        self,
-        frame: pd.DataFrame,
-        same: pd.DataFrame,
-        scored: ScoredPairs,
-        threshold: float | None,
+        self, frame: pd.DataFrame, same: pd.DataFrame, scored: ScoredPairs, threshold: float | None
     ) -> pd.DataFrame:
-        if threshold is None:
-            threshold = self.threshold if self.within_ else self.duplicate_threshold
-        levels = scored.levels
-        if not self.within_:
-            levels = cap_levels(levels, self.max_level_seen_)
-        w = self._pair_weights()
-        weight = w.weights(levels, w.bits(levels, scored.right, w.frequencies(same)))
-        args = (weight, levels, logit2(threshold), self.comparisons_)
-        return within_pairs(record_ids(frame), scored.left, scored.right, *args)
+        default = self.threshold if self.within_ else self.duplicate_threshold
+        cut, w = default if threshold is None else threshold, self._pair_weights()
+        return scored_duplicates(w, frame, same, scored, cut, cap=not self.within_)
 
 
 def _init_parameters() -> list[str]:

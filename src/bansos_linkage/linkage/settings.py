@@ -44,6 +44,7 @@ from bansos_linkage.linkage import comparisons as cmp
 from bansos_linkage.linkage import training
 from bansos_linkage.linkage.blocking import ExactRule, Rule, SortedNeighbourhoodRule
 from bansos_linkage.linkage.fellegi_sunter import FellegiSunter
+from bansos_linkage.linkage.preparation import check_parameters
 from bansos_linkage.linkage.resolve import MODES
 
 if TYPE_CHECKING:
@@ -145,6 +146,15 @@ def linker_settings(linker: Linker) -> dict[str, Any]:
         "em": em_to_dict(linker.matcher),
         "chunk_size": int(linker.chunk_size),
     }
+
+
+def check_params(params: Mapping[str, Any]) -> None:
+    """A Linker's parameters (``get_params``), checked when it fits or loads (as
+    scikit-learn does): a ValueError names the first wrong one
+    (:func:`~bansos_linkage.linkage.preparation.check_parameters`)."""
+    thresholds = (params["threshold"], params["ml_threshold"])
+    comparisons, term_frequency = params["comparisons"], params["term_frequency"]
+    check_parameters(params["resolution"], thresholds, comparisons, term_frequency)
 
 
 def _plain(value: Any) -> Any:
@@ -551,6 +561,7 @@ __all__ = [
     "KEYS",
     "RULE_TYPES",
     "build_object",
+    "check_params",
     "comparison_to_dict",
     "em_to_dict",
     "linker_options",
