@@ -97,6 +97,23 @@ def test_nik_difference_explained_by_the_birth_dates_is_no_evidence():
     assert _level(comp, left, same) == "one_digit_date"
 
 
+def test_nik_of_a_twin_of_the_other_sex_is_no_typo():
+    # a woman's NIK carries her day + 40: her brother born the same day has a NIK one
+    # date digit away (0 -> 4), which is two people, not a mistyped digit
+    brother = pd.DataFrame({"nik": ["1371062410070001"] * 3})
+    others = pd.DataFrame(
+        {
+            "nik": [
+                "1371066410070001",  # the twin sister: day 24 + 40
+                "1371062510070001",  # the last digit of the day mistyped
+                "1371067410070001",  # day tens 2 -> 7: a typo (five apart), not the sex
+            ]
+        }
+    )
+    got = [_level(NikComparison(), brother, others, i, i) for i in range(3)]
+    assert got == ["else", "one_digit_date", "one_digit_date"]
+
+
 def test_nik_of_someone_else_agrees_only_weakly():
     # a wife's DTKS row carries her husband's NIK: it decodes to his birth date and sex
     wife = pd.DataFrame(

@@ -385,7 +385,9 @@ class NikComparison(_Named, _ExactOnColumn):
     explain it. Where both records have full birth dates that differ, a NIK that is not
     equal says nothing beyond the date comparison and counts as missing; a NIK
     differing only in the district or the serial (0001 for the first child born that
-    day) is ordinary for two people born the same day, and counts as ``else``.
+    day) is ordinary for two people born the same day, and counts as ``else``; so does a
+    day that differs by exactly 40 (a woman's NIK carries her day + 40): a man and a
+    woman born the same day, twins most often, not a mistyped digit.
 
     A NIK equal to either record's KK number (the KK typed in the NIK field)
     says nothing about the person: the pair counts as missing, not as a
@@ -423,7 +425,9 @@ class NikComparison(_Named, _ExactOnColumn):
         diff = (da != db) & ~missing[:, None]
         n_diff = diff.sum(axis=1)
         swapped = (n_diff == 2) & _adjacent_swap(da, db, diff)
-        in_date = diff[:, DATE_START:SERIAL_START].any(axis=1)
+        # day and day + 40 is a man and a woman born the same day (twins, neighbours), not
+        # a typo: no typo key is four digits from another
+        in_date = diff[:, DATE_START:SERIAL_START].any(axis=1) & ~_sex_digit_apart(da, db, diff)
         conflict = _flag(left, self.conflict, left_rows) | _flag(right, self.conflict, right_rows)
         if self.date is not None:
             # the records' own dates differ: the NIKs' difference is theirs, not a typo
@@ -471,6 +475,17 @@ def _digits(values: np.ndarray) -> np.ndarray:
     text = pd.Series(values, dtype="string").fillna("").str.rjust(16, "0").str.slice(0, 16)
     fixed = text.to_numpy(dtype=object).astype("U16")
     return fixed.view("U1").reshape(len(values), 16) if len(values) else np.zeros((0, 16), "U1")
+
+
+def _sex_digit_apart(da: np.ndarray, db: np.ndarray, diff: np.ndarray) -> np.ndarray:
+    """NIKs that differ only in the tens digit of the day, by four: one birth date, the
+    other sex (a woman's NIK has her day + 40)."""
+    only_day_tens = diff[:, DATE_START] & (diff.sum(axis=1) == 1)
+    a, b = da[:, DATE_START], db[:, DATE_START]
+    digits = np.char.isdigit(a) & np.char.isdigit(b)
+    a = np.where(digits, a, "0").astype(np.int8)
+    b = np.where(digits, b, "0").astype(np.int8)
+    return only_day_tens & digits & (np.abs(a - b) == 4)
 
 
 def _adjacent_swap(da: np.ndarray, db: np.ndarray, diff: np.ndarray) -> np.ndarray:
