@@ -44,6 +44,8 @@ LAYER_OF = {
     "bansos_linkage.review": "review & evaluation",
     "bansos_linkage.evaluation": "review & evaluation",
     "bansos_linkage.runs": "runs",
+    # engines run the linkage stages over partitions (Dask): beside the run folders
+    "bansos_linkage.engines": "runs",
     # the assemble run folder (files in, atomic files out + manifest) and its updates
     # and verval workbooks: the runs layer, though they live beside the assembly core
     "bansos_linkage.assembly.files": "runs",

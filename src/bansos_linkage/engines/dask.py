@@ -1,0 +1,797 @@
+"""The Dask engine: a Linker's stages over partitions of the registers, on a Dask cluster.
+
+The same stage functions as the in-process Linker, run on partitions; the same links.
+
+- **Partitions.** Records are cut by region (``partition_by``, the standardised
+  ``province_code``); every record keeps its global position (its row in the
+  register), which is what the in-process engine calls it.
+- **Blocking.** Each rule runs where its blocks are whole: an exact rule whose keys
+  include the region runs inside each partition; the other exact rules (NIK, KK,
+  name + birth date: the people who moved) run in buckets, the records of every
+  partition sent to the bucket of their key's hash, so a block holds both sides'
+  records of one key and its size cap is decided as in-process; a
+  sorted-neighbourhood rule runs on ranges of its sorted key (boundaries from a
+  sample of the keys), each range with the first ``window - 1`` records after it,
+  so the windows across a boundary are not lost. Each bucket calls
+  :func:`~bansos_linkage.linkage.blocking.candidate_pairs` with the one rule; the
+  pairs are the union, each credited to the first rule that finds it, as
+  :func:`~bansos_linkage.linkage.blocking.iter_candidate_pairs` does: the same
+  candidate pairs as the in-process run.
+- **Comparing.** Pairs go to the partition of their left record, which fetches the
+  right records they need (those of other regions too), prepares the two sets
+  together and compares them (:func:`~bansos_linkage.linkage.scoring.compare_in_chunks`),
+  as :meth:`Linker.score_pairs` does for pairs of ids.
+- **Fitting.** u from the same random pairs as in-process (drawn by global
+  positions with the Linker's seed, compared in their left record's partition) and
+  from value counts summed over partitions (exact agreement, term frequencies); each
+  partition reduces its pairs to :func:`~bansos_linkage.linkage.training.pattern_counts`,
+  the driver sums them and runs :func:`~bansos_linkage.linkage.training.fit_model`
+  once: the in-process model.
+- **Resolution.** Each partition writes its scored pairs (positions, int8 levels,
+  term-frequency bits) to Parquet; the driver reads them back and resolves them with
+  :meth:`Linker.relink` (family pairs, one-to-one, duplicates) on the prepared
+  registers: the in-process answer. This last step holds the compact pairs and the
+  prepared registers in the driver, as the in-process engine does.
+"""
+
+from __future__ import annotations
+
+import operator
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from dask.distributed import Client, Future
+
+from bansos_linkage.linkage import preparation as prep
+from bansos_linkage.linkage import training
+from bansos_linkage.linkage.blocking import (
+    ExactRule,
+    Rule,
+    SortedNeighbourhoodRule,
+    candidate_pairs,
+    rule_keys,
+)
+from bansos_linkage.linkage.comparisons import Comparison
+from bansos_linkage.linkage.fellegi_sunter import FellegiSunter
+from bansos_linkage.linkage.fitting import FittedModel
+from bansos_linkage.linkage.frequencies import tf_bits, typical_frequencies
+from bansos_linkage.linkage.linker import Linker
+from bansos_linkage.linkage.outputs import LinkResult
+from bansos_linkage.linkage.scoring import ScoredPairs, compare_chunk, compare_in_chunks
+from bansos_linkage.linkage.settings import check_params
+
+__all__ = ["DaskEngine"]
+
+#: The column of each record's global position (its row in its register).
+POS = "_pos"
+#: Keys sampled per partition to place the range boundaries of sorted neighbourhoods.
+SAMPLE_PER_PARTITION = 200
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """What the workers need of a Linker: its rules, comparisons, family columns."""
+
+    rules: tuple[Rule, ...]
+    comparisons: tuple[Comparison, ...]
+    family_columns: tuple[str, ...]
+    chunk_size: int
+    term_frequency: tuple[str, ...]
+
+    def prepare(self, left: pd.DataFrame, right: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return prep.prepare(left, right, self.rules, self.comparisons, self.family_columns)
+
+    def compare(
+        self,
+        left: pd.DataFrame,
+        right: pd.DataFrame,
+        a: np.ndarray,
+        b: np.ndarray,
+        similarities: bool = False,
+    ) -> Any:
+        return compare_chunk(left, right, a, b, self.comparisons, similarities)
+
+    def count_columns(self) -> dict[str, str]:
+        """Columns whose values are counted: exact columns (u of exact agreement) and
+        term-frequency columns, by column."""
+        out: dict[str, str] = {}
+        for comp in self.comparisons:
+            for column in (
+                getattr(comp, "exact_column", None),
+                getattr(comp, "column", None) if comp.label in self.term_frequency else None,
+            ):
+                if isinstance(column, str):
+                    out[column] = column
+        return out
+
+
+# --- worker tasks: plain functions of the data they are given -----------------------
+
+
+def _values(column: pd.Series) -> pd.Series:
+    """A prepared column's values (encoded text decoded to strings)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.astype("string")
+    return column
+
+
+def _side_keys(frame: pd.DataFrame, spec: _Spec) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    """One side of one partition prepared alone: its blocking keys (with global
+    positions) and the value counts of the counted columns."""
+    if not len(frame):  # a region of the other register only
+        columns = [POS, *dict.fromkeys(rule_keys(spec.rules))]
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}), {}
+    prepared, _ = spec.prepare(frame, frame.iloc[:0])
+    keys = pd.DataFrame({POS: frame[POS].to_numpy()})
+    for column in dict.fromkeys(rule_keys(spec.rules)):
+        if column in prepared:
+            keys[column] = _values(prepared[column]).to_numpy()
+    counts = {
+        column: _values(prepared[column]).value_counts(dropna=True)
+        for column in spec.count_columns()
+        if column in prepared
+    }
+    return keys, counts
+
+
+def _usable(keys: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """Rows whose key columns are all present (not null, and not empty text)."""
+    usable = np.ones(len(keys), dtype=bool)
+    for c in columns:
+        column = keys[c]
+        usable &= column.notna().to_numpy()
+        if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
+            usable &= (column != "").fillna(False).to_numpy(dtype=bool)
+    return usable
+
+
+def _split_hash(keys: pd.DataFrame, columns: Sequence[str], buckets: int) -> list[pd.DataFrame]:
+    """The rows with usable keys, cut into ``buckets`` by the hash of the keys."""
+    if not all(c in keys for c in columns):
+        return [keys.iloc[:0]] * buckets
+    kept = keys.loc[_usable(keys, columns), [POS, *columns]]
+    bucket = pd.util.hash_pandas_object(kept[list(columns)], index=False).to_numpy() % buckets
+    return [kept[bucket == b] for b in range(buckets)]
+
+
+def _sample(keys: pd.DataFrame, column: str) -> np.ndarray:
+    """Evenly spaced sorted values of a sorted-neighbourhood key (the range boundaries)."""
+    if column not in keys:
+        return np.array([], dtype=object)
+    values = np.sort(keys[column][_usable(keys, [column])].astype(str).to_numpy(dtype=object))
+    if len(values) <= SAMPLE_PER_PARTITION:
+        return values
+    return values[np.linspace(0, len(values) - 1, SAMPLE_PER_PARTITION).astype(int)]
+
+
+def _split_range(keys: pd.DataFrame, column: str, bounds: np.ndarray) -> list[pd.DataFrame]:
+    """The rows with a usable key, cut into ranges of the key (equal keys together)."""
+    if column not in keys:
+        return [keys.iloc[:0]] * (len(bounds) + 1)
+    kept = keys.loc[_usable(keys, [column]), [POS, column]].copy()
+    kept[column] = kept[column].astype(str).to_numpy(dtype=object)
+    where = np.searchsorted(bounds, kept[column].to_numpy(dtype=object), side="right")
+    return [kept[where == r] for r in range(len(bounds) + 1)]
+
+
+def _sorted_range(lefts: list[pd.DataFrame], rights: list[pd.DataFrame], column: str) -> Any:
+    """One range of a sorted-neighbourhood key: both sides, each in global order, and
+    the whole range sorted as the in-process rule sorts (key, then left before right,
+    then position)."""
+    left = pd.concat(lefts).sort_values(POS, kind="stable")
+    right = pd.concat(rights).sort_values(POS, kind="stable")
+    both = pd.concat([left.assign(_side=0), right.assign(_side=1)], ignore_index=True)
+    return both.sort_values([column, "_side", POS], kind="stable").reset_index(drop=True)
+
+
+def _head(ordered: pd.DataFrame, after: pd.DataFrame | None, n: int) -> pd.DataFrame:
+    """The first ``n`` records of a range and the ranges after it."""
+    parts = [ordered] if after is None else [ordered, after]
+    return pd.concat(parts, ignore_index=True).head(n)
+
+
+def _by_part(pieces: list[list[np.ndarray]], n_parts: int) -> list[np.ndarray]:
+    """Pair arrays of several rules, joined per left partition."""
+    if not pieces:
+        return [np.zeros((0, 3), dtype=np.int64)] * n_parts
+    return [np.concatenate([piece[p] for piece in pieces]) for p in range(n_parts)]
+
+
+def _block_local(
+    rules: list[tuple[int, Rule]],
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    left_part: np.ndarray,
+    n_parts: int,
+) -> list[np.ndarray]:
+    """The pairs of the rules keyed on the region, inside one partition."""
+    pieces = [_pairs_by_part(rule, i, left, right, left_part, n_parts) for i, rule in rules]
+    return _by_part(pieces, n_parts)
+
+
+def _samples(keys: pd.DataFrame, rules: list[tuple[int, Rule]]) -> dict[int, np.ndarray]:
+    """Samples of each sorted-neighbourhood key of one side of one partition."""
+    return {
+        i: _sample(keys, rule.key) for i, rule in rules if isinstance(rule, SortedNeighbourhoodRule)
+    }
+
+
+def _split(
+    keys: pd.DataFrame,
+    exact: list[tuple[int, Rule]],
+    sorted_rules: list[tuple[int, Rule]],
+    bounds: dict[int, np.ndarray],
+    buckets: int,
+) -> list[dict[int, pd.DataFrame]]:
+    """One side of one partition cut into buckets, for every rule that crosses
+    partitions: by the hash of an exact rule's keys, by ranges of a sorted key."""
+    out: list[dict[int, pd.DataFrame]] = [{} for _ in range(buckets)]
+    for i, rule in exact:
+        assert isinstance(rule, ExactRule)
+        for b, piece in enumerate(_split_hash(keys, rule.keys, buckets)):
+            out[b][i] = piece
+    for i, rule in sorted_rules:
+        assert isinstance(rule, SortedNeighbourhoodRule)
+        pieces = _split_range(keys, rule.key, bounds[i])
+        for b in range(buckets):
+            out[b][i] = pieces[b] if b < len(pieces) else pieces[0].iloc[:0]
+    return out
+
+
+def _gather(
+    lefts: list[dict[int, pd.DataFrame]],
+    rights: list[dict[int, pd.DataFrame]],
+    exact: list[tuple[int, Rule]],
+    sorted_rules: list[tuple[int, Rule]],
+) -> dict[int, Any]:
+    """One bucket's records of every partition: per exact rule both sides, per
+    sorted-neighbourhood rule the range in sorted order."""
+    out: dict[int, Any] = {}
+    for i, _ in exact:
+        out[i] = (pd.concat([x[i] for x in lefts]), pd.concat([x[i] for x in rights]))
+    for i, rule in sorted_rules:
+        assert isinstance(rule, SortedNeighbourhoodRule)
+        out[i] = _sorted_range([x[i] for x in lefts], [x[i] for x in rights], rule.key)
+    return out
+
+
+def _heads(
+    gathered: dict[int, Any],
+    after: dict[int, pd.DataFrame] | None,
+    sorted_rules: list[tuple[int, Rule]],
+) -> dict[int, pd.DataFrame]:
+    """Per sorted-neighbourhood rule, the first ``window - 1`` records of this range
+    and the ranges after it."""
+    return {
+        i: _head(gathered[i], None if after is None else after[i], rule.window - 1)  # type: ignore[union-attr]
+        for i, rule in sorted_rules
+    }
+
+
+def _block_bucket(
+    gathered: dict[int, Any],
+    after: dict[int, pd.DataFrame] | None,
+    exact: list[tuple[int, Rule]],
+    sorted_rules: list[tuple[int, Rule]],
+    left_part: np.ndarray,
+    n_parts: int,
+) -> list[np.ndarray]:
+    """One bucket's pairs of every rule that crosses partitions; a sorted range with
+    the ``window - 1`` records after it (pairs of the next range alone come again
+    there: the union drops them)."""
+    pieces = []
+    for i, rule in exact:
+        left, right = gathered[i]
+        pieces.append(_pairs_by_part(rule, i, left, right, left_part, n_parts))
+    for i, rule in sorted_rules:
+        ordered = gathered[i]
+        both = ordered if after is None else pd.concat([ordered, after[i]], ignore_index=True)
+        left, right = both[both["_side"] == 0], both[both["_side"] == 1]
+        pieces.append(_pairs_by_part(rule, i, left, right, left_part, n_parts))
+    return _by_part(pieces, n_parts)
+
+
+def _pairs_by_part(
+    rule: Rule,
+    index: int,
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    left_part: np.ndarray,
+    n_parts: int,
+) -> list[np.ndarray]:
+    empty = [np.zeros((0, 3), dtype=np.int64)] * n_parts
+    if not len(left) or not len(right):
+        return empty
+    # each side in global order: ties of a sorted neighbourhood break as in-process
+    left = left.sort_values(POS, kind="stable").reset_index(drop=True)
+    right = right.sort_values(POS, kind="stable").reset_index(drop=True)
+    found = candidate_pairs(left, right, [rule])
+    li = left[POS].to_numpy(dtype=np.int64)[found.left]
+    ri = right[POS].to_numpy(dtype=np.int64)[found.right]
+    pairs = np.column_stack([li, ri, np.full(len(li), index, dtype=np.int64)])
+    part = left_part[li]
+    return [pairs[part == p] for p in range(n_parts)]
+
+
+def _union(pieces: list[np.ndarray], width: int) -> np.ndarray:
+    """The distinct pairs of the pieces, each credited to the first rule that found it,
+    in rule order then by position (left, right, rule rows)."""
+    pairs = np.concatenate(pieces) if pieces else np.zeros((0, 3), dtype=np.int64)
+    code = pairs[:, 0] * width + pairs[:, 1]
+    order = np.lexsort((pairs[:, 2], code))
+    pairs, code = pairs[order], code[order]
+    pairs = pairs[np.r_[True, code[1:] != code[:-1]]] if len(pairs) else pairs
+    return pairs[np.lexsort((pairs[:, 1], pairs[:, 0], pairs[:, 2]))]
+
+
+def _take(frame: pd.DataFrame, pairs: np.ndarray, random: np.ndarray) -> pd.DataFrame:
+    """The records of one right partition that a left partition's pairs refer to."""
+    wanted = np.union1d(pairs[:, 1], random[:, 1])
+    return frame[np.isin(frame[POS].to_numpy(), wanted)]
+
+
+def _compare(
+    left: pd.DataFrame,
+    takes: list[pd.DataFrame],
+    pairs: np.ndarray,
+    random: np.ndarray,
+    spec: _Spec,
+    tf_counts: dict[str, tuple[pd.Series, int]],
+) -> dict[str, Any]:
+    """One partition's pairs (and random pairs) compared: their levels, and the
+    frequency of the right record's value for each term-frequency comparison."""
+    n = len(spec.comparisons)
+    out: dict[str, Any] = {
+        "pairs": pairs,
+        "levels": np.zeros((0, n), dtype=np.int8),
+        "random_levels": np.zeros((0, n), dtype=np.int8),
+        "freqs": {label: np.zeros(0) for label in tf_counts},
+    }
+    if not len(pairs) and not len(random):
+        return out
+    right = pd.concat(takes).sort_values(POS, kind="stable").reset_index(drop=True)
+    left = left.sort_values(POS, kind="stable").reset_index(drop=True)
+    lp, rp = spec.prepare(left, right)
+    lpos, rpos = left[POS].to_numpy(), right[POS].to_numpy()
+    for name, rows in (("levels", pairs), ("random_levels", random)):
+        if len(rows):
+            a, b = np.searchsorted(lpos, rows[:, 0]), np.searchsorted(rpos, rows[:, 1])
+            out[name] = compare_in_chunks(spec.compare, lp, rp, a, b, spec.chunk_size, False)[0]
+    b = np.searchsorted(rpos, pairs[:, 1])
+    for comp in spec.comparisons:
+        if comp.label in tf_counts:
+            counts, present = tf_counts[comp.label]
+            column = getattr(comp, "column")  # noqa: B009  (a term-frequency comparison has one)
+            values = _values(rp[column]).to_numpy(dtype=object)[b]
+            found = counts.reindex(pd.Index(values, dtype=object)).to_numpy(dtype=float)
+            out["freqs"][comp.label] = found / max(present, 1)
+    return out
+
+
+def _with_bits(part: dict[str, Any], spec: _Spec, typical: dict[str, float]) -> dict[str, Any]:
+    """The partition's pairs with their term-frequency bits."""
+    levels = part["levels"]
+    tf = tf_bits(levels, np.arange(len(levels)), part["freqs"], spec.comparisons, typical)
+    return {**part, "tf": tf}
+
+
+def _patterns(part: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The partition's pattern counts and the strongest level of each comparison."""
+    rows, bits, counts = training.pattern_counts(part["levels"], part["tf"])
+    return rows, bits, counts, part["levels"].max(axis=0, initial=-1)
+
+
+def _spill(part: dict[str, Any], path: str) -> str:
+    """Write the partition's scored pairs to Parquet."""
+    pairs, levels = part["pairs"], part["levels"]
+    table = pd.DataFrame(
+        {"left": pairs[:, 0], "right": pairs[:, 1], "rule": pairs[:, 2].astype(np.int16)}
+    )
+    table["tf"] = part["tf"]
+    for k in range(levels.shape[1]):
+        table[f"level_{k}"] = levels[:, k]
+    table.to_parquet(path, index=False)
+    return path
+
+
+# --- the driver ----------------------------------------------------------------------
+
+
+def _agreement(left: pd.Series, right: pd.Series) -> float:
+    """``sum_v p_left(v) * p_right(v)`` from value counts (as
+    :func:`~bansos_linkage.linkage.training.exact_agreement`)."""
+    nl, nr = float(left.sum()), float(right.sum())
+    if not nl or not nr:
+        return 0.0
+    common = left.index.intersection(right.index)
+    return float(((left[common] / nl) * (right[common] / nr)).sum())
+
+
+def _summed(counts: list[dict[str, pd.Series]], column: str) -> pd.Series:
+    series = [c[column] for c in counts if column in c]
+    if not series:
+        return pd.Series(dtype="int64")
+    return pd.concat(series).groupby(level=0, sort=False).sum()
+
+
+class DaskEngine:
+    """Run a :class:`~bansos_linkage.linkage.linker.Linker`'s stages on a Dask cluster.
+
+    Parameters
+    ----------
+    client
+        A :class:`dask.distributed.Client` (default: the current one, see
+        :func:`dask.distributed.default_client`).
+    partition_by
+        The standardised column that cuts the registers into partitions (a region).
+    buckets
+        Buckets of the blocking rules that cross partitions (default: one per
+        partition).
+    spill_dir
+        Where partitions write their scored pairs as Parquet (default: a temporary
+        folder, removed after use); on a cluster, a folder the driver can read.
+
+    The Linker's parameters (rules, comparisons, seed, thresholds) are used as they
+    are; the result is the in-process result. ``timings_`` has the seconds of each
+    stage of the last run.
+
+    Examples
+    --------
+    >>> from dask.distributed import Client, LocalCluster  # doctest: +SKIP
+    >>> client = Client(LocalCluster(n_workers=2, threads_per_worker=1))  # doctest: +SKIP
+    >>> linker = Linker()  # doctest: +SKIP
+    >>> result = DaskEngine(client).fit_link(linker, left, right)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        client: Client | None = None,
+        partition_by: str = "province_code",
+        buckets: int | None = None,
+        spill_dir: str | Path | None = None,
+    ) -> None:
+        self.client = client
+        self.partition_by = partition_by
+        self.buckets = buckets
+        self.spill_dir = spill_dir
+        self.timings_: dict[str, float] = {}
+
+    def __repr__(self) -> str:
+        return f"DaskEngine(partition_by={self.partition_by!r}, buckets={self.buckets})"
+
+    # -- public API --
+
+    def fit(self, linker: Linker, left: pd.DataFrame, right: pd.DataFrame) -> Linker:
+        """Fit ``linker`` as :meth:`Linker.fit` does (without reviewed pairs), the pairs
+        compared on the cluster; returns the fitted Linker."""
+        self._run(linker, left, right, fit=True, link=False)
+        return linker
+
+    def fit_link(self, linker: Linker, left: pd.DataFrame, right: pd.DataFrame) -> LinkResult:
+        """:meth:`fit` then :meth:`link`, comparing the pairs once (as
+        :meth:`Linker.fit_link`)."""
+        result = self._run(linker, left, right, fit=True, link=True)
+        assert result is not None
+        return result
+
+    def link(self, linker: Linker, left: pd.DataFrame, right: pd.DataFrame) -> LinkResult:
+        """The links of a fitted (or loaded) ``linker``, as :meth:`Linker.link`."""
+        linker.fitted_model  # noqa: B018  NotFittedError before fit or load
+        if linker.ml_model_ is not None:
+            raise NotImplementedError("the Dask engine does not run the ML matcher yet")
+        prep.check_columns(left, right, linker.comparisons_)
+        result = self._run(linker, left, right, fit=False, link=True)
+        assert result is not None
+        return result
+
+    def candidate_pairs(
+        self, linker: Linker, left: pd.DataFrame, right: pd.DataFrame
+    ) -> pd.DataFrame:
+        """The candidate pairs as the cluster finds them: ``left``, ``right`` (positions)
+        and ``rule`` (index of the first rule that finds the pair), sorted by rule then
+        position (to check them against the in-process
+        :func:`~bansos_linkage.linkage.blocking.candidate_pairs`)."""
+        self._choose(linker, left, right)
+        state = self._partitions(linker, left, right)
+        futures = self._block(state)
+        parts = self._get_client().gather(futures)
+        pairs = np.concatenate(parts) if parts else np.zeros((0, 3), dtype=np.int64)
+        pairs = pairs[np.lexsort((pairs[:, 1], pairs[:, 0], pairs[:, 2]))]
+        return pd.DataFrame(pairs, columns=["left", "right", "rule"])
+
+    # -- stages --
+
+    def _get_client(self) -> Client:
+        if self.client is None:
+            from dask.distributed import default_client
+
+            self.client = default_client()
+        return self.client
+
+    @staticmethod
+    def _choose(linker: Linker, left: pd.DataFrame, right: pd.DataFrame) -> None:
+        check_params(linker.get_params())
+        prep.check_not_empty(left, right)
+        prep.require_ids(left, right)
+        if linker.model_ is None:
+            chosen = prep.choose(left, right, linker.rules, linker.comparisons)
+            linker.comparisons_, linker.rules_, linker.dropped_ = chosen
+
+    def _partitions(
+        self, linker: Linker, left: pd.DataFrame, right: pd.DataFrame
+    ) -> dict[str, Any]:
+        """Cut both registers by region, scatter the partitions, and get each side's
+        blocking keys and value counts (stage 1)."""
+        client = self._get_client()
+        start = time.perf_counter()
+        spec = _Spec(
+            linker.rules_,
+            linker.comparisons_,
+            linker.family_columns,
+            linker.chunk_size,
+            linker.term_frequency,
+        )
+
+        def region(frame: pd.DataFrame) -> pd.Series:
+            if self.partition_by not in frame:
+                return pd.Series("", index=frame.index, dtype="string")
+            return frame[self.partition_by].astype("string").fillna("")
+
+        lv, rv = region(left), region(right)
+        regions = pd.Index(sorted(set(lv.unique()) | set(rv.unique())))
+        left_part = regions.get_indexer(lv).astype(np.int64)
+        right_part = regions.get_indexer(rv).astype(np.int64)
+        n_parts = len(regions)
+        frames: dict[str, list[Future]] = {}
+        for side, frame, part in (("left", left, left_part), ("right", right, right_part)):
+            frame = frame.reset_index(drop=True).assign(**{POS: np.arange(len(frame))})
+            frames[side] = [client.scatter(frame[part == p]) for p in range(n_parts)]
+        keys = {
+            side: [client.submit(_side_keys, f, spec, pure=False) for f in frames[side]]
+            for side in ("left", "right")
+        }
+        state = {
+            "spec": spec,
+            "n_parts": n_parts,
+            "n_left": len(left),
+            "n_right": len(right),
+            "left_part": left_part,
+            "left_part_future": client.scatter(left_part, broadcast=True),
+            "frames": frames,
+            "keys": {
+                s: [client.submit(operator.getitem, k, 0) for k in ks] for s, ks in keys.items()
+            },
+            "counts": {
+                s: [client.submit(operator.getitem, k, 1) for k in ks] for s, ks in keys.items()
+            },
+            "seed": linker.random_state,
+            "u_pairs": linker.u_pairs,
+        }
+        self.timings_["partition"] = time.perf_counter() - start
+        return state
+
+    def _block(self, state: dict[str, Any]) -> list[Future]:
+        """Per left partition, its candidate pairs (left, right, rule rows)."""
+        client = self._get_client()
+        spec: _Spec = state["spec"]
+        n_parts, keys = state["n_parts"], state["keys"]
+        buckets = self.buckets or n_parts
+        lp_future = state["left_part_future"]
+        rules = list(enumerate(spec.rules))
+        local = [
+            (i, r) for i, r in rules if isinstance(r, ExactRule) and self.partition_by in r.keys
+        ]
+        exact = [(i, r) for i, r in rules if isinstance(r, ExactRule) and (i, r) not in local]
+        sorted_rules = [(i, r) for i, r in rules if isinstance(r, SortedNeighbourhoodRule)]
+        found: list[Future] = []
+        if local:  # the region is one of the keys: every block lies in one partition
+            for p in range(n_parts):
+                args = (local, keys["left"][p], keys["right"][p], lp_future, n_parts)
+                found.append(client.submit(_block_local, *args, pure=False))
+        # range boundaries of the sorted keys, from samples of every partition
+        samples = client.gather(
+            [client.submit(_samples, k, sorted_rules) for k in keys["left"] + keys["right"]]
+        )
+        bounds = {}
+        for i, _ in sorted_rules:
+            drawn = [s[i] for s in samples if len(s[i])]
+            sample = np.sort(np.concatenate(drawn)) if drawn else np.array([], dtype=object)
+            cut = np.linspace(0, len(sample), buckets + 1).astype(int)[1:-1]
+            bounds[i] = np.unique(sample[cut]) if len(sample) else np.array([], dtype=object)
+        split = {
+            s: [
+                client.submit(_split, k, exact, sorted_rules, bounds, buckets, pure=False)
+                for k in keys[s]
+            ]
+            for s in ("left", "right")
+        }
+        gathered = []
+        for b in range(buckets):
+            ls = [client.submit(operator.getitem, f, b) for f in split["left"]]
+            rs = [client.submit(operator.getitem, f, b) for f in split["right"]]
+            gathered.append(client.submit(_gather, ls, rs, exact, sorted_rules, pure=False))
+        # the first window - 1 records after each range (across short ranges too)
+        after: list[Future | None] = [None] * buckets
+        following: Future | None = None
+        for b in range(buckets - 1, -1, -1):
+            after[b] = following
+            following = client.submit(_heads, gathered[b], following, sorted_rules, pure=False)
+        for b in range(buckets):
+            bucket = (gathered[b], after[b], exact, sorted_rules, lp_future, n_parts)
+            found.append(client.submit(_block_bucket, *bucket, pure=False))
+        per_part = []
+        for p in range(n_parts):
+            pieces = [client.submit(operator.getitem, f, p) for f in found]
+            per_part.append(client.submit(_union, pieces, max(state["n_right"], 1), pure=False))
+        return per_part
+
+    def _run(
+        self, linker: Linker, left: pd.DataFrame, right: pd.DataFrame, fit: bool, link: bool
+    ) -> LinkResult | None:
+        client = self._get_client()
+        self.timings_ = {}
+        total = time.perf_counter()
+        if fit:
+            linker.model_ = None
+        self._choose(linker, left, right)
+        state = self._partitions(linker, left, right)
+        spec: _Spec = state["spec"]
+        n_parts = state["n_parts"]
+        start = time.perf_counter()
+        pairs = self._block(state)
+        # the value counts: exact agreement (u) and term frequencies, summed
+        counts = {s: client.gather(state["counts"][s]) for s in ("left", "right")}
+        tf_counts = {}
+        terms = linker.term_frequency
+        for comp in spec.comparisons:
+            column = getattr(comp, "column", None)
+            if (
+                comp.label in terms
+                and column is not None
+                and any(column in c for c in counts["right"])
+            ):
+                summed = _summed(counts["right"], column)
+                tf_counts[comp.label] = (summed, int(summed.sum()))
+        # the random pairs of the in-process run (global positions, the Linker's seed)
+        random = np.zeros((0, 2), dtype=np.int64)
+        if fit:
+            ra, rb = training.random_pairs(
+                state["n_left"], state["n_right"], linker.u_pairs, linker.random_state
+            )
+            random = np.column_stack([ra, rb]).astype(np.int64)
+        random_part = state["left_part"][random[:, 0]]
+        compared = []
+        for p in range(n_parts):
+            mine = random[random_part == p]
+            takes = [
+                client.submit(_take, f, pairs[p], mine, pure=False)
+                for f in state["frames"]["right"]
+            ]
+            args = (state["frames"]["left"][p], takes, pairs[p], mine, spec, tf_counts)
+            compared.append(client.submit(_compare, *args, pure=False))
+        if fit:
+            self._fit(linker, client, compared, counts, spec, state)
+        self.timings_["block_compare_fit"] = time.perf_counter() - start
+        if not link:
+            self.timings_["total"] = time.perf_counter() - total
+            return None
+        start = time.perf_counter()
+        result = self._resolve(linker, client, compared, left, right)
+        self.timings_["resolve"] = time.perf_counter() - start
+        self.timings_["total"] = time.perf_counter() - total
+        return result
+
+    def _fit(
+        self,
+        linker: Linker,
+        client: Client,
+        compared: list[Future],
+        counts: dict[str, list[dict[str, pd.Series]]],
+        spec: _Spec,
+        state: dict[str, Any],
+    ) -> None:
+        """u from the random pairs and summed value counts, then EM once on the summed
+        pattern counts: the Linker's fitted attributes."""
+        comparisons = spec.comparisons
+        random_levels = [client.submit(operator.getitem, f, "random_levels") for f in compared]
+        levels = np.concatenate(client.gather(random_levels))
+        exact = {}
+        for k, comp in enumerate(comparisons):
+            column = getattr(comp, "exact_column", None)
+            if column is not None and all(any(column in c for c in counts[s]) for s in counts):
+                exact[k] = _agreement(
+                    _summed(counts["left"], column), _summed(counts["right"], column)
+                )
+        level_names = [c.levels for c in comparisons]
+        u = training.u_from_random(levels, [len(n) for n in level_names], exact)
+        typical = typical_frequencies(u, comparisons, linker.term_frequency)
+        patterns = client.gather(
+            [
+                client.submit(_patterns, client.submit(_with_bits, f, spec, typical))
+                for f in compared
+            ]
+        )
+        rows, bits, n = training.pattern_counts(
+            np.concatenate([p[0] for p in patterns]),
+            np.concatenate([p[1] for p in patterns]),
+            np.concatenate([p[2] for p in patterns]),
+        )
+        template = linker.matcher if linker.matcher is not None else FellegiSunter()
+        labels = [c.label for c in comparisons]
+        model, report = training.fit_model(
+            rows,
+            u,
+            labels,
+            level_names,
+            bits,
+            state["n_left"],
+            state["n_right"],
+            template,
+            linker.sessions,
+            counts=n,
+        )
+        seen = np.max(np.stack([p[3] for p in patterns]), axis=0)
+        fitted = FittedModel(
+            model=model,
+            tf_typical=typical,
+            max_level_seen=[int(x) for x in seen],
+            training={"u_random_pairs": len(levels), "sessions": report},
+        )
+        for name, value in fitted.attributes(False).items():
+            setattr(linker, name, value)
+        linker.ml_model_ = None
+
+    def _resolve(
+        self,
+        linker: Linker,
+        client: Client,
+        compared: list[Future],
+        left: pd.DataFrame,
+        right: pd.DataFrame,
+    ) -> LinkResult:
+        """Spill each partition's scored pairs to Parquet, read them back and resolve
+        them with the Linker (:meth:`Linker.relink`)."""
+        spec = _Spec(
+            linker.rules_,
+            linker.comparisons_,
+            linker.family_columns,
+            linker.chunk_size,
+            linker.term_frequency,
+        )
+        own = self.spill_dir is None
+        folder = Path(tempfile.mkdtemp(prefix="bansos-dask-")) if own else Path(self.spill_dir)  # type: ignore[arg-type]
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            typical = linker.tf_typical_
+            paths = [
+                client.submit(
+                    _spill,
+                    client.submit(_with_bits, f, spec, typical),
+                    str(folder / f"part-{p:05d}.parquet"),
+                )
+                for p, f in enumerate(compared)
+            ]
+            tables = [pd.read_parquet(path) for path in client.gather(paths)]
+        finally:
+            if own:
+                shutil.rmtree(folder, ignore_errors=True)
+        table = pd.concat(tables, ignore_index=True)
+        table = table.sort_values(["rule", "left", "right"], kind="stable", ignore_index=True)
+        n = len(spec.comparisons)
+        levels = table[[f"level_{k}" for k in range(n)]].to_numpy(dtype=np.int8)
+        scored = ScoredPairs(
+            left=table["left"].to_numpy(dtype=np.int64),
+            right=table["right"].to_numpy(dtype=np.int64),
+            rule=table["rule"].to_numpy(dtype=np.int16),
+            levels=levels.reshape(len(table), n),
+            tf=table["tf"].to_numpy(dtype=np.float32),
+        )
+        lp, rp = linker.prepare(left, right)
+        return linker.relink(lp, rp, scored)
