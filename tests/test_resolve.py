@@ -94,3 +94,47 @@ def test_link_probabilities_weigh_the_rivals_of_both_records():
     assert p[1] == pytest.approx(1 / (1 + (1 - 0.9 + 1) * (1 - 0.6)))
     # few records have one: the same lone link stays near its pairwise probability
     assert 0.5 < link_probabilities(left, right, weight, keep, 0.1 / 3, 2, 3)[0] < 0.6 < p[0]
+
+
+def test_a_link_shared_by_a_duplicate_is_as_sure_as_the_duplicate():
+    from bansos_linkage.linkage.resolve import resolve_links
+
+    # left records 0 and 1 both link right record 0: 1 as a duplicate of 0
+    left, right = np.array([0, 1]), np.array([0, 0])
+    weight = np.array([20.0, 20.0])
+    pairs_weight = {"strong": 30.0, "weak": 8.0}
+    p = {}
+    for name, w in pairs_weight.items():
+        links = resolve_links(
+            left,
+            right,
+            weight,
+            0.0,
+            1000,
+            1,
+            left_is_duplicate=lambda a, b, w=w: np.full(len(a), w),
+        )
+        assert links.keep.tolist() == [True, True]
+        assert links.left_duplicate_of[1] == 0 and links.left_duplicate_weight[1] == w
+        dup = (links.left_duplicate_weight, links.right_duplicate_weight)
+        p[name] = link_probabilities(left, right, weight, links.keep, 1e-3, 1000, 1, dup)
+        # the owner's link is untouched; the duplicate's is no surer than the duplicate
+        no_dup = link_probabilities(left, right, weight, links.keep, 1e-3, 1000, 1)
+        assert p[name][0] == no_dup[0] and p[name][1] <= no_dup[1]
+    # a duplicate pair of weight 8 would be a likely match across the registers
+    # (prior 1e-3), but one duplicate among 1000 records' ~500,000 pairs is rare
+    assert p["strong"][1] > 0.99 > 0.5 > p["weak"][1]
+
+
+def test_a_boolean_duplicate_test_counts_as_certain():
+    from bansos_linkage.linkage.resolve import resolve_links
+
+    left, right = np.array([0, 1]), np.array([0, 0])
+    same = lambda a, b: np.ones(len(a), dtype=bool)  # noqa: E731
+    links = resolve_links(left, right, np.array([5.0, 4.0]), 0.0, 2, 1, left_is_duplicate=same)
+    assert links.left_duplicate_weight[1] == np.inf and np.isnan(links.left_duplicate_weight[0])
+    dup = (links.left_duplicate_weight, links.right_duplicate_weight)
+    with_dup = link_probabilities(left, right, np.array([5.0, 4.0]), links.keep, 0.5, 2, 1, dup)
+    assert with_dup == pytest.approx(
+        link_probabilities(left, right, np.array([5.0, 4.0]), links.keep, 0.5, 2, 1)
+    )

@@ -65,7 +65,8 @@ def duplicate_test(
 ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """Two records of one register are the same person when the model scores them as a
     match (the same model, term frequencies of that register) on evidence about the
-    person (:mod:`~bansos_linkage.linkage.duplicates`)."""
+    person (:mod:`~bansos_linkage.linkage.duplicates`). Per pair its weight where it
+    is a duplicate, NaN where not (:func:`~bansos_linkage.linkage.resolve.resolve_links`)."""
     freqs = d.weights.frequencies(frame)
     person = person_evidence(d.weights.comparisons)
     weight_threshold = logit2(d.duplicate_threshold)
@@ -73,7 +74,7 @@ def duplicate_test(
     def test(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         levels = cap_levels(d.compare(frame, frame, a, b), d.weights.max_level_seen)
         weight = d.weights.weights(levels, d.weights.bits(levels, b, freqs))
-        return (weight >= weight_threshold) & person(levels)
+        return np.where((weight >= weight_threshold) & person(levels), weight, np.nan)
 
     return test
 

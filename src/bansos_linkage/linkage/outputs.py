@@ -256,7 +256,14 @@ def link_result(
         unlinked_table(scored.right, scored.left, weight, keep, right_ids, left_ids),
     )
     link_p = link_probabilities(
-        scored.left, scored.right, weight, keep, run["prior"], len(left), len(right)
+        scored.left,
+        scored.right,
+        weight,
+        keep,
+        run["prior"],
+        len(left),
+        len(right),
+        (resolved.left_duplicate_weight, resolved.right_duplicate_weight),
     )
     summary = count_summary(
         len(left),

@@ -25,6 +25,8 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from bansos_linkage.linkage.fellegi_sunter import logit2, probability
+
 
 def one_to_one(
     left: np.ndarray, right: np.ndarray, score: np.ndarray, threshold: float
@@ -122,6 +124,10 @@ class Links:
     keep: np.ndarray
     left_duplicate_of: np.ndarray
     right_duplicate_of: np.ndarray
+    #: The duplicate pair's weight (log2 odds, NaN where the record duplicates no other;
+    #: +inf when the test gave no weight), for the links' error estimate.
+    left_duplicate_weight: np.ndarray
+    right_duplicate_weight: np.ndarray
 
 
 def resolve_links(
@@ -141,7 +147,8 @@ def resolve_links(
     to its best right record above the threshold (several may share one).
     ``duplicates``: one-to-one, then records left over whose best counterpart
     is taken link to it as well when the ``*_is_duplicate`` test (positions of
-    two records of one register -> bool per pair) accepts them.
+    two records of one register -> per pair a bool, or the pair's weight where it
+    accepts and NaN where not) accepts them.
 
     Examples
     --------
@@ -157,17 +164,18 @@ def resolve_links(
     score = np.asarray(score, dtype=float)
     left_dup = np.full(n_left, -1, dtype=np.int64)
     right_dup = np.full(n_right, -1, dtype=np.int64)
+    left_w, right_w = np.full(n_left, np.nan), np.full(n_right, np.nan)
     if mode == "many_to_one":
-        return Links(_best_per_left(left, score, threshold), left_dup, right_dup)
+        return Links(_best_per_left(left, score, threshold), left_dup, right_dup, left_w, right_w)
     keep = one_to_one(left, right, score, threshold)
     if mode == "duplicates":
-        for own, other, test, dup in (
-            (left, right, left_is_duplicate, left_dup),
-            (right, left, right_is_duplicate, right_dup),
+        for own, other, test, dup, dup_weight in (
+            (left, right, left_is_duplicate, left_dup, left_w),
+            (right, left, right_is_duplicate, right_dup, right_w),
         ):
             if test is not None:
-                _add_duplicates(own, other, score, threshold, keep, test, dup)
-    return Links(keep, left_dup, right_dup)
+                _add_duplicates(own, other, score, threshold, keep, test, dup, dup_weight)
+    return Links(keep, left_dup, right_dup, left_w, right_w)
 
 
 def _best_per_left(left: np.ndarray, score: np.ndarray, threshold: float) -> np.ndarray:
@@ -187,6 +195,7 @@ def _add_duplicates(
     keep: np.ndarray,
     is_duplicate: DuplicateTest,
     duplicate_of: np.ndarray,
+    duplicate_weight: np.ndarray,
 ) -> None:
     """Link left-over ``own`` records to a taken counterpart when they duplicate its owner."""
     linked_own = np.zeros(len(duplicate_of), dtype=bool)
@@ -200,9 +209,15 @@ def _add_duplicates(
     cand = cand[np.lexsort((-score[cand], own[cand]))]
     cand = cand[np.r_[True, own[cand][1:] != own[cand][:-1]]]
     partner = np.array([owner[o] for o in other[cand].tolist()], dtype=np.int64)
-    accepted = np.asarray(is_duplicate(own[cand], partner), dtype=bool)
+    verdict = np.asarray(is_duplicate(own[cand], partner))
+    if verdict.dtype == bool:
+        accepted, weight = verdict, np.where(verdict, np.inf, np.nan)
+    else:
+        weight = verdict.astype(float)
+        accepted = ~np.isnan(weight)
     keep[cand[accepted]] = True
     duplicate_of[own[cand[accepted]]] = partner[accepted]
+    duplicate_weight[own[cand[accepted]]] = weight[accepted]
 
 
 def link_probabilities(
@@ -213,6 +228,7 @@ def link_probabilities(
     prior: float,
     n_left: int,
     n_right: int,
+    duplicate_weights: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Probability that each link (the pairs ``keep`` marks) is right, given the other
     candidates of both its records.
@@ -229,6 +245,15 @@ def link_probabilities(
 
     Summed over the links, ``1 - P`` estimates the false links far better than the
     pairwise probabilities, which ignore that a link beat its rivals.
+
+    A link that a duplicate shares (``duplicate_weights``: per left and per right
+    record the weight of its duplicate pair, NaN for none; see :class:`Links`) is
+    right only if the duplicate is: its ``P`` is multiplied by the duplicate pair's
+    probability. That weight carries the prior of a pair across the registers; two
+    records of one register are far less often one person (the duplicates found
+    over the register's pairs), so the prior is replaced by that one. Without it the
+    estimate took duplicates as certain: on the 100,000-household benchmark they held
+    38 of the 52 false links, estimated at 0.3.
     """
     odds = np.exp2(np.clip(np.asarray(weight, dtype=float), -60.0, 60.0))
     matches = prior * n_left * n_right
@@ -241,7 +266,25 @@ def link_probabilities(
         return np.maximum(every - linked, 0.0)[own[keep]]
 
     o = odds[keep]
-    return o / (o + (1 - pi_l + rivals(left, n_left)) * (1 - pi_r + rivals(right, n_right)))
+    p = o / (o + (1 - pi_l + rivals(left, n_left)) * (1 - pi_r + rivals(right, n_right)))
+    if duplicate_weights is not None:
+        for own, dup_weight in zip((left, right), duplicate_weights, strict=True):
+            p = p * _duplicate_probability(dup_weight, prior)[own[keep]]
+    return p
+
+
+def _duplicate_probability(dup_weight: np.ndarray, prior: float) -> np.ndarray:
+    """Per record, the probability that it is the record it duplicates (1 if it
+    duplicates none), its pair's weight moved from the cross-register prior to the
+    register's own: duplicates found / pairs of the register."""
+    dup_weight = np.asarray(dup_weight, dtype=float)
+    found = ~np.isnan(dup_weight)
+    n = len(dup_weight)
+    if not found.any() or n < 2:
+        return np.ones(n)
+    within = min(found.sum() / (n * (n - 1) / 2), 0.5)  # a tiny register: at most even odds
+    shift = logit2(within) - logit2(prior)
+    return np.where(found, probability(np.where(found, dup_weight, 0.0) + shift), 1.0)
 
 
 __all__ = [
