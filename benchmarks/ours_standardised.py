@@ -16,15 +16,24 @@ import sys
 import time
 
 import pandas as pd
+import pyarrow.parquet as pq
 
+from bansos_linkage.linkage.blocking import DEFAULT_RULES
+from bansos_linkage.linkage.comparisons import DEFAULT_COMPARISONS, columns_read
 from bansos_linkage.linkage.linker import Linker
 
 
 def main() -> None:
     start = time.perf_counter()
-    left, right = pd.read_parquet(sys.argv[1]), pd.read_parquet(sys.argv[2])
+    linker = Linker()
+    # only the columns linking reads, as the peers' inputs hold only theirs
+    wanted = columns_read(DEFAULT_RULES, DEFAULT_COMPARISONS)
+    left, right = (
+        pd.read_parquet(path, columns=[c for c in wanted if c in pq.read_schema(path).names])
+        for path in sys.argv[1:3]
+    )
     loaded = time.perf_counter()
-    result = Linker().fit_link(left, right)
+    result = linker.fit_link(left, right)
     linked = time.perf_counter()
     result.links[["left_id", "right_id", "match_probability"]].to_csv(sys.argv[3], index=False)
     stages = {"load": loaded - start, **result.summary["seconds"]}
