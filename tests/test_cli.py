@@ -269,6 +269,98 @@ def test_link_rejects_a_bad_threshold_and_a_bad_model(registers, tmp_path, capsy
     assert "format" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        (["--scheduler", "tcp://127.0.0.1:8786"], "argument --scheduler: needs --engine dask"),
+        (["--engine", "local", "--workers", "2"], "argument --workers: needs --engine dask"),
+        (["--memory-limit", "4GB"], "argument --memory-limit: needs --engine dask"),
+        (["--spill-dir", "spill"], "argument --spill-dir: needs --engine dask"),
+        (
+            ["--engine", "dask", "--scheduler", "tcp://h:8786", "--workers", "2"],
+            "argument --workers: not allowed with argument --scheduler",
+        ),
+        (
+            ["--engine", "dask", "--scheduler", "tcp://h:8786", "--memory-limit", "4GB"],
+            "argument --memory-limit: not allowed with argument --scheduler",
+        ),
+        (["--engine", "dask", "--labels", "labels.csv"], "argument --labels: not allowed"),
+        (["--engine", "dask", "--memory-limit", "lots"], "expected auto or a size"),
+        (["--engine", "dask", "--workers", "0"], "at least 1"),
+        (["--engine", "spark"], "invalid choice"),
+    ],
+)
+def test_link_engine_options_that_conflict_are_refused_by_the_parser(
+    registers, tmp_path, capsys, extra, said
+):
+    with pytest.raises(SystemExit) as exc:
+        _link(registers, tmp_path / "run", *extra)
+    assert exc.value.code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "usage: bansos-linkage link" in err and said in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_link_engine_dask_without_dask_says_what_to_install(registers, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed: ImportError
+    result = subprocess.run(  # start-up of the CLI must not import Dask either
+        [sys.executable, "-c", "import sys, bansos_linkage.cli; print('dask' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "False"
+    import io
+    from contextlib import redirect_stderr
+
+    err = io.StringIO()
+    with redirect_stderr(err):
+        code = _link(registers, tmp_path / "run", "--engine", "dask")
+    assert code == EXIT_USAGE
+    assert err.getvalue().strip().splitlines() == [
+        'error: --engine: the Dask engine needs Dask: pip install "bansos-linkage[dask]"'
+    ]
+    assert not (tmp_path / "run").exists()
+
+
+def test_link_on_a_scheduler_that_does_not_answer_names_it(registers, tmp_path, capsys):
+    dask = pytest.importorskip("dask")
+    pytest.importorskip("distributed")
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        code = _link(
+            registers, tmp_path / "run", "--engine", "dask", "--scheduler", "tcp://127.0.0.1:1"
+        )
+    assert code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "--scheduler tcp://127.0.0.1:1: cannot connect to a Dask scheduler" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_link_on_a_local_dask_cluster_gives_the_local_links(registers, tmp_path, capsys):
+    import json
+
+    import numpy as np
+
+    pytest.importorskip("distributed")
+    assert _link(registers, tmp_path / "local") == EXIT_OK
+    code = _link(registers, tmp_path / "dask", "--engine", "dask", "--workers", "2")
+    assert code == EXIT_OK
+    out = capsys.readouterr().out
+    assert "engine dask: a LocalCluster of 2 workers" in out and "links from" in out
+    summary = json.loads((tmp_path / "dask" / "summary.json").read_text())
+    assert summary["engine"] == "dask"
+    assert json.loads((tmp_path / "local" / "summary.json").read_text())["engine"] == "local"
+    a = read_table(tmp_path / "local" / "links.csv")
+    b = read_table(tmp_path / "dask" / "links.csv")
+    weights = ["match_probability", "match_weight"]
+    assert a.drop(columns=weights).equals(b.drop(columns=weights))
+    np.testing.assert_allclose(
+        a[weights].astype(float), b[weights].astype(float), rtol=1e-12, atol=1e-12
+    )
+    manifest = json.loads((tmp_path / "dask" / "manifest.json").read_text())
+    assert manifest["command"]["options"]["engine"] == "dask"
+
+
 def test_review_loop_and_evaluate_from_the_command_line(registers, tmp_path, capsys):
     """link -> review export -> (a reviewer) -> review import -> link --labels -> evaluate."""
     import json

@@ -16,6 +16,56 @@ from bansos_linkage.linkage.linker import Linker
 from bansos_linkage.synthetic import generate, scenario
 
 
+class _InProcess:
+    """An engine that runs the Linker's own methods (the Engine protocol, no Dask)."""
+
+    name = "in-process-test"
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def fit_link(self, linker, left, right, *, keep_pairs=False):
+        self.calls.append("fit_link")
+        return linker.fit_link(left, right, keep_pairs=keep_pairs)
+
+    def link(self, linker, left, right, *, keep_pairs=False):
+        self.calls.append("link")
+        return linker.link(left, right, keep_pairs=keep_pairs)
+
+
+def test_link_files_runs_on_any_engine_and_records_its_name(tmp_path):
+    from bansos_linkage.engines import Engine
+    from bansos_linkage.runs.link import link_files, read_run
+
+    data = generate(scenario("default", households=200, seed=3))
+    engine = _InProcess()
+    assert isinstance(engine, Engine)
+    args = (data.registers["dtks"], data.registers["regsosek"], "dtks", "regsosek")
+    ref = dt.date(2026, 1, 1)
+    run = link_files(*args, tmp_path / "run", reference_date=ref, engine=engine)
+    local = link_files(*args, reference_date=ref)
+    assert engine.calls == ["fit_link"]
+    assert run.result.summary["engine"] == "in-process-test"
+    assert local.result.summary["engine"] == "local"
+    assert run.result.links.equals(local.result.links)
+    back = read_run(tmp_path / "run")  # pairs.parquet kept: the folder is a whole run
+    assert back.summary["engine"] == "in-process-test" and len(back.pairs) > 0
+    again = link_files(
+        *args, reference_date=ref, engine=engine, model=tmp_path / "run" / "model.json"
+    )
+    assert engine.calls == ["fit_link", "link"]
+    assert again.result.links.equals(local.result.links)
+
+
+def test_an_engine_refuses_reviewed_labels():
+    from bansos_linkage.errors import UsageError
+    from bansos_linkage.runs.link import link_files
+
+    labels = pd.DataFrame({"left_id": ["a"], "right_id": ["b"], "is_match": [True]})
+    with pytest.raises(UsageError, match="does not train the ML matcher"):
+        link_files("l.csv", "r.csv", "dtks", "regsosek", engine=_InProcess(), labels=labels)
+
+
 def test_the_core_package_does_not_import_dask():
     code = (
         "import sys, bansos_linkage, bansos_linkage.linkage, bansos_linkage.engines\n"
@@ -29,12 +79,21 @@ def test_the_core_package_does_not_import_dask():
 distributed = pytest.importorskip("dask.distributed")
 
 
+REFERENCE_DATE = dt.date(2026, 1, 1)
+
+
 @pytest.fixture(scope="module")
-def registers() -> tuple[pd.DataFrame, pd.DataFrame]:
+def exports() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The raw exports (DTKS, Regsosek) of a small synthetic scenario."""
     data = generate(scenario("default", households=1500, seed=1))
-    ref = dt.date(2026, 1, 1)
+    return data.registers["dtks"], data.registers["regsosek"]
+
+
+@pytest.fixture(scope="module")
+def registers(exports) -> tuple[pd.DataFrame, pd.DataFrame]:
     return tuple(  # type: ignore[return-value]
-        standardise(data.registers[n], n, reference_date=ref).records for n in ("dtks", "regsosek")
+        standardise(raw, n, reference_date=REFERENCE_DATE).records
+        for raw, n in zip(exports, ("dtks", "regsosek"), strict=True)
     )
 
 
@@ -112,3 +171,43 @@ def test_a_fitted_linker_links_on_the_cluster_as_in_process(registers, runs):
     np.testing.assert_allclose(
         again.links["match_probability"], local_result.links["match_probability"], atol=1e-9
     )
+
+
+def test_link_files_on_the_dask_engine_writes_the_local_run(exports, client, tmp_path):
+    from bansos_linkage import read_table
+    from bansos_linkage.engines import DaskEngine
+    from bansos_linkage.runs.link import link_files, read_run
+
+    args = (*exports, "dtks", "regsosek")
+    local = tmp_path / "local"
+    link_files(*args, local, reference_date=REFERENCE_DATE)
+    engine = DaskEngine(client)
+    remote = tmp_path / "dask"
+    run = link_files(*args, remote, reference_date=REFERENCE_DATE, engine=engine)
+    assert run.result.summary["engine"] == "dask"
+    assert "engine_stages" in run.result.summary["seconds"]
+    for name in ("links.csv", "unlinked_left.csv", "unlinked_right.csv", "household_links.csv"):
+        _same_table(read_table(local / name), read_table(remote / name))
+    assert (remote / "rejected.csv").read_bytes() == (local / "rejected.csv").read_bytes()
+    a, b = read_run(local), read_run(remote)  # verified against their manifests
+    assert len(a.pairs) == len(b.pairs) > len(a.links)
+    # the saved model, applied on the cluster: the same links again
+    again = link_files(
+        *args, reference_date=REFERENCE_DATE, engine=engine, model=remote / "model.json"
+    )
+    links = read_table(local / "links.csv")
+    key = ["left_id", "right_id"]
+    assert again.result.links[key].astype("string").equals(links[key])
+
+
+def _same_table(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    """The same rows, ids and levels; weights and probabilities equal to 1e-12 (the
+    model is summed in another order: the last digits of a float may differ)."""
+    assert list(a.columns) == list(b.columns) and len(a) == len(b)
+    for column in a.columns:
+        if "weight" in column or "probability" in column:
+            x, y = a[column].astype("Float64"), b[column].astype("Float64")
+            assert x.isna().equals(y.isna()), column
+            np.testing.assert_allclose(x.dropna(), y.dropna(), rtol=1e-12, atol=1e-12)
+        else:
+            assert a[column].equals(b[column]), column

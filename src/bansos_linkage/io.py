@@ -4,6 +4,11 @@ Every value is read as text so that ids, NIKs and KK numbers keep their leading
 zeros; empty cells become ``<NA>``. Each table read from a file carries, in
 ``DataFrame.attrs``, the file name and the spreadsheet row number of its first
 data row so that later stages can point a person at the exact row.
+
+A folder of Parquet files (a partitioned dataset: ``province=11/part-0.parquet``,
+hive style, or flat ``*.parquet``) is read as one table, its files in the order of
+their paths; ``DataFrame.attrs[ATTR_PARTS]`` then lists each file and its number of
+rows, and :func:`locate_rows` turns a row of the table into a file and its row there.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ import csv
 import datetime as dt
 import io as _io
 import itertools
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import numpy as np
 import pandas as pd
@@ -26,6 +33,11 @@ from bansos_linkage.errors import InputError
 #: ``DataFrame.attrs`` keys set by :func:`read_table`.
 ATTR_SOURCE = "bansos_source"
 ATTR_FIRST_ROW = "bansos_first_row"
+#: ``DataFrame.attrs`` key of a table read from a folder of Parquet files: a list of
+#: ``[file, rows]``, in the order the files were read (see :func:`locate_rows`).
+ATTR_PARTS = "bansos_parts"
+#: The value of a hive partition key that stands for a missing value.
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
 TEXT_DTYPE = pd.StringDtype()
 CSV_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})
@@ -49,7 +61,8 @@ def read_table(
     Parameters
     ----------
     path
-        ``.csv``/``.txt``/``.tsv``, ``.parquet`` or ``.xlsx`` file.
+        ``.csv``/``.txt``/``.tsv``, ``.parquet`` or ``.xlsx`` file, or a folder of
+        Parquet files (a partitioned dataset, :func:`read_parquet_folder`).
     sheet
         Excel sheet name or 0-based position; the first sheet by default.
     encoding
@@ -78,6 +91,8 @@ def read_table(
     ['0012']
     """
     path = Path(path)
+    if path.is_dir():
+        return read_parquet_folder(path)
     if not path.is_file():
         raise InputError("file not found", file=path)
     suffix = path.suffix.lower()
@@ -93,6 +108,112 @@ def read_table(
     df.attrs[ATTR_SOURCE] = str(path)
     df.attrs[ATTR_FIRST_ROW] = first_row
     return df
+
+
+def read_parquet_folder(folder: str | Path) -> pd.DataFrame:
+    """Read a folder of Parquet files (a partitioned dataset) as one table of text.
+
+    Every ``.parquet`` file under ``folder``, in the order of their paths (hidden
+    files and those starting with ``_``, such as ``_SUCCESS``, left out), read with
+    :mod:`pyarrow.dataset` one file at a time so an error names its file. Hive-style
+    folder names (``province=11/``) add their key as a column of text (unless the
+    file has that column), ``__HIVE_DEFAULT_PARTITION__`` read as missing. Every
+    file must have the same columns (in any order); the table has the first file's
+    order. ``DataFrame.attrs[ATTR_PARTS]`` lists ``[file, rows]`` of each file, so
+    :func:`locate_rows` names a row's file and its row there.
+
+    Raises
+    ------
+    InputError
+        When the folder holds no Parquet file or a file of another type, a file is
+        not readable Parquet, or a file's columns differ from the first file's
+        (naming the file).
+    """
+    import pyarrow.dataset as ds
+
+    folder = Path(folder)
+    files = []
+    for path in sorted(folder.rglob("*"), key=lambda p: p.relative_to(folder).as_posix()):
+        parts = path.relative_to(folder).parts
+        if not path.is_file() or any(part.startswith((".", "_")) for part in parts):
+            continue
+        if path.suffix.lower() not in PARQUET_SUFFIXES:
+            raise InputError(
+                "not a Parquet file; a folder given as input must hold a partitioned "
+                "Parquet dataset (.parquet files only)",
+                file=path,
+            )
+        files.append(path)
+    if not files:
+        raise InputError(
+            "no Parquet files in this folder; expected a partitioned dataset", file=folder
+        )
+    tables = []
+    counts: list[list[Any]] = []
+    first: list[str] | None = None
+    for path in files:
+        try:
+            table = ds.dataset(path, format="parquet").to_table()
+        except Exception as exc:  # pyarrow raises several types for corrupt files
+            raise InputError(
+                f"not a readable Parquet file ({type(exc).__name__})", file=path
+            ) from None
+        df = _as_text(table.to_pandas())
+        _check_header(df, path)
+        for key, value in _hive_keys(path.relative_to(folder).parts[:-1]):
+            if key not in df:
+                df[key] = pd.Series(value, index=df.index, dtype=TEXT_DTYPE)
+        if first is None:
+            first = list(df.columns)
+        elif set(df.columns) != set(first):
+            missing = [c for c in first if c not in df]
+            extra = [c for c in df if c not in first]
+            raise InputError(
+                f"its columns differ from those of {files[0].relative_to(folder).as_posix()}"
+                f" (missing {missing}, extra {extra}); every file of a dataset needs the "
+                "same columns",
+                file=path,
+                row=1,
+            )
+        tables.append(df[first])
+        counts.append([str(path), len(df)])
+    out = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
+    out.attrs = {ATTR_SOURCE: str(folder), ATTR_FIRST_ROW: 1, ATTR_PARTS: counts}
+    return out
+
+
+def _hive_keys(folders: Sequence[str]) -> list[tuple[str, str | None]]:
+    """The ``key=value`` folder names of a file's path (hive partitioning)."""
+    keys = []
+    for name in folders:
+        key, sep, value = name.partition("=")
+        if sep and key:
+            text = unquote(value)
+            keys.append((unquote(key), None if text in ("", NULL_PARTITION) else text))
+    return keys
+
+
+def locate_rows(parts: Sequence[Sequence[Any]], rows: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The file and the row in it (Parquet: the first data row is 1) of rows of a table
+    read from a folder (``rows`` numbered from 1 over the whole table, as
+    :func:`~bansos_linkage.standardisation.standardise` numbers them; ``parts`` is
+    the table's ``attrs[ATTR_PARTS]``).
+
+    Examples
+    --------
+    >>> files, rows = locate_rows([["a.parquet", 2], ["b.parquet", 3]], [1, 2, 3, 5])
+    >>> files.tolist(), rows.tolist()
+    (['a.parquet', 'a.parquet', 'b.parquet', 'b.parquet'], [1, 2, 1, 3])
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    sizes = np.array([int(n) for _, n in parts], dtype=np.int64)
+    names = np.array([str(f) for f, _ in parts], dtype=object)
+    ends = np.cumsum(sizes)
+    which = np.searchsorted(ends, rows - 1, side="right")
+    if len(rows) and (rows.min() < 1 or which.max() >= len(parts)):
+        raise ValueError("a row outside the table")
+    starts = ends - sizes
+    return names[which], rows - starts[which]
 
 
 #: First characters that make a spreadsheet run a cell as a formula.
@@ -517,6 +638,7 @@ def _check_header(df: pd.DataFrame, path: Path) -> None:
 
 __all__ = [
     "ATTR_FIRST_ROW",
+    "ATTR_PARTS",
     "ATTR_SOURCE",
     "CSV_SUFFIXES",
     "EXCEL_SUFFIXES",
@@ -524,6 +646,8 @@ __all__ = [
     "PARQUET_SUFFIXES",
     "TEXT_DTYPE",
     "defuse_formulas",
+    "locate_rows",
+    "read_parquet_folder",
     "read_table",
     "restore_formulas",
     "write_table",

@@ -6,10 +6,20 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from bansos_linkage.cli.console import EXIT_OK, progress_bar
-from bansos_linkage.cli.options import probability, same_file
+from bansos_linkage.cli.options import int_range, probability, same_file
+
+#: Workers of the LocalCluster that ``--engine dask`` starts without ``--scheduler``.
+DEFAULT_WORKERS = 2
+#: The Dask engine's options: each needs ``--engine dask``.
+DASK_OPTIONS = ("scheduler", "workers", "memory_limit", "spill_dir")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,8 +38,13 @@ def _add_link(sub: argparse._SubParsersAction) -> None:
         "household_links.csv (each left family's household on the right), model.json and "
         "summary.json into --out.",
     )
-    p.add_argument("left", type=Path, help="left export (e.g. DTKS): CSV, Parquet or Excel")
-    p.add_argument("right", type=Path, help="right export (e.g. Regsosek)")
+    p.add_argument(
+        "left",
+        type=Path,
+        help="left export (e.g. DTKS): CSV, Parquet or Excel, or a folder of Parquet files "
+        "(a partitioned dataset, e.g. province=11/part-0.parquet)",
+    )
+    p.add_argument("right", type=Path, help="right export (e.g. Regsosek), as LEFT")
     p.add_argument("--left-schema", required=True, help="preset name or mapping YAML")
     p.add_argument("--right-schema", required=True, help="preset name or mapping YAML")
     p.add_argument("--out", required=True, type=Path, help="output folder")
@@ -52,6 +67,13 @@ def _add_link(sub: argparse._SubParsersAction) -> None:
         "train the ML matcher on them and let it decide the links",
     )
     _add_run_dates_and_keys(p, "today; fix it for repeatable runs", "left")
+    p.add_argument(
+        "--partitioned-output",
+        action="store_true",
+        help="also write the links as a partitioned Parquet dataset, "
+        "links/province=XX/part-0.parquet (by the left record's province)",
+    )
+    _add_engine(p)
     p.set_defaults(
         func=run_link,
         check=functools.partial(_check_link, p),
@@ -66,12 +88,127 @@ def _add_link(sub: argparse._SubParsersAction) -> None:
     )
 
 
+def _add_engine(p: argparse.ArgumentParser) -> None:
+    """--engine and the Dask engine's options (docs/scale.md)."""
+    g = p.add_argument_group(
+        "engine", "where the linking runs; the links are the same (see docs/scale.md)"
+    )
+    g.add_argument(
+        "--engine",
+        choices=("local", "dask"),
+        default="local",
+        help="local: in this process (default); dask: on a Dask cluster, a LocalCluster "
+        'started for the run or --scheduler\'s (needs pip install "bansos-linkage[dask]")',
+    )
+    where = g.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="the Dask scheduler to run on (e.g. tcp://10.0.0.5:8786); else a LocalCluster",
+    )
+    where.add_argument(
+        "--workers",
+        type=int_range(1, None),
+        metavar="N",
+        help=f"worker processes of the LocalCluster, one thread each (default {DEFAULT_WORKERS})",
+    )
+    g.add_argument(
+        "--memory-limit",
+        type=memory_limit,
+        metavar="M",
+        help="memory limit of each LocalCluster worker, e.g. 4GB (default: auto, the "
+        "machine's memory shared among the workers)",
+    )
+    g.add_argument(
+        "--spill-dir",
+        type=Path,
+        metavar="DIR",
+        help="where workers write their scored pairs for the driver (default: a temporary "
+        "folder); with --scheduler on several machines, a folder all of them can read",
+    )
+
+
+def memory_limit(text: str) -> str:
+    """An argparse type: ``auto`` or a size with its unit (``4GB``, ``512MiB``)."""
+    value = text.strip()
+    if value.lower() == "auto":
+        return "auto"
+    if re.fullmatch(r"\d+(\.\d+)?\s*[kmgtp]i?b?", value, flags=re.IGNORECASE):
+        return value
+    raise argparse.ArgumentTypeError(f"expected auto or a size such as 4GB or 512MiB, not {text!r}")
+
+
 def _check_link(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """LEFT and RIGHT are two files."""
+    """LEFT and RIGHT are two files (or folders); the Dask options go with --engine dask."""
     if same_file(args.left, args.right):
         parser.error(
             f"LEFT and RIGHT are the same file ({args.left}); link two different registers"
         )
+    given = [name for name in DASK_OPTIONS if getattr(args, name) is not None]
+    if args.engine != "dask" and given:
+        parser.error(f"argument --{given[0].replace('_', '-')}: needs --engine dask")
+    if args.scheduler is not None and args.memory_limit is not None:
+        parser.error("argument --memory-limit: not allowed with argument --scheduler")
+    if args.engine == "dask" and args.labels is not None:
+        parser.error(
+            "argument --labels: not allowed with --engine dask (the Dask engine does not "
+            "train the ML matcher)"
+        )
+    args.inputs = _folders_allowed(args, ("left", "right"))
+
+
+def _folders_allowed(args: argparse.Namespace, dests: tuple[str, ...]) -> dict[str, Any]:
+    """The command's input checks with a folder (a partitioned Parquet dataset) allowed
+    for ``dests``: checked as a folder when it is one (a new dict: the parser's default
+    is shared)."""
+    inputs = dict(args.inputs)
+    for dest in dests:
+        path = getattr(args, dest)
+        if path is not None and Path(path).is_dir():
+            inputs[dest] = (inputs[dest][0], "folder")
+    return inputs
+
+
+@contextmanager
+def _engine(args: argparse.Namespace) -> Iterator[Any]:
+    """The engine of ``--engine``: None (in this process), or a DaskEngine on
+    ``--scheduler``'s cluster or on a LocalCluster started (and closed) for the run."""
+    if args.engine != "dask":
+        yield None
+        return
+    from bansos_linkage.errors import UsageError
+
+    try:
+        from distributed import Client, LocalCluster
+
+        from bansos_linkage.engines.dask import DaskEngine
+    except ImportError:
+        raise UsageError(
+            'the Dask engine needs Dask: pip install "bansos-linkage[dask]"', option="--engine"
+        ) from None
+    if logging.getLogger().getEffectiveLevel() > logging.INFO:  # Dask's INFO lines: with -v
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+    if args.scheduler is not None:
+        try:
+            client = Client(args.scheduler)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise UsageError(
+                f"cannot connect to a Dask scheduler there ({type(exc).__name__})",
+                option=f"--scheduler {args.scheduler}",
+            ) from None
+        with client:
+            workers = len(client.scheduler_info().get("workers", {}))
+            print(f"engine dask: scheduler {args.scheduler}, {workers} workers")
+            yield DaskEngine(client, spill_dir=args.spill_dir)
+        return
+    n = args.workers or DEFAULT_WORKERS
+    limit = args.memory_limit or "auto"
+    cluster = LocalCluster(
+        n_workers=n, threads_per_worker=1, memory_limit=limit, dashboard_address=None
+    )
+    with cluster, Client(cluster) as client:
+        print(f"engine dask: a LocalCluster of {n} workers (memory limit {limit} each)")
+        yield DaskEngine(client, spill_dir=args.spill_dir)
 
 
 def _add_run_dates_and_keys(p: argparse.ArgumentParser, date_default: str, side: str) -> None:
@@ -96,21 +233,24 @@ def run_link(args: argparse.Namespace) -> int:
 
     if args.labels is not None:
         _check_labels(args.labels)
-    run = link_files(
-        args.left,
-        args.right,
-        args.left_schema,
-        args.right_schema,
-        args.out,
-        threshold=args.threshold,
-        model=args.model,
-        settings=args.settings,
-        reference_date=args.reference_date,
-        progress=progress_bar("link"),
-        labels=args.labels,
-        command=command_record("link", args),
-        include_kk=args.kk_column,
-    )
+    with _engine(args) as engine:
+        run = link_files(
+            args.left,
+            args.right,
+            args.left_schema,
+            args.right_schema,
+            args.out,
+            threshold=args.threshold,
+            model=args.model,
+            settings=args.settings,
+            reference_date=args.reference_date,
+            progress=progress_bar("link"),
+            labels=args.labels,
+            command=command_record("link", args),
+            include_kk=args.kk_column,
+            engine=engine,
+            partitioned_output=args.partitioned_output,
+        )
     s = run.result.summary
     print(
         f"left  {s['input_left']:>9,} rows: {s['linked_left']:,} linked, "
@@ -172,7 +312,11 @@ def _add_link_new(sub: argparse._SubParsersAction) -> None:
         "--out; links.csv says in right_linked_before which links are to a right record "
         "the earlier run had linked already (and to whom).",
     )
-    p.add_argument("new", type=Path, help="new export (e.g. DTKS additions): CSV, Parquet, Excel")
+    p.add_argument(
+        "new",
+        type=Path,
+        help="new export (e.g. DTKS additions): CSV, Parquet, Excel or a folder of Parquet files",
+    )
     p.add_argument("existing_run", type=Path, help="folder written by 'link'")
     p.add_argument("--schema", required=True, help="NEW's preset name or mapping YAML")
     p.add_argument("--out", required=True, type=Path, help="output folder (not EXISTING_RUN)")
@@ -184,6 +328,7 @@ def _add_link_new(sub: argparse._SubParsersAction) -> None:
     _add_run_dates_and_keys(p, "the earlier run's", "new")
     p.set_defaults(
         func=run_link_new,
+        check=lambda args: setattr(args, "inputs", _folders_allowed(args, ("new",))),
         inputs={"new": ("NEW", "file"), "existing_run": ("EXISTING_RUN", "folder")},
         outputs={"out": ("--out", "folder")},
     )
@@ -219,4 +364,4 @@ def run_link_new(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-__all__ = ["add_parser", "run_link", "run_link_new"]
+__all__ = ["add_parser", "memory_limit", "run_link", "run_link_new"]

@@ -450,6 +450,9 @@ class DaskEngine:
     >>> result = DaskEngine(client).fit_link(linker, left, right)  # doctest: +SKIP
     """
 
+    #: The engine's name in a run's ``summary.json``.
+    name = "dask"
+
     def __init__(
         self,
         client: Client | None = None,
@@ -474,20 +477,36 @@ class DaskEngine:
         self._run(linker, left, right, fit=True, link=False)
         return linker
 
-    def fit_link(self, linker: Linker, left: pd.DataFrame, right: pd.DataFrame) -> LinkResult:
+    def fit_link(
+        self,
+        linker: Linker,
+        left: pd.DataFrame,
+        right: pd.DataFrame,
+        *,
+        keep_pairs: bool | float = False,
+    ) -> LinkResult:
         """:meth:`fit` then :meth:`link`, comparing the pairs once (as
-        :meth:`Linker.fit_link`)."""
-        result = self._run(linker, left, right, fit=True, link=True)
+        :meth:`Linker.fit_link`). ``keep_pairs`` as there: keep the scored pairs
+        (``LinkResult.pairs``), all or (a number) the links and the pairs at least
+        that probable."""
+        result = self._run(linker, left, right, fit=True, link=True, keep_pairs=keep_pairs)
         assert result is not None
         return result
 
-    def link(self, linker: Linker, left: pd.DataFrame, right: pd.DataFrame) -> LinkResult:
+    def link(
+        self,
+        linker: Linker,
+        left: pd.DataFrame,
+        right: pd.DataFrame,
+        *,
+        keep_pairs: bool | float = False,
+    ) -> LinkResult:
         """The links of a fitted (or loaded) ``linker``, as :meth:`Linker.link`."""
         linker.fitted_model  # noqa: B018  NotFittedError before fit or load
         if linker.ml_model_ is not None:
             raise NotImplementedError("the Dask engine does not run the ML matcher yet")
         prep.check_columns(left, right, linker.comparisons_)
-        result = self._run(linker, left, right, fit=False, link=True)
+        result = self._run(linker, left, right, fit=False, link=True, keep_pairs=keep_pairs)
         assert result is not None
         return result
 
@@ -633,7 +652,13 @@ class DaskEngine:
         return per_part
 
     def _run(
-        self, linker: Linker, left: pd.DataFrame, right: pd.DataFrame, fit: bool, link: bool
+        self,
+        linker: Linker,
+        left: pd.DataFrame,
+        right: pd.DataFrame,
+        fit: bool,
+        link: bool,
+        keep_pairs: bool | float = False,
     ) -> LinkResult | None:
         client = self._get_client()
         self.timings_ = {}
@@ -683,7 +708,7 @@ class DaskEngine:
             self.timings_["total"] = time.perf_counter() - total
             return None
         start = time.perf_counter()
-        result = self._resolve(linker, client, compared, left, right)
+        result = self._resolve(linker, client, compared, left, right, keep_pairs)
         self.timings_["resolve"] = time.perf_counter() - start
         self.timings_["total"] = time.perf_counter() - total
         return result
@@ -755,9 +780,11 @@ class DaskEngine:
         compared: list[Future],
         left: pd.DataFrame,
         right: pd.DataFrame,
+        keep_pairs: bool | float = False,
     ) -> LinkResult:
         """Spill each partition's scored pairs to Parquet, read them back and resolve
-        them with the Linker (:meth:`Linker.relink`)."""
+        them with the Linker (as :meth:`Linker.relink` does, keeping the scored pairs
+        if asked)."""
         spec = _Spec(
             linker.rules_,
             linker.comparisons_,
@@ -794,4 +821,5 @@ class DaskEngine:
             tf=table["tf"].to_numpy(dtype=np.float32),
         )
         lp, rp = linker.prepare(left, right)
-        return linker.relink(lp, rp, scored)
+        # the Linker's own decision at its threshold
+        return linker.relink(lp, rp, scored, keep_pairs=keep_pairs)

@@ -312,14 +312,18 @@ class Linker:
         scored: ScoredPairs,
         threshold: float | None = None,
         compare: PairCompare | None = None,
+        *,
+        keep_pairs: bool | float = False,
     ) -> LinkResult:
-        """Resolve pairs scored before (e.g. a run's stored pairs) into links at
-        ``threshold`` (default :attr:`threshold`), without scoring the candidates again:
-        reviewed decisions, the ML matcher where it decides, family pairs the links
-        bring in, duplicates. ``left``, ``right``: registers from :meth:`prepare`;
-        ``scored`` gets the family pairs appended (pass a copy to keep it);
-        ``compare`` replaces :meth:`compare_pairs` (one that remembers, say)."""
-        return self._link_scored(left, right, scored, False, self._decision(compare, threshold))
+        """Resolve pairs scored before (e.g. a run's stored pairs, or pairs scored by an
+        engine) into links at ``threshold`` (default :attr:`threshold`), without scoring
+        the candidates again: reviewed decisions, the ML matcher where it decides,
+        family pairs the links bring in, duplicates. ``left``, ``right``: registers from
+        :meth:`prepare`; ``scored`` gets the family pairs appended (pass a copy to keep
+        it); ``compare`` replaces :meth:`compare_pairs` (one that remembers, say);
+        ``keep_pairs`` as in :meth:`link`."""
+        decision = self._decision(compare, threshold)
+        return self._link_scored(left, right, scored, keep_pairs, decision)
 
     def duplicate_pairs(
         self,

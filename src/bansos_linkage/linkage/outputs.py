@@ -53,6 +53,7 @@ class LinkSummary(TypedDict):
     households: NotRequired[dict[str, int]]
     linked_to_already_linked: NotRequired[int]
     existing_run: NotRequired[str]
+    engine: NotRequired[str]  #: ``local``, or the engine that fitted and linked (``dask``)
 
 
 @dataclass

@@ -4,6 +4,11 @@
 writes a :class:`~bansos_linkage.linkage.linker.LinkResult` as the files the CLI
 promises. Every input row ends in exactly one of ``links.csv`` (linked),
 ``unlinked_left.csv`` / ``unlinked_right.csv`` or ``rejected.csv``.
+
+The linking itself runs in this process (the :class:`~bansos_linkage.linkage.linker.Linker`'s
+own methods) or, given an ``engine`` (:class:`bansos_linkage.engines.Engine`, e.g. the
+Dask engine), on that engine; everything else (reading, standardising, the outputs,
+the manifest) is the same.
 """
 
 from __future__ import annotations
@@ -20,10 +25,18 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import pandas as pd
 
-from bansos_linkage.io import read_table, restore_formulas, write_table
+from bansos_linkage.io import (
+    ATTR_PARTS,
+    NULL_PARTITION,
+    locate_rows,
+    read_table,
+    restore_formulas,
+    write_table,
+)
 from bansos_linkage.linkage.blocking import DEFAULT_RULES
 from bansos_linkage.linkage.comparisons import DEFAULT_COMPARISONS, columns_read
 from bansos_linkage.linkage.households import household_links, status_counts
@@ -40,6 +53,7 @@ from bansos_linkage.schema import SourceSchema
 from bansos_linkage.standardisation import StandardisedRecords, standardise
 
 if TYPE_CHECKING:
+    from bansos_linkage.engines import Engine
     from bansos_linkage.linkage.linker import Linker, LinkResult
 
 OUTPUT_FILES = (
@@ -59,6 +73,9 @@ OUTPUT_FILES = (
     # written last: every file above with its size and SHA-256 (bansos_linkage.runs.folders)
     "manifest.json",
 )
+#: The folder of the links as a partitioned Parquet dataset (``partitioned_output``):
+#: ``links/province=<left record's province_code>/part-0.parquet``.
+PARTITIONED_LINKS = "links"
 #: Candidate pairs kept in pairs.parquet: the links and every pair at least this
 #: probable (nobody sets a threshold lower; the rest would only fill the disk).
 PAIRS_FLOOR = 1e-4
@@ -89,6 +106,8 @@ class LinkRun:
     right_records: pd.DataFrame
     rejected: pd.DataFrame
     households: pd.DataFrame | None = None
+    #: write the links also as a partitioned Parquet dataset (``links/``)
+    partitioned_output: bool = False
 
 
 def link_files(
@@ -106,8 +125,14 @@ def link_files(
     command: Sequence[str] | Mapping[str, Any] | None = None,
     include_kk: bool = False,
     settings: str | Path | Mapping[str, Any] | None = None,
+    engine: Engine | None = None,
+    partitioned_output: bool = False,
 ) -> LinkRun:
     """Standardise two exports, link them and (with ``out_dir``) write the outputs.
+
+    ``left`` and ``right``: a CSV, Parquet or Excel file, a folder of Parquet files
+    (a partitioned dataset, one file per province say: see
+    :func:`~bansos_linkage.io.read_table`) or a table.
 
     ``model``: a model file from an earlier run; its parameters are used as they
     are (no EM), so a run can be repeated exactly or applied to new exports.
@@ -123,7 +148,24 @@ def link_files(
     ``include_kk``: the household links (``household_links.csv``) also give each
     left family's KK number (:func:`~bansos_linkage.linkage.households.household_links`);
     by default they name families by a key that is not the KK.
+    ``engine``: run the fitting and linking on this engine
+    (:class:`~bansos_linkage.engines.Engine`, e.g.
+    :class:`~bansos_linkage.engines.dask.DaskEngine`) instead of in this process; the
+    links are the same. The summary records its ``name`` as ``engine`` (``"local"``
+    without one). The Dask engine does not train the ML matcher: ``labels``, or a
+    ``model`` that holds one, is refused (:class:`~bansos_linkage.errors.UsageError`).
+    ``partitioned_output``: also write the links as a partitioned Parquet dataset,
+    ``links/province=XX/part-0.parquet`` (by the left record's province code; the
+    columns of ``links.csv``), listed in the manifest like every other file.
     """
+    from bansos_linkage.errors import UsageError
+
+    if engine is not None and labels is not None:
+        raise UsageError(
+            f"the {_engine_name(engine)} engine does not train the ML matcher on reviewed "
+            "pairs; link with the local engine to use labels",
+            option="labels",
+        )
     job = partial(
         _link_run,
         left,
@@ -137,12 +179,24 @@ def link_files(
         labels,
         include_kk=include_kk,
         settings=settings,
+        engine=engine,
+        partitioned_output=partitioned_output,
     )
     if model is not None and settings is not None:
-        from bansos_linkage.errors import UsageError
-
         raise UsageError("give a model or settings, not both", option="settings")
     return _run_into(out_dir, job, command)
+
+
+def _record_engine(result: LinkResult, name: str) -> None:
+    """The engine's name in the run's summary (``"engine"``)."""
+    result.summary["engine"] = name
+
+
+def _engine_name(engine: Engine | None) -> str:
+    """The name a run records for its engine: ``local`` in this process."""
+    if engine is None:
+        return "local"
+    return str(getattr(engine, "name", type(engine).__name__))
 
 
 def _run_into(out_dir: str | Path | None, job: Callable[[], LinkRun], command) -> LinkRun:
@@ -185,6 +239,8 @@ def _link_run(
     *,
     include_kk: bool = False,
     settings: str | Path | Mapping[str, Any] | None = None,
+    engine: Engine | None = None,
+    partitioned_output: bool = False,
 ) -> LinkRun:
     """The run of :func:`link_files`, in memory."""
     seconds: dict[str, float] = {}
@@ -192,6 +248,15 @@ def _link_run(
     reference_date = reference_date or dt.date.today()
     given = model is not None or settings is not None
     linker = _linker(model, threshold, settings) if given else None
+    if engine is not None and linker is not None and linker.ml_model_ is not None:
+        from bansos_linkage.errors import UsageError
+
+        raise UsageError(
+            f"the model holds an ML matcher, which the {_engine_name(engine)} engine does "
+            "not run; link with the local engine",
+            option="model",
+            file=model,
+        )
     columns = (
         linker.columns_read()
         if linker is not None
@@ -202,8 +267,10 @@ def _link_run(
         ("right", right, right_schema, reference_date, columns),
     ]
     # the two registers are standardised at once, the right one in a forked process;
-    # meanwhile this one also imports the linker (scikit-learn takes most of a second)
-    if "fork" in mp.get_all_start_methods() and (os.cpu_count() or 1) > 1:
+    # meanwhile this one also imports the linker (scikit-learn takes most of a second).
+    # Not beside an engine: its client's threads (Dask's event loop) must not be forked
+    forked = engine is None and "fork" in mp.get_all_start_methods()
+    if forked and (os.cpu_count() or 1) > 1:
         with ProcessPoolExecutor(1, mp_context=mp.get_context("fork")) as pool:
             other = pool.submit(_standardise_side, *jobs[1])
             linker = linker or _linker(None, threshold)
@@ -220,7 +287,10 @@ def _link_run(
     start = time.perf_counter()
     training = _training(labels)
     with _naming_empty({"left": left, "right": right}):
-        if model is None:
+        if engine is not None:
+            run_on = engine.fit_link if model is None else engine.link
+            result = run_on(linker, records[0], records[1], keep_pairs=PAIRS_FLOOR)
+        elif model is None:
             result = linker.fit_link(
                 records[0], records[1], progress=progress, keep_pairs=PAIRS_FLOOR, labels=training
             )
@@ -234,14 +304,35 @@ def _link_run(
     result.summary["rejected_right"] = rejected_right
     result.summary["input_left"] = input_left
     result.summary["input_right"] = input_right
+    _record_engine(result, _engine_name(engine))
     result.summary["seconds"] = {
         **{k: round(v, 3) for k, v in seconds.items()},
         "link_stages": result.summary.get("seconds", {}),
     }
+    timings = getattr(engine, "timings_", None)
+    if timings:
+        result.summary["seconds"]["engine_stages"] = {k: round(v, 3) for k, v in timings.items()}
     families = household_links(result.links, records[0], records[1], include_kk=include_kk)
     result.summary["households"] = status_counts(families)
-    rejected_rows = pd.concat(rejected, ignore_index=True)
-    return LinkRun(linker, result, records[0], records[1], rejected_rows, families)
+    rejected_rows = _joined_rejected(rejected)
+    return LinkRun(
+        linker,
+        result,
+        records[0],
+        records[1],
+        rejected_rows,
+        families,
+        partitioned_output=partitioned_output,
+    )
+
+
+def _joined_rejected(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The rejected rows of both sides; with a ``file`` column (after ``side``) when a
+    side was read from a folder of Parquet files."""
+    rows = pd.concat(tables, ignore_index=True)
+    if "file" in rows:
+        rows = rows[["side", "file", *(c for c in rows if c not in ("side", "file"))]]
+    return rows
 
 
 def link_new_files(
@@ -349,6 +440,7 @@ def _link_new_run(
     s["existing_run"] = earlier_name
     s["input_left"], s["rejected_left"] = n_input, n_rejected
     s["input_right"], s["rejected_right"] = len(right), 0
+    _record_engine(result, "local")
     s["seconds"] = {
         **{k: round(v, 3) for k, v in seconds.items()},
         "link_stages": s.get("seconds", {}),
@@ -406,7 +498,13 @@ def _standardise_side(
     keep = [*columns, *(c for c in ("household_id", "kk_number") if c not in columns)]
     std = standardise(table, schema, reference_date=reference_date, fields=keep)
     records = std.records[[c for c in std.records if c in keep]]
-    return records, _rejected(side, std), (std.n_input, std.n_rejected)
+    rejected = _rejected(side, std)
+    parts = table.attrs.get(ATTR_PARTS)
+    if parts is not None:  # a folder of Parquet files: each row's file and its row there
+        files, rows = locate_rows(parts, rejected["row"].to_numpy())
+        rejected["row"] = rows
+        rejected.insert(1, "file", pd.Series(files, index=rejected.index, dtype="string"))
+    return records, rejected, (std.n_input, std.n_rejected)
 
 
 def write_link_outputs(
@@ -438,7 +536,10 @@ def write_link_outputs(
     out = Path(out_dir)
     settings = _jsonable({"threshold": run.linker.threshold, **run.linker.settings})
     with atomic_folder(out, outputs=OUTPUT_FILES, command=command, settings=settings) as work:
-        names = [path.name for path in _write_outputs(run, work)]
+        names = [path.relative_to(work).as_posix() for path in _write_outputs(run, work)]
+        if not run.partitioned_output and (out / PARTITIONED_LINKS).is_dir():
+            # an earlier run's partitioned links must not be carried over as this run's
+            (work / PARTITIONED_LINKS).mkdir()
     return [out / name for name in [*names, "manifest.json"]]
 
 
@@ -462,9 +563,41 @@ def _write_outputs(run: LinkRun, out: Path) -> list[Path]:
         paths.append(write_table(result.pairs, out / "pairs.parquet"))
         paths.append(write_table(run.left_records, out / "records_left.parquet"))
         paths.append(write_table(run.right_records, out / "records_right.parquet"))
+    if run.partitioned_output:
+        paths.extend(write_partitioned_links(result.links, run.left_records, out))
     summary = out / "summary.json"
     summary.write_text(json.dumps(_jsonable(result.summary), indent=2) + "\n")
     paths.append(summary)
+    return paths
+
+
+def write_partitioned_links(
+    links: pd.DataFrame, left: pd.DataFrame, out_dir: str | Path
+) -> list[Path]:
+    """Write ``links`` as a partitioned Parquet dataset in ``out_dir/links/``: one
+    file per province of the left record, ``province=<code>/part-0.parquet`` (hive
+    style; links whose left record has no province code in
+    ``province=__HIVE_DEFAULT_PARTITION__``), in the order of ``links``, with its
+    columns. Read back with ``pyarrow.dataset.dataset(folder, partitioning="hive")``
+    or :func:`~bansos_linkage.io.read_table` (the province then a column of text).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, by province code.
+    """
+    folder = Path(out_dir) / PARTITIONED_LINKS
+    ids = left["record_id"].astype("string")
+    first = ~ids.duplicated().to_numpy()
+    where = pd.Index(ids[first]).get_indexer(links["left_id"].astype("string"))  # type: ignore[arg-type]
+    province = _looked_up(left[first], "province_code", where)
+    codes = province.fillna(NULL_PARTITION).to_numpy(dtype=object)
+    paths = []
+    out = links.reset_index(drop=True)
+    for code in sorted(set(codes)) or [NULL_PARTITION]:
+        rows = out[codes == code] if len(out) else out
+        name = f"province={quote(str(code), safe='')}"
+        paths.append(write_table(rows, folder / name / "part-0.parquet"))
     return paths
 
 
@@ -582,6 +715,7 @@ __all__ = [
     "LinkRun",
     "OUTPUT_FILES",
     "PAIRS_FLOOR",
+    "PARTITIONED_LINKS",
     "REVIEW_FIELDS",
     "RunFolder",
     "link_files",
@@ -589,4 +723,5 @@ __all__ = [
     "links_for_review",
     "read_run",
     "write_link_outputs",
+    "write_partitioned_links",
 ]
