@@ -138,3 +138,21 @@ def test_a_boolean_duplicate_test_counts_as_certain():
     assert with_dup == pytest.approx(
         link_probabilities(left, right, np.array([5.0, 4.0]), links.keep, 0.5, 2, 1)
     )
+
+
+def test_ties_are_broken_by_position_not_by_the_last_bits():
+    from bansos_linkage.linkage.resolve import resolve_links
+
+    # two DTKS registrations scoring alike against a complete and a weak Regsosek
+    # record: two equally good assignments; noise in the last bits (a model summed in
+    # another order) must not pick a different one
+    left, right = np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])
+    base = np.array([20.0, 3.0, 20.0, 3.0])
+    kept = []
+    for noisy in range(4):
+        score = base.copy()
+        score[noisy] += 1e-12
+        links = resolve_links(left, right, score, 0.0, 2, 2, mode="one_to_one")
+        kept.append(links.keep.tolist())
+    assert all(k == kept[0] for k in kept)
+    assert sum(kept[0]) == 2

@@ -106,6 +106,9 @@ def _assign(left: np.ndarray, right: np.ndarray, score: np.ndarray) -> np.ndarra
     )
 
 
+#: Scores are compared to this many decimals in resolution (see :func:`resolve_links`).
+SCORE_DECIMALS = 6
+
 #: Resolution modes: optimal one-to-one, one-to-one plus duplicates, best counterpart.
 MODES = ("one_to_one", "duplicates", "many_to_one")
 
@@ -161,7 +164,11 @@ def resolve_links(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     left, right = np.asarray(left), np.asarray(right)
-    score = np.asarray(score, dtype=float)
+    # to a millionth: ties stay ties (broken by position) whatever order the weights
+    # were summed in, so an engine that sums the model's counts by partition links
+    # the same records (two duplicates scoring alike against two records otherwise
+    # swap on the last bits)
+    score = np.round(np.asarray(score, dtype=float), SCORE_DECIMALS)
     left_dup = np.full(n_left, -1, dtype=np.int64)
     right_dup = np.full(n_right, -1, dtype=np.int64)
     left_w, right_w = np.full(n_left, np.nan), np.full(n_right, np.nan)
@@ -292,6 +299,7 @@ __all__ = [
     "Links",
     "MAX_DENSE_PAIRS",
     "MODES",
+    "SCORE_DECIMALS",
     "link_probabilities",
     "one_to_one",
     "resolve_links",
