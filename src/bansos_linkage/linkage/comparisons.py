@@ -427,7 +427,8 @@ class NikComparison(_Named, _ExactOnColumn):
         swapped = (n_diff == 2) & _adjacent_swap(da, db, diff)
         # day and day + 40 is a man and a woman born the same day (twins, neighbours), not
         # a typo: no typo key is four digits from another
-        in_date = diff[:, DATE_START:SERIAL_START].any(axis=1) & ~_sex_digit_apart(da, db, diff)
+        in_date = diff[:, DATE_START:SERIAL_START].any(axis=1)
+        in_date &= ~_sex_digit_apart(da, db, diff[:, DATE_START] & (n_diff == 1))
         conflict = _flag(left, self.conflict, left_rows) | _flag(right, self.conflict, right_rows)
         if self.date is not None:
             # the records' own dates differ: the NIKs' difference is theirs, not a typo
@@ -477,15 +478,17 @@ def _digits(values: np.ndarray) -> np.ndarray:
     return fixed.view("U1").reshape(len(values), 16) if len(values) else np.zeros((0, 16), "U1")
 
 
-def _sex_digit_apart(da: np.ndarray, db: np.ndarray, diff: np.ndarray) -> np.ndarray:
-    """NIKs that differ only in the tens digit of the day, by four: one birth date, the
-    other sex (a woman's NIK has her day + 40)."""
-    only_day_tens = diff[:, DATE_START] & (diff.sum(axis=1) == 1)
-    a, b = da[:, DATE_START], db[:, DATE_START]
+def _sex_digit_apart(da: np.ndarray, db: np.ndarray, only_day_tens: np.ndarray) -> np.ndarray:
+    """Of the NIK pairs that differ only in the tens digit of the day (``only_day_tens``),
+    those four apart: one birth date, the other sex (a woman's NIK has her day + 40).
+    Only those few pairs' digits are read."""
+    out = np.zeros(len(da), dtype=bool)
+    rows = np.flatnonzero(only_day_tens)
+    a, b = da[rows, DATE_START], db[rows, DATE_START]
     digits = np.char.isdigit(a) & np.char.isdigit(b)
-    a = np.where(digits, a, "0").astype(np.int8)
-    b = np.where(digits, b, "0").astype(np.int8)
-    return only_day_tens & digits & (np.abs(a - b) == 4)
+    a, b = (np.where(digits, x, "0").astype(np.int8) for x in (a, b))
+    out[rows] = digits & (np.abs(a - b) == 4)
+    return out
 
 
 def _adjacent_swap(da: np.ndarray, db: np.ndarray, diff: np.ndarray) -> np.ndarray:
