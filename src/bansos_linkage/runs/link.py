@@ -187,16 +187,9 @@ def link_files(
     return _run_into(out_dir, job, command)
 
 
-def _record_engine(result: LinkResult, name: str) -> None:
-    """The engine's name in the run's summary (``"engine"``)."""
-    result.summary["engine"] = name
-
-
 def _engine_name(engine: Engine | None) -> str:
-    """The name a run records for its engine: ``local`` in this process."""
-    if engine is None:
-        return "local"
-    return str(getattr(engine, "name", type(engine).__name__))
+    """The name a run records for its engine (``local``: in this process)."""
+    return "local" if engine is None else engine.name
 
 
 def _run_into(out_dir: str | Path | None, job: Callable[[], LinkRun], command) -> LinkRun:
@@ -304,7 +297,7 @@ def _link_run(
     result.summary["rejected_right"] = rejected_right
     result.summary["input_left"] = input_left
     result.summary["input_right"] = input_right
-    _record_engine(result, _engine_name(engine))
+    result.summary["engine"] = _engine_name(engine)
     result.summary["seconds"] = {
         **{k: round(v, 3) for k, v in seconds.items()},
         "link_stages": result.summary.get("seconds", {}),
@@ -440,7 +433,7 @@ def _link_new_run(
     s["existing_run"] = earlier_name
     s["input_left"], s["rejected_left"] = n_input, n_rejected
     s["input_right"], s["rejected_right"] = len(right), 0
-    _record_engine(result, "local")
+    result.summary["engine"] = _engine_name(None)
     s["seconds"] = {
         **{k: round(v, 3) for k, v in seconds.items()},
         "link_stages": s.get("seconds", {}),
