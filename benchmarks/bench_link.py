@@ -53,12 +53,13 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = HERE / "_data"
 REFERENCE_DATE = dt.date(2026, 1, 1)
+#: Our row that starts, as the peers do, from our standardised records.
+STANDARDISED = "bansos-linkage (standardised in)"
 PEERS = {
     "splink": (ROOT / ".venv-splink/bin/python", HERE / "peers/splink_link.py"),
     "recordlinkage": (ROOT / ".venv-interop/bin/python", HERE / "peers/recordlinkage_link.py"),
+    STANDARDISED: (ROOT / ".venv/bin/python", HERE / "ours_standardised.py"),
 }
-#: Our row that starts, as the peers do, from our standardised records.
-STANDARDISED = "bansos-linkage (standardised in)"
 PEER_COLUMNS = [
     "record_id",
     "nik",
@@ -161,20 +162,6 @@ def peer_inputs(folder: Path) -> tuple[Path, Path, pd.DataFrame, pd.DataFrame]:
         if not standardised.exists():
             rec.to_parquet(standardised, index=False)
     return paths[0], paths[1], records[0], records[1]
-
-
-def run_ours_standardised(folder: Path, timeout: float) -> dict:
-    """Ours from our standardised records (the start the peers get): the default Linker."""
-    out = folder / "run_ours_standardised.csv"
-    cmd = [sys.executable, str(HERE / "ours_standardised.py")]
-    cmd += [str(folder / f"standardised_{n}.parquet") for n in ("left", "right")] + [str(out)]
-    run = measured(cmd, timeout)
-    if run["status"] == "ok":
-        info = json.loads(run["stdout"].strip().splitlines()[-1])
-        run["candidate_pairs"] = info["n_candidate_pairs"]
-        run["stages"] = info["stages"]
-        run["links"] = pd.read_csv(out, dtype=str)
-    return run
 
 
 def truth_of(folder: Path) -> pd.DataFrame:
@@ -288,7 +275,12 @@ def bench_size(households: int, args: argparse.Namespace) -> list[dict]:
         found = family_found(folder / "run_ours", truth)
         ours["pair_recall"] = blocking_recall(left, right, truth, found)
     rows.append({"tool": "bansos-linkage", **ours})
-    runs = [run_ours_standardised(folder, args.timeout) for _ in range(args.repeats)]
+    # run as a peer is, from the standardised records (all their columns)
+    std = [folder / f"standardised_{n}.parquet" for n in ("left", "right")]
+    out = folder / "run_ours_standardised.csv"
+    runs = [
+        run_peer(STANDARDISED, *std, out, "indonesia", args.timeout) for _ in range(args.repeats)
+    ]
     rows.append({"tool": STANDARDISED, **median_run(runs)})
     rows.append({"tool": "exact NIK", "status": "ok", "links": exact_nik_links(left, right)})
     for peer in args.peers:

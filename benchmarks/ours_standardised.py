@@ -6,13 +6,14 @@ recordlinkage start from our standardised records. This runs the default
 so that the two sides do the same work: load, block, compare, fit, score, resolve,
 write the links.
 
-    python benchmarks/ours_standardised.py LEFT.parquet RIGHT.parquet OUT.csv
+    python benchmarks/ours_standardised.py --left LEFT.parquet --right RIGHT.parquet
+        --out OUT.csv  (the peers' command line; --dataset and --seed are accepted)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import time
 
 import pandas as pd
@@ -24,18 +25,24 @@ from bansos_linkage.linkage.linker import Linker
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    for option in ("--left", "--right", "--out"):
+        parser.add_argument(option, required=True)
+    parser.add_argument("--dataset")
+    parser.add_argument("--seed")
+    args = parser.parse_args()
     start = time.perf_counter()
     linker = Linker()
     # only the columns linking reads, as the peers' inputs hold only theirs
     wanted = columns_read(DEFAULT_RULES, DEFAULT_COMPARISONS)
     left, right = (
         pd.read_parquet(path, columns=[c for c in wanted if c in pq.read_schema(path).names])
-        for path in sys.argv[1:3]
+        for path in (args.left, args.right)
     )
     loaded = time.perf_counter()
     result = linker.fit_link(left, right)
     linked = time.perf_counter()
-    result.links[["left_id", "right_id", "match_probability"]].to_csv(sys.argv[3], index=False)
+    result.links[["left_id", "right_id", "match_probability"]].to_csv(args.out, index=False)
     stages = {"load": loaded - start, **result.summary["seconds"]}
     stages["write"] = time.perf_counter() - linked
     print(
