@@ -24,6 +24,7 @@ side using the generic comparators only.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import platform
@@ -36,6 +37,7 @@ from pathlib import Path
 
 import pandas as pd
 import psutil
+import pyarrow.parquet as pq
 from results import update_section
 
 from bansos_linkage import standardise
@@ -75,6 +77,7 @@ PEER_COLUMNS = [
     "mother_name",
     "rt",
     "rw",
+    "relationship",
 ]
 
 
@@ -111,15 +114,25 @@ def _pss(process: psutil.Process) -> int:
         return process.memory_info().rss
 
 
-def registers(households: int, seed: int, name: str = "default", fresh: bool = False) -> Path:
+def registers(
+    households: int,
+    seed: int,
+    name: str = "default",
+    fresh: bool = False,
+    villages: int | None = None,
+) -> Path:
     """A scenario's synthetic registers as CSV exports (cached) with the truth tables.
 
     The cache (``link_{households}_{seed}`` for ``default``, else
-    ``link_{name}_{households}_{seed}``) keeps the config it was generated from and is
+    ``link_{name}_{households}_{seed}``; ``_v{villages}`` appended when ``villages``
+    replaces the scenario's count) keeps the config it was generated from and is
     regenerated when the scenario's config changed, or always with ``fresh``.
     """
     config = scenario(name, households=households, seed=seed)
     tag = f"{households}_{seed}" if name == "default" else f"{name}_{households}_{seed}"
+    if villages is not None:
+        config = dataclasses.replace(config, villages=villages)
+        tag += f"_v{villages}"
     folder = DATA / f"link_{tag}"
     saved = folder / "config.json"
     wanted = json.loads(json.dumps(config.to_dict()))
@@ -146,7 +159,7 @@ def peer_inputs(folder: Path) -> tuple[Path, Path, pd.DataFrame, pd.DataFrame]:
     paths = []
     for name, rec in zip(("left", "right"), records, strict=True):
         path = folder / f"peer_{name}.parquet"
-        if not path.exists():
+        if not path.exists() or set(PEER_COLUMNS) - set(pq.read_schema(path).names):
             words = rec["full_name"].astype("string").str.split(" ")
             frame = rec.assign(
                 first_name=words.str[0],

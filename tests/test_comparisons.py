@@ -11,6 +11,7 @@ from bansos_linkage.linkage.comparisons import (
     NameComparison,
     NikComparison,
     RegionComparison,
+    RelationshipComparison,
     compare,
     nik_conflicts,
 )
@@ -283,3 +284,28 @@ def test_year_month_day_arithmetic_agrees_with_the_calendar():
     assert (year == days.astype("datetime64[Y]").astype(np.int64) + 1970).all()
     assert (month == month_start.astype(np.int64) % 12 + 1).all()
     assert (day == (days - month_start).astype(np.int64) + 1).all()
+
+
+def test_relationship_levels_exact_role_change_else_missing():
+    comp = RelationshipComparison()
+    left = pd.DataFrame({"relationship": pd.array([1, 2, 3, 2, None, 5], dtype="Int8")})
+    right = pd.DataFrame({"relationship": pd.array([1, 1, 2, 6, 3, 3], dtype="Int8")})
+    rows = np.arange(6)
+    labels = [
+        comp.levels[len(comp.levels) - 1 - k] if k >= 0 else "missing"
+        for k in comp.compare(left, right, rows, rows).levels
+    ]
+    # a mother and her daughter (spouse vs child) of one name are told apart
+    assert labels == ["exact", "role_changed", "else", "role_changed", "missing", "role_changed"]
+
+
+def test_relationship_reads_encoded_and_text_codes_alike():
+    from bansos_linkage.linkage.encoding import encode_columns
+
+    left = pd.DataFrame({"relationship": pd.array([2, 3, 1], dtype="Int8")})
+    right = pd.DataFrame({"relationship": ["2", "2", "3"]})
+    rows = np.arange(3)
+    plain = RelationshipComparison().compare(left, right, rows, rows).levels
+    encoded = encode_columns(left.astype(str), right, [["relationship"]])
+    assert plain.tolist() == [2, 0, 1]
+    assert RelationshipComparison().compare(*encoded, rows, rows).levels.tolist() == [2, 0, 1]

@@ -96,6 +96,27 @@ def test_link_probabilities_weigh_the_rivals_of_both_records():
     assert 0.5 < link_probabilities(left, right, weight, keep, 0.1 / 3, 2, 3)[0] < 0.6 < p[0]
 
 
+def test_a_rival_whose_other_record_is_surely_linked_is_explained_away():
+    # link (0,0) of weight 3; rival (0,1) of weight 15: a relative's NIK on left 0's row
+    # makes it agree with right 1, a person of its own
+    left, right = np.array([0, 0]), np.array([0, 1])
+    weight = np.array([3.0, 15.0])
+    keep = np.array([True, False])
+    free = link_probabilities(left, right, weight, keep, 0.5 / 3, 3, 3)[0]
+    assert free < 0.01  # right 1 has nobody else: the rival may well be the truth
+    # right 1 is linked to left 1 at 40 bits: it is taken, the link (0,0) stands
+    left2, right2 = np.append(left, 1), np.append(right, 1)
+    p = link_probabilities(
+        left2, right2, np.append(weight, 40.0), np.append(keep, True), 0.5 / 3, 3, 3
+    )
+    assert p[0] > 0.6 > free and p[1] > 0.999
+    # a weakly held right 1 explains the rival away only in part
+    weak = link_probabilities(
+        left2, right2, np.append(weight, 16.0), np.append(keep, True), 0.5 / 3, 3, 3
+    )
+    assert free < weak[0] < p[0]
+
+
 def test_a_link_shared_by_a_duplicate_is_as_sure_as_the_duplicate():
     from bansos_linkage.linkage.resolve import resolve_links
 

@@ -214,3 +214,14 @@ def test_em_on_pattern_counts_summed_over_partitions_gives_the_in_process_model(
     for k in range(len(labels)):
         np.testing.assert_allclose(summed.m_[k], whole.m_[k], rtol=1e-9)
     assert [r["pairs"] for r in summed_report] == [r["pairs"] for r in whole_report]
+
+
+def test_relationship_to_the_head_is_learnt_as_evidence(fitted):
+    linker, _ = fitted
+    table = linker.parameters()
+    rel = table[table["comparison"] == "relationship"].set_index("level_name")
+    weight = rel["match_weight"]
+    # the same role is evidence for, another role (mother vs daughter) against; a role
+    # changed with the head (a married child now heads its own family) in between
+    assert weight["exact"] > 0 > weight["else"]
+    assert weight["else"] < weight["role_changed"] < weight["exact"]

@@ -34,6 +34,7 @@ LEFT, RIGHT = "left", "right"
 # --------------------------------------------------------------------------- models
 def _indonesia_model(
     has_mother_name: bool,
+    has_relationship: bool = False,
 ) -> tuple[SettingsCreator, list, list, list]:
     """Settings, prior rules, EM training rules for the DTKS / Regsosek person records."""
     # Each true pair should satisfy at least one rule; together they keep >99.9 % of
@@ -128,6 +129,9 @@ def _indonesia_model(
     ]
     if has_mother_name:
         comparisons.append(cl.JaroWinklerAtThresholds("mother_name", [0.92, 0.8]))
+    if has_relationship:
+        # relationship to the head: tells apart a mother and a daughter of one name
+        comparisons.append(cl.ExactMatch("relationship"))
     settings = SettingsCreator(
         link_type="link_only",
         unique_id_column_name=UID,
@@ -227,11 +231,13 @@ def run(args: argparse.Namespace) -> dict:
     n_left = _load(con, args.left, "input_left")
     n_right = _load(con, args.right, "input_right")
     if args.dataset == "indonesia":
-        has_mother = not (
-            _all_null(con, "input_left", "mother_name")
-            or _all_null(con, "input_right", "mother_name")
+        has_mother, has_relationship = (
+            not any(_all_null(con, f"input_{side}", column) for side in (LEFT, RIGHT))
+            for column in ("mother_name", "relationship")
         )
-        settings, rules, deterministic_rules, em_rules = _indonesia_model(has_mother)
+        settings, rules, deterministic_rules, em_rules = _indonesia_model(
+            has_mother, has_relationship
+        )
     else:
         settings, rules, deterministic_rules, em_rules = _febrl_model()
     sdf_left = db_api.register("input_left", dataset_display_name=LEFT)

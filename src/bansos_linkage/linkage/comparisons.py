@@ -190,6 +190,68 @@ class ExactComparison(_NamedOrColumn, _ExactOnColumn):
         return ComparisonResult(_assign([equal], missing), np.where(missing, np.nan, equal * 1.0))
 
 
+#: Relationship-to-head changes that one person's records show when the head changes
+#: between two snapshots (codes as standardised: 1 head, 2 spouse, 3 child, 4 child-in-law,
+#: 5 grandchild, 6 parent or parent-in-law): husband and wife swap the head's role; a
+#: married child becomes head and the old head, or the widowed spouse, a parent of it;
+#: grandchildren become children; children and children-in-law are confused.
+ROLE_CHANGES: frozenset[tuple[int, int]] = frozenset(
+    {(1, 2), (1, 3), (1, 4), (1, 6), (2, 6), (3, 5), (3, 4)}
+)
+
+
+@dataclass(frozen=True)
+class RelationshipComparison(_NamedOrColumn, _ExactOnColumn):
+    """Relationship to the family head: ``exact``, ``role_changed`` (one of
+    :data:`ROLE_CHANGES`, either way round), ``else``.
+
+    Why it earns a place: a family often holds two people of one name (a mother and
+    a daughter both PUTRI DEWI, BUDI AGUS and his son), and where a register lacks
+    their NIKs and birth dates, name and KK cannot tell them apart; their roles can.
+    On the tuning mixes it raised F1 on seven of eight scenarios (mix01 0.9935 ->
+    0.9949) and roughly halved the label-free FDR estimate's excess.
+    """
+
+    column: str = "relationship"
+    name: str = ""
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        return ("exact", "role_changed", "else")
+
+    def compare(
+        self, left: pd.DataFrame, right: pd.DataFrame, left_rows: np.ndarray, right_rows: np.ndarray
+    ) -> ComparisonResult:
+        a, b, vocabulary = _pair_codes(left, right, self.column, self.column, left_rows, right_rows)
+        missing = (a < 0) | (b < 0)
+        role = _role_numbers(vocabulary)
+        role_a, role_b = role[np.maximum(a, 0)], role[np.maximum(b, 0)]
+        # the same code as a number on one side and as text on the other is equal too
+        equal = ~missing & ((a == b) | ((role_a == role_b) & (role_a > 0)))
+        changed = _ROLE_TABLE[role_a, role_b]
+        return ComparisonResult(
+            _assign([equal, changed & ~missing], missing), np.where(missing, np.nan, equal * 1.0)
+        )
+
+
+def _role_table() -> np.ndarray:
+    table = np.zeros((10, 10), dtype=bool)
+    for x, y in ROLE_CHANGES:
+        table[x, y] = table[y, x] = True
+    return table
+
+
+_ROLE_TABLE = _role_table()
+
+
+def _role_numbers(vocabulary: pd.Index) -> np.ndarray:
+    """Each vocabulary value as a code 0..9 (0 for anything that is not a code 1-9)."""
+    numbers = pd.to_numeric(pd.Series(np.asarray(vocabulary, dtype=object)), errors="coerce")
+    numbers = numbers.where(numbers.between(1, 9), 0)
+    # one spare entry: an all-missing chunk has an empty vocabulary, yet is looked up
+    return np.append(numbers.fillna(0).to_numpy(dtype=np.int64), 0)
+
+
 @dataclass(frozen=True)
 class NameComparison(_Named, _ExactOnColumn):
     """Indonesian names, on standardised ``name`` columns (titles, patronyms and Balinese
@@ -774,6 +836,7 @@ Comparison = (
     | NikComparison
     | DateComparison
     | RegionComparison
+    | RelationshipComparison
     | StringComparison
 )
 
@@ -785,6 +848,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
     ExactComparison("sex"),
     RegionComparison(kk_column="kk_number", rt="rt", rw="rw", name="household"),
     NameComparison(column="mother_name", phonetic=None, name="mother_name"),
+    RelationshipComparison(),
 )
 
 #: Comparison types by the name settings and model files give them (``type: name``).
@@ -796,6 +860,7 @@ COMPARISON_TYPES: dict[str, type] = {
     "date": DateComparison,
     "region": RegionComparison,
     "string": StringComparison,
+    "relationship": RelationshipComparison,
 }
 
 
@@ -933,6 +998,8 @@ __all__ = [
     "NameComparison",
     "NikComparison",
     "RegionComparison",
+    "RelationshipComparison",
+    "ROLE_CHANGES",
     "StringComparison",
     "add_derived_columns",
     "columns_read",
