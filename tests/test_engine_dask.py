@@ -57,6 +57,23 @@ def test_link_files_runs_on_any_engine_and_records_its_name(tmp_path):
     assert again.result.links.equals(local.result.links)
 
 
+def test_link_new_runs_on_any_engine(tmp_path):
+    from bansos_linkage.runs.link import link_files, link_new_files
+
+    data = generate(scenario("default", households=200, seed=3))
+    dtks, regsosek = data.registers["dtks"], data.registers["regsosek"]
+    ref = dt.date(2026, 1, 1)
+    link_files(dtks.iloc[:200], regsosek, "dtks", "regsosek", tmp_path / "run", reference_date=ref)
+    engine = _InProcess()
+    new = dtks.iloc[200:]
+    on_engine = link_new_files(new, tmp_path / "run", "dtks", engine=engine)
+    local = link_new_files(new, tmp_path / "run", "dtks")
+    assert engine.calls == ["link"]  # the earlier run's model: no fitting
+    assert on_engine.result.summary["engine"] == "in-process-test"
+    assert local.result.summary["engine"] == "local"
+    assert on_engine.result.links.equals(local.result.links)
+
+
 def test_an_engine_refuses_reviewed_labels():
     from bansos_linkage.errors import UsageError
     from bansos_linkage.runs.link import link_files
@@ -211,3 +228,21 @@ def _same_table(a: pd.DataFrame, b: pd.DataFrame) -> None:
             np.testing.assert_allclose(x.dropna(), y.dropna(), rtol=1e-12, atol=1e-12)
         else:
             assert a[column].equals(b[column]), column
+
+
+def test_link_new_on_the_dask_engine_gives_the_local_links(exports, client, tmp_path):
+    from bansos_linkage import read_table
+    from bansos_linkage.engines import DaskEngine
+    from bansos_linkage.runs.link import link_files, link_new_files
+
+    dtks, regsosek = exports
+    half = len(dtks) // 2
+    run = tmp_path / "run"
+    link_files(dtks.iloc[:half], regsosek, "dtks", "regsosek", run, reference_date=REFERENCE_DATE)
+    new = dtks.iloc[half:]
+    link_new_files(new, run, "dtks", tmp_path / "local")
+    remote = link_new_files(new, run, "dtks", tmp_path / "dask", engine=DaskEngine(client))
+    assert remote.result.summary["engine"] == "dask"
+    assert remote.result.summary["linked_left"] > 0
+    for name in ("links.csv", "unlinked_left.csv", "household_links.csv"):
+        _same_table(read_table(tmp_path / "local" / name), read_table(tmp_path / "dask" / name))

@@ -151,3 +151,23 @@ def test_link_new_from_the_command_line(split, tmp_path, capsys):
     argv[2] = str(tmp_path)
     assert main([*argv, "--out", str(tmp_path / "x")]) == EXIT_USAGE
     assert "not a link run folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        (["--workers", "2"], "argument --workers: needs --engine dask"),
+        (
+            ["--engine", "dask", "--scheduler", "tcp://h:8786", "--memory-limit", "4GB"],
+            "argument --memory-limit: not allowed with argument --scheduler",
+        ),
+    ],
+)
+def test_link_new_engine_options_are_checked_as_for_link(split, tmp_path, capsys, extra, said):
+    argv = ["link-new", "new.csv", str(split["folder"] / "run1"), "--schema", "dtks"]
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--out", str(tmp_path / "out"), *extra])
+    assert exc.value.code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "usage: bansos-linkage link-new" in err and said in err
+    assert not (tmp_path / "out").exists()

@@ -144,17 +144,29 @@ def _check_link(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         parser.error(
             f"LEFT and RIGHT are the same file ({args.left}); link two different registers"
         )
-    given = [name for name in DASK_OPTIONS if getattr(args, name) is not None]
-    if args.engine != "dask" and given:
-        parser.error(f"argument --{given[0].replace('_', '-')}: needs --engine dask")
-    if args.scheduler is not None and args.memory_limit is not None:
-        parser.error("argument --memory-limit: not allowed with argument --scheduler")
+    _check_engine(parser, args)
     if args.engine == "dask" and args.labels is not None:
         parser.error(
             "argument --labels: not allowed with --engine dask (the Dask engine does not "
             "train the ML matcher)"
         )
     args.inputs = _folders_allowed(args, ("left", "right"))
+
+
+def _check_engine(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """The Dask engine's options go with --engine dask; a LocalCluster's memory limit
+    not with another cluster's scheduler."""
+    given = [name for name in DASK_OPTIONS if getattr(args, name) is not None]
+    if args.engine != "dask" and given:
+        parser.error(f"argument --{given[0].replace('_', '-')}: needs --engine dask")
+    if args.scheduler is not None and args.memory_limit is not None:
+        parser.error("argument --memory-limit: not allowed with argument --scheduler")
+
+
+def _check_link_new(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """NEW may be a folder (a partitioned dataset); the engine's options as for 'link'."""
+    _check_engine(parser, args)
+    args.inputs = _folders_allowed(args, ("new",))
 
 
 def _folders_allowed(args: argparse.Namespace, dests: tuple[str, ...]) -> dict[str, Any]:
@@ -326,9 +338,10 @@ def _add_link_new(sub: argparse._SubParsersAction) -> None:
         help="match probability needed for a link (default: the model's)",
     )
     _add_run_dates_and_keys(p, "the earlier run's", "new")
+    _add_engine(p)
     p.set_defaults(
         func=run_link_new,
-        check=lambda args: setattr(args, "inputs", _folders_allowed(args, ("new",))),
+        check=functools.partial(_check_link_new, p),
         inputs={"new": ("NEW", "file"), "existing_run": ("EXISTING_RUN", "folder")},
         outputs={"out": ("--out", "folder")},
     )
@@ -339,17 +352,19 @@ def run_link_new(args: argparse.Namespace) -> int:
     from bansos_linkage.runs import command_record
     from bansos_linkage.runs.link import link_new_files
 
-    run = link_new_files(
-        args.new,
-        args.existing_run,
-        args.schema,
-        args.out,
-        threshold=args.threshold,
-        reference_date=args.reference_date,
-        progress=progress_bar("link-new"),
-        command=command_record("link-new", args),
-        include_kk=args.kk_column,
-    )
+    with _engine(args) as engine:
+        run = link_new_files(
+            args.new,
+            args.existing_run,
+            args.schema,
+            args.out,
+            threshold=args.threshold,
+            reference_date=args.reference_date,
+            progress=progress_bar("link-new"),
+            command=command_record("link-new", args),
+            include_kk=args.kk_column,
+            engine=engine,
+        )
     s = run.result.summary
     print(
         f"new   {s['input_left']:>9,} rows: {s['linked_left']:,} linked, "

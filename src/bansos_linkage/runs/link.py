@@ -55,6 +55,7 @@ from bansos_linkage.standardisation import StandardisedRecords, standardise
 if TYPE_CHECKING:
     from bansos_linkage.engines import Engine
     from bansos_linkage.linkage.linker import Linker, LinkResult
+    from bansos_linkage.linkage.outputs import LinkSummary
 
 OUTPUT_FILES = (
     "links.csv",
@@ -192,6 +193,27 @@ def _engine_name(engine: Engine | None) -> str:
     return "local" if engine is None else engine.name
 
 
+def _check_engine_runs(engine: Engine | None, linker: Linker, model: str | Path | None) -> None:
+    """Refuse a model holding an ML matcher on an engine, which runs only Fellegi-Sunter."""
+    if engine is not None and linker.ml_model_ is not None:
+        from bansos_linkage.errors import UsageError
+
+        raise UsageError(
+            f"the model holds an ML matcher, which the {_engine_name(engine)} engine does "
+            "not run; link with the local engine",
+            option="model",
+            file=model,
+        )
+
+
+def _engine_stages(summary: LinkSummary, engine: Engine | None) -> None:
+    """Record the engine's name and (if it keeps them) its stages' seconds."""
+    summary["engine"] = _engine_name(engine)
+    timings = getattr(engine, "timings_", None)
+    if timings:
+        summary["seconds"]["engine_stages"] = {k: round(v, 3) for k, v in timings.items()}
+
+
 def _run_into(out_dir: str | Path | None, job: Callable[[], LinkRun], command) -> LinkRun:
     """Run ``job`` and, with ``out_dir``, write its run folder: the folder is locked
     before any work (a second run into it fails at once, not after linking)."""
@@ -241,15 +263,8 @@ def _link_run(
     reference_date = reference_date or dt.date.today()
     given = model is not None or settings is not None
     linker = _linker(model, threshold, settings) if given else None
-    if engine is not None and linker is not None and linker.ml_model_ is not None:
-        from bansos_linkage.errors import UsageError
-
-        raise UsageError(
-            f"the model holds an ML matcher, which the {_engine_name(engine)} engine does "
-            "not run; link with the local engine",
-            option="model",
-            file=model,
-        )
+    if linker is not None:
+        _check_engine_runs(engine, linker, model)
     columns = (
         linker.columns_read()
         if linker is not None
@@ -297,14 +312,11 @@ def _link_run(
     result.summary["rejected_right"] = rejected_right
     result.summary["input_left"] = input_left
     result.summary["input_right"] = input_right
-    result.summary["engine"] = _engine_name(engine)
     result.summary["seconds"] = {
         **{k: round(v, 3) for k, v in seconds.items()},
         "link_stages": result.summary.get("seconds", {}),
     }
-    timings = getattr(engine, "timings_", None)
-    if timings:
-        result.summary["seconds"]["engine_stages"] = {k: round(v, 3) for k, v in timings.items()}
+    _engine_stages(result.summary, engine)
     families = household_links(result.links, records[0], records[1], include_kk=include_kk)
     result.summary["households"] = status_counts(families)
     rejected_rows = _joined_rejected(rejected)
@@ -339,6 +351,7 @@ def link_new_files(
     progress: Progress | None = None,
     command: Sequence[str] | Mapping[str, Any] | None = None,
     include_kk: bool = False,
+    engine: Engine | None = None,
 ) -> LinkRun:
     """Link a new export (this month's additions, say) against an earlier run's right
     register with that run's model, without refitting.
@@ -361,14 +374,17 @@ def link_new_files(
     checks were made at it); ``threshold`` overrides the model's. With
     ``out_dir`` the outputs are written as :func:`link_files` writes them (a run
     folder that ``review export`` and ``evaluate`` read); it must not be the
-    earlier run's folder.
+    earlier run's folder. ``engine``: link on it (e.g. a
+    :class:`~bansos_linkage.engines.dask.DaskEngine`: a month's additions against the
+    national register) instead of in this process; the links are the same.
 
     Raises
     ------
     InputError
         ``existing_run`` is not a whole link run folder (naming the file).
     UsageError
-        ``out_dir`` is the earlier run's folder.
+        ``out_dir`` is the earlier run's folder, or ``engine`` is given and the
+        earlier run's model holds an ML matcher.
     """
     from bansos_linkage.errors import UsageError
     from bansos_linkage.linkage.linker import Linker
@@ -379,6 +395,7 @@ def link_new_files(
     with folder_lock(folder):  # a rerun of link must not replace it while it is read
         earlier = read_run(folder)
         linker = Linker.load(earlier.model_path)
+    _check_engine_runs(engine, linker, earlier.model_path)
     if threshold is not None:
         linker.threshold = threshold
     if reference_date is None:
@@ -394,6 +411,7 @@ def link_new_files(
         reference_date,
         progress,
         include_kk=include_kk,
+        engine=engine,
     )
     return _run_into(out_dir, job, command)
 
@@ -408,6 +426,7 @@ def _link_new_run(
     progress: Progress | None,
     *,
     include_kk: bool = False,
+    engine: Engine | None = None,
 ) -> LinkRun:
     """The run of :func:`link_new_files`, in memory."""
     start = time.perf_counter()
@@ -421,7 +440,10 @@ def _link_new_run(
     linker.settings["schemas"] = [_schema_name(schema), schemas[-1]]
     start = time.perf_counter()
     with _naming_empty({"left": new}):
-        result = linker.link(records, right, progress=progress, keep_pairs=PAIRS_FLOOR)
+        if engine is not None:
+            result = engine.link(linker, records, right, keep_pairs=PAIRS_FLOOR)
+        else:
+            result = linker.link(records, right, progress=progress, keep_pairs=PAIRS_FLOOR)
     seconds = {"read_and_standardise": read_seconds, "link": time.perf_counter() - start}
     before = earlier.links[["left_id", "right_id"]].astype("string")
     linked_before = before.groupby("right_id", sort=False)["left_id"].agg(";".join)
@@ -433,11 +455,11 @@ def _link_new_run(
     s["existing_run"] = earlier_name
     s["input_left"], s["rejected_left"] = n_input, n_rejected
     s["input_right"], s["rejected_right"] = len(right), 0
-    result.summary["engine"] = _engine_name(None)
     s["seconds"] = {
         **{k: round(v, 3) for k, v in seconds.items()},
         "link_stages": s.get("seconds", {}),
     }
+    _engine_stages(s, engine)
     families = household_links(result.links, records, right, include_kk=include_kk)
     s["households"] = status_counts(families)
     return LinkRun(linker, result, records, right, rejected, families)
