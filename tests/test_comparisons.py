@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from bansos_linkage.linkage.comparisons import (
     DEFAULT_COMPARISONS,
@@ -283,3 +285,57 @@ def test_year_month_day_arithmetic_agrees_with_the_calendar():
     assert (year == days.astype("datetime64[Y]").astype(np.int64) + 1970).all()
     assert (month == month_start.astype(np.int64) % 12 + 1).all()
     assert (day == (days - month_start).astype(np.int64) + 1).all()
+
+
+_WORDS = st.sampled_from(
+    ["A", "M", "MU", "SITI", "SITIAMINAH", "AMINAH", "MINAH", "WAWAN", "WAN", "HERMAWAN"]
+    + ["AGUS", "AGUSTINUS", "MUHAMMAD", "YUSUF", "MAMAT", "MAT", "NUR", "NURAINI"]
+)
+# one or two spaces between words (the masks count spaces, the tests split words), up to
+# more words than a row of word ids holds
+_NAMES = st.tuples(st.lists(_WORDS, max_size=10), st.sampled_from([" ", "  "])).map(
+    lambda words_sep: words_sep[1].join(words_sep[0])
+)
+
+
+def _outcome(test, names, a, b):
+    try:
+        return test(names, a, b).tolist()
+    except ValueError as exc:  # the initials' definition refuses uneven words
+        return type(exc)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_NAMES, min_size=1, max_size=12, unique=True))
+@example(
+    ["SITI AMINAH", "SITIAMINAH", "AMINAH SITI", "M YUSUF", "MUHAMMAD YUSUF", "M MU YUSUF"]
+    + ["M MUHAMMAD YUSUF"]
+)
+def test_word_tests_on_word_ids_equal_their_python_definitions(vocabulary):
+    from unittest import mock
+
+    from bansos_linkage.linkage import comparisons as comps
+
+    text = np.array(vocabulary, dtype=object)
+    a, b = (ij.ravel() for ij in np.indices((len(text), len(text))))
+    vectorised = comps._Names.of(text)
+    with mock.patch.object(comps, "MAX_WORDS", 0):  # every name too long: all in Python
+        in_python = comps._Names.of(text)
+    assert not vectorised.word_ids.long.any() or max(map(len, map(str.split, text))) > 8
+    for test in (
+        comps._same_tokens,
+        comps._initials_compatible,
+        comps._word_subset,
+        comps._nickname,
+    ):
+        expected = _outcome(test, in_python, a, b)
+        assert _outcome(test, vectorised, a, b) == expected, test.__name__
+
+
+def test_a_name_column_one_register_lacks_is_missing_in_every_pair():
+    comp = NameComparison(column="mother_name", phonetic=None, name="mother_name")
+    left = pd.DataFrame({"mother_name": pd.Categorical(["SITI", "AMINAH", None])})
+    right = pd.DataFrame({"other": [1, 2]})
+    for one, other in ((left, right), (right, left)):
+        result = comp.compare(one, other, np.array([0, 1, 2]), np.array([0, 1, 0]))
+        assert (result.levels == -1).all() and np.isnan(result.similarity).all()
