@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from bansos_linkage.linkage.encoding import same_vocabulary
 
@@ -156,7 +158,7 @@ def _exact_pairs(
     lc: np.ndarray, rc: np.ndarray, max_block_pairs: int
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """All (left, right) position pairs sharing a code, blocks over the cap skipped."""
-    lo, ro = np.argsort(lc, kind="stable"), np.argsort(rc, kind="stable")
+    lo, ro = stable_order(lc), stable_order(rc)
     ls, rs = lc[lo], rc[ro]
     codes = _sorted_common(ls[ls >= 0], rs[rs >= 0])
     l_start, l_end = np.searchsorted(ls, codes), np.searchsorted(ls, codes, side="right")
@@ -193,7 +195,9 @@ def _sn_pairs(
     side = np.r_[np.zeros(len(left), dtype=bool), np.ones(len(right), dtype=bool)]
     pos = np.r_[np.arange(len(left)), np.arange(len(right))]
     valid, sort_key = _sort_keys(left[rule.key], right[rule.key])
-    order = np.flatnonzero(valid)[np.argsort(sort_key[valid], kind="stable")]
+    keys = sort_key[valid]
+    by_key = stable_order(keys) if keys.dtype != object else np.argsort(keys, kind="stable")
+    order = np.flatnonzero(valid)[by_key]
     s_side, s_pos = side[order], pos[order]
     lefts, rights = [], []
     for k in range(1, rule.window):
@@ -213,7 +217,7 @@ def _sort_keys(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if same_vocabulary(a, b):
         vocabulary = np.asarray(a.dtype.categories, dtype=object)  # type: ignore[union-attr, type-var]
         rank = np.empty(len(vocabulary) + 1, dtype=np.int64)
-        rank[np.argsort(vocabulary, kind="stable")] = np.arange(len(vocabulary))
+        rank[_text_order(vocabulary)] = np.arange(len(vocabulary))
         rank[-1] = -1  # code -1: missing
         codes = np.concatenate([a.array.codes, b.array.codes])
         valid = codes >= 0
@@ -222,6 +226,27 @@ def _sort_keys(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     keys = pd.concat([a, b], ignore_index=True).astype("string")
     valid = keys.notna().to_numpy() & (keys != "").fillna(False).to_numpy()
     return valid, keys.to_numpy(dtype=object)
+
+
+def _text_order(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values)`` of distinct strings, by Arrow: UTF-8 bytes sort in the
+    code-point order Python compares text by, and distinct values leave no ties."""
+    try:
+        return pc.sort_indices(pa.array(values, type=pa.large_string())).to_numpy()
+    except (pa.ArrowException, TypeError, ValueError):  # not all text (or not encodable)
+        return np.argsort(values, kind="stable")
+
+
+def stable_order(codes: np.ndarray) -> np.ndarray:
+    """``np.argsort(codes, kind="stable")`` of integer codes (-1 and up), faster: each
+    code made distinct by its position, the values are sorted (numpy's SIMD sort)."""
+    n = len(codes)
+    top = int(codes.max(initial=0)) + 2
+    if not n or top * n >= 2**62 or int(codes.min(initial=0)) < -1:
+        return np.argsort(codes, kind="stable")
+    keys = (codes.astype(np.int64) + 1) * n + np.arange(n)
+    keys.sort()
+    return keys % n
 
 
 def iter_candidate_pairs(
@@ -233,8 +258,10 @@ def iter_candidate_pairs(
     the cap) is dropped, so each pair comes out once without keeping earlier pairs.
     """
     _check_order(rules)
-    # earlier exact rules: codes per side and, per code, whether its block was kept
-    exact_codes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    # earlier exact rules' codes per side: -1 on the left where the block was skipped
+    # (or the key null), -2 on the right where null, so that equal codes are the pairs
+    # the rule made
+    exact_codes: list[tuple[np.ndarray, np.ndarray]] = []
     column_codes: dict[str, np.ndarray] = {}
     # pairs of earlier sorted-neighbourhood rules (a few per record), as sorted codes
     sn_seen = np.zeros(0, dtype=np.int64)
@@ -248,16 +275,22 @@ def iter_candidate_pairs(
             li, ri = _unique_pairs(li, ri)
         stats["pairs_before_dedup"] = int(len(li))
         keep = np.ones(len(li), dtype=bool)
-        for elc, erc, kept in exact_codes:
-            code = elc[li]
-            keep &= ~((code == erc[ri]) & kept[np.maximum(code, 0)] & (code >= 0))
+        for made_left, made_right in exact_codes:
+            keep &= made_left[li] != made_right[ri]
         if isinstance(rule, ExactRule):
-            exact_codes.append((lc, rc, _blocks_kept(lc, rc, rule.max_block_pairs)))
+            kept = _blocks_kept(lc, rc, rule.max_block_pairs)
+            made = np.where((lc >= 0) & kept[np.maximum(lc, 0)], lc, -1)
+            exact_codes.append((_compact(made), _compact(np.where(rc >= 0, rc, -2))))
         else:
             code = li.astype(np.int64) * width + ri
             keep &= ~np.isin(code, sn_seen, assume_unique=True)
             sn_seen = np.sort(np.concatenate([sn_seen, code[keep]]))  # disjoint: no repeats
         yield i, li[keep], ri[keep], stats
+
+
+def _compact(codes: np.ndarray) -> np.ndarray:
+    # half the memory to read per pair when the codes fit
+    return codes.astype(np.int32) if int(codes.max(initial=0)) < 2**31 else codes
 
 
 def _check_order(rules: Sequence[Rule]) -> None:
@@ -569,4 +602,5 @@ __all__ = [
     "pair_recall",
     "rule_keys",
     "sorted_unique",
+    "stable_order",
 ]
