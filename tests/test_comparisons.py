@@ -339,3 +339,39 @@ def test_a_name_column_one_register_lacks_is_missing_in_every_pair():
     for one, other in ((left, right), (right, left)):
         result = comp.compare(one, other, np.array([0, 1, 2]), np.array([0, 1, 0]))
         assert (result.levels == -1).all() and np.isnan(result.similarity).all()
+
+
+def _edited_nik(base, edits):
+    """``base`` with each (position, digit) edit, or (position, None): swapped with the next."""
+    digits = list(base)
+    for pos, digit in edits:
+        if digit is None and pos < 15:
+            digits[pos], digits[pos + 1] = digits[pos + 1], digits[pos]
+        elif digit is not None:
+            digits[pos] = digit
+    return "".join(digits)
+
+
+_NIK_PAIRS = st.tuples(
+    st.text("0123456789", min_size=16, max_size=16),
+    st.lists(st.tuples(st.integers(0, 15), st.sampled_from([None, *"0123456789"])), max_size=3),
+).map(lambda base_edits: (base_edits[0], _edited_nik(*base_edits)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_NIK_PAIRS, min_size=1, max_size=20))
+def test_nik_digit_differences_equal_their_per_pair_definition(pairs):
+    from bansos_linkage.linkage.comparisons import DATE_START, SERIAL_START, _digit_differences
+
+    def as_digits(niks):
+        return np.array(niks, dtype="U16").view("U1").reshape(len(niks), 16)
+
+    lefts, rights = zip(*pairs, strict=True)
+    n_diff, swapped, in_date = _digit_differences(as_digits(lefts), as_digits(rights))
+    for k, (x, y) in enumerate(pairs):
+        at = [i for i in range(16) if x[i] != y[i]]
+        assert n_diff[k] == len(at)
+        adjacent = len(at) == 2 and at[1] == at[0] + 1
+        assert swapped[k] == (adjacent and x[at[0]] == y[at[1]] and x[at[1]] == y[at[0]])
+        sex_day = at == [DATE_START] and abs(int(x[DATE_START]) - int(y[DATE_START])) == 4
+        assert in_date[k] == (any(DATE_START <= i < SERIAL_START for i in at) and not sex_day)

@@ -19,6 +19,7 @@ Pairs are ``(left_position, right_position)`` integer arrays.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -444,22 +445,9 @@ def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
     if "name_phonetic" in records:
         # split each distinct key once: registers repeat the same names many times
         codes, uniques = pd.factorize(records["name_phonetic"].astype("string"))
-        words = pd.Series(uniques, dtype="string")
-        first = words.str.extract(r"^(\S+)", expand=False)
-        # a one-word name has no last word of its own: as a key it would join every
-        # SRI born in a year across a province
-        last = words.str.extract(r" (\S+)$", expand=False)
-        end = last.fillna(first)
-        pair = first.where(first <= end, end) + " " + end.where(first <= end, first)
-        ordered = words.str.split(" ").map(lambda w: " ".join(sorted(w)), na_action="ignore")
-        for col, part in (
-            ("bk_name_first", first),
-            ("bk_name_last", last),
-            ("bk_name_end", end),
-            ("bk_name_pair", pair),
-            ("bk_name_words", ordered.astype("string")),
-        ):
-            out[col] = pd.Series(part.array.take(codes, allow_fill=True), index=records.index)
+        for col, part in _name_keys(uniques.to_numpy(dtype=object).tolist()).items():
+            keys = pd.array(part, dtype="string")
+            out[col] = pd.Series(keys.take(codes, allow_fill=True), index=records.index)
     out["bk_village"] = _village_key(records)
     if "full_name" in records:
         # within the village, names sorted as written and read backwards: neighbours
@@ -478,6 +466,30 @@ def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
     if "birth_date" in records:
         out["bk_birth_year"] = pd.to_datetime(records["birth_date"]).dt.year.astype("Int32")
     return out
+
+
+_FIRST_WORD, _LAST_WORD = re.compile(r"^(\S+)"), re.compile(r" (\S+)$")
+
+
+def _name_keys(names: list[str]) -> dict[str, list[str | None]]:
+    """The name keys of each distinct phonetic name (None: no such key), by a loop in
+    Python: pandas' string methods run Python per value too, with more overhead."""
+    first = [m.group(1) if (m := _FIRST_WORD.search(w)) else None for w in names]
+    # a one-word name has no last word of its own: as a key it would join every
+    # SRI born in a year across a province
+    last = [m.group(1) if (m := _LAST_WORD.search(w)) else None for w in names]
+    end = [f if e is None else e for f, e in zip(first, last, strict=True)]
+    pair = [
+        None if f is None else f"{f} {e}" if f <= e else f"{e} {f}"  # type: ignore[operator]
+        for f, e in zip(first, end, strict=True)
+    ]
+    return {
+        "bk_name_first": first,
+        "bk_name_last": last,
+        "bk_name_end": end,
+        "bk_name_pair": pair,
+        "bk_name_words": [" ".join(sorted(w.split(" "))) for w in names],
+    }
 
 
 def _village_key(records: pd.DataFrame) -> pd.Series:

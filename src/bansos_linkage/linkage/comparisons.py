@@ -591,20 +591,17 @@ class NikComparison(_Named, _ExactOnColumn):
         ca, cb, vocabulary = _pair_codes(left, right, self.column, self.column, *rows)
         missing = (ca < 0) | (cb < 0) | self._kk_in_nik_field(left, right, *rows)
         digits = _per_value(vocabulary, "digits", _digits)
-        if not len(digits):
-            digits = np.zeros((1, 16), dtype="U1")
-        da, db = digits[np.where(missing, 0, ca)], digits[np.where(missing, 0, cb)]
-        diff = (da != db) & ~missing[:, None]
-        n_diff = diff.sum(axis=1)
-        swapped = (n_diff == 2) & _adjacent_swap(da, db, diff)
-        # day and day + 40 is a man and a woman born the same day (twins, neighbours), not
-        # a typo: no typo key is four digits from another
-        in_date = diff[:, DATE_START:SERIAL_START].any(axis=1)
-        in_date &= ~_sex_digit_apart(da, db, diff[:, DATE_START] & (n_diff == 1))
+        # equal codes are equal NIKs: only the pairs whose codes differ are read digit by digit
+        differ = np.flatnonzero(~missing & (ca != cb))
+        n_diff, swapped, in_date = (np.zeros(len(ca), dtype=t) for t in (np.int64, bool, bool))
+        n_diff[differ], swapped[differ], in_date[differ] = _digit_differences(
+            digits[ca[differ]], digits[cb[differ]]
+        )
         conflict = _flag(left, self.conflict, left_rows) | _flag(right, self.conflict, right_rows)
         if self.date is not None:
             # the records' own dates differ: the NIKs' difference is theirs, not a typo
-            missing |= (n_diff > 0) & self._dates_differ(left, right, *rows)
+            some = np.flatnonzero(n_diff > 0)
+            missing[some] |= self._dates_differ(left, right, left_rows[some], right_rows[some])
         conditions = [
             (n_diff == 0) & ~conflict,
             swapped,
@@ -648,6 +645,21 @@ def _digits(values: np.ndarray) -> np.ndarray:
     text = pd.Series(values, dtype="string").fillna("").str.rjust(16, "0").str.slice(0, 16)
     fixed = text.to_numpy(dtype=object).astype("U16")
     return fixed.view("U1").reshape(len(values), 16) if len(values) else np.zeros((0, 16), "U1")
+
+
+def _digit_differences(da: np.ndarray, db: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Of NIK pairs (their digits): how many digits differ, whether two adjacent digits
+    are swapped, whether a digit of the date differs (a typo, not the other sex's day)."""
+    diff = da.view(np.uint32) != db.view(np.uint32)  # code points: faster than text
+    n_diff = diff.sum(axis=1)
+    two = np.flatnonzero(n_diff == 2)
+    swapped = np.zeros(len(da), dtype=bool)
+    swapped[two] = _adjacent_swap(da[two], db[two], diff[two])
+    # day and day + 40 is a man and a woman born the same day (twins, neighbours), not
+    # a typo: no typo key is four digits from another
+    in_date = diff[:, DATE_START:SERIAL_START].any(axis=1)
+    in_date &= ~_sex_digit_apart(da, db, diff[:, DATE_START] & (n_diff == 1))
+    return n_diff, swapped, in_date
 
 
 def _sex_digit_apart(da: np.ndarray, db: np.ndarray, only_day_tens: np.ndarray) -> np.ndarray:
