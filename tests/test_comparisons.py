@@ -375,3 +375,13 @@ def test_nik_digit_differences_equal_their_per_pair_definition(pairs):
         assert swapped[k] == (adjacent and x[at[0]] == y[at[1]] and x[at[1]] == y[at[0]])
         sex_day = at == [DATE_START] and abs(int(x[DATE_START]) - int(y[DATE_START])) == 4
         assert in_date[k] == (any(DATE_START <= i < SERIAL_START for i in at) and not sex_day)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text("0123456789\u0663x", max_size=20)), max_size=30))
+def test_nik_digits_are_the_zero_padded_first_16_characters(values):
+    from bansos_linkage.linkage.comparisons import _digits
+
+    expected = [list(("" if v is None else v).rjust(16, "0")[:16]) for v in values]
+    digits = _digits(np.array(values, dtype=object))
+    assert digits.dtype == np.dtype("U1") and digits.tolist() == expected

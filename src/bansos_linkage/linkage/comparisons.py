@@ -17,10 +17,12 @@ import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from bansos_linkage.linkage.blocking import KEY_SOURCES, Rule, rule_keys
 from bansos_linkage.linkage.encoding import same_vocabulary
@@ -643,8 +645,32 @@ DATE_START, SERIAL_START = 6, 12
 def _digits(values: np.ndarray) -> np.ndarray:
     """The 16 characters of each NIK (left-padded with zeros) as a (n, 16) array."""
     text = pd.Series(values, dtype="string").fillna("").str.rjust(16, "0").str.slice(0, 16)
+    ascii_bytes = _fixed_width_bytes(text, 16)
+    if ascii_bytes is not None:  # one byte per character: no Python string per value
+        return ascii_bytes.astype(np.uint32).view("U1")
     fixed = text.to_numpy(dtype=object).astype("U16")
     return fixed.view("U1").reshape(len(values), 16) if len(values) else np.zeros((0, 16), "U1")
+
+
+def _fixed_width_bytes(text: pd.Series, width: int) -> np.ndarray | None:
+    """The UTF-8 bytes of strings all ``width`` bytes long, as (n, width) read off the
+    Arrow buffer: ``width`` characters padded to ``width`` bytes are ASCII, one byte each.
+    None for any other strings (or not Arrow-backed)."""
+    try:
+        arr = pa.array(text.array)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not len(arr) or arr.null_count or not pa.types.is_large_string(arr.type):
+        return None
+    lengths = pc.min_max(pc.binary_length(arr))
+    if lengths["min"].as_py() != width or lengths["max"].as_py() != width:
+        return None
+    _, offsets, data = arr.buffers()
+    start = int(np.frombuffer(offsets, dtype=np.int64, count=1, offset=8 * arr.offset)[0])
+    flat = np.frombuffer(data, dtype=np.uint8, count=width * len(arr), offset=start)
+    return flat.reshape(len(arr), width)
 
 
 def _digit_differences(da: np.ndarray, db: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -728,29 +754,35 @@ class DateComparison(_Named):
     def compare(
         self, left: pd.DataFrame, right: pd.DataFrame, left_rows: np.ndarray, right_rows: np.ndarray
     ) -> ComparisonResult:
-        a = _days(left, self.column, left_rows)
-        b = _days(right, self.column, right_rows)
+        # each side's dates split into year, month and day once, for all the pairings
+        a = _Dates.of(_days(left, self.column, left_rows))
+        b = _Dates.of(_days(right, self.column, right_rows))
         vague_a = _vague(left, self.precision, left_rows)
         vague_b = _vague(right, self.precision, right_rows)
         levels, sims = self._levels(a, b, vague_a, vague_b)
         if self.alternative is not None:
-            alt_a = _days(left, self.alternative, left_rows)
-            alt_b = _days(right, self.alternative, right_rows)
-            alt_a[_flag(left, self.conflict, left_rows)] = np.datetime64("NaT")
-            alt_b[_flag(right, self.conflict, right_rows)] = np.datetime64("NaT")
+            alt_a = self._nik_dates(left, left_rows)
+            alt_b = self._nik_dates(right, right_rows)
             exact = np.zeros(len(left_rows), dtype=bool)  # a NIK date is always to the day
             for x, y, vx, vy in ((alt_a, b, exact, vague_b), (a, alt_b, vague_a, exact)):
                 lv, sv = self._levels(x, y, vx, vy)
                 levels, sims = np.maximum(levels, lv), np.fmax(sims, sv)
         return ComparisonResult(levels, sims)
 
+    def _nik_dates(self, frame: pd.DataFrame, rows: np.ndarray) -> _Dates:
+        assert self.alternative is not None
+        days = _days(frame, self.alternative, rows)
+        days[_flag(frame, self.conflict, rows)] = np.datetime64("NaT")
+        return _Dates.of(days)
+
     def _levels(
-        self, a: np.ndarray, b: np.ndarray, vague_a: np.ndarray, vague_b: np.ndarray
+        self, a: _Dates, b: _Dates, vague_a: np.ndarray, vague_b: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        missing = np.isnat(a) | np.isnat(b)
+        missing = a.missing | b.missing
         exact_known = ~vague_a & ~vague_b
-        (ya, ma, da), (yb, mb, db) = _year_month_day(a), _year_month_day(b)
-        days = np.where(missing, np.nan, np.abs((a - b).astype(np.int64)).astype(float))
+        (ya, ma, da), (yb, mb, db) = a.ymd, b.ymd
+        apart = np.abs((a.days - b.days).astype(np.int64))
+        days = np.where(missing, np.nan, apart.astype(float))
         same_year = ya == yb
         conditions = [
             exact_known & (days == 0),
@@ -768,6 +800,18 @@ class DateComparison(_Named):
         conditions = [np.asarray(c, dtype=bool) & ~missing for c in conditions]
         similarity = np.where(missing, np.nan, np.exp(-np.nan_to_num(days) / 365.0))
         return _assign(conditions, missing), similarity
+
+
+class _Dates(NamedTuple):
+    """Dates (``datetime64[D]``), which are missing, and their year, month and day."""
+
+    days: np.ndarray
+    missing: np.ndarray
+    ymd: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    @classmethod
+    def of(cls, days: np.ndarray) -> _Dates:
+        return cls(days, np.isnat(days), _year_month_day(days))
 
 
 def _days(frame: pd.DataFrame, column: str, rows: np.ndarray) -> np.ndarray:
