@@ -214,3 +214,22 @@ def test_em_on_pattern_counts_summed_over_partitions_gives_the_in_process_model(
     for k in range(len(labels)):
         np.testing.assert_allclose(summed.m_[k], whole.m_[k], rtol=1e-9)
     assert [r["pairs"] for r in summed_report] == [r["pairs"] for r in whole_report]
+
+
+def test_probability_in_place_equals_probability_bit_for_bit():
+    from bansos_linkage.linkage.fellegi_sunter import probability
+    from bansos_linkage.linkage.training import _probability_into
+
+    weights = np.r_[np.random.default_rng(0).normal(0, 30, 10_000), -5000, 5000, np.nan]
+    out = _probability_into(weights, -13.7, np.empty_like(weights))
+    assert np.array_equal(out, probability(weights - 13.7), equal_nan=True)
+
+
+def test_random_pairs_are_sorted_by_left_then_right_as_a_lexsort():
+    from bansos_linkage.linkage.training import random_pairs
+
+    a, b = random_pairs(50, 60, 2_000, seed=3)
+    rng = np.random.default_rng(3)
+    a0, b0 = rng.integers(0, 50, 2_000), rng.integers(0, 60, 2_000)
+    order = np.lexsort((b0, a0))
+    assert a.tolist() == a0[order].tolist() and b.tolist() == b0[order].tolist()
