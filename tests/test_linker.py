@@ -355,3 +355,12 @@ def test_a_linker_shows_its_parameters_and_refuses_unknown_ones(linked):
     with pytest.raises(ValueError, match="no_such"):
         fresh.set_params(no_such=1)
     assert fresh.set_params(threshold=0.6) is fresh and fresh.threshold == 0.6
+
+
+def test_forked_workers_and_this_process_link_alike(dtks_regsosek):
+    # chunks go to forked workers as int32 positions: the links and probabilities
+    # must be those compared in this process
+    p = dtks_regsosek
+    here = Linker(n_jobs=1).fit_link(p.left, p.right).links
+    forked = Linker(n_jobs=2).fit_link(p.left, p.right).links
+    pd.testing.assert_frame_equal(here, forked)

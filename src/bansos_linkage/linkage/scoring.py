@@ -131,6 +131,8 @@ class ChunkPool:
 
     def submit(self, a: np.ndarray, b: np.ndarray) -> None:
         if self.parallel:
+            if max(len(self.left), len(self.right)) < 2**31:  # positions fit in int32:
+                a, b = a.astype(np.int32), b.astype(np.int32)  # half the bytes to send
             self.pending.append(self.pool.apply_async(_compare_shared, ((a, b),)))
         else:
             self.pending.append(self.compare_pairs(self.left, self.right, a, b, self.similarities))
