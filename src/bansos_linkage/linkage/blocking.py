@@ -283,9 +283,10 @@ def iter_candidate_pairs(
             made = np.where((lc >= 0) & kept[np.maximum(lc, 0)], lc, -1)
             exact_codes.append((_compact(made), _compact(np.where(rc >= 0, rc, -2))))
         else:
-            code = li.astype(np.int64) * width + ri
+            code = li.astype(np.int64) * width + ri  # sorted, as _unique_pairs sorts
             keep &= ~np.isin(code, sn_seen, assume_unique=True)
-            sn_seen = np.sort(np.concatenate([sn_seen, code[keep]]))  # disjoint: no repeats
+            # two sorted runs, disjoint: a stable sort merges them (no repeats)
+            sn_seen = np.sort(np.concatenate([sn_seen, code[keep]]), kind="stable")
         yield i, li[keep], ri[keep], stats
 
 
