@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bansos_linkage.linkage.blocking import (
     ExactRule,
@@ -13,6 +15,7 @@ from bansos_linkage.linkage.blocking import (
     family_codes,
     family_pairs,
     pair_recall,
+    stable_order,
 )
 
 LEFT = pd.DataFrame(
@@ -113,3 +116,26 @@ def test_family_pairs_pair_every_member_of_linked_families():
     # a record without a family has no family pairs; big families are not crossed
     assert len(family_pairs(lf, rf, np.array([3]), np.array([1]))[0]) == 0
     assert len(family_pairs(lf, rf, np.array([0]), np.array([0]), max_members=2)[0]) == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-1, 40), max_size=300), st.sampled_from([np.int32, np.int64]))
+def test_stable_order_is_a_stable_argsort(codes, dtype):
+    codes = np.array(codes, dtype=dtype)
+    assert stable_order(codes).tolist() == np.argsort(codes, kind="stable").tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(max_size=6), unique=True, max_size=50))
+def test_text_order_sorts_distinct_strings_as_python_does(values):
+    from bansos_linkage.linkage.blocking import _text_order
+
+    values = np.array(values, dtype=object)
+    assert _text_order(values).tolist() == np.argsort(values, kind="stable").tolist()
+
+
+def test_text_order_of_text_arrow_cannot_hold_falls_back_to_numpy():
+    from bansos_linkage.linkage.blocking import _text_order
+
+    values = np.array(["b", "a\udc80", "a", ""], dtype=object)  # a lone surrogate
+    assert _text_order(values).tolist() == [3, 2, 1, 0]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from bansos_linkage.linkage.comparisons import (
     DEFAULT_COMPARISONS,
@@ -309,3 +311,103 @@ def test_relationship_reads_encoded_and_text_codes_alike():
     encoded = encode_columns(left.astype(str), right, [["relationship"]])
     assert plain.tolist() == [2, 0, 1]
     assert RelationshipComparison().compare(*encoded, rows, rows).levels.tolist() == [2, 0, 1]
+
+
+_WORDS = st.sampled_from(
+    ["A", "M", "MU", "SITI", "SITIAMINAH", "AMINAH", "MINAH", "WAWAN", "WAN", "HERMAWAN"]
+    + ["AGUS", "AGUSTINUS", "MUHAMMAD", "YUSUF", "MAMAT", "MAT", "NUR", "NURAINI"]
+)
+# one or two spaces between words (the masks count spaces, the tests split words), up to
+# more words than a row of word ids holds
+_NAMES = st.tuples(st.lists(_WORDS, max_size=10), st.sampled_from([" ", "  "])).map(
+    lambda words_sep: words_sep[1].join(words_sep[0])
+)
+
+
+def _outcome(test, names, a, b):
+    try:
+        return test(names, a, b).tolist()
+    except ValueError as exc:  # the initials' definition refuses uneven words
+        return type(exc)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_NAMES, min_size=1, max_size=12, unique=True))
+@example(
+    ["SITI AMINAH", "SITIAMINAH", "AMINAH SITI", "M YUSUF", "MUHAMMAD YUSUF", "M MU YUSUF"]
+    + ["M MUHAMMAD YUSUF"]
+)
+def test_word_tests_on_word_ids_equal_their_python_definitions(vocabulary):
+    from unittest import mock
+
+    from bansos_linkage.linkage import comparisons as comps
+
+    text = np.array(vocabulary, dtype=object)
+    a, b = (ij.ravel() for ij in np.indices((len(text), len(text))))
+    vectorised = comps._Names.of(text)
+    with mock.patch.object(comps, "MAX_WORDS", 0):  # every name too long: all in Python
+        in_python = comps._Names.of(text)
+    assert not vectorised.word_ids.long.any() or max(map(len, map(str.split, text))) > 8
+    for test in (
+        comps._same_tokens,
+        comps._initials_compatible,
+        comps._word_subset,
+        comps._nickname,
+    ):
+        expected = _outcome(test, in_python, a, b)
+        assert _outcome(test, vectorised, a, b) == expected, test.__name__
+
+
+def test_a_name_column_one_register_lacks_is_missing_in_every_pair():
+    comp = NameComparison(column="mother_name", phonetic=None, name="mother_name")
+    left = pd.DataFrame({"mother_name": pd.Categorical(["SITI", "AMINAH", None])})
+    right = pd.DataFrame({"other": [1, 2]})
+    for one, other in ((left, right), (right, left)):
+        result = comp.compare(one, other, np.array([0, 1, 2]), np.array([0, 1, 0]))
+        assert (result.levels == -1).all() and np.isnan(result.similarity).all()
+
+
+def _edited_nik(base, edits):
+    """``base`` with each (position, digit) edit, or (position, None): swapped with the next."""
+    digits = list(base)
+    for pos, digit in edits:
+        if digit is None and pos < 15:
+            digits[pos], digits[pos + 1] = digits[pos + 1], digits[pos]
+        elif digit is not None:
+            digits[pos] = digit
+    return "".join(digits)
+
+
+_NIK_PAIRS = st.tuples(
+    st.text("0123456789", min_size=16, max_size=16),
+    st.lists(st.tuples(st.integers(0, 15), st.sampled_from([None, *"0123456789"])), max_size=3),
+).map(lambda base_edits: (base_edits[0], _edited_nik(*base_edits)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_NIK_PAIRS, min_size=1, max_size=20))
+def test_nik_digit_differences_equal_their_per_pair_definition(pairs):
+    from bansos_linkage.linkage.comparisons import DATE_START, SERIAL_START, _digit_differences
+
+    def as_digits(niks):
+        return np.array(niks, dtype="U16").view("U1").reshape(len(niks), 16)
+
+    lefts, rights = zip(*pairs, strict=True)
+    n_diff, swapped, in_date = _digit_differences(as_digits(lefts), as_digits(rights))
+    for k, (x, y) in enumerate(pairs):
+        at = [i for i in range(16) if x[i] != y[i]]
+        assert n_diff[k] == len(at)
+        adjacent = len(at) == 2 and at[1] == at[0] + 1
+        assert swapped[k] == (adjacent and x[at[0]] == y[at[1]] and x[at[1]] == y[at[0]])
+        sex_day = at == [DATE_START] and abs(int(x[DATE_START]) - int(y[DATE_START])) == 4
+        assert in_date[k] == (any(DATE_START <= i < SERIAL_START for i in at) and not sex_day)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text("0123456789\u0663x", max_size=20)), max_size=30))
+def test_nik_digits_are_the_zero_padded_first_16_characters(values):
+    from bansos_linkage.linkage.comparisons import _digits
+
+    expected = [list(("" if v is None else v).rjust(16, "0")[:16]) for v in values]
+    digits = _digits(np.array(values, dtype=object))
+    assert digits.dtype == np.dtype("U1") and digits.tolist() == expected

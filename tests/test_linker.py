@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bansos_linkage.errors import (
     EmptyInputError,
@@ -355,3 +357,27 @@ def test_a_linker_shows_its_parameters_and_refuses_unknown_ones(linked):
     with pytest.raises(ValueError, match="no_such"):
         fresh.set_params(no_such=1)
     assert fresh.set_params(threshold=0.6) is fresh and fresh.threshold == 0.6
+
+
+def test_forked_workers_and_this_process_link_alike(dtks_regsosek):
+    # chunks go to forked workers as int32 positions: the links and probabilities
+    # must be those compared in this process
+    p = dtks_regsosek
+    here = Linker(n_jobs=1).fit_link(p.left, p.right).links
+    forked = Linker(n_jobs=2).fit_link(p.left, p.right).links
+    pd.testing.assert_frame_equal(here, forked)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 9), st.integers(0, 7)), max_size=40),
+    st.lists(st.tuples(st.integers(0, 12), st.integers(0, 7)), max_size=40),
+)
+def test_not_among_is_set_difference(scored, asked):
+    from bansos_linkage.linkage.scoring import not_among
+
+    def arrays(pairs):
+        return (np.array([p[k] for p in pairs], dtype=np.int64) for k in (0, 1))
+
+    new = not_among(*arrays(asked), *arrays(scored), 8)
+    assert new.tolist() == [pair not in set(scored) for pair in asked]

@@ -225,3 +225,22 @@ def test_relationship_to_the_head_is_learnt_as_evidence(fitted):
     # changed with the head (a married child now heads its own family) in between
     assert weight["exact"] > 0 > weight["else"]
     assert weight["else"] < weight["role_changed"] < weight["exact"]
+
+
+def test_probability_in_place_equals_probability_bit_for_bit():
+    from bansos_linkage.linkage.fellegi_sunter import probability
+    from bansos_linkage.linkage.training import _probability_into
+
+    weights = np.r_[np.random.default_rng(0).normal(0, 30, 10_000), -5000, 5000, np.nan]
+    out = _probability_into(weights, -13.7, np.empty_like(weights))
+    assert np.array_equal(out, probability(weights - 13.7), equal_nan=True)
+
+
+def test_random_pairs_are_sorted_by_left_then_right_as_a_lexsort():
+    from bansos_linkage.linkage.training import random_pairs
+
+    a, b = random_pairs(50, 60, 2_000, seed=3)
+    rng = np.random.default_rng(3)
+    a0, b0 = rng.integers(0, 50, 2_000), rng.integers(0, 60, 2_000)
+    order = np.lexsort((b0, a0))
+    assert a.tolist() == a0[order].tolist() and b.tolist() == b0[order].tolist()

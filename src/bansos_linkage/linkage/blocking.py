@@ -19,11 +19,14 @@ Pairs are ``(left_position, right_position)`` integer arrays.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from bansos_linkage.linkage.encoding import same_vocabulary
 
@@ -156,7 +159,7 @@ def _exact_pairs(
     lc: np.ndarray, rc: np.ndarray, max_block_pairs: int
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """All (left, right) position pairs sharing a code, blocks over the cap skipped."""
-    lo, ro = np.argsort(lc, kind="stable"), np.argsort(rc, kind="stable")
+    lo, ro = stable_order(lc), stable_order(rc)
     ls, rs = lc[lo], rc[ro]
     codes = _sorted_common(ls[ls >= 0], rs[rs >= 0])
     l_start, l_end = np.searchsorted(ls, codes), np.searchsorted(ls, codes, side="right")
@@ -193,7 +196,9 @@ def _sn_pairs(
     side = np.r_[np.zeros(len(left), dtype=bool), np.ones(len(right), dtype=bool)]
     pos = np.r_[np.arange(len(left)), np.arange(len(right))]
     valid, sort_key = _sort_keys(left[rule.key], right[rule.key])
-    order = np.flatnonzero(valid)[np.argsort(sort_key[valid], kind="stable")]
+    keys = sort_key[valid]
+    by_key = stable_order(keys) if keys.dtype != object else np.argsort(keys, kind="stable")
+    order = np.flatnonzero(valid)[by_key]
     s_side, s_pos = side[order], pos[order]
     lefts, rights = [], []
     for k in range(1, rule.window):
@@ -213,7 +218,7 @@ def _sort_keys(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if same_vocabulary(a, b):
         vocabulary = np.asarray(a.dtype.categories, dtype=object)  # type: ignore[union-attr, type-var]
         rank = np.empty(len(vocabulary) + 1, dtype=np.int64)
-        rank[np.argsort(vocabulary, kind="stable")] = np.arange(len(vocabulary))
+        rank[_text_order(vocabulary)] = np.arange(len(vocabulary))
         rank[-1] = -1  # code -1: missing
         codes = np.concatenate([a.array.codes, b.array.codes])
         valid = codes >= 0
@@ -222,6 +227,27 @@ def _sort_keys(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     keys = pd.concat([a, b], ignore_index=True).astype("string")
     valid = keys.notna().to_numpy() & (keys != "").fillna(False).to_numpy()
     return valid, keys.to_numpy(dtype=object)
+
+
+def _text_order(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values)`` of distinct strings, by Arrow: UTF-8 bytes sort in the
+    code-point order Python compares text by, and distinct values leave no ties."""
+    try:
+        return pc.sort_indices(pa.array(values, type=pa.large_string())).to_numpy()
+    except (pa.ArrowException, TypeError, ValueError):  # not all text (or not encodable)
+        return np.argsort(values, kind="stable")
+
+
+def stable_order(codes: np.ndarray) -> np.ndarray:
+    """``np.argsort(codes, kind="stable")`` of integer codes (-1 and up), faster: each
+    code made distinct by its position, the values are sorted (numpy's SIMD sort)."""
+    n = len(codes)
+    top = int(codes.max(initial=0)) + 2
+    if not n or top * n >= 2**62 or int(codes.min(initial=0)) < -1:
+        return np.argsort(codes, kind="stable")
+    keys = (codes.astype(np.int64) + 1) * n + np.arange(n)
+    keys.sort()
+    return keys % n
 
 
 def iter_candidate_pairs(
@@ -233,8 +259,10 @@ def iter_candidate_pairs(
     the cap) is dropped, so each pair comes out once without keeping earlier pairs.
     """
     _check_order(rules)
-    # earlier exact rules: codes per side and, per code, whether its block was kept
-    exact_codes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    # earlier exact rules' codes per side: -1 on the left where the block was skipped
+    # (or the key null), -2 on the right where null, so that equal codes are the pairs
+    # the rule made
+    exact_codes: list[tuple[np.ndarray, np.ndarray]] = []
     column_codes: dict[str, np.ndarray] = {}
     # pairs of earlier sorted-neighbourhood rules (a few per record), as sorted codes
     sn_seen = np.zeros(0, dtype=np.int64)
@@ -248,16 +276,23 @@ def iter_candidate_pairs(
             li, ri = _unique_pairs(li, ri)
         stats["pairs_before_dedup"] = int(len(li))
         keep = np.ones(len(li), dtype=bool)
-        for elc, erc, kept in exact_codes:
-            code = elc[li]
-            keep &= ~((code == erc[ri]) & kept[np.maximum(code, 0)] & (code >= 0))
+        for made_left, made_right in exact_codes:
+            keep &= made_left[li] != made_right[ri]
         if isinstance(rule, ExactRule):
-            exact_codes.append((lc, rc, _blocks_kept(lc, rc, rule.max_block_pairs)))
+            kept = _blocks_kept(lc, rc, rule.max_block_pairs)
+            made = np.where((lc >= 0) & kept[np.maximum(lc, 0)], lc, -1)
+            exact_codes.append((_compact(made), _compact(np.where(rc >= 0, rc, -2))))
         else:
-            code = li.astype(np.int64) * width + ri
+            code = li.astype(np.int64) * width + ri  # sorted, as _unique_pairs sorts
             keep &= ~np.isin(code, sn_seen, assume_unique=True)
-            sn_seen = np.sort(np.concatenate([sn_seen, code[keep]]))  # disjoint: no repeats
+            # two sorted runs, disjoint: a stable sort merges them (no repeats)
+            sn_seen = np.sort(np.concatenate([sn_seen, code[keep]]), kind="stable")
         yield i, li[keep], ri[keep], stats
+
+
+def _compact(codes: np.ndarray) -> np.ndarray:
+    # half the memory to read per pair when the codes fit
+    return codes.astype(np.int32) if int(codes.max(initial=0)) < 2**31 else codes
 
 
 def _check_order(rules: Sequence[Rule]) -> None:
@@ -411,22 +446,9 @@ def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
     if "name_phonetic" in records:
         # split each distinct key once: registers repeat the same names many times
         codes, uniques = pd.factorize(records["name_phonetic"].astype("string"))
-        words = pd.Series(uniques, dtype="string")
-        first = words.str.extract(r"^(\S+)", expand=False)
-        # a one-word name has no last word of its own: as a key it would join every
-        # SRI born in a year across a province
-        last = words.str.extract(r" (\S+)$", expand=False)
-        end = last.fillna(first)
-        pair = first.where(first <= end, end) + " " + end.where(first <= end, first)
-        ordered = words.str.split(" ").map(lambda w: " ".join(sorted(w)), na_action="ignore")
-        for col, part in (
-            ("bk_name_first", first),
-            ("bk_name_last", last),
-            ("bk_name_end", end),
-            ("bk_name_pair", pair),
-            ("bk_name_words", ordered.astype("string")),
-        ):
-            out[col] = pd.Series(part.array.take(codes, allow_fill=True), index=records.index)
+        for col, part in _name_keys(uniques.to_numpy(dtype=object).tolist()).items():
+            keys = pd.array(part, dtype="string")
+            out[col] = pd.Series(keys.take(codes, allow_fill=True), index=records.index)
     out["bk_village"] = _village_key(records)
     if "full_name" in records:
         # within the village, names sorted as written and read backwards: neighbours
@@ -445,6 +467,30 @@ def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
     if "birth_date" in records:
         out["bk_birth_year"] = pd.to_datetime(records["birth_date"]).dt.year.astype("Int32")
     return out
+
+
+_FIRST_WORD, _LAST_WORD = re.compile(r"^(\S+)"), re.compile(r" (\S+)$")
+
+
+def _name_keys(names: list[str]) -> dict[str, list[str | None]]:
+    """The name keys of each distinct phonetic name (None: no such key), by a loop in
+    Python: pandas' string methods run Python per value too, with more overhead."""
+    first = [m.group(1) if (m := _FIRST_WORD.search(w)) else None for w in names]
+    # a one-word name has no last word of its own: as a key it would join every
+    # SRI born in a year across a province
+    last = [m.group(1) if (m := _LAST_WORD.search(w)) else None for w in names]
+    end = [f if e is None else e for f, e in zip(first, last, strict=True)]
+    pair = [
+        None if f is None else f"{f} {e}" if f <= e else f"{e} {f}"  # type: ignore[operator]
+        for f, e in zip(first, end, strict=True)
+    ]
+    return {
+        "bk_name_first": first,
+        "bk_name_last": last,
+        "bk_name_end": end,
+        "bk_name_pair": pair,
+        "bk_name_words": [" ".join(sorted(w.split(" "))) for w in names],
+    }
 
 
 def _village_key(records: pd.DataFrame) -> pd.Series:
@@ -569,4 +615,5 @@ __all__ = [
     "pair_recall",
     "rule_keys",
     "sorted_unique",
+    "stable_order",
 ]

@@ -14,12 +14,15 @@ All work is vectorised over the pairs of one chunk (``left_rows``,
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from bansos_linkage.linkage.blocking import KEY_SOURCES, Rule, rule_keys
 from bansos_linkage.linkage.encoding import same_vocabulary
@@ -57,6 +60,13 @@ def _pair_codes(
     a, b = left.get(left_column), right.get(right_column)
     if a is not None and b is not None and same_vocabulary(a, b):
         return a.array.codes[left_rows], b.array.codes[right_rows], a.dtype.categories  # type: ignore[union-attr]
+    one = a if b is None else b if a is None else None
+    if one is not None and isinstance(one.dtype, pd.CategoricalDtype):
+        # a column one register lacks: every pair is missing, no value need be read
+        codes = one.array.codes[left_rows if one is a else right_rows]
+        absent = np.full(len(right_rows if one is a else left_rows), -1, dtype=codes.dtype)
+        pair = (codes, absent) if one is a else (absent, codes)
+        return (*pair, one.dtype.categories)
     va = _values(left, left_column, left_rows)
     vb = _values(right, right_column, right_rows)
     codes, vocabulary = pd.factorize(np.concatenate([va, vb]), use_na_sentinel=True)
@@ -320,8 +330,7 @@ class NameComparison(_Named, _ExactOnColumn):
             same_key = (pa >= 0) & (pa == pb)
         else:
             same_key = np.zeros(len(first), dtype=bool)
-        # the word-level tests run in Python, so each runs only on the pairs that no
-        # stronger level has claimed
+        # each word-level test runs only on the pairs that no stronger level has claimed
         tests = [
             lambda i: ua[i] == ub[i],
             lambda i: _same_tokens(names, ua[i], ub[i]),
@@ -346,6 +355,7 @@ class _Names:
     letters: np.ndarray
     length: np.ndarray
     has_initial: np.ndarray
+    word_ids: _WordIds
 
     @classmethod
     def of(cls, vocabulary: np.ndarray) -> _Names:
@@ -359,7 +369,97 @@ class _Names:
             letters=length - spaces,
             length=length,
             has_initial=padded.str.contains(r" [A-Z] ", regex=True).to_numpy(dtype=bool),
+            word_ids=_WordIds.of(text.to_numpy(dtype=object)),
         )
+
+
+#: Names of more words than this are tested word by word in Python (the vectorised
+#: tests hold each name's words in a row of this many integers).
+MAX_WORDS = 8
+
+
+@dataclass(frozen=True)
+class _WordIds:
+    """Each name's words (``str.split``) as integer ids, so that the word-level tests
+    compare integers over all pairs at once. Rows are as wide as the longest name,
+    -1 padded; names of more than :data:`MAX_WORDS` words are ``long`` (no row)."""
+
+    ordered: np.ndarray  # (names, width) word ids as written (-1 padding last)
+    multiset: np.ndarray  # (names, width) word ids ascending (-1 padding first)
+    distinct: np.ndarray  # (names, width) distinct word ids ascending (-1 padding first)
+    n_distinct: np.ndarray
+    squeezed: np.ndarray  # id of the name without its spaces
+    n_words: np.ndarray
+    long: np.ndarray
+    word_length: np.ndarray  # per word id, and 0 last (for the -1 padding)
+    first_letter: np.ndarray  # per word id, and -1 last (for the -1 padding)
+    cores: np.ndarray  # (names, 2) ids of the name's nickname cores (-1: none)
+    affixes: np.ndarray  # sorted word id * n_cores + core id: the core begins or ends the word
+    n_cores: int
+
+    @classmethod
+    def of(cls, text: np.ndarray) -> _WordIds:
+        split = list(map(str.split, text))
+        n_words = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+        long = n_words > MAX_WORDS
+        count = np.where(long, 0, n_words)
+        flat = list(itertools.chain.from_iterable(itertools.compress(split, ~long)))
+        flat_ids, words = pd.factorize(np.array(flat, dtype=object))
+        width = max(int(count.max(initial=0)), 1)
+        ids = np.full((len(text), width), -1, dtype=np.int32)
+        rows = np.repeat(np.arange(len(text)), count)
+        ids[rows, np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count)] = flat_ids
+        multiset = np.sort(ids, axis=1)
+        repeated = np.zeros_like(multiset, dtype=bool)
+        repeated[:, 1:] = multiset[:, 1:] == multiset[:, :-1]
+        distinct = np.sort(np.where(repeated, -1, multiset), axis=1)
+        no_spaces = pd.Series(text, dtype="string").str.replace(" ", "", regex=False)
+        squeezed, _ = pd.factorize(no_spaces.to_numpy(dtype=object))  # faster than on Arrow
+        cores, core_index = _nickname_cores(text)
+        return cls(
+            ordered=ids,
+            multiset=multiset,
+            distinct=distinct,
+            n_distinct=(distinct >= 0).sum(axis=1),
+            squeezed=squeezed,
+            n_words=n_words,
+            long=long,
+            word_length=np.fromiter([*map(len, words), 0], dtype=np.int64, count=len(words) + 1),
+            first_letter=np.fromiter([*(ord(w[0]) for w in words), -1], np.int64, len(words) + 1),
+            cores=cores,
+            affixes=_affixes(words, core_index),
+            n_cores=max(len(core_index), 1),
+        )
+
+
+def _nickname_cores(text: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+    """Per name, the ids of what a nickname test looks for in the other name's words
+    (see :func:`_fits_nickname`): the name itself and, for a doubled first syllable,
+    its second half; -1 where the name is no nickname (two words, under 3 letters)."""
+    index: dict[str, int] = {}
+    cores = np.full((len(text), 2), -1, dtype=np.int64)
+    for i, nick in enumerate(map(str, text)):
+        if " " in nick or len(nick) < 3:
+            continue
+        cores[i, 0] = index.setdefault(nick, len(index))
+        half = len(nick) // 2
+        if len(nick) >= 5 and nick[:2] == nick[half : half + 2]:
+            cores[i, 1] = index.setdefault(nick[half:], len(index))
+    return cores, index
+
+
+def _affixes(words: np.ndarray, cores: dict[str, int]) -> np.ndarray:
+    """Sorted word id * len(cores) + core id of every core that begins or ends a longer
+    word (only longer words count: the nickname is shorter than the word)."""
+    n = max(len(cores), 1)
+    keys = [
+        wid * n + c
+        for wid, word in enumerate(words)
+        for size in range(3, len(word))
+        for part in (word[:size], word[-size:])
+        if (c := cores.get(part)) is not None
+    ]
+    return np.unique(np.array(keys, dtype=np.int64))
 
 
 def _only_where(names: _Names, mask: np.ndarray, test, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -371,69 +471,143 @@ def _only_where(names: _Names, mask: np.ndarray, test, a: np.ndarray, b: np.ndar
     return out
 
 
-def _same_tokens(names: _Names, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Same words regardless of order, or the same letters with spaces removed."""
+def _by_word_ids(
+    names: _Names, mask: np.ndarray, vector, scalar, a, b, python: np.ndarray | None = None
+) -> np.ndarray:
+    """``vector`` (word ids of pairs -> bool) where ``mask`` allows it; the per-pair
+    Python ``scalar`` test, its definition, for pairs with a name too long for the rows
+    (and the ``python`` pairs)."""
+    long = names.word_ids.long
+    python = long[a] | long[b] if python is None else python | long[a] | long[b]
+    out = _only_where(names, mask & python, scalar, a, b)
+    idx = np.flatnonzero(mask & ~python)
+    out[idx] = vector(names.word_ids, a[idx], b[idx])
+    return out
 
-    def ok(x: str, y: str) -> bool:
-        return sorted(x.split()) == sorted(y.split()) or x.replace(" ", "") == y.replace(" ", "")
+
+def _same_words(x: str, y: str) -> bool:
+    """Same words regardless of order, or the same letters with spaces removed."""
+    return sorted(x.split()) == sorted(y.split()) or x.replace(" ", "") == y.replace(" ", "")
+
+
+def _same_tokens(names: _Names, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`_same_words` of the pairs of names (a, b)."""
+
+    def vector(w: _WordIds, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        same_multiset = (w.multiset[a] == w.multiset[b]).all(axis=1)
+        return same_multiset | (w.squeezed[a] == w.squeezed[b])
 
     # both need the same letters, so the same length once spaces are dropped
     letters_a, letters_b = names.letters[a], names.letters[b]
-    return _only_where(names, (letters_a == letters_b) & (letters_a > 0), ok, a, b)
+    mask = (letters_a == letters_b) & (letters_a > 0)
+    return _by_word_ids(names, mask, vector, _same_words, a, b)
+
+
+def _initials_fit(x: str, y: str) -> bool:
+    """Word by word, the names agree or one has the other's initial, and at least one
+    pair of full words agrees (the names have as many words)."""
+    wx, wy = x.split(), y.split()
+    full = sum(p == q for p, q in zip(wx, wy, strict=True) if len(p) > 1 and len(q) > 1)
+    return full >= 1 and all(
+        p == q or (min(len(p), len(q)) == 1 and p[0] == q[0]) for p, q in zip(wx, wy, strict=True)
+    )
 
 
 def _initials_compatible(names: _Names, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Every word of the shorter name matches a word of the other, initials allowed,
-    with at least one full word in common (M YUSUF ~ MUHAMMAD YUSUF)."""
+    with at least one full word in common (M YUSUF ~ MUHAMMAD YUSUF): :func:`_initials_fit`."""
 
-    def ok(x: str, y: str) -> bool:
-        wx, wy = x.split(), y.split()
-        full = sum(p == q for p, q in zip(wx, wy, strict=True) if len(p) > 1 and len(q) > 1)
-        return full >= 1 and all(
-            p == q or (min(len(p), len(q)) == 1 and p[0] == q[0])
-            for p, q in zip(wx, wy, strict=True)
-        )
+    def vector(w: _WordIds, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        p, q = w.ordered[a], w.ordered[b]  # as many words: the -1 padding agrees
+        same = p == q
+        len_p, len_q = w.word_length[p], w.word_length[q]
+        full = (same & (len_p > 1) & (len_q > 1)).any(axis=1)
+        initial = (np.minimum(len_p, len_q) == 1) & (w.first_letter[p] == w.first_letter[q])
+        return full & (same | initial).all(axis=1)
 
     # needs as many words on both sides and a one-letter word somewhere
     wa, wb = names.words[a], names.words[b]
     one_letter = names.has_initial[a] | names.has_initial[b]
-    return _only_where(names, (wa == wb) & (wa > 1) & one_letter, ok, a, b)
+    mask = (wa == wb) & (wa > 1) & one_letter
+    # names split into different numbers of words are refused by the definition
+    uneven = names.word_ids.n_words[a] != names.word_ids.n_words[b]
+    return _by_word_ids(names, mask, vector, _initials_fit, a, b, uneven)
+
+
+def _proper_subset(x: str, y: str) -> bool:
+    """The words of one name are some but not all of the other's."""
+    wx, wy = set(x.split()), set(y.split())
+    return wx < wy or wy < wx
 
 
 def _word_subset(names: _Names, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """All words of the shorter name appear in the longer one (and the names differ)."""
+    """:func:`_proper_subset` of the pairs of names (a, b) (as many spaces: no test)."""
 
-    def ok(x: str, y: str) -> bool:
-        wx, wy = set(x.split()), set(y.split())
-        return wx < wy or wy < wx
+    def vector(w: _WordIds, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        da, db = w.distinct[a], w.distinct[b]
+        na, nb = w.n_distinct[a], w.n_distinct[b]
+        return ((na < nb) & _all_in(da, db)) | ((nb < na) & _all_in(db, da))
 
     wa, wb = names.words[a], names.words[b]
-    return _only_where(names, (wa != wb) & (wa > 0) & (wb > 0), ok, a, b)
+    mask = (wa != wb) & (wa > 0) & (wb > 0)
+    return _by_word_ids(names, mask, vector, _proper_subset, a, b)
+
+
+def _all_in(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per row: every word id of ``x`` (-1: none) is in the same row of ``y``."""
+    found = (x[:, :, None] == y[:, None, :]).any(axis=2)
+    return (found | (x < 0)).all(axis=1)
+
+
+def _fits_nickname(nick: str, name: str) -> bool:
+    """``nick`` is a single word of 3+ letters that begins or ends a longer word of
+    ``name``; a doubled first syllable counts once (WAWAN -> WAN in HERMAWAN)."""
+    if " " in nick or len(nick) < 3:
+        return False
+    cores = {nick}
+    half = len(nick) // 2
+    if len(nick) >= 5 and nick[:2] == nick[half : half + 2]:
+        cores.add(nick[half:])  # WAWAN -> WAN, MAMAT -> MAT
+    return any(
+        len(word) > len(nick) and (word.startswith(core) or word.endswith(core))
+        for word in name.split()
+        for core in cores
+        if len(core) >= 3
+    )
 
 
 def _nickname(names: _Names, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """One name is a single word of 3+ letters that begins or ends a longer word of the
-    other; a doubled first syllable counts once (WAWAN -> WAN in HERMAWAN)."""
+    """Either name of the pairs (a, b) is a nickname of the other (:func:`_fits_nickname`)."""
 
-    def fits(nick: str, name: str) -> bool:
-        if " " in nick or len(nick) < 3:
-            return False
-        cores = {nick}
-        half = len(nick) // 2
-        if len(nick) >= 5 and nick[:2] == nick[half : half + 2]:
-            cores.add(nick[half:])  # WAWAN -> WAN, MAMAT -> MAT
-        return any(
-            len(word) > len(nick) and (word.startswith(core) or word.endswith(core))
-            for word in name.split()
-            for core in cores
-            if len(core) >= 3
-        )
+    def vector(w: _WordIds, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return _fit_ids(names, w, a, b) | _fit_ids(names, w, b, a)
 
     def single(c: np.ndarray) -> np.ndarray:
         return (names.words[c] == 1) & (names.length[c] >= 3)
 
     mask = single(a) | single(b)
-    return _only_where(names, mask, lambda x, y: fits(x, y) or fits(y, x), a, b)
+    return _by_word_ids(names, mask, vector, _either_nickname, a, b)
+
+
+def _either_nickname(x: str, y: str) -> bool:
+    return _fits_nickname(x, y) or _fits_nickname(y, x)
+
+
+def _fit_ids(names: _Names, w: _WordIds, nick: np.ndarray, name: np.ndarray) -> np.ndarray:
+    """:func:`_fits_nickname` on word ids: a core of ``nick`` begins or ends a word of
+    ``name`` (a pair of word and core among the affixes) longer than ``nick``."""
+    has_core = w.cores[nick, 0] >= 0  # the other names are no nicknames
+    nick, name = nick[has_core], name[has_core]
+    words = w.multiset[name]
+    longer = w.word_length[words] > names.length[nick][:, None]  # padding: length 0
+    hit = np.zeros(len(has_core), dtype=bool)
+    for k in range(w.cores.shape[1]):
+        core = w.cores[nick, k]
+        keys = words.astype(np.int64) * w.n_cores + core[:, None]
+        at = np.minimum(np.searchsorted(w.affixes, keys), max(len(w.affixes) - 1, 0))
+        found = w.affixes[at] == keys if len(w.affixes) else np.zeros(keys.shape, dtype=bool)
+        hit[has_core] |= (found & longer & (core >= 0)[:, None]).any(axis=1)
+    return hit
 
 
 @dataclass(frozen=True)
@@ -481,20 +655,17 @@ class NikComparison(_Named, _ExactOnColumn):
         ca, cb, vocabulary = _pair_codes(left, right, self.column, self.column, *rows)
         missing = (ca < 0) | (cb < 0) | self._kk_in_nik_field(left, right, *rows)
         digits = _per_value(vocabulary, "digits", _digits)
-        if not len(digits):
-            digits = np.zeros((1, 16), dtype="U1")
-        da, db = digits[np.where(missing, 0, ca)], digits[np.where(missing, 0, cb)]
-        diff = (da != db) & ~missing[:, None]
-        n_diff = diff.sum(axis=1)
-        swapped = (n_diff == 2) & _adjacent_swap(da, db, diff)
-        # day and day + 40 is a man and a woman born the same day (twins, neighbours), not
-        # a typo: no typo key is four digits from another
-        in_date = diff[:, DATE_START:SERIAL_START].any(axis=1)
-        in_date &= ~_sex_digit_apart(da, db, diff[:, DATE_START] & (n_diff == 1))
+        # equal codes are equal NIKs: only the pairs whose codes differ are read digit by digit
+        differ = np.flatnonzero(~missing & (ca != cb))
+        n_diff, swapped, in_date = (np.zeros(len(ca), dtype=t) for t in (np.int64, bool, bool))
+        n_diff[differ], swapped[differ], in_date[differ] = _digit_differences(
+            digits[ca[differ]], digits[cb[differ]]
+        )
         conflict = _flag(left, self.conflict, left_rows) | _flag(right, self.conflict, right_rows)
         if self.date is not None:
             # the records' own dates differ: the NIKs' difference is theirs, not a typo
-            missing |= (n_diff > 0) & self._dates_differ(left, right, *rows)
+            some = np.flatnonzero(n_diff > 0)
+            missing[some] |= self._dates_differ(left, right, left_rows[some], right_rows[some])
         conditions = [
             (n_diff == 0) & ~conflict,
             swapped,
@@ -536,8 +707,47 @@ DATE_START, SERIAL_START = 6, 12
 def _digits(values: np.ndarray) -> np.ndarray:
     """The 16 characters of each NIK (left-padded with zeros) as a (n, 16) array."""
     text = pd.Series(values, dtype="string").fillna("").str.rjust(16, "0").str.slice(0, 16)
+    ascii_bytes = _fixed_width_bytes(text, 16)
+    if ascii_bytes is not None:  # one byte per character: no Python string per value
+        return ascii_bytes.astype(np.uint32).view("U1")
     fixed = text.to_numpy(dtype=object).astype("U16")
     return fixed.view("U1").reshape(len(values), 16) if len(values) else np.zeros((0, 16), "U1")
+
+
+def _fixed_width_bytes(text: pd.Series, width: int) -> np.ndarray | None:
+    """The UTF-8 bytes of strings all ``width`` bytes long, as (n, width) read off the
+    Arrow buffer: ``width`` characters padded to ``width`` bytes are ASCII, one byte each.
+    None for any other strings (or not Arrow-backed)."""
+    try:
+        arr = pa.array(text.array)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not len(arr) or arr.null_count or not pa.types.is_large_string(arr.type):
+        return None
+    lengths = pc.min_max(pc.binary_length(arr))
+    if lengths["min"].as_py() != width or lengths["max"].as_py() != width:
+        return None
+    _, offsets, data = arr.buffers()
+    start = int(np.frombuffer(offsets, dtype=np.int64, count=1, offset=8 * arr.offset)[0])
+    flat = np.frombuffer(data, dtype=np.uint8, count=width * len(arr), offset=start)
+    return flat.reshape(len(arr), width)
+
+
+def _digit_differences(da: np.ndarray, db: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Of NIK pairs (their digits): how many digits differ, whether two adjacent digits
+    are swapped, whether a digit of the date differs (a typo, not the other sex's day)."""
+    diff = da.view(np.uint32) != db.view(np.uint32)  # code points: faster than text
+    n_diff = diff.sum(axis=1)
+    two = np.flatnonzero(n_diff == 2)
+    swapped = np.zeros(len(da), dtype=bool)
+    swapped[two] = _adjacent_swap(da[two], db[two], diff[two])
+    # day and day + 40 is a man and a woman born the same day (twins, neighbours), not
+    # a typo: no typo key is four digits from another
+    in_date = diff[:, DATE_START:SERIAL_START].any(axis=1)
+    in_date &= ~_sex_digit_apart(da, db, diff[:, DATE_START] & (n_diff == 1))
+    return n_diff, swapped, in_date
 
 
 def _sex_digit_apart(da: np.ndarray, db: np.ndarray, only_day_tens: np.ndarray) -> np.ndarray:
@@ -606,29 +816,35 @@ class DateComparison(_Named):
     def compare(
         self, left: pd.DataFrame, right: pd.DataFrame, left_rows: np.ndarray, right_rows: np.ndarray
     ) -> ComparisonResult:
-        a = _days(left, self.column, left_rows)
-        b = _days(right, self.column, right_rows)
+        # each side's dates split into year, month and day once, for all the pairings
+        a = _Dates.of(_days(left, self.column, left_rows))
+        b = _Dates.of(_days(right, self.column, right_rows))
         vague_a = _vague(left, self.precision, left_rows)
         vague_b = _vague(right, self.precision, right_rows)
         levels, sims = self._levels(a, b, vague_a, vague_b)
         if self.alternative is not None:
-            alt_a = _days(left, self.alternative, left_rows)
-            alt_b = _days(right, self.alternative, right_rows)
-            alt_a[_flag(left, self.conflict, left_rows)] = np.datetime64("NaT")
-            alt_b[_flag(right, self.conflict, right_rows)] = np.datetime64("NaT")
+            alt_a = self._nik_dates(left, left_rows)
+            alt_b = self._nik_dates(right, right_rows)
             exact = np.zeros(len(left_rows), dtype=bool)  # a NIK date is always to the day
             for x, y, vx, vy in ((alt_a, b, exact, vague_b), (a, alt_b, vague_a, exact)):
                 lv, sv = self._levels(x, y, vx, vy)
                 levels, sims = np.maximum(levels, lv), np.fmax(sims, sv)
         return ComparisonResult(levels, sims)
 
+    def _nik_dates(self, frame: pd.DataFrame, rows: np.ndarray) -> _Dates:
+        assert self.alternative is not None
+        days = _days(frame, self.alternative, rows)
+        days[_flag(frame, self.conflict, rows)] = np.datetime64("NaT")
+        return _Dates.of(days)
+
     def _levels(
-        self, a: np.ndarray, b: np.ndarray, vague_a: np.ndarray, vague_b: np.ndarray
+        self, a: _Dates, b: _Dates, vague_a: np.ndarray, vague_b: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        missing = np.isnat(a) | np.isnat(b)
+        missing = a.missing | b.missing
         exact_known = ~vague_a & ~vague_b
-        (ya, ma, da), (yb, mb, db) = _year_month_day(a), _year_month_day(b)
-        days = np.where(missing, np.nan, np.abs((a - b).astype(np.int64)).astype(float))
+        (ya, ma, da), (yb, mb, db) = a.ymd, b.ymd
+        apart = np.abs((a.days - b.days).astype(np.int64))
+        days = np.where(missing, np.nan, apart.astype(float))
         same_year = ya == yb
         conditions = [
             exact_known & (days == 0),
@@ -646,6 +862,18 @@ class DateComparison(_Named):
         conditions = [np.asarray(c, dtype=bool) & ~missing for c in conditions]
         similarity = np.where(missing, np.nan, np.exp(-np.nan_to_num(days) / 365.0))
         return _assign(conditions, missing), similarity
+
+
+class _Dates(NamedTuple):
+    """Dates (``datetime64[D]``), which are missing, and their year, month and day."""
+
+    days: np.ndarray
+    missing: np.ndarray
+    ymd: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    @classmethod
+    def of(cls, days: np.ndarray) -> _Dates:
+        return cls(days, np.isnat(days), _year_month_day(days))
 
 
 def _days(frame: pd.DataFrame, column: str, rows: np.ndarray) -> np.ndarray:

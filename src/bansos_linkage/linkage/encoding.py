@@ -37,7 +37,7 @@ def encode_columns(
     comparison derives from a value (its NIK digits, a name's words) is derived
     once per distinct value. Groups that share a column are merged.
     """
-    left, right = left.copy(), right.copy()
+    left, right = left.copy(deep=False), right.copy(deep=False)  # columns are replaced
     for group in _merged(groups):
         cols = [
             (frame, c)

@@ -131,6 +131,8 @@ class ChunkPool:
 
     def submit(self, a: np.ndarray, b: np.ndarray) -> None:
         if self.parallel:
+            if max(len(self.left), len(self.right)) < 2**31:  # positions fit in int32:
+                a, b = a.astype(np.int32), b.astype(np.int32)  # half the bytes to send
             self.pending.append(self.pool.apply_async(_compare_shared, ((a, b),)))
         else:
             self.pending.append(self.compare_pairs(self.left, self.right, a, b, self.similarities))
@@ -294,10 +296,19 @@ def not_among(
 ) -> np.ndarray:
     """Which pairs (li, ri) are not among the pairs (left, right) (by binary search:
     np.isin hashes millions of keys several times slower)."""
-    known = np.sort(left.astype(np.int64) * n_right + right)
+    # only pairs both of whose positions occur in (li, ri) can be among them: sort those
+    maybe = _occurs(left, li) & _occurs(right, ri)
+    known = np.sort(left[maybe].astype(np.int64) * n_right + right[maybe])
     keys = li.astype(np.int64) * n_right + ri
     at = np.minimum(np.searchsorted(known, keys), max(len(known) - 1, 0))
     return known[at] != keys if len(known) else np.ones(len(keys), dtype=bool)
+
+
+def _occurs(positions: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """Per position: does it occur in ``among`` (positions are small non-negative ints)."""
+    seen = np.zeros(max(int(positions.max(initial=-1)), int(among.max(initial=-1))) + 1, bool)
+    seen[among] = True
+    return seen[positions]
 
 
 __all__ = [

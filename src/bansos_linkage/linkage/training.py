@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from bansos_linkage.linkage.encoding import same_vocabulary
-from bansos_linkage.linkage.fellegi_sunter import FellegiSunter, logit2, probability
+from bansos_linkage.linkage.fellegi_sunter import FellegiSunter, logit2
 
 #: Number of random pairs compared to estimate u.
 DEFAULT_U_PAIRS = 300_000
@@ -76,7 +76,10 @@ def random_pairs(n_left: int, n_right: int, size: int, seed: int) -> tuple[np.nd
     size = int(min(size, n_left * n_right))
     a = rng.integers(0, n_left, size) if n_left else np.zeros(0, np.int64)
     b = rng.integers(0, n_right, size) if n_right else np.zeros(0, np.int64)
-    order = np.lexsort((b, a))
+    if n_left * n_right < 2**62:  # one integer key: a stable sort of it is the lexsort
+        order = np.argsort(a * n_right + b, kind="stable")
+    else:
+        order = np.lexsort((b, a))
     return a[order], b[order]
 
 
@@ -226,8 +229,9 @@ def global_prior(
         return 1e-6
     lam = min(n_left, n_right) / total
     w = np.asarray(weights_without_prior, dtype=float)
+    p = np.empty_like(w)  # one buffer for all iterations: millions of pairs
     for _ in range(iterations):
-        p = probability(w + logit2(lam))
+        _probability_into(w, logit2(lam), p)
         expected = p.sum() if counts is None else float(p @ np.asarray(counts, dtype=float))
         new = float(np.clip(expected / total, 1e-12, 0.5))
         if abs(new - lam) <= 1e-6 * lam:
@@ -235,6 +239,17 @@ def global_prior(
             break
         lam = new
     return lam
+
+
+def _probability_into(weights: np.ndarray, shift: float, out: np.ndarray) -> np.ndarray:
+    """``probability(weights + shift)`` written into ``out``, the same operations in
+    place (no temporary arrays)."""
+    np.add(weights, shift, out=out)
+    np.clip(out, -1000, 1000, out=out)
+    np.negative(out, out=out)
+    np.exp2(out, out=out)
+    np.add(1.0, out, out=out)
+    return np.divide(1.0, out, out=out)
 
 
 def fit_model(
