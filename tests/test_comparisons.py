@@ -340,19 +340,19 @@ def _outcome(test, names, a, b):
 def test_word_tests_on_word_ids_equal_their_python_definitions(vocabulary):
     from unittest import mock
 
-    from bansos_linkage.linkage import comparisons as comps
+    from bansos_linkage.linkage import name_tests
 
     text = np.array(vocabulary, dtype=object)
     a, b = (ij.ravel() for ij in np.indices((len(text), len(text))))
-    vectorised = comps._Names.of(text)
-    with mock.patch.object(comps, "MAX_WORDS", 0):  # every name too long: all in Python
-        in_python = comps._Names.of(text)
+    vectorised = name_tests.Names.of(text)
+    with mock.patch.object(name_tests, "MAX_WORDS", 0):  # every name too long: all in Python
+        in_python = name_tests.Names.of(text)
     assert not vectorised.word_ids.long.any() or max(map(len, map(str.split, text))) > 8
     for test in (
-        comps._same_tokens,
-        comps._initials_compatible,
-        comps._word_subset,
-        comps._nickname,
+        name_tests.same_tokens,
+        name_tests.initials_compatible,
+        name_tests.word_subset,
+        name_tests.nickname,
     ):
         expected = _outcome(test, in_python, a, b)
         assert _outcome(test, vectorised, a, b) == expected, test.__name__
