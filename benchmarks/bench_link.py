@@ -150,12 +150,18 @@ def registers(
     return folder
 
 
-def peer_inputs(folder: Path) -> tuple[Path, Path, pd.DataFrame, pd.DataFrame]:
-    """Our standardised records in the peers' input format, plus the records themselves."""
+def standardised_registers(folder: Path) -> list[pd.DataFrame]:
+    """The DTKS and Regsosek exports of ``folder``, standardised."""
     records = []
     for name in ("dtks", "regsosek"):
         raw = pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False)
         records.append(standardise(raw, name, reference_date=REFERENCE_DATE).records)
+    return records
+
+
+def peer_inputs(folder: Path) -> tuple[Path, Path, pd.DataFrame, pd.DataFrame]:
+    """Our standardised records in the peers' input format, plus the records themselves."""
+    records = standardised_registers(folder)
     paths = []
     for name, rec in zip(("left", "right"), records, strict=True):
         path = folder / f"peer_{name}.parquet"

@@ -398,7 +398,9 @@ def headline(scenarios: list[dict], peer: str) -> str:
     ]
     if counts:
         within = sum(abs(e - t) <= 0.3 * t for t, e in counts if t > 0)
-        plausible = sum(_poisson_range(e)[0] <= round(t) <= _poisson_range(e)[1] for t, e in counts)
+        plausible = sum(
+            low <= round(t) <= high for t, e in counts for low, high in [_poisson_range(e)]
+        )
         lines.append(
             f"- **FDR estimate within 30% of the true FDR** on {within} of "
             f"{sum(t > 0 for t, _ in counts)} scenarios; the true number of false links within "

@@ -18,25 +18,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-import pandas as pd
-from bench_link import REFERENCE_DATE, blocking_recall_table, registers, truth_of
+from bench_link import blocking_recall_table, registers, standardised_registers, truth_of
 from results import update_section
 
-from bansos_linkage import standardise
 from bansos_linkage.synthetic.lexicons import load_regions
-
-
-def standardised(folder) -> tuple[pd.DataFrame, pd.DataFrame]:
-    frames = []
-    for name in ("dtks", "regsosek"):
-        raw = pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False)
-        frames.append(standardise(raw, name, reference_date=REFERENCE_DATE).records)
-    return frames[0], frames[1]
 
 
 def measure(households: int, seed: int, villages: int | None) -> dict:
     folder = registers(households, seed, villages=villages)
-    left, right = standardised(folder)
+    left, right = standardised_registers(folder)
     pairs, recall, n_true = blocking_recall_table(left, right, truth_of(folder))
     found = recall.set_index("rule").loc["all", "true_pairs_found"]
     return {

@@ -240,7 +240,7 @@ class RelationshipComparison(_NamedOrColumn, _ExactOnColumn):
     ) -> ComparisonResult:
         a, b, vocabulary = _pair_codes(left, right, self.column, self.column, left_rows, right_rows)
         missing = (a < 0) | (b < 0)
-        role = _role_numbers(vocabulary)
+        role = _per_value(vocabulary, "roles", _role_numbers)
         role_a, role_b = role[np.maximum(a, 0)], role[np.maximum(b, 0)]
         # the same code as a number on one side and as text on the other is equal too
         equal = ~missing & ((a == b) | ((role_a == role_b) & (role_a > 0)))
@@ -260,9 +260,9 @@ def _role_table() -> np.ndarray:
 _ROLE_TABLE = _role_table()
 
 
-def _role_numbers(vocabulary: pd.Index) -> np.ndarray:
+def _role_numbers(vocabulary: np.ndarray) -> np.ndarray:
     """Each vocabulary value as a code 0..9 (0 for anything that is not a code 1-9)."""
-    numbers = pd.to_numeric(pd.Series(np.asarray(vocabulary, dtype=object)), errors="coerce")
+    numbers = pd.to_numeric(pd.Series(vocabulary), errors="coerce")
     numbers = numbers.where(numbers.between(1, 9), 0)
     # one spare entry: an all-missing chunk has an empty vocabulary, yet is looked up
     return np.append(numbers.fillna(0).to_numpy(dtype=np.int64), 0)
