@@ -154,3 +154,39 @@ def test_a_built_in_comparison_is_labelled_by_its_name_else_its_column():
     assert RegionComparison(name="where").label == "where"
     # a name is the label even when empty, where the class names itself by default
     assert NameComparison(name="").label == ""
+
+
+def test_a_shared_nik_or_kk_lets_agreeing_names_outweigh_a_mistyped_date():
+    household = RegionComparison(kk_column="kk_number")
+    comparisons = [NameComparison(), DateComparison(), NikComparison(), household]
+    name, date, nik, _ = comparisons
+
+    def at(comp, level):  # level numbers count from the weakest (0)
+        return -1 if level is None else len(comp.levels) - 1 - comp.levels.index(level)
+
+    def person(name_level, date_level, nik_level, kk_level="village"):
+        given = (name_level, date_level, nik_level, kk_level)
+        row = [at(c, v) for c, v in zip(comparisons, given, strict=True)]
+        levels = np.array([row], dtype=np.int8)
+        return bool(person_evidence(comparisons)(levels)[0])
+
+    # one registration typed twice, a digit of the date wrong in one, a word dropped
+    assert person("exact", "one_year_off", "exact")
+    assert person("jw>=0.94", "year_typo", "exact")
+    assert person("subset", "within_45d", None, "same_kk")
+    assert person("exact", "same_month", None, "same_kk")
+    # a year apart on one family card: siblings with similar names as often
+    assert not person("exact", "one_year_off", None, "same_kk")
+    assert not person("jw>=0.94", "one_year_off", "else", "same_kk")
+    # without the same NIK or KK, similar names close in age are no one person
+    assert not person("exact", "one_year_off", "else")
+    assert not person("exact", "same_month", "one_digit_date")
+    assert not person("subset", None, None)
+    # a shared NIK or KK alone (a relative's NIK on a member's row) is never enough
+    assert not person("else", "one_year_off", "exact", "same_kk")
+    assert not person("else", None, "exact", "same_kk")
+    assert not person("nickname", "same_month", "exact", "same_kk")
+    # dates that disagree outright stay a contradiction
+    assert not person("exact", "else", "exact", "same_kk")
+    # the rules that held before still hold
+    assert person("exact", None, "else") and person("else", "exact", "else")

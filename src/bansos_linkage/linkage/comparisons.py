@@ -299,6 +299,9 @@ class NameComparison(_Named, _ExactOnColumn):
         """The levels at which the names agree as one person's would."""
         return ("exact", "token_set", "phonetic", "initials", f"jw>={self.high}")
 
+    #: A word dropped: one person's name only where a NIK or KK agrees as well.
+    near_levels = ("subset",)
+
     @property
     def levels(self) -> tuple[str, ...]:
         return (
@@ -378,6 +381,13 @@ class NikComparison(_Named, _ExactOnColumn):
     (the head's NIK typed for a wife or a child), and such a NIK identifies the
     relative, not the member.
     """
+
+    #: The NIK identifies the person: with names that agree, the same NIK makes two
+    #: records of one register one person whose dates differ by a typo or a year (see
+    #: :mod:`~bansos_linkage.linkage.duplicates`).
+    person_evidence = "identifier"
+    #: The level at which two records hold the same person's NIK.
+    strong_levels = ("exact",)
 
     column: str = "nik"
     kk_column: str | None = "kk_number"
@@ -540,6 +550,11 @@ class DateComparison(_Named):
     strong_levels = ("exact", "day_month_swapped")
     #: The levels that do not contradict agreeing names (missing does not either).
     compatible_levels = ("exact", "day_month_swapped", "year_only_agrees")
+    #: Dates a typo apart (a day or a year digit mistyped): closer than two siblings'
+    #: births, so with agreeing names and a shared NIK or KK, one person.
+    typo_levels = ("within_45d", "same_month", "year_typo")
+    #: Dates a year apart: a mistyped year, or siblings; one person only with the same NIK.
+    year_apart_levels = ("one_year_off",)
 
     @property
     def levels(self) -> tuple[str, ...]:
@@ -732,6 +747,12 @@ class RegionComparison(_Named):
     #: Without the province there is nothing to compare (the codes below it, the
     #: village name, the KK are optional).
     main_columns = ("province_code",)
+    #: The KK number is the family's: with agreeing names, the same KK makes two records
+    #: of one register one person whose dates differ by a typo (see
+    #: :mod:`~bansos_linkage.linkage.duplicates`).
+    person_evidence = "household"
+    #: The level at which two records are on one family card.
+    strong_levels = ("same_kk",)
 
     @property
     def exact_column(self) -> str | None:
@@ -849,8 +870,11 @@ def register_comparison(name: str, cls: type) -> None:
     equality is its strongest level, whose u then comes from value frequencies;
     default ``None``), ``person_evidence`` (``"name"`` or ``"birth_date"`` when it
     is evidence about the person itself, which a duplicate within one register
-    needs; default ``None``) with ``strong_levels`` and, for dates,
-    ``compatible_levels`` (level names).
+    needs; ``"identifier"`` for a personal number such as the NIK, ``"household"``
+    for a family's, such as the KK number; default ``None``) with ``strong_levels``
+    and, for names, ``near_levels``, for dates, ``compatible_levels``,
+    ``typo_levels`` and ``year_apart_levels`` (level names; see
+    :func:`~bansos_linkage.linkage.duplicates.person_evidence`).
 
     Examples
     --------

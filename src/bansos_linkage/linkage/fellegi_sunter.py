@@ -26,6 +26,17 @@ from sklearn.utils.validation import check_array, check_is_fitted
 _EPS = 1e-6
 
 
+def _looked_up(weights: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Each pair's weight of its level (0 where missing, -1, or beyond the model's)."""
+    if levels.dtype == np.int8:
+        # a 256-slot table indexed by the levels' bytes (-1 is byte 255): no mask, no copy
+        table = np.zeros(256)
+        table[: min(len(weights), 128)] = weights[:128]
+        return table[levels.view(np.uint8)]
+    table = np.concatenate([[0.0], weights])
+    return table[np.where(levels < len(weights), levels + 1, 0)]
+
+
 class FellegiSunter(ClassifierMixin, BaseEstimator):
     """Unsupervised Fellegi-Sunter matcher fitted by EM.
 
@@ -218,15 +229,13 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
             levels = _as_levels(levels)
         elif len(levels) and levels.min() < -1:
             raise ValueError("comparison levels must be >= -1 (-1 = missing)")
-        # one lookup table per comparison (slot 0: missing or a level beyond the model's):
-        # millions of pairs are scored without widening their int8 levels
+        # one lookup table per comparison: millions of pairs are scored without widening
+        # their int8 levels
         prior = np.log(self.lambda_ / (1 - self.lambda_))
         out = np.full(len(levels), prior)
         for k, (m, u) in enumerate(zip(self.m_, self.u_, strict=True)):
-            table = np.zeros(len(m) + 1)
-            table[1:] = np.log(np.maximum(m, _EPS)) - np.log(np.maximum(u, _EPS))
-            col = levels[:, k]
-            out += table[np.where(col < len(m), col + 1, 0)]
+            weights = np.log(np.maximum(m, _EPS)) - np.log(np.maximum(u, _EPS))
+            out += _looked_up(weights, levels[:, k])
         return out / np.log(2)
 
     def predict_proba(self, X) -> np.ndarray:
