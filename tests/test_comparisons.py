@@ -217,6 +217,30 @@ def test_name_subset_and_nickname_levels():
     assert _level(comp, left, right, 4, 4) == "else"
 
 
+def test_names_whose_words_sound_alike_in_another_order_or_shortened():
+    comp = NameComparison()
+    left = _names(["Husein Hermawan", "Kurniawan Hendra", "Fitrriani Enok", "Hasan Ali", "Siti"])
+    right = _names(
+        [
+            "Muhammad Hermawan Huusein",
+            "Hendra Kurniawan",
+            "Enok Fitriani Rohmah",
+            "Hasan Amir",
+            "Sity",
+        ]
+    )
+    # a doubled letter on top of a word added and the order changed
+    assert _level(comp, left, right, 0, 0) == "phonetic_words"
+    # the same words in another order stay the stronger token_set
+    assert _level(comp, left, right, 1, 1) == "token_set"
+    assert _level(comp, left, right, 2, 2) == "phonetic_words"
+    # one word of the shorter name sounds like none of the other's
+    assert _level(comp, left, right, 3, 3) != "phonetic_words"
+    # without a phonetic column there is no such level to reach
+    bare = NameComparison(phonetic=None)
+    assert _level(bare, left, right, 0, 0) == "else"
+
+
 def test_region_levels_respect_the_coding_scheme():
     comp = RegionComparison()
     left = pd.DataFrame(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -164,6 +165,28 @@ def test_bad_model_files_name_the_file_and_key(linked, tmp_path, edit, key):
     with pytest.raises(SchemaError) as err:
         Linker.load(path)
     assert str(path) in str(err.value) and key in str(err.value)
+
+
+def test_a_model_saved_before_a_level_was_added_still_loads(dtks_regsosek, tmp_path):
+    # saved by the version whose name comparison had no phonetic_words level
+    path = Path(__file__).parent / "data" / "model_before_phonetic_words.json"
+    saved = json.loads(path.read_text())
+    old_levels = saved["comparisons"][0]["levels"]
+    assert "phonetic_words" not in old_levels
+    linker = Linker.load(path)
+    name = linker.comparisons_[0]
+    assert "phonetic_words" in name.levels and len(name.levels) == len(old_levels) + 1
+    params = linker.parameters().set_index(["comparison", "level_name"])
+    old_m = saved["matcher"]["fitted"]["m"][0]
+    for number, level in enumerate(reversed(old_levels)):  # level numbers: weakest first
+        assert params.loc[("name", level), "m"] == pytest.approx(old_m[number])
+    # the level it never saw weighs nothing either way
+    assert params.loc[("name", "phonetic_words"), "match_weight"] == 0
+    p = dtks_regsosek
+    assert len(linker.link(p.left, p.right).links) > 0
+    # saved again, it is a current file
+    again = Linker.load(linker.save(tmp_path / "model.json"))
+    pd.testing.assert_frame_equal(again.parameters(), linker.parameters())
 
 
 def test_not_json_is_a_clear_error(tmp_path):

@@ -30,6 +30,7 @@ from bansos_linkage.linkage.name_tests import (
     initials_compatible,
     nickname,
     same_tokens,
+    sound_subset,
     word_subset,
 )
 from bansos_linkage.linkage.similarity import distinct_scores, jaro_winkler
@@ -277,7 +278,10 @@ class NameComparison(_Named, _ExactOnColumn):
     (SITI AMINAH = AMINAH SITI = SITIAMINAH); Jaro-Winkler >= ``high``; same
     phonetic key; initials compatible with full words (M. YUSUF / MUHAMMAD YUSUF);
     every word of the shorter name in the longer (OTONG / ASEP OTONG: one register
-    has the short name); a one-word name that begins or ends a longer word of the
+    has the short name); every word of the shorter name sounding like a word of the
+    longer, in any order (``phonetic_words``: HUSEIN HERMAWAN / MUHAMMAD HERMAWAN
+    HUUSEIN, a typo on top of a reordered or shortened name); a one-word name that
+    begins or ends a longer word of the
     other (WAWAN / HERMAWAN, AGUS / AGUSTINUS, MINAH / SITI AMINAH: nicknames
     replace legal names in village data); Jaro-Winkler >= ``low``; else.
     """
@@ -311,6 +315,7 @@ class NameComparison(_Named, _ExactOnColumn):
             "phonetic",
             "initials",
             "subset",
+            "phonetic_words",
             "nickname",
             f"jw>={self.low}",
             "else",
@@ -333,12 +338,13 @@ class NameComparison(_Named, _ExactOnColumn):
         ua, ub = ca[present][first], cb[present][first]
         names = _per_value(vocabulary, "names", Names.of)
         jw = distinct_scores(names.text[ua], names.text[ub])
+        keys = None
+        pa = pb = np.full(len(first), -1, dtype=np.int32)
         if self.phonetic:
-            pa, pb, _ = _pair_codes(left, right, self.phonetic, self.phonetic, *rows)
+            pa, pb, sounds = _pair_codes(left, right, self.phonetic, self.phonetic, *rows)
             pa, pb = pa[present][first], pb[present][first]
-            same_key = (pa >= 0) & (pa == pb)
-        else:
-            same_key = np.zeros(len(first), dtype=bool)
+            keys = _per_value(sounds, "names", Names.of)
+        same_key = (pa >= 0) & (pa == pb)
         # each word-level test runs only on the pairs that no stronger level has claimed
         tests = [
             lambda i: ua[i] == ub[i],
@@ -347,6 +353,7 @@ class NameComparison(_Named, _ExactOnColumn):
             lambda i: same_key[i],
             lambda i: initials_compatible(names, ua[i], ub[i]),
             lambda i: word_subset(names, ua[i], ub[i]),
+            lambda i: sound_subset(keys, pa[i], pb[i]),
             lambda i: nickname(names, ua[i], ub[i]),
             lambda i: jw[i] >= self.low,
         ]

@@ -15,6 +15,7 @@ and fitted values in one ``settings`` section) still load.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,7 @@ def load(path: str | Path) -> dict[str, Any]:
             raise SchemaError(f"{path}: key {key!r} is missing")
     raw_rules = _list(path, "blocking_rules", content)
     raw_comparisons = _list(path, "comparisons", content)
+    _with_added_levels(path, content, raw_comparisons)
     content["blocking_rules"] = [
         _build(path, f"blocking_rules[{i}]", d, RULE_TYPES) for i, d in enumerate(raw_rules)
     ]
@@ -200,6 +202,73 @@ def _ml_matcher(path: Path, spec: Any):
         return matcher_from_dict(spec)
     except (KeyError, TypeError, ValueError, AttributeError, ImportError) as exc:
         raise SchemaError(f"{path}: key 'ml_matcher' is malformed ({exc})") from None
+
+
+def _with_added_levels(path: Path, content: dict[str, Any], raw_comparisons: list[Any]) -> None:
+    """A file saved before a comparison gained a level (e.g. the name's ``phonetic_words``)
+    loads: the new level gets m = u (no weight either way, as a level the model never
+    saw), the levels it knew keep their m and u. An ML matcher reads level numbers,
+    which a new level moves: such a file must be fitted again."""
+    fitted = (
+        content.get("matcher", {}).get("fitted")
+        if isinstance(content.get("matcher"), dict)
+        else None
+    )
+    settings = content.get("settings")
+    others = settings.get("comparisons", []) if isinstance(settings, dict) else []
+    for k, spec in enumerate(raw_comparisons):
+        moved = _level_moves(spec)
+        if moved is None:
+            continue
+        if content.get("ml_matcher") is not None:
+            raise SchemaError(
+                f"{path}: key 'comparisons[{k}].levels' are those of an earlier version and "
+                "the file holds an ML matcher trained on them: fit the model again"
+            )
+        old_levels = spec.pop("levels")
+        for other in others if isinstance(others, list) else []:
+            if isinstance(other, dict) and other.get("levels") == old_levels:
+                other.pop("levels")
+        if isinstance(fitted, dict):
+            for key in ("m", "u"):
+                values = fitted.get(key)
+                if isinstance(values, list) and k < len(values) and isinstance(values[k], list):
+                    values[k] = _moved(values[k], moved)
+        record = content.get("fitted") or content.get("settings") or {}
+        seen = record.get("max_level_seen") if isinstance(record, dict) else None
+        if isinstance(seen, list) and k < len(seen) and isinstance(seen[k], int) and seen[k] >= 0:
+            seen[k] = moved[seen[k]] if seen[k] < len(moved) - 1 else seen[k]
+
+
+def _level_moves(spec: Any) -> list[int] | None:
+    """Where the saved level numbers of a comparison are now, and last the number of its
+    levels now (None: nothing moved), when its saved level names are the current ones
+    less some added since."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("levels"), list):
+        return None
+    kind = cmp.COMPARISON_TYPES.get(spec.get("type"))  # type: ignore[arg-type]
+    if kind is None or "levels" in {f.name for f in dataclasses.fields(kind)}:
+        return None
+    try:
+        actual = list(kind(**{k: v for k, v in spec.items() if k not in ("type", "levels")}).levels)
+    except (TypeError, ValueError):
+        return None  # the settings check names what is wrong
+    saved = spec["levels"]
+    if saved == actual or not set(saved) < set(actual):
+        return None
+    if [name for name in actual if name in saved] != saved:
+        return None  # reordered, not added to: the settings check refuses it
+    # level numbers count from the weakest level (0); last, how many levels there are now
+    return [len(actual) - 1 - actual.index(name) for name in reversed(saved)] + [len(actual)]
+
+
+def _moved(values: list[Any], moved: list[int]) -> list[Any]:
+    """Per-level values (by saved level number) at their current numbers; an added level
+    gets 0 (m = u = 0: no weight)."""
+    out: list[Any] = [0.0] * moved[-1]
+    for old, value in enumerate(values[: len(moved) - 1]):
+        out[moved[old]] = value
+    return out
 
 
 def _list(path: Path, key: str, content: dict[str, Any]) -> list[Any]:

@@ -246,6 +246,19 @@ def _fits_nickname(nick: str, name: str) -> bool:
     )
 
 
+def sound_subset(keys: Names | None, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Every word of the shorter name sounds like a word of the other, in any order (on
+    a vocabulary of phonetic keys; -1 or no vocabulary: no key). A typo, a doubled
+    letter or a vowel in a reordered or shortened name: HUSEIN HERMAWAN /
+    MUHAMMAD HERMAWAN HUUSEIN."""
+    out = np.zeros(len(a), dtype=bool)
+    if keys is None:
+        return out
+    known = np.flatnonzero((a >= 0) & (b >= 0))
+    out[known] = same_tokens(keys, a[known], b[known]) | word_subset(keys, a[known], b[known])
+    return out
+
+
 def nickname(names: Names, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Either name of the pairs (a, b) is a nickname of the other (:func:`_fits_nickname`)."""
 
@@ -280,4 +293,12 @@ def _fit_ids(names: Names, w: _WordIds, nick: np.ndarray, name: np.ndarray) -> n
     return hit
 
 
-__all__ = ["MAX_WORDS", "Names", "initials_compatible", "nickname", "same_tokens", "word_subset"]
+__all__ = [
+    "MAX_WORDS",
+    "Names",
+    "initials_compatible",
+    "nickname",
+    "same_tokens",
+    "sound_subset",
+    "word_subset",
+]
