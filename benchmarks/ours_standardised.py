@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from bansos_linkage.linkage.blocking import DEFAULT_RULES
 from bansos_linkage.linkage.comparisons import DEFAULT_COMPARISONS, columns_read
 from bansos_linkage.linkage.linker import Linker
+from bansos_linkage.memory import keep_freed_memory
 
 
 def main() -> None:
@@ -31,6 +32,7 @@ def main() -> None:
     parser.add_argument("--dataset")
     parser.add_argument("--seed")
     args = parser.parse_args()
+    keep_freed_memory()  # a batch job, as the command line sets it
     start = time.perf_counter()
     linker = Linker()
     # only the columns linking reads, as the peers' inputs hold only theirs

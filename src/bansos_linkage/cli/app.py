@@ -38,6 +38,7 @@ from bansos_linkage.cli.console import (
 )
 from bansos_linkage.cli.options import check_paths
 from bansos_linkage.errors import BansosLinkageError
+from bansos_linkage.memory import keep_freed_memory
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "func"):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    # a run frees and allocates large arrays again and again: keep freed memory for
+    # reuse (process-wide, so the command line sets it, not the library)
+    keep_freed_memory()
     try:
         check_paths(args)
         with quiet_stdout(args):
