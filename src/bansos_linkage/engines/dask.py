@@ -830,6 +830,7 @@ class DaskEngine:
         """Resolve the scored pairs on the workers, per group of connected components
         (:mod:`~bansos_linkage.engines.dask_resolve`); the driver gathers the edges, the
         links and per-record reductions, never the pairs."""
+        lap = _Laps(self.timings_, "resolve_")
         r = _resolver(linker, state["spec"], tf_counts, registers, keep_pairs)
         resolver = client.scatter(r, broadcast=True)
         paths = self._spill_paths(len(compared))
@@ -842,13 +843,17 @@ class DaskEngine:
         edge = client.gather([client.submit(_edges, t, threshold, r.sizes) for t in tables])
         edge = np.concatenate(edge)
         groups = component_groups(edge, state["families"], self.resolve_groups or state["n_parts"])
-        resolved = self._groups(client, tables, state["frames"], groups, resolver)
+        lap("edges")
+        frames, columns = state["frames"], linker.columns_read()
+        resolved = self._groups(client, tables, frames, columns, groups, resolver)
         done = client.gather([client.submit(operator.getitem, g, 0) for g in resolved])
+        lap("groups")
         link = _links_of(done)
         links = client.scatter(LinkSet.of(link[0], link[1], r.sizes[1]), broadcast=True)
         settling = [client.submit(_settle, t, links, r.floor) for t in tables]
         settled = client.gather([client.submit(operator.getitem, s, 0) for s in settling])
         settled += [g["family"] for g in done]
+        lap("settle")
         # the rivals between two linked records stay where they are, for the rounds
         rivals = [
             client.submit(index_rivals, client.submit(operator.getitem, f, 1), links)
@@ -865,6 +870,7 @@ class DaskEngine:
             duplicates = [g["duplicates"] for g in done]
             prior = r.decision.weights.model.lambda_
             link_p = link_error(link, fixed, round_sums, duplicates, prior, r.sizes)
+        lap("estimate")
         self.resolution_ = {
             "pairs": sum(s["n"] for s in settled),
             "edges": len(edge),
@@ -873,7 +879,9 @@ class DaskEngine:
             "rivals_between_links": sum(s["rivals"] for s in settled),
         }
         families = state["families"]
-        return _result(linker, r, done, settled, (link, link_p), registers, families)
+        result = _result(linker, r, done, settled, (link, link_p), registers, families)
+        lap("tables")
+        return result
 
     def _spill_paths(self, n: int) -> list[str | None]:
         """Where each partition writes its scored pairs (None: kept in memory)."""
@@ -888,6 +896,7 @@ class DaskEngine:
         client: Client,
         tables: list[Future],
         frames: dict[str, list[Future]],
+        columns: list[str],
         groups: tuple[np.ndarray, np.ndarray],
         resolver: Future,
     ) -> list[Future]:
@@ -895,8 +904,9 @@ class DaskEngine:
         n_groups = int(groups[0].max(initial=-1)) + 1
         at = client.scatter(groups, broadcast=True)
         pairs = [client.submit(_split_pairs, t, at, n_groups) for t in tables]
+        read = [*columns, POS, FAM]
         records = [
-            [client.submit(split_records, f, at, side, n_groups) for f in frames[name]]
+            [client.submit(split_records, f, at, side, n_groups, read) for f in frames[name]]
             for side, name in enumerate(("left", "right"))
         ]
 
@@ -915,6 +925,18 @@ class DaskEngine:
             for g in np.unique(groups[0][groups[0] >= 0]).tolist()
         ]
         return tasks
+
+
+class _Laps:
+    """Seconds since the last lap, recorded under a prefix (the sub-stages of a stage)."""
+
+    def __init__(self, timings: dict[str, float], prefix: str) -> None:
+        self.timings, self.prefix, self.start = timings, prefix, time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[self.prefix + name] = now - self.start
+        self.start = now
 
 
 def _links_of(done: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

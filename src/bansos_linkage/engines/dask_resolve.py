@@ -192,9 +192,15 @@ def split_pairs(
 
 
 def split_records(
-    frame: pd.DataFrame, groups: tuple[np.ndarray, np.ndarray], side: int, n_groups: int
+    frame: pd.DataFrame,
+    groups: tuple[np.ndarray, np.ndarray],
+    side: int,
+    n_groups: int,
+    columns: Sequence[str],
 ) -> list[pd.DataFrame]:
-    """A partition's records (one side) by group."""
+    """A partition's records (one side) by group, with only the ``columns`` resolution
+    reads (a register carries many more)."""
+    frame = frame[[c for c in frame.columns if c in set(columns)]]
     return _cut(frame, groups[side][frame[POS].to_numpy()], n_groups)
 
 
