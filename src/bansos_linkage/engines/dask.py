@@ -47,7 +47,7 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from dask.distributed import Client, Future
+from dask.distributed import Client, Future, wait
 
 from bansos_linkage.engines.dask_resolve import (
     FAM,
@@ -102,6 +102,9 @@ __all__ = ["DaskEngine"]
 
 #: Keys sampled per partition to place the range boundaries of sorted neighbourhoods.
 SAMPLE_PER_PARTITION = 200
+#: Records of both registers per resolution group at most, by default (a group's task
+#: holds them prepared with their pairs: a few KB a record).
+GROUP_RECORDS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -480,7 +483,8 @@ class DaskEngine:
         to read (default: the pairs stay in the workers' memory, which Dask spills to
         their local disk under pressure); on a cluster, a folder every worker can read.
     resolve_groups
-        Groups of connected components resolved apart (default: one per partition).
+        Groups of connected components resolved apart (default: one per worker thread,
+        more for registers of over :data:`GROUP_RECORDS` records).
 
     The Linker's parameters (rules, comparisons, seed, thresholds) are used as they
     are; the result is the in-process result. ``timings_`` has the seconds of each
@@ -746,6 +750,7 @@ class DaskEngine:
             compared.append(client.submit(_compare, *args, pure=False))
         if fit:
             self._fit(linker, client, compared, counts, spec, state)
+        wait(compared)  # the stage's time is its own, fitted or not
         self.timings_["block_compare_fit"] = time.perf_counter() - start
         if not link:
             self.timings_["total"] = time.perf_counter() - total
@@ -842,7 +847,8 @@ class DaskEngine:
         threshold = logit2(r.decision.threshold)
         edge = client.gather([client.submit(_edges, t, threshold, r.sizes) for t in tables])
         edge = np.concatenate(edge)
-        groups = component_groups(edge, state["families"], self.resolve_groups or state["n_parts"])
+        n_groups = self.resolve_groups or _default_groups(client, r.sizes)
+        groups = component_groups(edge, state["families"], n_groups)
         lap("edges")
         frames, columns = state["frames"], linker.columns_read()
         resolved = self._groups(client, tables, frames, columns, groups, resolver)
@@ -937,6 +943,14 @@ class _Laps:
         now = time.perf_counter()
         self.timings[self.prefix + name] = now - self.start
         self.start = now
+
+
+def _default_groups(client: Client, sizes: tuple[int, int]) -> int:
+    """One resolution group per worker thread (each group prepares its records and
+    derives its per-value data anew: fewer, larger groups are cheaper), more when the
+    registers are large (:data:`GROUP_RECORDS`)."""
+    threads = sum(client.nthreads().values())
+    return max(threads, -(-sum(sizes) // GROUP_RECORDS), 1)
 
 
 def _links_of(done: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
