@@ -860,22 +860,10 @@ class DaskEngine:
         settled = client.gather([client.submit(operator.getitem, s, 0) for s in settling])
         settled += [g["family"] for g in done]
         lap("settle")
-        # the rivals between two linked records stay where they are, for the rounds
-        rivals = [
-            client.submit(index_rivals, client.submit(operator.getitem, f, 1), links)
-            for f in settling + resolved
-        ]
-
-        def round_sums(held_left: np.ndarray, held_right: np.ndarray) -> list[Any]:
-            held = client.scatter((held_left, held_right), broadcast=True)
-            return client.gather([client.submit(rival_sums, f, held) for f in rivals])
-
         link_p = np.zeros(0)
         if done:
-            fixed = [s["fixed"] for s in settled]
-            duplicates = [g["duplicates"] for g in done]
-            prior = r.decision.weights.model.lambda_
-            link_p = link_error(link, fixed, round_sums, duplicates, prior, r.sizes)
+            holders = settling + resolved  # the rivals' tasks: partitions, then groups
+            link_p = _error_estimate(client, holders, links, link, settled, done, r)
         lap("estimate")
         self.resolution_ = {
             "pairs": sum(s["n"] for s in settled),
@@ -931,6 +919,32 @@ class DaskEngine:
             for g in np.unique(groups[0][groups[0] >= 0]).tolist()
         ]
         return tasks
+
+
+def _error_estimate(
+    client: Client,
+    holders: list[Future],
+    links: Future,
+    link: tuple[np.ndarray, np.ndarray, np.ndarray],
+    settled: list[dict[str, Any]],
+    done: list[dict[str, Any]],
+    r: Resolver,
+) -> np.ndarray:
+    """The probability that each link is right, the rounds' rival sums computed where
+    the rivals between two linked records are (the second result of each holder)."""
+    # the rivals stay where they are, indexed once by the linked records' ranks
+    rivals = [
+        client.submit(index_rivals, client.submit(operator.getitem, f, 1), links) for f in holders
+    ]
+
+    def round_sums(held_left: np.ndarray, held_right: np.ndarray) -> list[Any]:
+        held = client.scatter((held_left, held_right), broadcast=True)
+        return client.gather([client.submit(rival_sums, f, held) for f in rivals])
+
+    fixed = [s["fixed"] for s in settled]
+    duplicates = [g["duplicates"] for g in done]
+    prior = r.decision.weights.model.lambda_
+    return link_error(link, fixed, round_sums, duplicates, prior, r.sizes)
 
 
 class _Laps:

@@ -14,9 +14,10 @@ Positions within a group keep the global order, so ties break as in-process.
 What reads every pair is reduced where the pairs are (:func:`settle`): each record's
 best candidate (the unlinked tables) and the rivals of the links' error estimate
 (:func:`~bansos_linkage.linkage.resolve.explained_away`). A rival whose other record
-holds no link counts in full in every round, so it is summed per linked record; only
-rivals between two linked records reach the driver, which iterates the estimate on
-those compact arrays (:func:`link_error`).
+holds no link counts in full in every round, so it is summed once per linked record;
+the rivals between two linked records stay where they are and are summed there each
+round (:func:`rival_sums`), while the driver runs the Linker's fixed point on arrays
+of the linked records (:func:`link_error`).
 
 The functions here are plain functions of the data they are given (NumPy and pandas);
 :mod:`bansos_linkage.engines.dask` runs them on the cluster.
@@ -213,12 +214,9 @@ def _order_codes(family: np.ndarray) -> np.ndarray:
     return out
 
 
-def _group_records(
-    pieces: list[pd.DataFrame], prepared: pd.DataFrame, r: Resolver, side: str
-) -> None:
+def _group_records(raw: pd.DataFrame, prepared: pd.DataFrame, r: Resolver, side: str) -> None:
     """A group's prepared records given the whole register's family codes and value
     frequencies."""
-    raw = pd.concat(pieces).sort_values(POS, kind="stable")
     prepared[FAMILY] = _order_codes(raw[FAM].to_numpy())
     for label, column in r.columns.items():
         if column in prepared and label in r.counts[side]:
@@ -242,8 +240,8 @@ def resolve_group(
     start = time.perf_counter()
     left, right = _in_order(lefts), _in_order(rights)
     lp, rp = r.prepare(left, right)
-    _group_records(lefts, lp, r, "left")
-    _group_records(rights, rp, r, "right")
+    _group_records(left, lp, r, "left")
+    _group_records(right, rp, r, "right")
     lpos, rpos = left[POS].to_numpy(), right[POS].to_numpy()
     pairs = pd.concat(pieces).sort_values(["rule", "left", "right"], kind="stable")
     scored = ScoredPairs(
