@@ -93,6 +93,18 @@ def test_the_core_package_does_not_import_dask():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_components_take_whole_families_and_leave_out_records_without_edges():
+    from bansos_linkage.engines.dask_resolve import component_groups
+
+    # left 0-1 one family, right 0 and 2 one family; pairs (0, 0) and (2, 1) may link
+    edges = np.array([[0, 0], [2, 1]], dtype=np.int32)
+    families = np.array([0, 0, -1, -1]), np.array([0, -1, 0])
+    left, right = component_groups(edges, families, 2)
+    assert left[0] == left[1] == right[0] == right[2] >= 0  # the families of (0, 0)
+    assert left[2] == right[1] >= 0 and left[2] != left[0]  # a component of its own
+    assert left[3] == -1  # no pair to resolve
+
+
 distributed = pytest.importorskip("dask.distributed")
 
 
@@ -188,6 +200,82 @@ def test_a_fitted_linker_links_on_the_cluster_as_in_process(registers, runs):
     np.testing.assert_allclose(
         again.links["match_probability"], local_result.links["match_probability"], atol=1e-9
     )
+
+
+def test_resolution_runs_on_the_workers(registers, runs, monkeypatch):
+    """The driver gathers the pairs resolution may link (their positions), never the
+    scored pairs, and never prepares the registers; the outputs are the in-process ones."""
+    left, right = registers
+    local, _, _, _, engine = runs
+    expected = local.link(left, right, keep_pairs=1e-4)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the driver prepared the registers")
+
+    monkeypatch.setattr(Linker, "prepare", refuse)
+    found = engine.link(local, left, right, keep_pairs=1e-4)
+    held = engine.resolution_
+    assert held["pairs"] == expected.summary["candidate_pairs"] > 10_000
+    assert 0 < held["edges"] < held["pairs"] / 5  # about one per link
+    assert held["groups"] == 2  # one per worker thread
+    assert held["largest_group"] < 0.75 * (len(left) + len(right))
+    _close(found.links, expected.links)
+    for side in ("unlinked_left", "unlinked_right"):
+        _close(getattr(found, side), getattr(expected, side))
+    # the same pairs: blocked ones by rule then position (in-process: by block), then family
+    _close(_by_position(found.pairs), _by_position(expected.pairs))
+    for key in ("candidate_pairs", "family_pairs", "links", "duplicates_left", "unlinked_right"):
+        assert found.summary[key] == expected.summary[key], key
+    for key in ("expected_false_links", "estimated_fdr", "estimated_fnr"):
+        assert found.summary[key] == pytest.approx(expected.summary[key], abs=1e-6), key
+
+
+def _close(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    """The same rows and values; floats equal to 1e-9."""
+    assert list(a.columns) == list(b.columns) and len(a) == len(b)
+    for column in a.columns:
+        if a[column].dtype.kind == "f":
+            np.testing.assert_allclose(a[column], b[column], rtol=1e-9, atol=1e-9)
+        else:
+            assert a[column].equals(b[column]), column
+
+
+def _by_position(pairs: pd.DataFrame) -> pd.DataFrame:
+    family = pairs["rule"] == "family"
+    blocked = pairs[~family].sort_values(["left", "right"], kind="stable")
+    blocked = blocked.sort_values("rule", key=lambda r: r.map(_RULE_ORDER), kind="stable")
+    return pd.concat([blocked, pairs[family]], ignore_index=True)
+
+
+_RULE_ORDER = {rule.name: i for i, rule in enumerate(Linker().rules)}
+
+
+def test_reviewed_pairs_decide_on_the_cluster_as_in_process(registers, runs, client, tmp_path):
+    import copy
+
+    from bansos_linkage.engines import DaskEngine
+
+    left, right = registers
+    local, local_result, _, _, _ = runs
+    # the scored pairs spilled to Parquet, resolved in three groups
+    engine = DaskEngine(client, spill_dir=tmp_path, resolve_groups=3)
+    linker = copy.deepcopy(local)
+    links = local_result.links
+    unlinked = local_result.unlinked_left.dropna(subset=["best_candidate_id"])
+    linker.reviewed_ = pd.DataFrame(
+        {
+            "left_id": [links["left_id"].iloc[0], unlinked["record_id"].iloc[0]],
+            "right_id": [links["right_id"].iloc[0], unlinked["best_candidate_id"].iloc[0]],
+            "is_match": [False, True],
+        }
+    )
+    expected = linker.link(left, right)
+    found = engine.link(linker, left, right)
+    pairs = set(zip(found.links["left_id"], found.links["right_id"], strict=True))
+    assert (links["left_id"].iloc[0], links["right_id"].iloc[0]) not in pairs  # rejected
+    assert (unlinked["record_id"].iloc[0], unlinked["best_candidate_id"].iloc[0]) in pairs
+    _close(found.links, expected.links)
+    assert engine.resolution_["groups"] == 3 and len(list(tmp_path.glob("*.parquet"))) > 1
 
 
 def test_link_files_on_the_dask_engine_writes_the_local_run(exports, client, tmp_path):

@@ -123,8 +123,9 @@ def _add_engine(p: argparse.ArgumentParser) -> None:
         "--spill-dir",
         type=Path,
         metavar="DIR",
-        help="where workers write their scored pairs for the driver (default: a temporary "
-        "folder); with --scheduler on several machines, a folder all of them can read",
+        help="where workers write their scored pairs as Parquet for resolution (default: "
+        "kept in the workers' memory); with --scheduler on several machines, a folder all "
+        "the workers can read",
     )
 
 

@@ -27,28 +27,48 @@ The same stage functions as the in-process Linker, run on partitions; the same l
   partition reduces its pairs to :func:`~bansos_linkage.linkage.training.pattern_counts`,
   the driver sums them and runs :func:`~bansos_linkage.linkage.training.fit_model`
   once: the in-process model.
-- **Resolution.** Each partition writes its scored pairs (positions, int8 levels,
-  term-frequency bits) to Parquet; the driver reads them back and resolves them with
-  :meth:`Linker.relink` (family pairs, one-to-one, duplicates) on the prepared
-  registers: the in-process answer. This last step holds the compact pairs and the
-  prepared registers in the driver, as the in-process engine does.
+- **Resolution.** On the workers, per group of connected components of the pairs
+  at the threshold (:mod:`~bansos_linkage.engines.dask_resolve`): the driver gathers
+  those pairs' positions, labels the components (each record joined to its family)
+  and sends each group's records and pairs to one task, which runs the Linker's own
+  :func:`~bansos_linkage.linkage.decision.decide` (family pairs, one-to-one,
+  duplicates). The best candidates and the rivals of the error estimate are reduced
+  where the pairs are; the driver never holds the scored pairs nor prepared records.
 """
 
 from __future__ import annotations
 
 import operator
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from dask.distributed import Client, Future
+from dask.distributed import Client, Future, wait
 
+from bansos_linkage.engines.dask_resolve import (
+    FAM,
+    POS,
+    LinkSet,
+    Resolver,
+    combine_best,
+    component_groups,
+    decoded,
+    edges,
+    frequencies_of,
+    index_rivals,
+    link_error,
+    pairable_families,
+    resolve_group,
+    rival_sums,
+    settle,
+    split_pairs,
+    split_records,
+    weighted,
+)
 from bansos_linkage.linkage import preparation as prep
 from bansos_linkage.linkage import training
 from bansos_linkage.linkage.blocking import (
@@ -59,20 +79,32 @@ from bansos_linkage.linkage.blocking import (
     rule_keys,
 )
 from bansos_linkage.linkage.comparisons import Comparison
-from bansos_linkage.linkage.fellegi_sunter import FellegiSunter
+from bansos_linkage.linkage.decision import Decision
+from bansos_linkage.linkage.fellegi_sunter import FellegiSunter, logit2
 from bansos_linkage.linkage.fitting import FittedModel
 from bansos_linkage.linkage.frequencies import tf_bits, typical_frequencies
 from bansos_linkage.linkage.linker import Linker
-from bansos_linkage.linkage.outputs import LinkResult
+from bansos_linkage.linkage.linking import fitted_summary
+from bansos_linkage.linkage.outputs import (
+    LinkResult,
+    LinkSummary,
+    links_table,
+    pairs_table,
+    record_ids,
+    summary_counts,
+    unlinked_rows,
+)
+from bansos_linkage.linkage.resolve import Links
 from bansos_linkage.linkage.scoring import ScoredPairs, compare_chunk, compare_in_chunks
 from bansos_linkage.linkage.settings import check_params
 
 __all__ = ["DaskEngine"]
 
-#: The column of each record's global position (its row in its register).
-POS = "_pos"
 #: Keys sampled per partition to place the range boundaries of sorted neighbourhoods.
 SAMPLE_PER_PARTITION = 200
+#: Records of both registers per resolution group at most, by default (a group's task
+#: holds them prepared with their pairs: a few KB a record).
+GROUP_RECORDS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -115,13 +147,6 @@ class _Spec:
 # --- worker tasks: plain functions of the data they are given -----------------------
 
 
-def _values(column: pd.Series) -> pd.Series:
-    """A prepared column's values (encoded text decoded to strings)."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        return column.astype("string")
-    return column
-
-
 def _side_keys(frame: pd.DataFrame, spec: _Spec) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """One side of one partition prepared alone: its blocking keys (with global
     positions) and the value counts of the counted columns."""
@@ -132,9 +157,9 @@ def _side_keys(frame: pd.DataFrame, spec: _Spec) -> tuple[pd.DataFrame, dict[str
     keys = pd.DataFrame({POS: frame[POS].to_numpy()})
     for column in dict.fromkeys(rule_keys(spec.rules)):
         if column in prepared:
-            keys[column] = _values(prepared[column]).to_numpy()
+            keys[column] = decoded(prepared[column]).to_numpy()
     counts = {
-        column: _values(prepared[column]).value_counts(dropna=True)
+        column: decoded(prepared[column]).value_counts(dropna=True)
         for column in spec.count_columns()
         if column in prepared
     }
@@ -369,9 +394,7 @@ def _compare(
         if comp.label in tf_counts:
             counts, present = tf_counts[comp.label]
             column = getattr(comp, "column")  # noqa: B009  (a term-frequency comparison has one)
-            values = _values(rp[column]).to_numpy(dtype=object)[b]
-            found = counts.reindex(pd.Index(values, dtype=object)).to_numpy(dtype=float)
-            out["freqs"][comp.label] = found / max(present, 1)
+            out["freqs"][comp.label] = frequencies_of(rp[column], counts, present)[b]
     return out
 
 
@@ -388,17 +411,38 @@ def _patterns(part: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     return rows, bits, counts, part["levels"].max(axis=0, initial=-1)
 
 
-def _spill(part: dict[str, Any], path: str) -> str:
-    """Write the partition's scored pairs to Parquet."""
-    pairs, levels = part["pairs"], part["levels"]
-    table = pd.DataFrame(
-        {"left": pairs[:, 0], "right": pairs[:, 1], "rule": pairs[:, 2].astype(np.int16)}
-    )
-    table["tf"] = part["tf"]
-    for k in range(levels.shape[1]):
-        table[f"level_{k}"] = levels[:, k]
+def _weighted(
+    part: dict[str, Any],
+    spec: _Spec,
+    typical: dict[str, float],
+    r: Resolver,
+    path: str | None,
+) -> pd.DataFrame | str:
+    """The partition's scored pairs with their weights, kept here or (``path``) written
+    to Parquet for the tasks that read them."""
+    table = weighted(_with_bits(part, spec, typical), r)
+    if path is None:
+        return table
     table.to_parquet(path, index=False)
     return path
+
+
+def _load(table: pd.DataFrame | str) -> pd.DataFrame:
+    return pd.read_parquet(table) if isinstance(table, str) else table
+
+
+def _edges(table: pd.DataFrame | str, threshold: float, sizes: tuple[int, int]) -> np.ndarray:
+    return edges(_load(table), threshold, sizes)
+
+
+def _split_pairs(
+    table: pd.DataFrame | str, groups: tuple[np.ndarray, np.ndarray], n_groups: int
+) -> list[pd.DataFrame]:
+    return split_pairs(_load(table), groups, n_groups)
+
+
+def _settle(table: pd.DataFrame | str, links: LinkSet, floor: float | None) -> tuple[Any, Any]:
+    return settle(_load(table), links, floor)
 
 
 # --- the driver ----------------------------------------------------------------------
@@ -435,12 +479,17 @@ class DaskEngine:
         Buckets of the blocking rules that cross partitions (default: one per
         partition).
     spill_dir
-        Where partitions write their scored pairs as Parquet (default: a temporary
-        folder, removed after use); on a cluster, a folder the driver can read.
+        Where partitions write their scored pairs as Parquet for the resolution tasks
+        to read (default: the pairs stay in the workers' memory, which Dask spills to
+        their local disk under pressure); on a cluster, a folder every worker can read.
+    resolve_groups
+        Groups of connected components resolved apart (default: one per worker thread,
+        more for registers of over :data:`GROUP_RECORDS` records).
 
     The Linker's parameters (rules, comparisons, seed, thresholds) are used as they
     are; the result is the in-process result. ``timings_`` has the seconds of each
-    stage of the last run.
+    stage of the last run; ``resolution_`` what the driver held to resolve it (pairs,
+    edges gathered, groups, the largest group, rivals between two links).
 
     Examples
     --------
@@ -459,12 +508,15 @@ class DaskEngine:
         partition_by: str = "province_code",
         buckets: int | None = None,
         spill_dir: str | Path | None = None,
+        resolve_groups: int | None = None,
     ) -> None:
         self.client = client
         self.partition_by = partition_by
         self.buckets = buckets
         self.spill_dir = spill_dir
+        self.resolve_groups = resolve_groups
         self.timings_: dict[str, float] = {}
+        self.resolution_: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"DaskEngine(partition_by={self.partition_by!r}, buckets={self.buckets})"
@@ -569,8 +621,12 @@ class DaskEngine:
         right_part = regions.get_indexer(rv).astype(np.int64)
         n_parts = len(regions)
         frames: dict[str, list[Future]] = {}
+        families = []
         for side, frame, part in (("left", left, left_part), ("right", right, right_part)):
-            frame = frame.reset_index(drop=True).assign(**{POS: np.arange(len(frame))})
+            # the family of each record in the whole register, for resolution
+            families.append(pairable_families(frame, linker.family_columns))
+            columns = {POS: np.arange(len(frame)), FAM: families[-1]}
+            frame = frame.reset_index(drop=True).assign(**columns)
             frames[side] = [client.scatter(frame[part == p]) for p in range(n_parts)]
         keys = {
             side: [client.submit(_side_keys, f, spec, pure=False) for f in frames[side]]
@@ -584,6 +640,7 @@ class DaskEngine:
             "left_part": left_part,
             "left_part_future": client.scatter(left_part, broadcast=True),
             "frames": frames,
+            "families": tuple(families),
             "keys": {
                 s: [client.submit(operator.getitem, k, 0) for k in ks] for s, ks in keys.items()
             },
@@ -673,17 +730,7 @@ class DaskEngine:
         pairs = self._block(state)
         # the value counts: exact agreement (u) and term frequencies, summed
         counts = {s: client.gather(state["counts"][s]) for s in ("left", "right")}
-        tf_counts = {}
-        terms = linker.term_frequency
-        for comp in spec.comparisons:
-            column = getattr(comp, "column", None)
-            if (
-                comp.label in terms
-                and column is not None
-                and any(column in c for c in counts["right"])
-            ):
-                summed = _summed(counts["right"], column)
-                tf_counts[comp.label] = (summed, int(summed.sum()))
+        tf_counts = {s: _tf_counts(counts[s], spec) for s in ("left", "right")}
         # the random pairs of the in-process run (global positions, the Linker's seed)
         random = np.zeros((0, 2), dtype=np.int64)
         if fit:
@@ -699,16 +746,18 @@ class DaskEngine:
                 client.submit(_take, f, pairs[p], mine, pure=False)
                 for f in state["frames"]["right"]
             ]
-            args = (state["frames"]["left"][p], takes, pairs[p], mine, spec, tf_counts)
+            args = (state["frames"]["left"][p], takes, pairs[p], mine, spec, tf_counts["right"])
             compared.append(client.submit(_compare, *args, pure=False))
         if fit:
             self._fit(linker, client, compared, counts, spec, state)
+        wait(compared)  # the stage's time is its own, fitted or not
         self.timings_["block_compare_fit"] = time.perf_counter() - start
         if not link:
             self.timings_["total"] = time.perf_counter() - total
             return None
         start = time.perf_counter()
-        result = self._resolve(linker, client, compared, left, right, keep_pairs)
+        registers = (left, right)
+        result = self._resolve(linker, client, compared, state, tf_counts, registers, keep_pairs)
         self.timings_["resolve"] = time.perf_counter() - start
         self.timings_["total"] = time.perf_counter() - total
         return result
@@ -778,48 +827,280 @@ class DaskEngine:
         linker: Linker,
         client: Client,
         compared: list[Future],
-        left: pd.DataFrame,
-        right: pd.DataFrame,
+        state: dict[str, Any],
+        tf_counts: dict[str, dict[str, tuple[pd.Series, int]]],
+        registers: tuple[pd.DataFrame, pd.DataFrame],
         keep_pairs: bool | float = False,
     ) -> LinkResult:
-        """Spill each partition's scored pairs to Parquet, read them back and resolve
-        them with the Linker (as :meth:`Linker.relink` does, keeping the scored pairs
-        if asked)."""
-        spec = _Spec(
-            linker.rules_,
-            linker.comparisons_,
-            linker.family_columns,
-            linker.chunk_size,
-            linker.term_frequency,
-        )
-        own = self.spill_dir is None
-        folder = Path(tempfile.mkdtemp(prefix="bansos-dask-")) if own else Path(self.spill_dir)  # type: ignore[arg-type]
+        """Resolve the scored pairs on the workers, per group of connected components
+        (:mod:`~bansos_linkage.engines.dask_resolve`); the driver gathers the edges, the
+        links and per-record reductions, never the pairs."""
+        lap = _Laps(self.timings_, "resolve_")
+        r = _resolver(linker, state["spec"], tf_counts, registers, keep_pairs)
+        resolver = client.scatter(r, broadcast=True)
+        paths = self._spill_paths(len(compared))
+        typical = linker.tf_typical_
+        tables = [
+            client.submit(_weighted, f, state["spec"], typical, resolver, path, pure=False)
+            for f, path in zip(compared, paths, strict=True)
+        ]
+        threshold = logit2(r.decision.threshold)
+        edge = client.gather([client.submit(_edges, t, threshold, r.sizes) for t in tables])
+        edge = np.concatenate(edge)
+        n_groups = self.resolve_groups or _default_groups(client, r.sizes)
+        groups = component_groups(edge, state["families"], n_groups)
+        lap("edges")
+        frames, columns = state["frames"], linker.columns_read()
+        resolved = self._groups(client, tables, frames, columns, groups, resolver)
+        done = client.gather([client.submit(operator.getitem, g, 0) for g in resolved])
+        lap("groups")
+        link = _links_of(done)
+        links = client.scatter(LinkSet.of(link[0], link[1], r.sizes[1]), broadcast=True)
+        settling = [client.submit(_settle, t, links, r.floor) for t in tables]
+        settled = client.gather([client.submit(operator.getitem, s, 0) for s in settling])
+        settled += [g["family"] for g in done]
+        lap("settle")
+        link_p = np.zeros(0)
+        if done:
+            holders = settling + resolved  # the rivals' tasks: partitions, then groups
+            link_p = _error_estimate(client, holders, links, link, settled, done, r)
+        lap("estimate")
+        self.resolution_ = {
+            "pairs": sum(s["n"] for s in settled),
+            "edges": len(edge),
+            "groups": len(done),
+            "largest_group": max((g["size"][0] for g in done), default=0),
+            "rivals_between_links": sum(s["rivals"] for s in settled),
+        }
+        families = state["families"]
+        result = _result(linker, r, done, settled, (link, link_p), registers, families)
+        lap("tables")
+        return result
+
+    def _spill_paths(self, n: int) -> list[str | None]:
+        """Where each partition writes its scored pairs (None: kept in memory)."""
+        if self.spill_dir is None:
+            return [None] * n
+        folder = Path(self.spill_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        try:
-            typical = linker.tf_typical_
-            paths = [
-                client.submit(
-                    _spill,
-                    client.submit(_with_bits, f, spec, typical),
-                    str(folder / f"part-{p:05d}.parquet"),
-                )
-                for p, f in enumerate(compared)
-            ]
-            tables = [pd.read_parquet(path) for path in client.gather(paths)]
-        finally:
-            if own:
-                shutil.rmtree(folder, ignore_errors=True)
-        table = pd.concat(tables, ignore_index=True)
-        table = table.sort_values(["rule", "left", "right"], kind="stable", ignore_index=True)
-        n = len(spec.comparisons)
-        levels = table[[f"level_{k}" for k in range(n)]].to_numpy(dtype=np.int8)
-        scored = ScoredPairs(
-            left=table["left"].to_numpy(dtype=np.int64),
-            right=table["right"].to_numpy(dtype=np.int64),
-            rule=table["rule"].to_numpy(dtype=np.int16),
-            levels=levels.reshape(len(table), n),
-            tf=table["tf"].to_numpy(dtype=np.float32),
-        )
-        lp, rp = linker.prepare(left, right)
-        # the Linker's own decision at its threshold
-        return linker.relink(lp, rp, scored, keep_pairs=keep_pairs)
+        return [str(folder / f"part-{p:05d}.parquet") for p in range(n)]
+
+    def _groups(
+        self,
+        client: Client,
+        tables: list[Future],
+        frames: dict[str, list[Future]],
+        columns: list[str],
+        groups: tuple[np.ndarray, np.ndarray],
+        resolver: Future,
+    ) -> list[Future]:
+        """Each group's records and pairs brought together and resolved in one task."""
+        n_groups = int(groups[0].max(initial=-1)) + 1
+        at = client.scatter(groups, broadcast=True)
+        pairs = [client.submit(_split_pairs, t, at, n_groups) for t in tables]
+        read = [*columns, POS, FAM]
+        records = [
+            [client.submit(split_records, f, at, side, n_groups, read) for f in frames[name]]
+            for side, name in enumerate(("left", "right"))
+        ]
+
+        def pick(futures: list[Future], g: int) -> list[Future]:
+            return [client.submit(operator.getitem, f, g) for f in futures]
+
+        tasks = [
+            client.submit(
+                resolve_group,
+                pick(records[0], g),
+                pick(records[1], g),
+                pick(pairs, g),
+                resolver,
+                pure=False,
+            )
+            for g in np.unique(groups[0][groups[0] >= 0]).tolist()
+        ]
+        return tasks
+
+
+def _error_estimate(
+    client: Client,
+    holders: list[Future],
+    links: Future,
+    link: tuple[np.ndarray, np.ndarray, np.ndarray],
+    settled: list[dict[str, Any]],
+    done: list[dict[str, Any]],
+    r: Resolver,
+) -> np.ndarray:
+    """The probability that each link is right, the rounds' rival sums computed where
+    the rivals between two linked records are (the second result of each holder)."""
+    # the rivals stay where they are, indexed once by the linked records' ranks
+    rivals = [
+        client.submit(index_rivals, client.submit(operator.getitem, f, 1), links) for f in holders
+    ]
+
+    def round_sums(held_left: np.ndarray, held_right: np.ndarray) -> list[Any]:
+        held = client.scatter((held_left, held_right), broadcast=True)
+        return client.gather([client.submit(rival_sums, f, held) for f in rivals])
+
+    fixed = [s["fixed"] for s in settled]
+    duplicates = [g["duplicates"] for g in done]
+    prior = r.decision.weights.model.lambda_
+    return link_error(link, fixed, round_sums, duplicates, prior, r.sizes)
+
+
+class _Laps:
+    """Seconds since the last lap, recorded under a prefix (the sub-stages of a stage)."""
+
+    def __init__(self, timings: dict[str, float], prefix: str) -> None:
+        self.timings, self.prefix, self.start = timings, prefix, time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[self.prefix + name] = now - self.start
+        self.start = now
+
+
+def _default_groups(client: Client, sizes: tuple[int, int]) -> int:
+    """One resolution group per worker thread (each group prepares its records and
+    derives its per-value data anew: fewer, larger groups are cheaper), more when the
+    registers are large (:data:`GROUP_RECORDS`)."""
+    threads = sum(client.nthreads().values())
+    return max(threads, -(-sum(sizes) // GROUP_RECORDS), 1)
+
+
+def _links_of(done: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The groups' links: left and right positions, weights."""
+    if not done:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    left, right, weight = (np.concatenate([g["link"][k] for g in done]) for k in range(3))
+    return left, right, weight
+
+
+def _tf_counts(counts: list[dict[str, pd.Series]], spec: _Spec) -> dict[str, tuple[pd.Series, int]]:
+    """Per term-frequency comparison (by label), its column's value counts summed over
+    one side's partitions and the values present."""
+    out = {}
+    for comp in spec.comparisons:
+        column = getattr(comp, "column", None)
+        if comp.label in spec.term_frequency and any(column in c for c in counts):
+            summed = _summed(counts, column)  # type: ignore[arg-type]
+            out[comp.label] = (summed, int(summed.sum()))
+    return out
+
+
+def _resolver(
+    linker: Linker,
+    spec: _Spec,
+    tf_counts: dict[str, dict[str, tuple[pd.Series, int]]],
+    registers: tuple[pd.DataFrame, pd.DataFrame],
+    keep_pairs: bool | float,
+) -> Resolver:
+    """What the resolution tasks need of the fitted Linker."""
+    decision = replace(linker._decision(), compare=spec.compare)
+    assert decision.ml_model is None  # refused before: not on the cluster yet
+    left, right = registers
+    reviewed = None
+    if linker.reviewed_ is not None and len(linker.reviewed_):
+        ids = linker.reviewed_
+        a, b = prep.positions(left, ids["left_id"]), prep.positions(right, ids["right_id"])
+        reviewed = (a, b, ids["is_match"].to_numpy(dtype=bool))
+    columns = {
+        c.label: getattr(c, "column")  # noqa: B009  (a term-frequency comparison has one)
+        for c in spec.comparisons
+        if c.label in spec.term_frequency and getattr(c, "column", None) is not None
+    }
+    floor = None if keep_pairs is False else 0.0 if keep_pairs is True else float(keep_pairs)
+    sizes = (len(left), len(right))
+    return Resolver(decision, spec.prepare, columns, tf_counts, reviewed, sizes, floor)
+
+
+def _result(
+    linker: Linker,
+    r: Resolver,
+    done: list[dict[str, Any]],
+    settled: list[dict[str, Any]],
+    linked: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+    registers: tuple[pd.DataFrame, pd.DataFrame],
+    families: tuple[np.ndarray, np.ndarray],
+) -> LinkResult:
+    """The run's tables and summary from the groups' links (positions and weights, and
+    the probability that each is right) and the reduced pairs (the partitions', then
+    the groups' family pairs)."""
+    d = r.decision
+    link, link_p = linked
+    ids = record_ids(registers[0]), record_ids(registers[1])
+    unlinked = []
+    for side in (0, 1):
+        best = combine_best([s["best"][side] for s in settled], r.sizes[side])
+        free = np.ones(r.sizes[side], dtype=bool)
+        free[link[side]] = False
+        unlinked.append(unlinked_rows(np.flatnonzero(free), *best, ids[side], ids[1 - side]))
+    duplicates = [g["duplicates"] for g in done]
+    pairs = (sum(s["n"] for s in settled), sum(g["family_pairs"] for g in done))
+    dups = [sum(len(g[side][0]) for g in duplicates) for side in (0, 1)]
+    counts = (len(link[0]), dups[0], dups[1])
+    summary = summary_counts(
+        r.sizes, pairs, counts, (unlinked[0], unlinked[1]), link_p, d.threshold, d.resolution
+    )
+    timings: dict[str, float] = {}
+    for g in done:
+        for k, v in g["timings"].items():
+            timings[k] = timings.get(k, 0.0) + v
+    fitted = (linker.dropped_, linker.training_, linker.ml_training_)
+    summary.update(fitted_summary(d, fitted, timings))
+    tables = [g["links"] for g in done if len(g["links"])] or [_no_links(d)]
+    links = pd.concat(tables, ignore_index=True)
+    links = links.sort_values(["left_id", "right_id"], kind="stable").reset_index(drop=True)
+    # as links_table gives it: None where no duplicate, the type inferred on all links
+    duplicate_of = links["duplicate_of"].to_numpy(dtype=object, copy=True)
+    duplicate_of[pd.isna(duplicate_of)] = None
+    links["duplicate_of"] = duplicate_of
+    kept = None
+    if r.floor is not None:
+        kept = _kept_pairs(linker, settled[: len(settled) - len(done)], done, ids, families)
+    return LinkResult(links, unlinked[0], unlinked[1], cast(LinkSummary, summary), kept)
+
+
+def _no_links(d: Decision) -> pd.DataFrame:
+    """The links table without a link (its columns and types)."""
+    n = len(d.weights.comparisons)
+    empty = np.zeros(0, dtype=np.int64)
+    scored = ScoredPairs(empty, empty, empty, np.zeros((0, n), np.int8), np.zeros(0, np.float32))
+    nothing = Links(np.zeros(0, bool), empty, empty, np.zeros(0), np.zeros(0))
+    none = np.zeros(0, dtype=object)
+    return links_table(none, none, scored, np.zeros(0), nothing, d.weights.comparisons)
+
+
+def _kept_pairs(
+    linker: Linker,
+    settled: list[dict[str, Any]],
+    done: list[dict[str, Any]],
+    ids: tuple[np.ndarray, np.ndarray],
+    families: tuple[np.ndarray, np.ndarray],
+) -> pd.DataFrame:
+    """The pairs table (``keep_pairs``) in the in-process order: the blocked pairs by
+    rule and position, then the family pairs by family (in register order) and position."""
+    blocked = pd.concat([s["pairs"] for s in settled], ignore_index=True)
+    blocked = blocked.sort_values(["rule", "left", "right"], kind="stable")
+    family = pd.concat([blocked.iloc[:0]] + [g["family"]["pairs"] for g in done])
+    left, right = family["left"].to_numpy(), family["right"].to_numpy()
+    family = family.iloc[np.lexsort((right, left, families[1][right], families[0][left]))]
+    table = pd.concat([blocked, family], ignore_index=True)
+    levels = table[[c for c in table.columns if c.startswith("level_")]].to_numpy(np.int8)
+    scored = ScoredPairs(
+        left=table["left"].to_numpy(),
+        right=table["right"].to_numpy(),
+        rule=table["rule"].to_numpy(),
+        levels=levels,
+        tf=table["tf"].to_numpy(),
+    )
+    rows = np.arange(len(table))
+    rule_names = [rule.name for rule in linker.rules_]
+    return pairs_table(
+        *ids,
+        scored,
+        rows,
+        table["link"].to_numpy(dtype=bool),
+        rule_names,
+        linker.comparisons_,
+        table["fs_weight"].to_numpy(),
+    )

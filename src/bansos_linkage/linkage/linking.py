@@ -97,13 +97,24 @@ def link_scored(
     decided = (weight, fs_weight, links)
     comparisons = d.weights.comparisons
     result = link_result(left, right, scored, decided, keep_pairs, comparisons, rule_names, run)
+    result.summary.update(fitted_summary(d, fitted, timings))
+    return result
+
+
+def fitted_summary(
+    d: Decision,
+    fitted: tuple[dict[str, list[str]], dict[str, Any], dict[str, Any]],
+    timings: dict[str, float],
+) -> LinkSummary:
+    """The last keys of a run's summary (:func:`~bansos_linkage.linkage.outputs.run_summary`):
+    the matcher, what fitting left out and learned (``fitted`` as in :func:`link_scored`),
+    the seconds per stage."""
     left_out, training, ml_training = fitted
     fitting: dict[str, Any] = {"left_out": left_out, "training": training}
     if ml_training:
         fitting["ml_training"] = ml_training
-    # run_summary gives the last keys of LinkSummary
-    result.summary.update(cast(LinkSummary, run_summary(model, ml, d.threshold, fitting, timings)))
-    return result
+    ml = d.ml_model is not None
+    return cast(LinkSummary, run_summary(d.weights.model, ml, d.threshold, fitting, timings))
 
 
 def scored_duplicates(
@@ -158,6 +169,7 @@ def score_ids(
 __all__ = [
     "Prepare",
     "Scoring",
+    "fitted_summary",
     "link_scored",
     "score_ids",
     "scored_duplicates",

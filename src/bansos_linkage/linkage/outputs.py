@@ -130,17 +130,35 @@ def unlinked_table(
     """Records without a link, with their best candidate (if any) and its score."""
     linked = np.zeros(len(own_ids), dtype=bool)
     linked[own[keep]] = True
-    # each record's best candidate: highest weight, ties to the lowest position
-    # (ufunc.at in one pass: a lexsort of millions of pairs takes seconds)
-    best = np.full(len(own_ids), -np.inf)
+    best = best_candidates(own, other, weight, len(own_ids))
+    return unlinked_rows(np.flatnonzero(~linked), *best, own_ids, other_ids)
+
+
+def best_candidates(
+    own: np.ndarray, other: np.ndarray, weight: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each of ``n`` records' best candidate among the pairs (``own``, ``other``): its
+    weight and position (floats, NaN without a pair), the highest weight, ties to the
+    lowest position. Best candidates of parts of the pairs combine by this again."""
+    # ufunc.at in one pass: a lexsort of millions of pairs takes seconds
+    best = np.full(n, -np.inf)
     np.fmax.at(best, own, weight)
     top = np.flatnonzero(weight == best[own])
-    lowest = np.full(len(own_ids), np.iinfo(np.int64).max)
+    lowest = np.full(n, np.iinfo(np.int64).max)
     np.minimum.at(lowest, own[top], other[top].astype(np.int64))
     has_pair = lowest < np.iinfo(np.int64).max
-    w_of = np.where(has_pair, best, np.nan)
-    partner_of = np.where(has_pair, lowest, np.nan)
-    ids = np.flatnonzero(~linked)
+    return np.where(has_pair, best, np.nan), np.where(has_pair, lowest, np.nan)
+
+
+def unlinked_rows(
+    ids: np.ndarray,
+    w_of: np.ndarray,
+    partner_of: np.ndarray,
+    own_ids: np.ndarray,
+    other_ids: np.ndarray,
+) -> pd.DataFrame:
+    """The unlinked table of the records at positions ``ids``, from every record's best
+    candidate (:func:`best_candidates`)."""
     w, partner = w_of[ids], partner_of[ids]
     has = ~np.isnan(partner)
     return pd.DataFrame(
@@ -174,19 +192,37 @@ def count_summary(
 ) -> dict[str, Any]:
     """The counts and error estimates of a run (the first keys of :class:`LinkSummary`);
     ``link_p``: the probability that each link is right."""
+    pairs = (int(len(scored.left)), int(scored.family_pairs))
+    duplicates = (resolved.left_duplicate_of >= 0).sum(), (resolved.right_duplicate_of >= 0).sum()
+    links = (int(resolved.keep.sum()), int(duplicates[0]), int(duplicates[1]))
+    return summary_counts((n_left, n_right), pairs, links, unlinked, link_p, threshold, resolution)
+
+
+def summary_counts(
+    sizes: tuple[int, int],
+    pairs: tuple[int, int],
+    links: tuple[int, int, int],
+    unlinked: tuple[pd.DataFrame, pd.DataFrame],
+    link_p: np.ndarray,
+    threshold: float,
+    resolution: str,
+) -> dict[str, Any]:
+    """:func:`count_summary` from counts: ``sizes`` of the registers, ``pairs`` (candidate
+    pairs, family pairs among them), ``links`` (links, duplicates left and right)."""
+    n_left, n_right = sizes
     errors = expected_errors(link_p, 0.0)
     return {
         "n_left": n_left,
         "n_right": n_right,
-        "candidate_pairs": int(len(scored.left)),
-        "family_pairs": int(scored.family_pairs),
-        "links": int(resolved.keep.sum()),
+        "candidate_pairs": pairs[0],
+        "family_pairs": pairs[1],
+        "links": links[0],
         "linked_left": int(n_left - len(unlinked[0])),
         "linked_right": int(n_right - len(unlinked[1])),
         "unlinked_left": len(unlinked[0]),
         "unlinked_right": len(unlinked[1]),
-        "duplicates_left": int((resolved.left_duplicate_of >= 0).sum()),
-        "duplicates_right": int((resolved.right_duplicate_of >= 0).sum()),
+        "duplicates_left": links[1],
+        "duplicates_right": links[2],
         "threshold": threshold,
         "resolution": resolution,
         "expected_false_links": round(errors["expected_false_links"], 2),
@@ -314,6 +350,7 @@ def run_summary(
 __all__ = [
     "LinkResult",
     "LinkSummary",
+    "best_candidates",
     "count_summary",
     "estimated_fnr",
     "level_names",
@@ -322,5 +359,7 @@ __all__ = [
     "pairs_table",
     "record_ids",
     "run_summary",
+    "summary_counts",
+    "unlinked_rows",
     "unlinked_table",
 ]

@@ -267,23 +267,37 @@ def link_probabilities(
     estimate took duplicates as certain: on the 100,000-household benchmark they held
     38 of the 52 false links, estimated at 0.3.
     """
-    odds = np.exp2(np.clip(np.asarray(weight, dtype=float), -60.0, 60.0))
+    odds = link_odds(weight)
+    unmatched = unmatched_shares(prior, n_left, n_right)
+    p = explained_away(left, right, odds, keep, unmatched, (n_left, n_right))
+    if duplicate_weights is not None:
+        for own, dup_weight in zip((left, right), duplicate_weights, strict=True):
+            p = p * duplicate_probability(dup_weight, prior)[own[keep]]
+    return p
+
+
+def link_odds(weight: np.ndarray) -> np.ndarray:
+    """The odds of pairs (``2 ** weight``, the weight clipped to +-60 bits)."""
+    return np.exp2(np.clip(np.asarray(weight, dtype=float), -60.0, 60.0))
+
+
+def unmatched_shares(prior: float, n_left: int, n_right: int) -> tuple[float, float]:
+    """The share of each register's records without a counterpart, from the prior."""
     matches = prior * n_left * n_right
     pi_l = min(matches / max(n_left, 1), 0.999)
     pi_r = min(matches / max(n_right, 1), 0.999)
-    p = _explained_away(left, right, odds, keep, (1 - pi_l, 1 - pi_r), (n_left, n_right))
-    if duplicate_weights is not None:
-        for own, dup_weight in zip((left, right), duplicate_weights, strict=True):
-            p = p * _duplicate_probability(dup_weight, prior)[own[keep]]
-    return p
+    return 1 - pi_l, 1 - pi_r
 
 
 #: Rounds of the rivals' reweighting at most: the largest change of a link's probability
 #: fell below 1e-9 after 4 rounds at 100,000 households, 16 on the 20,000-household mix04.
 RIVAL_ROUNDS = 20
+#: Rivals less likely than this are left out: too unlikely to move a sum that starts at
+#: 1 - pi >= 0.001 (2 ** -40: a part in a billion).
+RIVAL_MIN_ODDS = 2.0**-40
 
 
-def _explained_away(
+def explained_away(
     left: np.ndarray,
     right: np.ndarray,
     odds: np.ndarray,
@@ -292,20 +306,44 @@ def _explained_away(
     sizes: tuple[int, int],
 ) -> np.ndarray:
     """The links' probabilities, each rival weighed by how free its other record is."""
-    o, link_left, link_right = odds[keep], left[keep], right[keep]
-    # the rivals, taken out once (each round reads them all), without those too unlikely
-    # to move a sum that starts at 1 - pi >= 0.001 (2 ** -40: a part in a billion)
-    rival = ~keep & (odds > 2.0**-40)
+    # the rivals, taken out once (each round reads them all)
+    rival = ~keep & (odds > RIVAL_MIN_ODDS)
     rival_left, rival_right, rival_odds = left[rival], right[rival], odds[rival]
-    held_left, held_right = np.zeros(sizes[0]), np.zeros(sizes[1])
-    p = np.zeros(len(o))
-    for _ in range(RIVAL_ROUNDS):
+
+    def rival_sums(held_left: np.ndarray, held_right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # a pair at a link's left record rivals it as far as the pair's right record is free
         free_right = rival_odds * (1.0 - held_right[rival_right])
         free_left = rival_odds * (1.0 - held_left[rival_left])
-        rivals_l = np.bincount(rival_left, weights=free_right, minlength=sizes[0])[link_left]
-        rivals_r = np.bincount(rival_right, weights=free_left, minlength=sizes[1])[link_right]
-        new = o / (o + (unmatched[0] + rivals_l) * (unmatched[1] + rivals_r))
+        return (
+            np.bincount(rival_left, weights=free_right, minlength=sizes[0]),
+            np.bincount(rival_right, weights=free_left, minlength=sizes[1]),
+        )
+
+    return rival_fixed_point(odds[keep], left[keep], right[keep], unmatched, sizes, rival_sums)
+
+
+#: Given how surely each record of either side is held by a link, the free odds of its
+#: rivals summed per record of either side (:func:`rival_fixed_point`).
+RivalSums = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def rival_fixed_point(
+    odds: np.ndarray,
+    link_left: np.ndarray,
+    link_right: np.ndarray,
+    unmatched: tuple[float, float],
+    sizes: tuple[int, int],
+    rival_sums: RivalSums,
+) -> np.ndarray:
+    """The probabilities of links (their ``odds`` and records, among ``sizes`` records
+    of each side), iterated with their rivals (``rival_sums``) to a fixed point; an
+    engine sums the rivals where the pairs are."""
+    held_left, held_right = np.zeros(sizes[0]), np.zeros(sizes[1])
+    p = np.zeros(len(odds))
+    for _ in range(RIVAL_ROUNDS):
+        sums_left, sums_right = rival_sums(held_left, held_right)
+        rivals_l, rivals_r = sums_left[link_left], sums_right[link_right]
+        new = odds / (odds + (unmatched[0] + rivals_l) * (unmatched[1] + rivals_r))
         change = float(np.abs(new - p).max(initial=0.0))
         p = new
         held_left, held_right = np.zeros(sizes[0]), np.zeros(sizes[1])
@@ -316,16 +354,20 @@ def _explained_away(
     return p
 
 
-def _duplicate_probability(dup_weight: np.ndarray, prior: float) -> np.ndarray:
+def duplicate_probability(
+    dup_weight: np.ndarray, prior: float, register: tuple[int, int] | None = None
+) -> np.ndarray:
     """Per record, the probability that it is the record it duplicates (1 if it
     duplicates none), its pair's weight moved from the cross-register prior to the
-    register's own: duplicates found / pairs of the register."""
+    register's own: duplicates found / pairs of the register. ``dup_weight`` covers the
+    whole register, or (``register``: its size and the duplicates found in it) some of
+    its records."""
     dup_weight = np.asarray(dup_weight, dtype=float)
     found = ~np.isnan(dup_weight)
-    n = len(dup_weight)
-    if not found.any() or n < 2:
-        return np.ones(n)
-    within = min(found.sum() / (n * (n - 1) / 2), 0.5)  # a tiny register: at most even odds
+    n, duplicates = (len(dup_weight), found.sum()) if register is None else register
+    if not duplicates or n < 2:
+        return np.ones(len(dup_weight))
+    within = min(duplicates / (n * (n - 1) / 2), 0.5)  # a tiny register: at most even odds
     shift = logit2(within) - logit2(prior)
     return np.where(found, probability(np.where(found, dup_weight, 0.0) + shift), 1.0)
 
@@ -335,8 +377,15 @@ __all__ = [
     "Links",
     "MAX_DENSE_PAIRS",
     "MODES",
+    "RIVAL_MIN_ODDS",
+    "RivalSums",
     "SCORE_DECIMALS",
+    "duplicate_probability",
+    "explained_away",
+    "link_odds",
     "link_probabilities",
     "one_to_one",
     "resolve_links",
+    "rival_fixed_point",
+    "unmatched_shares",
 ]

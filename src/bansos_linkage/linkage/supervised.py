@@ -110,11 +110,23 @@ def reviewed_weights(
         return weight
     a = positions(left, reviewed["left_id"])
     b = positions(right, reviewed["right_id"])
-    where = pair_index(scored, a, b, len(right))
+    is_match = reviewed["is_match"].to_numpy(dtype=bool)
+    return reviewed_at(scored, weight, (a, b, is_match), len(right))
+
+
+def reviewed_at(
+    scored: ScoredPairs,
+    weight: np.ndarray,
+    reviewed: tuple[np.ndarray, np.ndarray, np.ndarray],
+    n_right: int,
+) -> np.ndarray:
+    """:func:`reviewed_weights` with the reviewed pairs given by position: left, right
+    (-1: not in the register) and the decision."""
+    a, b, is_match = reviewed
+    where = pair_index(scored, a, b, n_right)
     hit = where >= 0
-    decided = reviewed["is_match"].to_numpy(dtype=bool)[hit]
     out = weight.copy()
-    out[where[hit]] = np.where(decided, REVIEWED_BITS, -REVIEWED_BITS)
+    out[where[hit]] = np.where(is_match[hit], REVIEWED_BITS, -REVIEWED_BITS)
     return out
 
 
@@ -149,6 +161,7 @@ __all__ = [
     "label_positions",
     "ml_weights",
     "reviewed_table",
+    "reviewed_at",
     "reviewed_weights",
     "train",
 ]
