@@ -35,6 +35,8 @@ LAYER_OF = {
     "bansos_linkage.datasets": "standardisation",
     "bansos_linkage._version": "standardisation",
     "bansos_linkage.progress": "standardisation",
+    # the process allocator settings a batch job (the CLI) applies: imports nothing of ours
+    "bansos_linkage.memory": "standardisation",
     "bansos_linkage.standardisation": "standardisation",
     # test data: builds on standardisation only, and only the top layer may use it
     "bansos_linkage.synthetic": "standardisation",
