@@ -98,6 +98,10 @@ def _equal(
 # per vocabulary in each process, not once per chunk. The vocabulary is kept alive with
 # its entry so that its id cannot be reused.
 _PER_VALUE: dict[tuple[int, str], tuple[pd.Index, Any]] = {}
+#: Derivations kept: a run holds a few vocabularies per comparison and per register
+#: pair (fitting, linking, each register's duplicates); clearing them all at once
+#: made forked workers derive the largest ones again.
+_PER_VALUE_SIZE = 64
 
 
 def _per_value(vocabulary: pd.Index, what: str, derive: Callable[[np.ndarray], Any]) -> Any:
@@ -106,8 +110,8 @@ def _per_value(vocabulary: pd.Index, what: str, derive: Callable[[np.ndarray], A
     if hit is not None and hit[0] is vocabulary:
         return hit[1]
     result = derive(np.asarray(vocabulary, dtype=object))
-    if len(_PER_VALUE) >= 32:
-        _PER_VALUE.clear()
+    if len(_PER_VALUE) >= _PER_VALUE_SIZE:  # the least recently derived goes
+        del _PER_VALUE[next(iter(_PER_VALUE))]
     _PER_VALUE[key] = (vocabulary, result)
     return result
 
