@@ -2,9 +2,9 @@
 
 import sys
 
-from bansos_linkage.cli import main
+from bansos_linkage.cli import run
 
-sys.exit(main())
+sys.exit(run())
 
 
 __all__: list[str] = []

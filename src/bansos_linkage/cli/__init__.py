@@ -20,12 +20,13 @@ Examples
 'dtks'
 """
 
-from bansos_linkage.cli.app import build_parser, main
+from bansos_linkage.cli.app import build_parser, main, run
 from bansos_linkage.cli.assemble import assembly_lines
 from bansos_linkage.cli.console import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, progress_bar
 from bansos_linkage.cli.score import N_CRITERIA
 
 __all__ = [
+    "run",
     "EXIT_INTERNAL",
     "EXIT_OK",
     "EXIT_USAGE",

@@ -41,6 +41,15 @@ from bansos_linkage.errors import BansosLinkageError
 from bansos_linkage.memory import keep_freed_memory
 
 
+def run() -> int:
+    """The ``bansos-linkage`` program: :func:`main` in a process of its own, whose
+    allocator keeps freed memory for reuse (a run frees and allocates large arrays
+    again and again; process-wide, so the program sets it, never the library nor
+    :func:`main` called from other code)."""
+    keep_freed_memory()
+    return main()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     parser = build_parser()
@@ -55,9 +64,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "func"):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    # a run frees and allocates large arrays again and again: keep freed memory for
-    # reuse (process-wide, so the command line sets it, not the library)
-    keep_freed_memory()
     try:
         check_paths(args)
         with quiet_stdout(args):
