@@ -132,7 +132,9 @@ def client():
         n_workers=2,
         threads_per_worker=1,
         processes=False,
-        memory_limit="1GB",
+        # threads in this test process: a limit would weigh the whole process (every
+        # fixture of the suite so far) and pause the workers at 80% of it, for good
+        memory_limit=0,
         dashboard_address=None,
     )
     with distributed.Client(cluster) as c:
