@@ -217,9 +217,10 @@ def _with_added_levels(path: Path, content: dict[str, Any], raw_comparisons: lis
     settings = content.get("settings")
     others = settings.get("comparisons", []) if isinstance(settings, dict) else []
     for k, spec in enumerate(raw_comparisons):
-        moved = _level_moves(spec)
-        if moved is None:
+        found = _level_moves(spec)
+        if found is None:
             continue
+        moved, n_levels = found
         if content.get("ml_matcher") is not None:
             raise SchemaError(
                 f"{path}: key 'comparisons[{k}].levels' are those of an earlier version and "
@@ -233,17 +234,17 @@ def _with_added_levels(path: Path, content: dict[str, Any], raw_comparisons: lis
             for key in ("m", "u"):
                 values = fitted.get(key)
                 if isinstance(values, list) and k < len(values) and isinstance(values[k], list):
-                    values[k] = _moved(values[k], moved)
+                    values[k] = _moved(values[k], moved, n_levels)
         record = content.get("fitted") or content.get("settings") or {}
         seen = record.get("max_level_seen") if isinstance(record, dict) else None
         if isinstance(seen, list) and k < len(seen) and isinstance(seen[k], int) and seen[k] >= 0:
-            seen[k] = moved[seen[k]] if seen[k] < len(moved) - 1 else seen[k]
+            seen[k] = moved[seen[k]] if seen[k] < len(moved) else seen[k]
 
 
-def _level_moves(spec: Any) -> list[int] | None:
-    """Where the saved level numbers of a comparison are now, and last the number of its
-    levels now (None: nothing moved), when its saved level names are the current ones
-    less some added since."""
+def _level_moves(spec: Any) -> tuple[list[int], int] | None:
+    """Where the saved level numbers of a comparison are now, and how many levels it has
+    now (None: nothing moved), when its saved level names are the current ones less
+    some added since."""
     if not isinstance(spec, dict) or not isinstance(spec.get("levels"), list):
         return None
     kind = cmp.COMPARISON_TYPES.get(spec.get("type"))  # type: ignore[arg-type]
@@ -258,16 +259,16 @@ def _level_moves(spec: Any) -> list[int] | None:
         return None
     if [name for name in actual if name in saved] != saved:
         return None  # reordered, not added to: the settings check refuses it
-    # level numbers count from the weakest level (0); last, how many levels there are now
-    return [len(actual) - 1 - actual.index(name) for name in reversed(saved)] + [len(actual)]
+    # level numbers count from the weakest level (0)
+    return [len(actual) - 1 - actual.index(name) for name in reversed(saved)], len(actual)
 
 
-def _moved(values: list[Any], moved: list[int]) -> list[Any]:
+def _moved(values: list[Any], moved: list[int], n_levels: int) -> list[Any]:
     """Per-level values (by saved level number) at their current numbers; an added level
     gets 0 (m = u = 0: no weight)."""
-    out: list[Any] = [0.0] * moved[-1]
-    for old, value in enumerate(values[: len(moved) - 1]):
-        out[moved[old]] = value
+    out: list[Any] = [0.0] * n_levels
+    for new, value in zip(moved, values, strict=False):
+        out[new] = value
     return out
 
 
