@@ -25,6 +25,24 @@ def test_freed_memory_is_kept_on_linux_with_glibc():
     assert out.stdout.split() == ["True", "True"]  # set, and setting it again is harmless
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a Linux run's setting")
+def test_arrow_keeps_freed_memory_in_its_jemalloc_pool():
+    import pyarrow as pa
+
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pytest.skip("this Arrow build has no jemalloc")
+    code = (
+        "import pyarrow as pa; before = pa.default_memory_pool().backend_name\n"
+        "from bansos_linkage.memory import keep_freed_memory as k; k()\n"
+        "print(before, pa.default_memory_pool().backend_name)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, after = out.stdout.split()
+    assert (before, after) == (pa.default_memory_pool().backend_name, "jemalloc")
+
+
 def test_nothing_to_set_elsewhere(monkeypatch):
     monkeypatch.setattr(memory.sys, "platform", "darwin")
     assert memory.keep_freed_memory() is False
