@@ -20,14 +20,14 @@ Raw results go to benchmarks/_data/robust_results.json (after every scenario);
 the "Robustness" section of RESULTS.md is written when the run finishes, or
 re-rendered from the JSON with ``--render-only``. ``--section`` writes another section
 (with its own ``--json``): the label-free FDR estimate is checked at 100,000 households
-with ``--households 100000 --peers --no-febrl --section "Robustness at 100,000
-households" --json benchmarks/_data/robust_100000.json``, where five times the false
+with ``--households 100000 --villages 300 --peers --no-febrl --section "Robustness at
+100,000 households" --json benchmarks/_data/robust_100000.json``, where five times the false
 links make the true FDR itself measurable to the 30% the estimate is held to.
 
     python benchmarks/bench_robust.py [--households 20000] [--seed 1]
         [--scenarios all|tuning|report|default hard mix07 ...] [--peers splink]
         [--repeats 1] [--timeout 1200] [--no-febrl] [--fresh-data] [--no-write]
-        [--section Robustness] [--json FILE]
+        [--villages N] [--section Robustness] [--json FILE]
     python benchmarks/bench_robust.py --render-only [--no-write: print the section]
 """
 
@@ -217,7 +217,9 @@ def blocking_by_rule(
 # -------------------------------------------------------------------------- scenario
 def bench_scenario(name: str, args: argparse.Namespace) -> dict:
     t0 = time.perf_counter()
-    folder = registers(args.households, args.seed, name, fresh=args.fresh_data)
+    folder = registers(
+        args.households, args.seed, name, fresh=args.fresh_data, villages=args.villages
+    )
     for cached in folder.glob("peer_*.parquet"):  # standardisation may have changed since
         cached.unlink()
     truth = truth_of(folder)
@@ -593,7 +595,8 @@ def render(payload: dict) -> str:
         f"`python benchmarks/bench_robust.py {payload['command']}` on {payload['machine']}; "
         f"{payload['date']}. Scenarios: {', '.join(run)} ({len(run)}); `default` and `hard` "
         f"(about twice the default error rates) as in the generator; {mix_text}. Every scenario "
-        f"at {payload['households']:,} households, generator seed {payload['seed']} "
+        f"at {payload['households']:,} households{_villages_text(payload)}, generator seed "
+        f"{payload['seed']} "
         f"({min(sizes):,} to {max(sizes):,} records a side), DTKS (left) x Regsosek (right). "
         "Every run a fresh process, wall time and peak memory (summed PSS) of its process tree "
         "measured from outside. Ours is the `link` command on the raw CSV exports (reading and "
@@ -635,6 +638,14 @@ def render(payload: dict) -> str:
     return "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
 
 
+def _villages_text(payload: dict) -> str:
+    villages = payload.get("villages")
+    if not villages:
+        return ""
+    per = payload["households"] / villages
+    return f" in {villages:,} villages ({per:,.0f} households each, as dense as 60 at 20,000)"
+
+
 def _peer_text(peer: str) -> str:
     if not peer:
         return "no peer in this run; "
@@ -668,6 +679,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--households", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--villages",
+        type=int,
+        help="villages instead of the scenario's 60 (e.g. 300 at 100,000 households: "
+        "as dense as 60 at 20,000)",
+    )
     parser.add_argument(
         "--scenarios",
         nargs="+",
@@ -718,6 +735,7 @@ def main() -> None:
         "date": dt.date.today().isoformat(),
         "households": args.households,
         "seed": args.seed,
+        "villages": args.villages,
         "peers": args.peers,
         "repeats": args.repeats,
         "mix_scenarios": list(mixes),
