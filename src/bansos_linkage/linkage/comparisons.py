@@ -347,7 +347,7 @@ class NameComparison(_Named, _ExactOnColumn):
         if self.phonetic:
             pa, pb, sounds = _pair_codes(left, right, self.phonetic, self.phonetic, *rows)
             pa, pb = pa[present][first], pb[present][first]
-            keys = _per_value(sounds, "names", Names.of)
+            keys = _per_value(sounds, "sounds", _sounds)
         same_key = (pa >= 0) & (pa == pb)
         # each word-level test runs only on the pairs that no stronger level has claimed
         tests = [
@@ -364,6 +364,11 @@ class NameComparison(_Named, _ExactOnColumn):
         levels[present] = _assign_lazily(tests, np.zeros(len(first), dtype=bool))[inverse]
         similarity[present] = jw[inverse]
         return ComparisonResult(levels, similarity)
+
+
+def _sounds(vocabulary: np.ndarray) -> Names:
+    """A vocabulary of phonetic keys for the word tests (no nicknames among keys)."""
+    return Names.of(vocabulary, nicknames=False)
 
 
 @dataclass(frozen=True)

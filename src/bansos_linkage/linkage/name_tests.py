@@ -9,11 +9,12 @@ ids; names of more than :data:`MAX_WORDS` words take a per-pair path in Python.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,8 @@ class Names:
     word_ids: _WordIds
 
     @classmethod
-    def of(cls, vocabulary: np.ndarray) -> Names:
+    def of(cls, vocabulary: np.ndarray, nicknames: bool = True) -> Names:
+        """``nicknames``: also what the nickname test needs (not for phonetic keys)."""
         text = pd.Series(vocabulary, dtype="string").fillna("")
         spaces = text.str.count(" ").to_numpy(dtype=np.int32)
         length = text.str.len().to_numpy(dtype=np.int32)
@@ -39,7 +41,7 @@ class Names:
             letters=length - spaces,
             length=length,
             has_initial=padded.str.contains(r" [A-Z] ", regex=True).to_numpy(dtype=bool),
-            word_ids=_WordIds.of(text.to_numpy(dtype=object)),
+            word_ids=_WordIds.of(text.to_numpy(dtype=object), nicknames),
         )
 
 
@@ -68,30 +70,35 @@ class _WordIds:
     n_cores: int
 
     @classmethod
-    def of(cls, text: np.ndarray) -> _WordIds:
-        split = list(map(str.split, text))
-        n_words = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+    def of(cls, text: np.ndarray, nicknames: bool = True) -> _WordIds:
+        # split and numbered by Arrow: a Python loop over the words took most of the time
+        arrow = pc.utf8_trim_whitespace(pa.array(text, type=pa.large_string()))
+        split = pc.utf8_split_whitespace(arrow)  # as str.split(): runs of spaces are one
+        empty = pc.equal(arrow, "").to_numpy(zero_copy_only=False)
+        lengths = pc.list_value_length(split).to_numpy(zero_copy_only=False)
+        n_words = np.where(empty, 0, lengths).astype(np.int64)  # "" splits into [""]
         long = n_words > MAX_WORDS
         count = np.where(long, 0, n_words)
-        flat = list(itertools.chain.from_iterable(itertools.compress(split, ~long)))
-        flat_ids, words = pd.factorize(np.array(flat, dtype=object))
+        encoded = pc.list_flatten(pc.filter(split, pa.array(count > 0))).dictionary_encode()
+        words = encoded.dictionary.to_numpy(zero_copy_only=False)
         width = max(int(count.max(initial=0)), 1)
         ids = np.full((len(text), width), -1, dtype=np.int32)
         rows = np.repeat(np.arange(len(text)), count)
-        ids[rows, np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count)] = flat_ids
+        columns = np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count)
+        ids[rows, columns] = encoded.indices.to_numpy(zero_copy_only=False)
         multiset = np.sort(ids, axis=1)
         repeated = np.zeros_like(multiset, dtype=bool)
         repeated[:, 1:] = multiset[:, 1:] == multiset[:, :-1]
         distinct = np.sort(np.where(repeated, -1, multiset), axis=1)
-        no_spaces = pd.Series(text, dtype="string").str.replace(" ", "", regex=False)
-        squeezed, _ = pd.factorize(no_spaces.to_numpy(dtype=object))  # faster than on Arrow
-        cores, core_index = _nickname_cores(text)
+        no_spaces = pc.replace_substring(pa.array(text, type=pa.large_string()), " ", "")
+        squeezed = no_spaces.dictionary_encode().indices.to_numpy(zero_copy_only=False)
+        cores, core_index = _nickname_cores(text) if nicknames else _no_cores(len(text))
         return cls(
             ordered=ids,
             multiset=multiset,
             distinct=distinct,
             n_distinct=(distinct >= 0).sum(axis=1),
-            squeezed=squeezed,
+            squeezed=squeezed.astype(np.int64),
             n_words=n_words,
             long=long,
             word_length=np.fromiter([*map(len, words), 0], dtype=np.int64, count=len(words) + 1),
@@ -100,6 +107,10 @@ class _WordIds:
             affixes=_affixes(words, core_index),
             n_cores=max(len(core_index), 1),
         )
+
+
+def _no_cores(n: int) -> tuple[np.ndarray, dict[str, int]]:
+    return np.full((n, 2), -1, dtype=np.int64), {}
 
 
 def _nickname_cores(text: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
