@@ -21,7 +21,7 @@ from bansos_linkage.assembly import (
     read_assembly,
     source_order,
 )
-from bansos_linkage.assembly.persons import _Nodes, cluster
+from bansos_linkage.assembly.persons import Nodes, cluster
 from bansos_linkage.cli import main
 from bansos_linkage.errors import InputError, UsageError
 from bansos_linkage.synthetic import generate, scenario
@@ -121,7 +121,7 @@ def _nodes():
         "b": pd.DataFrame({"record_id": ["b1"]}),
         "c": pd.DataFrame({"record_id": ["c1"]}),
     }
-    return _Nodes(frame)
+    return Nodes(frame)
 
 
 def _never_scored(a, b, x, y):
@@ -167,7 +167,7 @@ def test_transitive_person_kept_and_reported_when_the_direct_pair_is_only_doubtf
 
 
 def test_a_duplicate_pair_never_joins_two_people_of_another_source():
-    nodes = _Nodes({"a": pd.DataFrame({"record_id": ["1", "2", "3"]}),
+    nodes = Nodes({"a": pd.DataFrame({"record_id": ["1", "2", "3"]}),
                     "b": pd.DataFrame({"record_id": ["x", "y"]})})  # fmt: skip
     links = _links(
         [

@@ -119,7 +119,7 @@ def link_persons(
     pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
     wanted = set(names if dedupe is True else (dedupe or ()))
     steps, step = len(wanted) + len(pairs) + 1, 0
-    nodes = _Nodes(sources)
+    nodes = Nodes(sources)
     linkers: dict[tuple[str, str], Linker] = {}
     tables = []
     for name in names:
@@ -129,19 +129,19 @@ def link_persons(
             model = clone(template)
             found = model.fit_duplicate_pairs(sources[name])
             linkers[(name, name)] = model
-            tables.append(_pair_table(found, name, name, "duplicate"))
+            tables.append(pair_table(found, name, name, "duplicate"))
     for a, b in pairs:
         report(step, steps, f"links: {a} - {b}")
         step += 1
         model = clone(template)
         result = model.fit_link(sources[a], sources[b])
         linkers[(a, b)] = model
-        tables.append(_pair_table(result.links, a, b, "link"))
+        tables.append(pair_table(result.links, a, b, "link"))
     report(step, steps, "persons")
     links = pd.concat(tables, ignore_index=True) if tables else _empty_links()
     groups = np.arange(len(nodes))  # every record its own; duplicate pairs join below
     person, outcome, conflicts = cluster(
-        nodes, groups, links, _direct_scorer(sources, linkers), veto_probability
+        nodes, groups, links, direct_scorer(sources, linkers), veto_probability
     )
     links["outcome"] = outcome
     records = _records_table(nodes, groups, person, links)
@@ -176,7 +176,7 @@ def _linkable(records: pd.DataFrame, template: Linker) -> pd.DataFrame:
     return blocking_keys(records[[c for c in dict.fromkeys(wanted) if c in records]])
 
 
-class _Nodes:
+class Nodes:
     """Every record of every source numbered 0..n-1, sources in priority order."""
 
     def __init__(self, sources: Mapping[str, pd.DataFrame]) -> None:
@@ -207,7 +207,7 @@ class _Nodes:
         return at + int(self.offset[name])
 
 
-def _pair_table(pairs: pd.DataFrame, a: str, b: str, kind: str) -> pd.DataFrame:
+def pair_table(pairs: pd.DataFrame, a: str, b: str, kind: str) -> pd.DataFrame:
     left, right = ("record_id_a", "record_id_b") if kind == "duplicate" else ("left_id", "right_id")
     return pd.DataFrame(
         {
@@ -223,7 +223,7 @@ def _pair_table(pairs: pd.DataFrame, a: str, b: str, kind: str) -> pd.DataFrame:
 
 
 def _empty_links() -> pd.DataFrame:
-    return _pair_table(
+    return pair_table(
         pd.DataFrame(columns=["record_id_a", "record_id_b", "match_weight", "match_probability"]),
         "",
         "",
@@ -242,7 +242,7 @@ def roots(parent: np.ndarray) -> np.ndarray:
         out = up
 
 
-def _root(parent: np.ndarray, i: int) -> int:
+def root(parent: np.ndarray, i: int) -> int:
     while parent[i] != i:
         parent[i] = parent[parent[i]]
         i = int(parent[i])
@@ -252,7 +252,7 @@ def _root(parent: np.ndarray, i: int) -> int:
 Scorer = Callable[[str, str, np.ndarray, np.ndarray], np.ndarray]
 
 
-def _direct_scorer(
+def direct_scorer(
     sources: Mapping[str, pd.DataFrame], linkers: Mapping[tuple[str, str], Linker]
 ) -> Scorer:
     """Match probabilities of given record pairs of sources a and b, by the model fitted
@@ -267,7 +267,7 @@ def _direct_scorer(
 
 
 def cluster(
-    nodes: _Nodes,
+    nodes: Nodes,
     groups: np.ndarray,
     links: pd.DataFrame,
     score: Scorer,
@@ -287,7 +287,7 @@ def cluster(
     checked: dict[tuple[int, int], float] = {}
     order = np.lexsort((gb, ga, -weight))
     for _ in range(rounds):
-        person, outcome = _greedy(nodes, groups, ga, gb, order, vetoed, own)
+        person, outcome = greedy_groups(nodes, groups, ga, gb, order, vetoed, own)
         new = _transitive_checks(nodes, groups, person, ga, gb, is_link, outcome, checked, score)
         fresh = [(x, y) for (x, y), p in new.items() if p < veto_probability]
         if not fresh:
@@ -299,19 +299,21 @@ def cluster(
     # was no conflict
     refused = np.isin(outcome, ["collision", "transitive"]) & (person[ga] == person[gb])
     outcome = np.where(refused, "already_joined", outcome)
-    conflicts = _conflicts(nodes, groups, person, links, ga, gb, outcome, checked, veto_probability)
+    conflicts = veto_conflicts(
+        nodes, groups, person, links, ga, gb, outcome, checked, veto_probability
+    )
     return person[groups], outcome, conflicts
 
 
-def _link_nodes(nodes: _Nodes, links: pd.DataFrame, side: str) -> np.ndarray:
+def _link_nodes(nodes: Nodes, links: pd.DataFrame, side: str) -> np.ndarray:
     out = np.full(len(links), -1, dtype=np.int64)
     for name, rows in links.groupby(f"source_{side}", sort=False).indices.items():
         out[rows] = nodes.of(str(name), links[f"record_id_{side}"].iloc[rows])
     return out
 
 
-def _greedy(
-    nodes: _Nodes,
+def greedy_groups(
+    nodes: Nodes,
     groups: np.ndarray,
     ga: np.ndarray,
     gb: np.ndarray,
@@ -334,10 +336,10 @@ def _greedy(
     np.bitwise_or.at(mask, parent, mask.copy())  # each root holds its person's sources
     members: dict[int, list[int]] = {}  # only for persons holding a vetoed group
     for g in vetoed:
-        members.setdefault(_root(parent, g), []).append(g)
+        members.setdefault(root(parent, g), []).append(g)
     outcome = np.full(len(ga), "", dtype=object)
     for i in order:
-        ra, rb = _root(parent, int(ga[i])), _root(parent, int(gb[i]))
+        ra, rb = root(parent, int(ga[i])), root(parent, int(gb[i]))
         if ra == rb:
             outcome[i] = "already_joined"
         elif (mask[ra] & mask[rb]) & ~own[i]:
@@ -363,11 +365,11 @@ def _vetoed(ra: int, rb: int, members: dict[int, list[int]], vetoed, parent) -> 
     """Would joining persons ra and rb put a vetoed pair of groups in one person?"""
     if ra not in members or rb not in members:
         return False
-    return any(_root(parent, other) == rb for g in members[ra] for other in vetoed.get(g, ()))
+    return any(root(parent, other) == rb for g in members[ra] for other in vetoed.get(g, ()))
 
 
 def _transitive_checks(
-    nodes: _Nodes,
+    nodes: Nodes,
     groups: np.ndarray,
     person: np.ndarray,
     ga: np.ndarray,
@@ -411,8 +413,8 @@ def _transitive_checks(
     return new
 
 
-def _conflicts(
-    nodes: _Nodes,
+def veto_conflicts(
+    nodes: Nodes,
     groups: np.ndarray,
     person: np.ndarray,
     links: pd.DataFrame,
@@ -459,7 +461,7 @@ def _conflicts(
 
 
 def _records_table(
-    nodes: _Nodes, groups: np.ndarray, person: np.ndarray, links: pd.DataFrame
+    nodes: Nodes, groups: np.ndarray, person: np.ndarray, links: pd.DataFrame
 ) -> pd.DataFrame:
     """One row per record with its person id (``P`` + 10 digits, numbered in the order
     of each person's first record) and the strongest link that joined it."""
@@ -486,11 +488,17 @@ def _records_table(
 
 __all__ = [
     "MAX_GROUP",
+    "Nodes",
     "PersonLinks",
     "Scorer",
     "VETO_PROBABILITY",
     "cluster",
+    "direct_scorer",
+    "greedy_groups",
     "link_persons",
+    "pair_table",
     "person_summary",
+    "root",
     "roots",
+    "veto_conflicts",
 ]

@@ -84,17 +84,17 @@ from bansos_linkage.assembly.files import (
 from bansos_linkage.assembly.persons import (
     MAX_GROUP,
     VETO_PROBABILITY,
+    Nodes,
     PersonLinks,
-    _conflicts,
-    _direct_scorer,
-    _Nodes,
-    _pair_table,
-    _root,
+    direct_scorer,
+    pair_table,
     person_summary,
+    root,
     roots,
+    veto_conflicts,
 )
 from bansos_linkage.assembly.persons import (
-    _greedy as persons_greedy,
+    greedy_groups as persons_greedy,
 )
 from bansos_linkage.errors import InputError, UsageError
 from bansos_linkage.io import read_table, restore_formulas
@@ -167,14 +167,14 @@ def update_assembly(
         for n in order
         if n in new_sources
     }
-    nodes = _Nodes(current)
+    nodes = Nodes(current)
     prev_person, pending = _fixed_persons(nodes, previous.records, diffs)
     report(0, 3, "linking new and changed records")
     links = _pending_links(current, nodes, pending, linkers, order)
     report(1, 3, "persons")
     links = _carried_links(previous.links, nodes, pending, links)
     person, groups, links, checked = _cluster(
-        nodes, prev_person, links, _direct_scorer(current, linkers), veto_probability, max_group
+        nodes, prev_person, links, direct_scorer(current, linkers), veto_probability, max_group
     )
     ids, last_person = _person_ids(nodes, person, prev_person, previous)
     conflicts = _linking_conflicts(nodes, groups, person, ids, links, checked, veto_probability)
@@ -285,7 +285,7 @@ def _ids_as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fixed_persons(
-    nodes: _Nodes, previous: pd.DataFrame, diffs: Mapping[str, pd.DataFrame]
+    nodes: Nodes, previous: pd.DataFrame, diffs: Mapping[str, pd.DataFrame]
 ) -> tuple[np.ndarray, np.ndarray]:
     """The previous person of every fixed record (None for pending) and the pending
     mask (new and changed records of the updated sources)."""
@@ -314,7 +314,7 @@ def _model(linkers: Mapping[tuple[str, str], Linker], a: str, b: str) -> Linker:
 
 def _pending_links(
     current: Mapping[str, pd.DataFrame],
-    nodes: _Nodes,
+    nodes: Nodes,
     pending: np.ndarray,
     linkers: Mapping[tuple[str, str], Linker],
     order: list[str],
@@ -322,19 +322,19 @@ def _pending_links(
     """Duplicate pairs and cross-source links of the pending records, in the link table
     format of :mod:`~.persons` (``kind``, ``source_a`` .. ``match_probability``)."""
     mine = {n: pending[nodes.offset[n] : nodes.offset[n] + len(current[n])] for n in order}
-    tables = [_pair_table(_no_pairs(), "", "", "duplicate")]
+    tables = [pair_table(_no_pairs(), "", "", "duplicate")]
     for name in order:
         if mine[name].any() and (name, name) in linkers and len(current[name]) > 1:
             model = linkers[(name, name)]
             pairs = model.duplicate_pairs(current[name], threshold=model.threshold)
             ids = set(current[name]["record_id"][mine[name]])
             touch = pairs["record_id_a"].isin(ids) | pairs["record_id_b"].isin(ids)
-            tables.append(_pair_table(pairs[touch], name, name, "duplicate"))
+            tables.append(pair_table(pairs[touch], name, name, "duplicate"))
     for i, a in enumerate(order):
         for b in order[i + 1 :]:
             if (mine[a].any() or mine[b].any()) and len(current[a]) and len(current[b]):
                 pairs = _pair_links(_model(linkers, a, b), current[a], current[b], mine[a], mine[b])
-                tables.append(_pair_table(pairs, a, b, "link"))
+                tables.append(pair_table(pairs, a, b, "link"))
     return pd.concat(tables, ignore_index=True)
 
 
@@ -387,7 +387,7 @@ def _one_to_one(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 
 def _carried_links(
-    before: pd.DataFrame, nodes: _Nodes, pending: np.ndarray, new: pd.DataFrame
+    before: pd.DataFrame, nodes: Nodes, pending: np.ndarray, new: pd.DataFrame
 ) -> pd.DataFrame:
     """The previous links between fixed records (outcome kept), then the new links
     (outcome to decide); a ``new`` column tells them apart."""
@@ -406,7 +406,7 @@ def _carried_links(
 
 
 def _cluster(
-    nodes: _Nodes,
+    nodes: Nodes,
     prev_person: np.ndarray,
     links: pd.DataFrame,
     score: Callable[[str, str, np.ndarray, np.ndarray], np.ndarray],
@@ -443,7 +443,7 @@ def _cluster(
     return person[groups], groups, out, checked
 
 
-def _find(nodes: _Nodes, links: pd.DataFrame, side: str) -> np.ndarray:
+def _find(nodes: Nodes, links: pd.DataFrame, side: str) -> np.ndarray:
     """Node of each link's record on one side; -1 where it is not a current record."""
     out = np.full(len(links), -1, dtype=np.int64)
     for name, rows in links.groupby(f"source_{side}", sort=False).indices.items():
@@ -456,7 +456,7 @@ def _find(nodes: _Nodes, links: pd.DataFrame, side: str) -> np.ndarray:
 
 
 def _groups(
-    nodes: _Nodes,
+    nodes: Nodes,
     prev_person: np.ndarray,
     a: np.ndarray,
     b: np.ndarray,
@@ -485,7 +485,7 @@ def _groups(
     for i in np.lexsort((b, a, -weight)):
         if not is_dup[i]:
             continue
-        ra, rb = _root(parent, int(a[i])), _root(parent, int(b[i]))
+        ra, rb = root(parent, int(a[i])), root(parent, int(b[i]))
         if ra == rb:
             continue
         if anchored[ra] and anchored[rb]:
@@ -503,7 +503,7 @@ def _groups(
 
 
 def _greedy(
-    nodes: _Nodes,
+    nodes: Nodes,
     groups: np.ndarray,
     prev_person: np.ndarray,
     ga: np.ndarray,
@@ -526,7 +526,7 @@ def _greedy(
 
 
 def _checks(
-    nodes: _Nodes,
+    nodes: Nodes,
     groups: np.ndarray,
     anchored: np.ndarray,
     person: np.ndarray,
@@ -577,7 +577,7 @@ def _number(ids: pd.Series | np.ndarray) -> int:
 
 
 def _person_ids(
-    nodes: _Nodes, person: np.ndarray, prev_person: np.ndarray, previous: Assembly
+    nodes: Nodes, person: np.ndarray, prev_person: np.ndarray, previous: Assembly
 ) -> tuple[np.ndarray, int]:
     """The DTSEN person id of every record and the highest person number issued."""
     frame = pd.DataFrame({"root": person, "prev": prev_person})
@@ -619,7 +619,7 @@ def _greedy_match(keys: list[Any], values: list[Any]) -> dict[Any, Any]:
 
 
 def _records_table(
-    nodes: _Nodes, groups: np.ndarray, ids: np.ndarray, links: pd.DataFrame
+    nodes: Nodes, groups: np.ndarray, ids: np.ndarray, links: pd.DataFrame
 ) -> pd.DataFrame:
     """One row per record: its person, duplicate group and strongest joining link."""
     joined = links["outcome"].eq("joined").to_numpy()
@@ -640,7 +640,7 @@ def _records_table(
 
 
 def _linking_conflicts(
-    nodes: _Nodes,
+    nodes: Nodes,
     groups: np.ndarray,
     person: np.ndarray,
     ids: np.ndarray,
@@ -655,7 +655,9 @@ def _linking_conflicts(
     ga, gb = groups[np.maximum(a, 0)], groups[np.maximum(b, 0)]
     outcome = links["outcome"].to_numpy(dtype=object)
     fresh = np.where(links["new"].to_numpy(dtype=bool), outcome, "")
-    standard = _conflicts(nodes, groups, person, links, ga, gb, fresh, checked, veto_probability)
+    standard = veto_conflicts(
+        nodes, groups, person, links, ga, gb, fresh, checked, veto_probability
+    )
     merge = np.flatnonzero((fresh == "merge_refused") & links["kind"].eq("link").to_numpy())
     refused = pd.DataFrame(
         {
