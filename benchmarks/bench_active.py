@@ -19,7 +19,10 @@ other half (held-out truth).
 
 ``--grid`` adds, for every scenario of the robustness grid (``bench_robust.py``), the
 F1 after 100 and 500 actively chosen labels against the unsupervised F1: labels must
-never make the links worse.
+never make the links worse. The grid takes about two hours on 2 cores: each scenario's
+row is kept in benchmarks/_data/active_grid.json with the git tree of ``src/`` it was
+measured on, and a run on the same clean tree and settings reuses it (an interrupted
+grid resumes; any change to the library measures again).
 """
 
 from __future__ import annotations
@@ -27,7 +30,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import json
+import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -173,6 +179,45 @@ def grid_row(name: str, args: argparse.Namespace) -> dict:
     return row
 
 
+HERE = Path(__file__).resolve().parent
+GRID_CACHE = HERE / "_data" / "active_grid.json"
+
+
+def source_tree() -> str | None:
+    """The git tree of ``src/`` the library runs from (None outside a clean checkout)."""
+    git = ["git", "-C", str(HERE.parent)]
+    try:
+        tree = subprocess.run([*git, "rev-parse", "HEAD:src"], capture_output=True, check=True)
+        dirty = subprocess.run([*git, "status", "--porcelain", "src"], capture_output=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return None if dirty.stdout.strip() else tree.stdout.decode().strip()
+
+
+def grid_rows(names: list[str], args: argparse.Namespace) -> list[dict]:
+    """The grid's rows, measured or kept from an earlier run of the same source tree and
+    settings (each saved as soon as it is measured)."""
+    key = {
+        "src": source_tree(),
+        "households": args.grid_households,
+        "batch": args.grid_batch,
+        "labels": args.grid_labels,
+        "seed": args.seed,
+    }
+    kept: dict[str, dict] = {}
+    if key["src"] and GRID_CACHE.exists():
+        saved = json.loads(GRID_CACHE.read_text(encoding="utf-8"))
+        kept = saved["rows"] if saved.get("key") == key else {}
+    rows = []
+    for name in names:
+        if name not in kept:
+            kept[name] = grid_row(name, args)
+            if key["src"]:
+                GRID_CACHE.write_text(json.dumps({"key": key, "rows": kept}), encoding="utf-8")
+        rows.append(kept[name])
+    return rows
+
+
 def grid_table(rows: list[dict], labels: list[int]) -> str:
     lines = [
         "| scenario | kind | unsupervised F1 | "
@@ -218,7 +263,7 @@ def main() -> None:
         rows, summary = bench(name, args)
         curves += rows
         summaries.append(summary)
-    grid = [grid_row(name, args) for name in expand(args.grid)] if args.grid else []
+    grid = grid_rows(expand(args.grid), args) if args.grid else []
     if args.no_write:
         return
     curve = pd.DataFrame(curves)
