@@ -612,6 +612,8 @@ def render(payload: dict) -> str:
         f"{sum(per_scenario) / 60:.1f} min (median {statistics.median(per_scenario):.0f} s "
         "each, data generation included)."
     )
+    if payload.get("note"):
+        method += f" {payload['note']}"
     if payload.get("provisional"):
         method += f" **Provisional:** {payload['provisional']}"
     parts = [
@@ -663,14 +665,15 @@ def _span(names: list[str]) -> str:
 
 # ------------------------------------------------------------------------------ main
 def _command(argv: list[str]) -> str:
-    """The arguments as typed, without the --provisional note (the section prints it)."""
+    """The arguments as typed, without the --provisional and --note texts (the section
+    prints them)."""
     out, skip = [], False
     for arg in argv:
         if skip:
             skip = False
-        elif arg == "--provisional":
+        elif arg in ("--provisional", "--note"):
             skip = True
-        elif not arg.startswith("--provisional="):
+        elif not arg.startswith(("--provisional=", "--note=")):
             out.append(arg)
     return shlex.join(out)
 
@@ -706,6 +709,7 @@ def main() -> None:
     parser.add_argument(
         "--section", default="Robustness", help="the RESULTS.md section written (its title)"
     )
+    parser.add_argument("--note", default="", help="a sentence on how this run was made")
     parser.add_argument(
         "--no-write",
         action="store_true",
@@ -743,6 +747,7 @@ def main() -> None:
         "report_mixes": list(report),
         "rules": [r.name for r in DEFAULT_RULES],
         "provisional": args.provisional,
+        "note": args.note,
         "section": args.section,
         "complete": False,
         "scenarios": [],
