@@ -132,6 +132,41 @@ def read_parquet_folder(folder: str | Path) -> pd.DataFrame:
     import pyarrow.dataset as ds
 
     folder = Path(folder)
+    files = dataset_files(folder)
+    tables = []
+    counts: list[list[Any]] = []
+    first: list[str] | None = None
+    for path in files:
+        try:
+            table = ds.dataset(path, format="parquet").to_table()
+        except Exception as exc:  # pyarrow raises several types for corrupt files
+            raise InputError(
+                f"not a readable Parquet file ({type(exc).__name__})", file=path
+            ) from None
+        df = _as_text(table.to_pandas())
+        _check_header(df, path)
+        for key, value in hive_keys(path.relative_to(folder).parts[:-1]):
+            if key not in df:
+                df[key] = pd.Series(value, index=df.index, dtype=TEXT_DTYPE)
+        if first is None:
+            first = list(df.columns)
+        check_dataset_columns(folder, files[0], first, path, list(df.columns))
+        tables.append(df[first])
+        counts.append([str(path), len(df)])
+    out = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
+    out.attrs = {ATTR_SOURCE: str(folder), ATTR_FIRST_ROW: 1, ATTR_PARTS: counts}
+    return out
+
+
+def dataset_files(folder: Path) -> list[Path]:
+    """The Parquet files of a partitioned dataset in the order :func:`read_parquet_folder`
+    reads them (hidden files and those starting with ``_`` left out).
+
+    Raises
+    ------
+    InputError
+        When the folder holds no Parquet file, or a file of another type (naming it).
+    """
     files = []
     for path in sorted(folder.rglob("*"), key=lambda p: p.relative_to(folder).as_posix()):
         parts = path.relative_to(folder).parts
@@ -148,41 +183,32 @@ def read_parquet_folder(folder: str | Path) -> pd.DataFrame:
         raise InputError(
             "no Parquet files in this folder; expected a partitioned dataset", file=folder
         )
-    tables = []
-    counts: list[list[Any]] = []
-    first: list[str] | None = None
-    for path in files:
-        try:
-            table = ds.dataset(path, format="parquet").to_table()
-        except Exception as exc:  # pyarrow raises several types for corrupt files
-            raise InputError(
-                f"not a readable Parquet file ({type(exc).__name__})", file=path
-            ) from None
-        df = _as_text(table.to_pandas())
-        _check_header(df, path)
-        for key, value in _hive_keys(path.relative_to(folder).parts[:-1]):
-            if key not in df:
-                df[key] = pd.Series(value, index=df.index, dtype=TEXT_DTYPE)
-        if first is None:
-            first = list(df.columns)
-        elif set(df.columns) != set(first):
-            missing = [c for c in first if c not in df]
-            extra = [c for c in df if c not in first]
-            raise InputError(
-                f"its columns differ from those of {files[0].relative_to(folder).as_posix()}"
-                f" (missing {missing}, extra {extra}); every file of a dataset needs the "
-                "same columns",
-                file=path,
-                row=1,
-            )
-        tables.append(df[first])
-        counts.append([str(path), len(df)])
-    out = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
-    out.attrs = {ATTR_SOURCE: str(folder), ATTR_FIRST_ROW: 1, ATTR_PARTS: counts}
-    return out
+    return files
 
 
-def _hive_keys(folders: Sequence[str]) -> list[tuple[str, str | None]]:
+def check_dataset_columns(
+    folder: Path, first_file: Path, first: Sequence[str], path: Path, columns: Sequence[str]
+) -> None:
+    """Every file of a dataset needs the columns of its first file (in any order).
+
+    Raises
+    ------
+    InputError
+        Naming the file ``path`` and the columns missing there or extra.
+    """
+    if set(columns) != set(first):
+        missing = [c for c in first if c not in columns]
+        extra = [c for c in columns if c not in first]
+        raise InputError(
+            f"its columns differ from those of {first_file.relative_to(folder).as_posix()}"
+            f" (missing {missing}, extra {extra}); every file of a dataset needs the "
+            "same columns",
+            file=path,
+            row=1,
+        )
+
+
+def hive_keys(folders: Sequence[str]) -> list[tuple[str, str | None]]:
     """The ``key=value`` folder names of a file's path (hive partitioning)."""
     keys = []
     for name in folders:
@@ -645,7 +671,10 @@ __all__ = [
     "FORMULA_START",
     "PARQUET_SUFFIXES",
     "TEXT_DTYPE",
+    "check_dataset_columns",
+    "dataset_files",
     "defuse_formulas",
+    "hive_keys",
     "locate_rows",
     "read_parquet_folder",
     "read_table",

@@ -8,7 +8,10 @@ cluster and gives the same links; see ``docs/scale.md``.
 
 An engine is any object with the methods of :class:`Engine` (a
 :class:`typing.Protocol`): :func:`~bansos_linkage.runs.link.link_files` takes one
-(``engine=``) and calls it instead of the Linker's own ``fit_link`` / ``link``.
+(``engine=``) and calls it instead of the Linker's own ``fit_link`` / ``link``. An
+engine that also has the methods of :class:`ReadsFiles` reads and standardises the
+input files itself (on its workers), and links the registers it holds
+(:class:`HeldRegister`).
 
 ``DaskEngine`` is imported lazily: importing this package does not import Dask.
 """
@@ -16,6 +19,8 @@ An engine is any object with the methods of :class:`Engine` (a
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -24,7 +29,7 @@ if TYPE_CHECKING:
     from bansos_linkage.linkage.linker import Linker
     from bansos_linkage.linkage.outputs import LinkResult
 
-__all__ = ["DaskEngine", "Engine"]
+__all__ = ["DaskEngine", "Engine", "HeldRegister", "ReadsFiles"]
 
 
 @runtime_checkable
@@ -59,6 +64,45 @@ class Engine(Protocol):
         *,
         keep_pairs: bool | float = False,
     ) -> LinkResult: ...
+
+
+class HeldRegister(Protocol):
+    """A register read and standardised where the engine runs (never whole in this
+    process): what a run needs of it. ``rejected``, ``n_input`` and ``n_rejected`` as
+    the run's standardisation gives them for the whole register; ``len`` its records."""
+
+    rejected: pd.DataFrame
+    n_input: int
+    n_rejected: int
+
+    def __len__(self) -> int: ...
+
+    def columns_of(self, columns: Sequence[str]) -> pd.DataFrame:
+        """``record_id`` and the given columns (those it has) of every record, in order."""
+        ...
+
+    def records_of(self, ids: pd.Series) -> pd.DataFrame:
+        """The records of these record ids."""
+        ...
+
+    def write_records(self, path: str | Path) -> Path:
+        """Every record to one Parquet file (as ``to_parquet`` of the records would)."""
+        ...
+
+
+@runtime_checkable
+class ReadsFiles(Protocol):
+    """An engine (:class:`Engine`) that also reads and standardises input files itself.
+
+    ``standardise_files(side, path, standardise)`` reads the file or folder of Parquet
+    files ``path`` and standardises it a table at a time with ``standardise`` (the
+    run's own: records, rejected rows, counts); ``fit_link`` and ``link`` then take
+    the :class:`HeldRegister` it returns as a register.
+    """
+
+    def standardise_files(
+        self, side: str, path: str | Path, standardise: Callable[[pd.DataFrame], Any]
+    ) -> HeldRegister: ...
 
 
 def __getattr__(name: str) -> Any:

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 from dask.distributed import Client, Future, wait
 
+from bansos_linkage.engines.dask_files import Standardise, WorkerRegister, standardise_on_workers
 from bansos_linkage.engines.dask_resolve import (
     FAM,
     POS,
@@ -98,7 +99,11 @@ from bansos_linkage.linkage.resolve import Links
 from bansos_linkage.linkage.scoring import ScoredPairs, compare_chunk, compare_in_chunks
 from bansos_linkage.linkage.settings import check_params
 
-__all__ = ["DaskEngine"]
+__all__ = ["DaskEngine", "Register"]
+
+#: A register as the engine takes it: standardised records, or records standardised on
+#: the workers (:meth:`DaskEngine.standardise_files`).
+Register = pd.DataFrame | WorkerRegister
 
 #: Keys sampled per partition to place the range boundaries of sorted neighbourhoods.
 SAMPLE_PER_PARTITION = 200
@@ -465,6 +470,47 @@ def _summed(counts: list[dict[str, pd.Series]], column: str) -> pd.Series:
     return pd.concat(series).groupby(level=0, sort=False).sum()
 
 
+def _columns_of(register: Register, columns: Sequence[str]) -> pd.DataFrame:
+    """The records, or (held on the workers) those of their columns the driver needs."""
+    if isinstance(register, WorkerRegister):
+        return register.columns_of(["record_id", *columns])
+    return register
+
+
+def _shape(register: Register) -> pd.DataFrame:
+    """The records, or a stand-in with their columns for the Linker's checks."""
+    return register.shape() if isinstance(register, WorkerRegister) else register
+
+
+def _placed(
+    part: dict[str, Any], offset: int, regions: np.ndarray, families: np.ndarray, n_parts: int
+) -> list[pd.DataFrame]:
+    """One file's records with their global positions and families, cut by region."""
+    records = part["records"]
+    frame = records.assign(**{POS: np.arange(offset, offset + len(records)), FAM: families})
+    frame.index = pd.RangeIndex(offset, offset + len(records))
+    return [frame[regions == p] for p in range(n_parts)]
+
+
+def _joined(pieces: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(pieces) if len(pieces) > 1 else pieces[0]
+
+
+def _region_frames(
+    client: Client, register: WorkerRegister, part: np.ndarray, families: np.ndarray, n_parts: int
+) -> list[Future]:
+    """A register held on the workers, its files' records regrouped by region there."""
+    split = []
+    for piece, offset, size in zip(register.parts, register.offsets, register.sizes, strict=True):
+        rows = slice(int(offset), int(offset + size))
+        args = (piece, int(offset), part[rows], families[rows], n_parts)
+        split.append(client.submit(_placed, *args, pure=False))
+    return [
+        client.submit(_joined, [client.submit(operator.getitem, f, p) for f in split], pure=False)
+        for p in range(n_parts)
+    ]
+
+
 class DaskEngine:
     """Run a :class:`~bansos_linkage.linkage.linker.Linker`'s stages on a Dask cluster.
 
@@ -523,7 +569,7 @@ class DaskEngine:
 
     # -- public API --
 
-    def fit(self, linker: Linker, left: pd.DataFrame, right: pd.DataFrame) -> Linker:
+    def fit(self, linker: Linker, left: Register, right: Register) -> Linker:
         """Fit ``linker`` as :meth:`Linker.fit` does (without reviewed pairs), the pairs
         compared on the cluster; returns the fitted Linker."""
         self._run(linker, left, right, fit=True, link=False)
@@ -532,8 +578,8 @@ class DaskEngine:
     def fit_link(
         self,
         linker: Linker,
-        left: pd.DataFrame,
-        right: pd.DataFrame,
+        left: Register,
+        right: Register,
         *,
         keep_pairs: bool | float = False,
     ) -> LinkResult:
@@ -548,8 +594,8 @@ class DaskEngine:
     def link(
         self,
         linker: Linker,
-        left: pd.DataFrame,
-        right: pd.DataFrame,
+        left: Register,
+        right: Register,
         *,
         keep_pairs: bool | float = False,
     ) -> LinkResult:
@@ -557,19 +603,17 @@ class DaskEngine:
         linker.fitted_model  # noqa: B018  NotFittedError before fit or load
         if linker.ml_model_ is not None:
             raise NotImplementedError("the Dask engine does not run the ML matcher yet")
-        prep.check_columns(left, right, linker.comparisons_)
+        prep.check_columns(_shape(left), _shape(right), linker.comparisons_)
         result = self._run(linker, left, right, fit=False, link=True, keep_pairs=keep_pairs)
         assert result is not None
         return result
 
-    def candidate_pairs(
-        self, linker: Linker, left: pd.DataFrame, right: pd.DataFrame
-    ) -> pd.DataFrame:
+    def candidate_pairs(self, linker: Linker, left: Register, right: Register) -> pd.DataFrame:
         """The candidate pairs as the cluster finds them: ``left``, ``right`` (positions)
         and ``rule`` (index of the first rule that finds the pair), sorted by rule then
         position (to check them against the in-process
         :func:`~bansos_linkage.linkage.blocking.candidate_pairs`)."""
-        self._choose(linker, left, right)
+        self._choose(linker, _shape(left), _shape(right))
         state = self._partitions(linker, left, right)
         futures = self._block(state)
         parts = self._get_client().gather(futures)
@@ -595,11 +639,20 @@ class DaskEngine:
             chosen = prep.choose(left, right, linker.rules, linker.comparisons)
             linker.comparisons_, linker.rules_, linker.dropped_ = chosen
 
-    def _partitions(
-        self, linker: Linker, left: pd.DataFrame, right: pd.DataFrame
-    ) -> dict[str, Any]:
-        """Cut both registers by region, scatter the partitions, and get each side's
-        blocking keys and value counts (stage 1)."""
+    def standardise_files(
+        self, side: str, path: str | Path, standardise: Standardise
+    ) -> WorkerRegister:
+        """Read and standardise a register on the workers: each file of a folder of
+        Parquet files (a partitioned dataset) in a task of its own, another file in one
+        task; ``standardise`` (the run's own, on one table) gives a table's records,
+        rejected rows and counts. The driver never holds the register
+        (:mod:`~bansos_linkage.engines.dask_files`); ``fit_link`` and ``link`` take
+        the result as a register."""
+        return standardise_on_workers(self._get_client(), side, path, standardise)
+
+    def _partitions(self, linker: Linker, left: Register, right: Register) -> dict[str, Any]:
+        """Cut both registers by region, scatter the partitions (or regroup those held
+        on the workers), and get each side's blocking keys and value counts (stage 1)."""
         client = self._get_client()
         start = time.perf_counter()
         spec = _Spec(
@@ -615,7 +668,9 @@ class DaskEngine:
                 return pd.Series("", index=frame.index, dtype="string")
             return frame[self.partition_by].astype("string").fillna("")
 
-        lv, rv = region(left), region(right)
+        needed = [self.partition_by, *linker.family_columns]
+        narrow = {"left": _columns_of(left, needed), "right": _columns_of(right, needed)}
+        lv, rv = region(narrow["left"]), region(narrow["right"])
         regions = pd.Index(sorted(set(lv.unique()) | set(rv.unique())))
         left_part = regions.get_indexer(lv).astype(np.int64)
         right_part = regions.get_indexer(rv).astype(np.int64)
@@ -624,7 +679,10 @@ class DaskEngine:
         families = []
         for side, frame, part in (("left", left, left_part), ("right", right, right_part)):
             # the family of each record in the whole register, for resolution
-            families.append(pairable_families(frame, linker.family_columns))
+            families.append(pairable_families(narrow[side], linker.family_columns))
+            if isinstance(frame, WorkerRegister):
+                frames[side] = _region_frames(client, frame, part, families[-1], n_parts)
+                continue
             columns = {POS: np.arange(len(frame)), FAM: families[-1]}
             frame = frame.reset_index(drop=True).assign(**columns)
             frames[side] = [client.scatter(frame[part == p]) for p in range(n_parts)]
@@ -711,8 +769,8 @@ class DaskEngine:
     def _run(
         self,
         linker: Linker,
-        left: pd.DataFrame,
-        right: pd.DataFrame,
+        left: Register,
+        right: Register,
         fit: bool,
         link: bool,
         keep_pairs: bool | float = False,
@@ -722,7 +780,7 @@ class DaskEngine:
         total = time.perf_counter()
         if fit:
             linker.model_ = None
-        self._choose(linker, left, right)
+        self._choose(linker, _shape(left), _shape(right))
         state = self._partitions(linker, left, right)
         spec: _Spec = state["spec"]
         n_parts = state["n_parts"]
@@ -756,7 +814,7 @@ class DaskEngine:
             self.timings_["total"] = time.perf_counter() - total
             return None
         start = time.perf_counter()
-        registers = (left, right)
+        registers = (_columns_of(left, []), _columns_of(right, []))  # the ids at least
         result = self._resolve(linker, client, compared, state, tf_counts, registers, keep_pairs)
         self.timings_["resolve"] = time.perf_counter() - start
         self.timings_["total"] = time.perf_counter() - total

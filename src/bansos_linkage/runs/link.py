@@ -49,11 +49,11 @@ from bansos_linkage.runs.folders import (
     folder_lock,
     verify_run,
 )
-from bansos_linkage.schema import SourceSchema
+from bansos_linkage.schema import SourceSchema, load_schema
 from bansos_linkage.standardisation import StandardisedRecords, standardise
 
 if TYPE_CHECKING:
-    from bansos_linkage.engines import Engine
+    from bansos_linkage.engines import Engine, HeldRegister
     from bansos_linkage.linkage.linker import Linker, LinkResult
     from bansos_linkage.linkage.outputs import LinkSummary
 
@@ -74,6 +74,10 @@ OUTPUT_FILES = (
     # written last: every file above with its size and SHA-256 (bansos_linkage.runs.folders)
     "manifest.json",
 )
+#: The columns of each record a run keeps in this process when the engine holds the
+#: records (:class:`~bansos_linkage.engines.ReadsFiles`): the household links' and the
+#: partitioned links' (the ids, families and province).
+RUN_COLUMNS = ("record_id", "household_id", "kk_number", "province_code")
 #: The folder of the links as a partitioned Parquet dataset (``partitioned_output``):
 #: ``links/province=<left record's province_code>/part-0.parquet``.
 PARTITIONED_LINKS = "links"
@@ -109,6 +113,9 @@ class LinkRun:
     households: pd.DataFrame | None = None
     #: write the links also as a partitioned Parquet dataset (``links/``)
     partitioned_output: bool = False
+    #: per side, the register the engine read and holds (the records above are then
+    #: only its :data:`RUN_COLUMNS`); None: the records above are the whole register
+    held: tuple[HeldRegister | None, HeldRegister | None] = (None, None)
 
 
 def link_files(
@@ -278,7 +285,9 @@ def _link_run(
     # meanwhile this one also imports the linker (scikit-learn takes most of a second).
     # Not beside an engine: its client's threads (Dask's event loop) must not be forked
     forked = engine is None and "fork" in mp.get_all_start_methods()
-    if forked and (os.cpu_count() or 1) > 1:
+    if _reads_files(engine):  # files read and standardised on the engine's workers
+        sides = [_engine_side(engine, *job) for job in jobs]
+    elif forked and (os.cpu_count() or 1) > 1:
         with ProcessPoolExecutor(1, mp_context=mp.get_context("fork")) as pool:
             other = pool.submit(_standardise_side, *jobs[1])
             linker = linker or _linker(None, threshold)
@@ -317,18 +326,52 @@ def _link_run(
         "link_stages": result.summary.get("seconds", {}),
     }
     _engine_stages(result.summary, engine)
-    families = household_links(result.links, records[0], records[1], include_kk=include_kk)
+    held = (_held(records[0]), _held(records[1]))
+    frames = [
+        r if h is None else h.columns_of(RUN_COLUMNS) for r, h in zip(records, held, strict=True)
+    ]
+    families = household_links(result.links, frames[0], frames[1], include_kk=include_kk)
     result.summary["households"] = status_counts(families)
     rejected_rows = _joined_rejected(rejected)
     return LinkRun(
         linker,
         result,
-        records[0],
-        records[1],
+        frames[0],
+        frames[1],
         rejected_rows,
         families,
         partitioned_output=partitioned_output,
+        held=held,
     )
+
+
+def _reads_files(engine: Engine | None) -> bool:
+    from bansos_linkage.engines import ReadsFiles
+
+    return isinstance(engine, ReadsFiles)
+
+
+def _held(records: Any) -> HeldRegister | None:
+    return None if isinstance(records, pd.DataFrame) else records
+
+
+def _engine_side(
+    engine: Any,
+    side: str,
+    data: str | Path | pd.DataFrame,
+    schema: str | Path | SourceSchema,
+    reference_date: dt.date,
+    columns: list[str],
+) -> tuple[Any, pd.DataFrame, tuple[int, int]]:
+    """One register read and standardised by the engine (a file or folder: a table at a
+    time, by :func:`_standardise_side`, where the engine runs), else as without one."""
+    if isinstance(data, pd.DataFrame):
+        return _standardise_side(side, data, schema, reference_date, columns)
+    # the mapping read here: a worker elsewhere need not see the file (nor this folder)
+    schema = load_schema(schema)
+    each = partial(_standardise_side, side, schema=schema, reference_date=reference_date)
+    register = engine.standardise_files(side, data, partial(each, columns=columns))
+    return register, register.rejected, (register.n_input, register.n_rejected)
 
 
 def _joined_rejected(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -563,7 +606,7 @@ def _write_outputs(run: LinkRun, out: Path) -> list[Path]:
     paths = [
         write_table(result.links, out / "links.csv", for_people=True),
         write_table(
-            links_for_review(result.links, run.left_records, run.right_records),
+            links_for_review(result.links, *_linked_records(run)),
             out / "links_review.csv",
             for_people=True,
         ),
@@ -576,14 +619,29 @@ def _write_outputs(run: LinkRun, out: Path) -> list[Path]:
         paths.append(write_table(run.households, out / "household_links.csv", for_people=True))
     if result.pairs is not None:
         paths.append(write_table(result.pairs, out / "pairs.parquet"))
-        paths.append(write_table(run.left_records, out / "records_left.parquet"))
-        paths.append(write_table(run.right_records, out / "records_right.parquet"))
+        paths.append(_write_records(run, "left", out / "records_left.parquet"))
+        paths.append(_write_records(run, "right", out / "records_right.parquet"))
     if run.partitioned_output:
         paths.extend(write_partitioned_links(result.links, run.left_records, out))
     summary = out / "summary.json"
     summary.write_text(json.dumps(_jsonable(result.summary), indent=2) + "\n")
     paths.append(summary)
     return paths
+
+
+def _linked_records(run: LinkRun) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each side's records, or (held by the engine) those of its linked records."""
+    sides = zip(("left", "right"), (run.left_records, run.right_records), run.held, strict=True)
+    out = [r if h is None else h.records_of(run.result.links[f"{s}_id"]) for s, r, h in sides]
+    return out[0], out[1]
+
+
+def _write_records(run: LinkRun, side: str, path: Path) -> Path:
+    """One side's standardised records (``records_<side>.parquet``)."""
+    held = run.held[0 if side == "left" else 1]
+    if held is not None:  # written by the engine a part at a time
+        return held.write_records(path)
+    return write_table(run.left_records if side == "left" else run.right_records, path)
 
 
 def write_partitioned_links(
