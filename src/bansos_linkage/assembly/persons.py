@@ -208,6 +208,8 @@ class Nodes:
 
 
 def pair_table(pairs: pd.DataFrame, a: str, b: str, kind: str) -> pd.DataFrame:
+    """The scored pairs of sources ``a`` and ``b`` (a ``"link"`` across two sources or a
+    ``"duplicate"`` within one) as rows of the person linking's pair table."""
     left, right = ("record_id_a", "record_id_b") if kind == "duplicate" else ("left_id", "right_id")
     return pd.DataFrame(
         {
@@ -243,6 +245,7 @@ def roots(parent: np.ndarray) -> np.ndarray:
 
 
 def root(parent: np.ndarray, i: int) -> int:
+    """The root of element ``i`` of a union-find forest, halving the path on the way."""
     while parent[i] != i:
         parent[i] = parent[parent[i]]
         i = int(parent[i])
