@@ -20,6 +20,7 @@ nothing.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import sys
 
@@ -54,16 +55,12 @@ def keep_freed_memory() -> bool:
     return all(mallopt(option, value) == 1 for option, value in settings)
 
 
-def _arrow_pool() -> bool:
+def _arrow_pool() -> None:
     """Arrow's default pool set to jemalloc, where this Arrow build has it."""
     import pyarrow as pa
 
-    try:
-        pool = pa.jemalloc_memory_pool()
-    except NotImplementedError:  # built without jemalloc: leave the default
-        return False
-    pa.set_memory_pool(pool)
-    return True
+    with contextlib.suppress(NotImplementedError):  # built without jemalloc: leave it
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
 __all__ = ["MMAP_THRESHOLD", "TOP_PAD", "TRIM_THRESHOLD", "keep_freed_memory"]

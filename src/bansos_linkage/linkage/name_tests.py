@@ -72,7 +72,8 @@ class _WordIds:
     @classmethod
     def of(cls, text: np.ndarray, nicknames: bool = True) -> _WordIds:
         # split and numbered by Arrow: a Python loop over the words took most of the time
-        arrow = pc.utf8_trim_whitespace(pa.array(text, type=pa.large_string()))
+        raw = pa.array(text, type=pa.large_string())
+        arrow = pc.utf8_trim_whitespace(raw)
         split = pc.utf8_split_whitespace(arrow)  # as str.split(): runs of spaces are one
         empty = pc.equal(arrow, "").to_numpy(zero_copy_only=False)
         lengths = pc.list_value_length(split).to_numpy(zero_copy_only=False)
@@ -90,7 +91,7 @@ class _WordIds:
         repeated = np.zeros_like(multiset, dtype=bool)
         repeated[:, 1:] = multiset[:, 1:] == multiset[:, :-1]
         distinct = np.sort(np.where(repeated, -1, multiset), axis=1)
-        no_spaces = pc.replace_substring(pa.array(text, type=pa.large_string()), " ", "")
+        no_spaces = pc.replace_substring(raw, " ", "")
         squeezed = no_spaces.dictionary_encode().indices.to_numpy(zero_copy_only=False)
         cores, core_index = _nickname_cores(text) if nicknames else _no_cores(len(text))
         return cls(

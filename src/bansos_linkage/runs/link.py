@@ -369,8 +369,10 @@ def _engine_side(
         return _standardise_side(side, data, schema, reference_date, columns)
     # the mapping read here: a worker elsewhere need not see the file (nor this folder)
     schema = load_schema(schema)
-    each = partial(_standardise_side, side, schema=schema, reference_date=reference_date)
-    register = engine.standardise_files(side, data, partial(each, columns=columns))
+    each = partial(
+        _standardise_side, side, schema=schema, reference_date=reference_date, columns=columns
+    )
+    register = engine.standardise_files(side, data, each)
     return register, register.rejected, (register.n_input, register.n_rejected)
 
 
