@@ -20,10 +20,11 @@ from bansos_linkage.linkage.comparisons import (
     NameComparison,
     NikComparison,
     RegionComparison,
+    RelationshipComparison,
     StringComparison,
     register_comparison,
 )
-from bansos_linkage.linkage.duplicates import person_evidence
+from bansos_linkage.linkage.duplicates import person_evidence, recorded_dates
 from bansos_linkage.linkage.fitting import exact_u
 from bansos_linkage.linkage.linker import Linker
 from bansos_linkage.linkage.preparation import main_columns
@@ -190,3 +191,62 @@ def test_a_shared_nik_or_kk_lets_agreeing_names_outweigh_a_mistyped_date():
     assert not person("exact", "else", "exact", "same_kk")
     # the rules that held before still hold
     assert person("exact", None, "else") and person("else", "exact", "else")
+
+
+def test_a_date_decoded_from_a_shared_nik_is_evidence_only_on_one_family_card_in_one_role():
+    """The head's NIK typed on his son's row, without the son's own date, or one NIK
+    issued to two people: the NIK's date agrees with either record whoever they are.
+    Two records carrying one NIK agree on such a date as people only where they share a
+    family card and their role on it."""
+    household = RegionComparison(kk_column="kk_number", name="household")
+    comparisons = [
+        NameComparison(),
+        NikComparison(),
+        DateComparison(),
+        household,
+        RelationshipComparison(),
+    ]
+    records = pd.DataFrame(
+        {
+            "birth_date": pd.to_datetime(["1970-03-05", None, "1970-01-01"]),
+            "birth_date_precision": ["day", None, "year"],
+            "nik_birth_date": pd.to_datetime(["1970-03-05"] * 3),
+            "nik_conflict": [False, False, False],
+        }
+    )
+    head, son = np.array([0]), np.array([1])
+    date = comparisons[2]
+    exact = len(date.levels) - 1
+    # with the NIK date the son's date agrees to the day; as recorded it is missing
+    assert date.compare(records, records, head, son).levels.tolist() == [exact]
+    assert date.recorded_only().compare(records, records, head, son).levels.tolist() == [-1]
+    recorded = recorded_dates(comparisons, records, records, np.array([0, 0]), np.array([1, 2]))
+    assert recorded[:, 2].tolist() == [-1, date.levels[::-1].index("year_only_agrees")]
+    assert (recorded[:, [0, 1, 3, 4]] == -1).all()
+
+    def at(comp, level):
+        return -1 if level is None else len(comp.levels) - 1 - comp.levels.index(level)
+
+    def levels_of(*given: str | None) -> np.ndarray:
+        row = [at(c, v) for c, v in zip(comparisons, given, strict=True)]
+        return np.array([row], dtype=np.int8)
+
+    def person(role: str | None, recorded_date: str | None, kk="same_kk", nik="exact") -> bool:
+        levels = levels_of("else", nik, "exact", kk, role)
+        own = np.full_like(levels, -1)
+        own[0, 2] = at(date, recorded_date)
+        return bool(person_evidence(comparisons)(levels, own)[0])
+
+    # the son: names share nothing, the head's NIK, his date only through it
+    assert not person("role_changed", None)
+    assert not person("else", None)
+    # one NIK issued to two heads of two families, their own dates a month apart
+    assert not person("exact", "same_month", kk="village")
+    # one person registered twice in one role on one card (a year-only date on one row)
+    assert person("exact", "year_only_agrees")
+    assert person(None, None)  # no roles to tell: the card decides
+    # dates that agree as recorded, or through a NIK the records do not share, still count
+    assert person("role_changed", "exact", kk="village")
+    assert person("role_changed", None, nik="else")
+    # without the recorded dates the test is the one it was
+    assert person_evidence(comparisons)(levels_of("else", "exact", "exact", "village", "else"))[0]

@@ -73,6 +73,40 @@ def test_duplicates_found_in_dtks_are_mostly_real(linked, dtks_regsosek):
     assert same.mean() > 0.9
 
 
+def test_a_son_carrying_his_fathers_nik_is_no_duplicate_of_him(linked, dtks_regsosek):
+    """The head's NIK typed on his son's row, the son's own date left empty: the NIK's
+    date agrees with the head's whoever the son is. Only their roles tell them apart."""
+    linker, left = linked[0], dtks_regsosek.left
+    tests = (
+        left["relationship"].eq(1),
+        left["sex"].eq("M"),
+        left["nik"].notna(),
+        left["birth_date_precision"].eq("day"),
+        left["nik_birth_date"].eq(left["birth_date"]),
+    )
+    heads = left[np.logical_and.reduce([t.fillna(False).to_numpy(dtype=bool) for t in tests])]
+    head = heads.iloc[0]
+    family = left[
+        (left["kk_number"] == head["kk_number"]) & (left["record_id"] != head["record_id"])
+    ]
+    son = family.iloc[[0]].copy()  # another member's name
+    nik_columns = [c for c in left.columns if c.startswith("nik") or c == "bk_nik_birth_date"]
+    for column in nik_columns:
+        son[column] = head[column]
+    son["sex"], son["relationship"] = head["sex"], 3
+    son["birth_date"], son["birth_date_precision"] = pd.NaT, pd.NA
+    son["bk_birth_date"], son["bk_birth_year"] = pd.NA, pd.NA
+    son["record_id"] = "SON"
+    twin = son.assign(record_id="AGAIN", relationship=1)  # the same row in the head's role
+    register = pd.concat([left[left["record_id"] == head["record_id"]], son, twin])
+    weights = linker.score_pairs(register, register, [head["record_id"]] * 2, ["SON", "AGAIN"])
+    assert (weights > np.log2(linker.duplicate_threshold / (1 - linker.duplicate_threshold))).all()
+    found = linker.duplicate_pairs(register)
+    pairs = set(zip(found["record_id_a"], found["record_id_b"], strict=True))
+    assert (head["record_id"], "SON") not in pairs
+    assert (head["record_id"], "AGAIN") in pairs
+
+
 def test_links_table_columns_and_level_names(linked):
     linker, result, calls = linked
     labels = [c.label for c in linker.comparisons]

@@ -236,6 +236,14 @@ class RelationshipComparison(_NamedOrColumn, _ExactOnColumn):
     column: str = "relationship"
     name: str = ""
 
+    #: The role in the family is the person's: two records of one register carrying one
+    #: NIK agree on a date decoded from it whoever holds it, so that date is evidence
+    #: about the person only where their roles agree too (see
+    #: :mod:`~bansos_linkage.linkage.duplicates`).
+    person_evidence = "role"
+    #: The level at which two records play one role in their families.
+    strong_levels = ("exact",)
+
     @property
     def levels(self) -> tuple[str, ...]:
         return ("exact", "role_changed", "else")
@@ -603,6 +611,12 @@ class DateComparison(_Named):
                 lv, sv = self._levels(x, y, vx, vy)
                 levels, sims = np.maximum(levels, lv), np.fmax(sims, sv)
         return ComparisonResult(levels, sims)
+
+    def recorded_only(self) -> DateComparison:
+        """This comparison on the recorded dates alone, without the NIK dates: what the
+        dates say about two records that carry one NIK (its date repeats the NIK's
+        agreement; see :mod:`~bansos_linkage.linkage.duplicates`)."""
+        return dataclasses.replace(self, alternative=None)
 
     def _nik_dates(self, frame: pd.DataFrame, rows: np.ndarray) -> _Dates:
         assert self.alternative is not None

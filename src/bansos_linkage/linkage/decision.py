@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bansos_linkage.linkage.duplicates import cap_levels, person_evidence
+from bansos_linkage.linkage.duplicates import cap_levels, person_evidence, recorded_dates
 from bansos_linkage.linkage.fellegi_sunter import logit2
 from bansos_linkage.linkage.fitting import PairWeights
 from bansos_linkage.linkage.ml_matcher import MLMatcher
@@ -74,7 +74,8 @@ def duplicate_test(
     def test(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         levels = cap_levels(d.compare(frame, frame, a, b), d.weights.max_level_seen)
         weight = d.weights.weights(levels, d.weights.bits(levels, b, freqs))
-        return np.where((weight >= weight_threshold) & person(levels), weight, np.nan)
+        recorded = recorded_dates(d.weights.comparisons, frame, frame, a, b)
+        return np.where((weight >= weight_threshold) & person(levels, recorded), weight, np.nan)
 
     return test
 

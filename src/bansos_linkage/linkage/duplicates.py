@@ -3,11 +3,14 @@
 A pair is a duplicate when the model scores it as a match *and* there is evidence
 about the person itself (names that agree with birth dates that do not contradict,
 or equal birth dates): registers put a relative's NIK on a member's row, so a
-shared NIK or KK alone never makes a duplicate. With agreeing names, a shared NIK or
-KK does let the dates differ by a typo (see :func:`person_evidence`). Which
+shared NIK or KK alone never makes a duplicate, nor does a birth date decoded from
+the NIK both records carry, unless they share a family card and a role on it. With agreeing
+names, a shared NIK or KK does let the dates differ by a typo (see
+:func:`person_evidence`). Which
 comparisons give that evidence, each comparison says (``person_evidence``,
 ``strong_levels``, ``near_levels``, ``compatible_levels``, ``typo_levels``,
-``year_apart_levels``; see :func:`~bansos_linkage.linkage.comparisons.register_comparison`).
+``year_apart_levels``, ``recorded_only``; see
+:func:`~bansos_linkage.linkage.comparisons.register_comparison`).
 """
 
 from __future__ import annotations
@@ -27,11 +30,21 @@ def _level_numbers(comp: Comparison, names: Sequence[str]) -> list[int]:
     return [len(levels) - 1 - levels.index(n) for n in names if n in levels]
 
 
-def person_evidence(comparisons: Sequence[Comparison]) -> Callable[[np.ndarray], np.ndarray]:
+#: Per pair (a levels matrix and, optionally, the levels of the dates compared as
+#: recorded, :func:`recorded_dates`): is there evidence about the person itself?
+PersonTest = Callable[..., np.ndarray]
+
+
+def person_evidence(comparisons: Sequence[Comparison]) -> PersonTest:
     """Per pair (a levels matrix): is there evidence about the person itself?
 
     - names that agree with birth dates that do not differ (missing, equal, swapped,
-      year-only), or equal birth dates;
+      year-only), or equal birth dates; given the dates as recorded (``recorded``,
+      from :func:`recorded_dates`), a date equal only through the NIK both records
+      carry counts only where they share a family card and their role on it (as far
+      as the registers tell): registers type the head's NIK on a son's row without
+      his own date, and one NIK is issued to two people; the NIK's date then agrees
+      with either, whoever they are;
     - with the same KK number (``"household"``) or NIK (``"identifier"``): names that
       agree or lost a word, with dates a typo apart (a registration typed twice);
     - with the same NIK: such names also with dates a year apart (siblings, who share a
@@ -51,20 +64,45 @@ def person_evidence(comparisons: Sequence[Comparison]) -> Callable[[np.ndarray],
     )
     nik = _roles(comparisons, "identifier", "strong_levels")
     kk = _roles(comparisons, "household", "strong_levels")
+    role = _roles(comparisons, "role", "strong_levels")
 
-    def test(levels: np.ndarray) -> np.ndarray:
+    def test(levels: np.ndarray, recorded: np.ndarray | None = None) -> np.ndarray:
         if not names:  # no full-name comparison (other data, FEBRL): no test to make
             return np.ones(len(levels), dtype=bool)
         same_nik, same_kk = _any_at(levels, nik), _any_at(levels, kk)
         near = _any_at(levels, near_names)
+        same_day = _any_at(levels, dates)
+        if recorded is not None:
+            own_day = _any_at(recorded, dates)
+            # one family card, one role on it (as far as the registers tell)
+            one_role = _all_at(levels, role) & _all_at(levels, kk)
+            same_day = own_day | (same_day & (~same_nik | one_role))
         return (
             (_any_at(levels, names) & _all_at(levels, compatible))
-            | _any_at(levels, dates)
+            | same_day
             | (near & (same_nik | same_kk) & _all_at(levels, typo))
             | (near & same_nik & _all_at(levels, year_apart))
         )
 
     return test
+
+
+def recorded_dates(
+    comparisons: Sequence[Comparison],
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    a: np.ndarray,
+    b: np.ndarray,
+) -> np.ndarray:
+    """The levels of pairs (``a``, ``b``) for the person test's ``recorded``: the birth-date
+    comparisons that offer it (``recorded_only``) on the recorded dates alone, -1 in the
+    other columns."""
+    out = np.full((len(a), len(comparisons)), -1, dtype=np.int8)
+    for k, comp in enumerate(comparisons):
+        recorded_only = getattr(comp, "recorded_only", None)
+        if getattr(comp, "person_evidence", None) == "birth_date" and recorded_only is not None:
+            out[:, k] = recorded_only().compare(left, right, a, b).levels
+    return out
 
 
 def _roles(
@@ -105,7 +143,7 @@ def cap_levels(levels: np.ndarray, max_level_seen: Sequence[int]) -> np.ndarray:
 
 
 def within_pairs(
-    ids: np.ndarray,
+    frames: tuple[pd.DataFrame, pd.DataFrame],
     a: np.ndarray,
     b: np.ndarray,
     weight: np.ndarray,
@@ -113,9 +151,13 @@ def within_pairs(
     weight_threshold: float,
     comparisons: Sequence[Comparison],
 ) -> pd.DataFrame:
-    """The pairs (a, b) of one register (record ``ids``) that are duplicates: weight at
-    or above ``weight_threshold`` (log2 odds) with evidence about the person."""
-    keep = (weight >= weight_threshold) & person_evidence(comparisons)(levels)
+    """The pairs (a, b) of one register (``frames``: the register prepared as both sides
+    of its pairs) that are duplicates: weight at or above ``weight_threshold`` (log2
+    odds) with evidence about the person."""
+    keep = np.flatnonzero(weight >= weight_threshold)
+    recorded = recorded_dates(comparisons, *frames, a[keep], b[keep])
+    keep = keep[person_evidence(comparisons)(levels[keep], recorded)]
+    ids = frames[0]["record_id"].astype("string").to_numpy(dtype=object)
     return pd.DataFrame(
         {
             "record_id_a": ids[a[keep]],
@@ -127,7 +169,9 @@ def within_pairs(
 
 
 __all__ = [
+    "PersonTest",
     "cap_levels",
     "person_evidence",
+    "recorded_dates",
     "within_pairs",
 ]
