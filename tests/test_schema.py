@@ -121,3 +121,11 @@ def test_missing_mapping_file(tmp_path):
 def test_header_normalisation_ignores_case_space_and_punctuation():
     assert normalise_header("Nomor K.K.") == normalise_header("NOMOR_KK") == "NOMORKK"
     assert normalise_header("tgl_lahir") != normalise_header("tgl_lahir_ibu")
+
+
+def test_a_folder_named_like_a_preset_does_not_hide_it(tmp_path, monkeypatch):
+    (tmp_path / "dtks").mkdir()  # e.g. a folder holding the DTKS exports
+    monkeypatch.chdir(tmp_path)
+    assert load_schema("dtks").name == "dtks"
+    (tmp_path / "mine").write_text("id_column: ID\nfields:\n  full_name: NAMA\n")
+    assert load_schema("mine").fields["full_name"].columns == ("NAMA",)

@@ -183,7 +183,8 @@ def load_schema(spec: str | Path | Mapping[str, Any] | SourceSchema) -> SourceSc
         return _parse(dict(spec), origin="<dict>")
     text_spec = str(spec)
     path = Path(text_spec)
-    if not path.suffix and not path.exists():
+    # a bare name is a preset unless it names a file (a folder called dtks is no schema)
+    if not path.suffix and not path.is_file():
         path = preset_path(text_spec)
         origin = f"preset:{text_spec}"
     else:
