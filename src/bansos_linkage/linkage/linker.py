@@ -338,8 +338,11 @@ class Linker:
         the stricter :attr:`duplicate_threshold` for a model fitted across registers) and
         there is evidence about the person itself (names that agree, or equal birth
         dates): a shared NIK or KK alone never makes a duplicate, as registers put a
-        relative's NIK on a member's row. Columns: ``record_id_a``, ``record_id_b``
-        (a before b in the register), ``match_weight``, ``match_probability``.
+        relative's NIK on a member's row, nor does a birth date that agrees only through
+        the NIK both records carry, unless they share a family card and a role on it
+        (:func:`~bansos_linkage.linkage.duplicates.person_evidence`). Columns:
+        ``record_id_a``, ``record_id_b`` (a before b in the register), ``match_weight``,
+        ``match_probability``.
         """
         self._require_fitted()
         prep.check_not_empty(records, records)
