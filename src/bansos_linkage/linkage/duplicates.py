@@ -4,18 +4,18 @@ A pair is a duplicate when the model scores it as a match *and* there is evidenc
 about the person itself (names that agree with birth dates that do not contradict,
 or equal birth dates): registers put a relative's NIK on a member's row, so a
 shared NIK or KK alone never makes a duplicate, nor does a birth date decoded from
-the NIK both records carry, unless they share a family card and a role on it. With agreeing
-names, a shared NIK or KK does let the dates differ by a typo (see
-:func:`person_evidence`). Which
-comparisons give that evidence, each comparison says (``person_evidence``,
-``strong_levels``, ``near_levels``, ``compatible_levels``, ``typo_levels``,
-``year_apart_levels``, ``recorded_only``; see
+the NIK both records carry, unless they share a family card and a role on it. With
+agreeing names, a shared NIK or KK does let the dates differ by a typo (see
+:func:`person_evidence`). Which comparisons give that evidence, each comparison says
+(``person_evidence``, ``strong_levels``, ``near_levels``, ``compatible_levels``,
+``typo_levels``, ``year_apart_levels``, ``recorded_only``; see
 :func:`~bansos_linkage.linkage.comparisons.register_comparison`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -30,9 +30,11 @@ def _level_numbers(comp: Comparison, names: Sequence[str]) -> list[int]:
     return [len(levels) - 1 - levels.index(n) for n in names if n in levels]
 
 
-#: Per pair (a levels matrix and, optionally, the levels of the dates compared as
-#: recorded, :func:`recorded_dates`): is there evidence about the person itself?
-PersonTest = Callable[..., np.ndarray]
+class PersonTest(Protocol):
+    """Per pair (a levels matrix and, optionally, the levels of the dates compared as
+    recorded, :func:`recorded_dates`): is there evidence about the person itself?"""
+
+    def __call__(self, levels: np.ndarray, recorded: np.ndarray | None = None) -> np.ndarray: ...
 
 
 def person_evidence(comparisons: Sequence[Comparison]) -> PersonTest:
@@ -143,6 +145,7 @@ def cap_levels(levels: np.ndarray, max_level_seen: Sequence[int]) -> np.ndarray:
 
 
 def within_pairs(
+    ids: np.ndarray,
     frames: tuple[pd.DataFrame, pd.DataFrame],
     a: np.ndarray,
     b: np.ndarray,
@@ -151,13 +154,12 @@ def within_pairs(
     weight_threshold: float,
     comparisons: Sequence[Comparison],
 ) -> pd.DataFrame:
-    """The pairs (a, b) of one register (``frames``: the register prepared as both sides
-    of its pairs) that are duplicates: weight at or above ``weight_threshold`` (log2
-    odds) with evidence about the person."""
+    """The pairs (a, b) of one register (record ``ids``; ``frames``: the register
+    prepared as both sides of its pairs) that are duplicates: weight at or above
+    ``weight_threshold`` (log2 odds) with evidence about the person."""
     keep = np.flatnonzero(weight >= weight_threshold)
     recorded = recorded_dates(comparisons, *frames, a[keep], b[keep])
     keep = keep[person_evidence(comparisons)(levels[keep], recorded)]
-    ids = frames[0]["record_id"].astype("string").to_numpy(dtype=object)
     return pd.DataFrame(
         {
             "record_id_a": ids[a[keep]],

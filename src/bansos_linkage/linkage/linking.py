@@ -26,6 +26,7 @@ from bansos_linkage.linkage.outputs import (
     LinkResult,
     LinkSummary,
     link_result,
+    record_ids,
     run_summary,
 )
 from bansos_linkage.linkage.scoring import PairCompare, ScoredPairs, score_candidates
@@ -132,7 +133,7 @@ def scored_duplicates(
         levels = cap_levels(levels, w.max_level_seen)
     weight = w.weights(levels, w.bits(levels, scored.right, w.frequencies(same)))
     args = (weight, levels, logit2(threshold), w.comparisons)
-    return within_pairs((frame, same), scored.left, scored.right, *args)
+    return within_pairs(record_ids(frame), (frame, same), scored.left, scored.right, *args)
 
 
 def score_ids(
