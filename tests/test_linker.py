@@ -74,6 +74,26 @@ def test_duplicates_found_in_dtks_are_mostly_real(linked, dtks_regsosek):
     assert same.mean() > 0.9
 
 
+def test_duplicates_are_decided_on_the_registers_own_prior(linked, dtks_regsosek):
+    """Two records of one register are far less often one person than a DTKS and a
+    Regsosek record: the run estimates each register's own prior and every duplicate
+    it links is likely on that prior, not only on the prior across the registers."""
+    from bansos_linkage.linkage.fellegi_sunter import logit2
+
+    linker, result, _ = linked
+    p, s = dtks_regsosek, result.summary
+    own, across = s["duplicate_prior"], s["em"]["lambda"]
+    assert 0 < own["left"] < across / 4 and 0 < own["right"] < across / 4
+    for side, register, frame in (("left", "left_id", p.left), ("right", "right_id", p.right)):
+        dups = result.links.dropna(subset=["duplicate_of"])
+        dups = dups[dups["duplicate_of"].isin(frame["record_id"])]
+        if not len(dups):
+            continue
+        weights = linker.score_pairs(frame, frame, dups["duplicate_of"], dups[register])
+        shift = logit2(own[side]) - logit2(across)
+        assert (weights + shift >= logit2(linker.duplicate_threshold) - 1e-6).all()
+
+
 def test_a_son_carrying_his_fathers_nik_is_no_duplicate_of_him(linked, dtks_regsosek):
     """The head's NIK typed on his son's row, the son's own date left empty: the NIK's
     date agrees with the head's whoever the son is. Only their roles tell them apart."""

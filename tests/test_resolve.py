@@ -123,7 +123,7 @@ def test_a_link_shared_by_a_duplicate_is_as_sure_as_the_duplicate():
     # left records 0 and 1 both link right record 0: 1 as a duplicate of 0
     left, right = np.array([0, 1]), np.array([0, 0])
     weight = np.array([20.0, 20.0])
-    pairs_weight = {"strong": 30.0, "weak": 8.0}
+    pairs_weight = {"strong": 12.0, "weak": -2.0}  # on the register's own prior
     p = {}
     for name, w in pairs_weight.items():
         links = resolve_links(
@@ -142,9 +142,33 @@ def test_a_link_shared_by_a_duplicate_is_as_sure_as_the_duplicate():
         # the owner's link is untouched; the duplicate's is no surer than the duplicate
         no_dup = link_probabilities(left, right, weight, links.keep, 1e-3, 1000, 1)
         assert p[name][0] == no_dup[0] and p[name][1] <= no_dup[1]
-    # a duplicate pair of weight 8 would be a likely match across the registers
-    # (prior 1e-3), but one duplicate among 1000 records' ~500,000 pairs is rare
     assert p["strong"][1] > 0.99 > 0.5 > p["weak"][1]
+
+
+def test_the_register_prior_is_estimated_from_the_tested_pairs():
+    from bansos_linkage.linkage.fellegi_sunter import logit2, probability
+    from bansos_linkage.linkage.resolve import duplicate_shift
+
+    n, prior = 1000, 1e-3
+    pairs = n * (n - 1) / 2
+    # two sure duplicates among the register's 499,500 pairs: its prior is theirs
+    sure = duplicate_shift(np.array([40.0, 40.0]), n, prior)
+    assert sure == pytest.approx(logit2(2 / pairs) - logit2(prior), abs=1e-4)
+    # a pair of 6 bits would be a likely match across the registers, not here
+    assert probability(6.0) > 0.98 and probability(6.0 + sure) < 0.5
+    # weak pairs add their probabilities (a fixed point: EM with m and u fixed)
+    mixed = duplicate_shift(np.array([40.0, 40.0, 0.0, 0.0]), n, prior)
+    expected = 2 + 2 * float(probability(0.0 + mixed))
+    assert mixed == pytest.approx(logit2(expected / pairs) - logit2(prior), abs=1e-4)
+    assert sure < mixed
+    # nothing like a duplicate: still one duplicate's worth, never a zero prior
+    none = duplicate_shift(np.array([-30.0]), n, prior)
+    assert none == pytest.approx(logit2(1 / pairs) - logit2(prior), abs=1e-4)
+    assert duplicate_shift(np.zeros(0), n, prior) == none
+    assert duplicate_shift(np.zeros(0), 1, prior) == 0.0  # one record: no pair
+    # the order the pairs come in (group by group on an engine) changes nothing
+    weights = np.random.default_rng(0).normal(0, 15, 500)
+    assert duplicate_shift(weights, n, prior) == duplicate_shift(weights[::-1], n, prior)
 
 
 def test_a_boolean_duplicate_test_counts_as_certain():

@@ -68,6 +68,7 @@ from bansos_linkage.engines.dask_resolve import (
     settle,
     split_pairs,
     split_records,
+    tested_group,
     weighted,
 )
 from bansos_linkage.linkage import preparation as prep
@@ -80,7 +81,7 @@ from bansos_linkage.linkage.blocking import (
     rule_keys,
 )
 from bansos_linkage.linkage.comparisons import Comparison
-from bansos_linkage.linkage.decision import Decision
+from bansos_linkage.linkage.decision import Decision, duplicate_shifts
 from bansos_linkage.linkage.fellegi_sunter import FellegiSunter, logit2
 from bansos_linkage.linkage.fitting import FittedModel
 from bansos_linkage.linkage.frequencies import tf_bits, typical_frequencies
@@ -909,7 +910,17 @@ class DaskEngine:
         groups = component_groups(edge, state["families"], n_groups)
         lap("edges")
         frames, columns = state["frames"], linker.columns_read()
-        resolved = self._groups(client, tables, frames, columns, groups, resolver)
+        inputs = self._group_inputs(client, tables, frames, columns, groups)
+        if r.decision.duplicate_shift is None:
+            # the registers' own priors, from every group's tested pairs, before any
+            # group decides its duplicates
+            tested = client.gather([client.submit(tested_group, *i, resolver) for i in inputs])
+            pooled = [np.concatenate([np.zeros(0), *(t[s] for t in tested)]) for s in (0, 1)]
+            shift = duplicate_shifts(r.decision, (pooled[0], pooled[1]), r.sizes)
+            r = replace(r, decision=replace(r.decision, duplicate_shift=shift))
+            resolver = client.scatter(r, broadcast=True)
+            lap("own_priors")
+        resolved = [client.submit(resolve_group, *i, resolver, pure=False) for i in inputs]
         done = client.gather([client.submit(operator.getitem, g, 0) for g in resolved])
         lap("groups")
         link = _links_of(done)
@@ -943,16 +954,15 @@ class DaskEngine:
         folder.mkdir(parents=True, exist_ok=True)
         return [str(folder / f"part-{p:05d}.parquet") for p in range(n)]
 
-    def _groups(
+    def _group_inputs(
         self,
         client: Client,
         tables: list[Future],
         frames: dict[str, list[Future]],
         columns: list[str],
         groups: tuple[np.ndarray, np.ndarray],
-        resolver: Future,
-    ) -> list[Future]:
-        """Each group's records and pairs brought together and resolved in one task."""
+    ) -> list[tuple[list[Future], list[Future], list[Future]]]:
+        """Each group's records (left, right) and pairs, as pieces by partition."""
         n_groups = int(groups[0].max(initial=-1)) + 1
         at = client.scatter(groups, broadcast=True)
         pairs = [client.submit(_split_pairs, t, at, n_groups) for t in tables]
@@ -965,18 +975,10 @@ class DaskEngine:
         def pick(futures: list[Future], g: int) -> list[Future]:
             return [client.submit(operator.getitem, f, g) for f in futures]
 
-        tasks = [
-            client.submit(
-                resolve_group,
-                pick(records[0], g),
-                pick(records[1], g),
-                pick(pairs, g),
-                resolver,
-                pure=False,
-            )
+        return [
+            (pick(records[0], g), pick(records[1], g), pick(pairs, g))
             for g in np.unique(groups[0][groups[0] >= 0]).tolist()
         ]
-        return tasks
 
 
 def _error_estimate(
@@ -1104,7 +1106,7 @@ def _result(
         for k, v in g["timings"].items():
             timings[k] = timings.get(k, 0.0) + v
     fitted = (linker.dropped_, linker.training_, linker.ml_training_)
-    summary.update(fitted_summary(d, fitted, timings))
+    summary.update(fitted_summary(d, fitted, timings, d.duplicate_shift or (0.0, 0.0)))
     tables = [g["links"] for g in done if len(g["links"])] or [_no_links(d)]
     links = pd.concat(tables, ignore_index=True)
     links = links.sort_values(["left_id", "right_id"], kind="stable").reset_index(drop=True)

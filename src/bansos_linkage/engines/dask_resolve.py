@@ -36,7 +36,12 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from bansos_linkage.linkage.blocking import FAMILY_MAX_MEMBERS, family_codes
-from bansos_linkage.linkage.decision import Decision, decide
+from bansos_linkage.linkage.decision import (
+    Decision,
+    decide,
+    decision_weights,
+    tested_duplicates,
+)
 from bansos_linkage.linkage.fellegi_sunter import probability
 from bansos_linkage.linkage.fitting import PairWeights
 from bansos_linkage.linkage.linking import Prepare
@@ -228,16 +233,21 @@ def _in_order(pieces: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(pieces).sort_values(POS, kind="stable").reset_index(drop=True)
 
 
-def resolve_group(
-    lefts: list[pd.DataFrame],
-    rights: list[pd.DataFrame],
-    pieces: list[pd.DataFrame],
-    r: Resolver,
-) -> tuple[dict[str, Any], Rivals]:
-    """One group of components resolved with the Linker's ``decide``: its links table,
-    its links and duplicates by global position, its family pairs settled; and apart,
-    to stay here, the family pairs' rivals between two linked records."""
-    start = time.perf_counter()
+@dataclass
+class _Group:
+    """A group's records (raw, with global positions, and prepared), its scored pairs
+    by position within the group, and the decision with whole-register frequencies."""
+
+    left: pd.DataFrame
+    right: pd.DataFrame
+    prepared: tuple[pd.DataFrame, pd.DataFrame]
+    scored: ScoredPairs
+    decision: Decision
+
+
+def _group(
+    lefts: list[pd.DataFrame], rights: list[pd.DataFrame], pieces: list[pd.DataFrame], r: Resolver
+) -> _Group:
     left, right = _in_order(lefts), _in_order(rights)
     lp, rp = r.prepare(left, right)
     _group_records(left, lp, r, "left")
@@ -251,11 +261,38 @@ def resolve_group(
         levels=_levels(pairs),
         tf=pairs["tf"].to_numpy(dtype=np.float32),
     )
-    n = len(scored.left)
     w = r.decision.weights
     whole = _WholeRegisterWeights(**{f.name: getattr(w, f.name) for f in fields(w)})
-    d = replace(r.decision, weights=whole)
-    weight, fs_weight, links, timings = decide(d, lp, rp, scored)
+    return _Group(left, right, (lp, rp), scored, replace(r.decision, weights=whole))
+
+
+def tested_group(
+    lefts: list[pd.DataFrame], rights: list[pd.DataFrame], pieces: list[pd.DataFrame], r: Resolver
+) -> tuple[np.ndarray, np.ndarray]:
+    """A group's share of the pairs that estimate each register's own prior
+    (:func:`~bansos_linkage.linkage.decision.tested_duplicates`): per side, the
+    weights of the pairs its duplicate test saw with person evidence."""
+    g = _group(lefts, rights, pieces, r)
+    weight, _ = decision_weights(g.decision, *g.prepared, g.scored)
+    return tested_duplicates(g.decision, *g.prepared, g.scored, weight)[1]
+
+
+def resolve_group(
+    lefts: list[pd.DataFrame],
+    rights: list[pd.DataFrame],
+    pieces: list[pd.DataFrame],
+    r: Resolver,
+) -> tuple[dict[str, Any], Rivals]:
+    """One group of components resolved with the Linker's ``decide`` (the registers'
+    own priors given): its links table, its links and duplicates by global position,
+    its family pairs settled; and apart, to stay here, the family pairs' rivals
+    between two linked records."""
+    start = time.perf_counter()
+    g = _group(lefts, rights, pieces, r)
+    (lp, rp), scored = g.prepared, g.scored
+    lpos, rpos = g.left[POS].to_numpy(), g.right[POS].to_numpy()
+    n = len(scored.left)
+    weight, fs_weight, links, timings = decide(g.decision, lp, rp, scored)
     keep = links.keep
     gl, gr = lpos[scored.left], rpos[scored.right]
     family = pair_table(
@@ -264,8 +301,9 @@ def resolve_group(
     # the family pairs' records are the group's: its own links settle them
     settled, rivals = settle(family, LinkSet.of(gl[keep], gr[keep], r.sizes[1]), r.floor)
     timings["group"] = time.perf_counter() - start
+    comparisons = r.decision.weights.comparisons
     resolved = {
-        "links": links_table(record_ids(lp), record_ids(rp), scored, weight, links, w.comparisons),
+        "links": links_table(record_ids(lp), record_ids(rp), scored, weight, links, comparisons),
         "link": (gl[keep], gr[keep], weight[keep]),
         "duplicates": [
             _found(lpos, links.left_duplicate_weight),
@@ -274,7 +312,7 @@ def resolve_group(
         "family_pairs": int(scored.family_pairs),
         "family": settled,
         "timings": timings,
-        "size": (len(left) + len(right), n),
+        "size": (len(g.left) + len(g.right), n),
     }
     return resolved, rivals
 
@@ -449,8 +487,7 @@ def link_error(
         pos, dup = (np.concatenate([g[side][k] for g in duplicates]) for k in (0, 1))
         dup_weight = np.full(n[side], np.nan)
         dup_weight[np.searchsorted(linked[side], pos)] = dup
-        register = (sizes[side], len(pos))
-        p = p * duplicate_probability(dup_weight, prior, register)[at[side]]
+        p = p * duplicate_probability(dup_weight)[at[side]]
     return p
 
 
@@ -484,5 +521,6 @@ __all__ = [
     "settle",
     "split_pairs",
     "split_records",
+    "tested_group",
     "weighted",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,7 @@ from bansos_linkage.linkage.duplicates import cap_levels, person_evidence, recor
 from bansos_linkage.linkage.fellegi_sunter import logit2
 from bansos_linkage.linkage.fitting import PairWeights
 from bansos_linkage.linkage.ml_matcher import MLMatcher
-from bansos_linkage.linkage.resolve import Links, resolve_links
+from bansos_linkage.linkage.resolve import SCORE_DECIMALS, Links, duplicate_shift, resolve_links
 from bansos_linkage.linkage.scoring import (
     FAMILY,
     PairCompare,
@@ -43,6 +43,10 @@ class Decision:
     ml_threshold: float = 0.5
     ml_band: Sequence[float] | None = None  #: Fellegi-Sunter weights where the ML decides
     reviewed: pd.DataFrame | None = None  #: reviewed pairs: left_id, right_id, is_match
+    #: Bits from the prior of a pair across the registers to each register's own (left,
+    #: right; :func:`~bansos_linkage.linkage.resolve.duplicate_shift`) for the duplicate
+    #: test; None: :func:`decide` estimates them from the pairs it tests.
+    duplicate_shift: tuple[float, float] | None = None
 
 
 def decision_weights(
@@ -61,12 +65,14 @@ def decision_weights(
 
 
 def duplicate_test(
-    d: Decision, frame: pd.DataFrame
+    d: Decision, frame: pd.DataFrame, shift: float = 0.0, tested: list[np.ndarray] | None = None
 ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """Two records of one register are the same person when the model scores them as a
-    match (the same model, term frequencies of that register) on evidence about the
-    person (:mod:`~bansos_linkage.linkage.duplicates`). Per pair its weight where it
-    is a duplicate, NaN where not (:func:`~bansos_linkage.linkage.resolve.resolve_links`)."""
+    match (the same model, term frequencies of that register, ``shift`` bits added to
+    move its prior to the register's own) on evidence about the person
+    (:mod:`~bansos_linkage.linkage.duplicates`). Per pair its weight where it is a
+    duplicate, NaN where not (:func:`~bansos_linkage.linkage.resolve.resolve_links`);
+    ``tested`` collects the unshifted weights of the pairs with person evidence."""
     freqs = d.weights.frequencies(frame)
     person = person_evidence(d.weights.comparisons)
     weight_threshold = logit2(d.duplicate_threshold)
@@ -74,17 +80,29 @@ def duplicate_test(
     def test(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         levels = cap_levels(d.compare(frame, frame, a, b), d.weights.max_level_seen)
         weight = d.weights.weights(levels, d.weights.bits(levels, b, freqs))
-        recorded = recorded_dates(d.weights.comparisons, frame, frame, a, b)
-        return np.where((weight >= weight_threshold) & person(levels, recorded), weight, np.nan)
+        evidence = person(levels, recorded_dates(d.weights.comparisons, frame, frame, a, b))
+        if tested is not None:
+            tested.append(weight[evidence])
+        own = np.round(weight, SCORE_DECIMALS) + shift
+        return np.where((own >= weight_threshold) & evidence, own, np.nan)
 
     return test
 
 
 def resolve(
-    d: Decision, left: pd.DataFrame, right: pd.DataFrame, scored: ScoredPairs, weight: np.ndarray
+    d: Decision,
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    scored: ScoredPairs,
+    weight: np.ndarray,
+    shift: tuple[float, float] = (0.0, 0.0),
+    tested: tuple[list[np.ndarray], list[np.ndarray]] | None = None,
 ) -> Links:
-    """The links among the scored pairs by ``weight``, and the duplicates."""
-    return resolve_links(
+    """The links among the scored pairs by ``weight``, and the duplicates (``shift``:
+    bits added to within-register weights per side; ``tested``: collects per side the
+    weights of the pairs the duplicate test saw with person evidence)."""
+    sinks = tested if tested is not None else (None, None)
+    links = resolve_links(
         scored.left,
         scored.right,
         weight,
@@ -92,22 +110,46 @@ def resolve(
         len(left),
         len(right),
         mode=d.resolution,
-        left_is_duplicate=duplicate_test(d, left),
-        right_is_duplicate=duplicate_test(d, right),
+        left_is_duplicate=duplicate_test(d, left, shift[0], sinks[0]),
+        right_is_duplicate=duplicate_test(d, right, shift[1], sinks[1]),
+    )
+    links.duplicate_shift = shift
+    return links
+
+
+def tested_duplicates(
+    d: Decision, left: pd.DataFrame, right: pd.DataFrame, scored: ScoredPairs, weight: np.ndarray
+) -> tuple[Links, tuple[np.ndarray, np.ndarray]]:
+    """The links on the prior across the registers, and per side the weights of the
+    pairs its duplicate test saw with person evidence (for :func:`duplicate_shifts`)."""
+    tested: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+    links = resolve(d, left, right, scored, weight, tested=tested)
+    empty = np.zeros(0)
+    return links, (np.concatenate([empty, *tested[0]]), np.concatenate([empty, *tested[1]]))
+
+
+def duplicate_shifts(
+    d: Decision, tested: tuple[np.ndarray, np.ndarray], sizes: tuple[int, int]
+) -> tuple[float, float]:
+    """Per register, the bits from the prior across the registers to its own, from the
+    pairs tested (:func:`tested_duplicates`) and the registers' ``sizes``."""
+    prior = d.weights.model.lambda_
+    return (
+        duplicate_shift(tested[0], sizes[0], prior),
+        duplicate_shift(tested[1], sizes[1], prior),
     )
 
 
 def add_family_pairs(
-    d: Decision, left: pd.DataFrame, right: pd.DataFrame, scored: ScoredPairs, weight: np.ndarray
+    d: Decision, left: pd.DataFrame, right: pd.DataFrame, scored: ScoredPairs, keep: np.ndarray
 ) -> int:
-    """Compare the members of families that share a link (by ``weight``) and were
-    not paired yet; their pairs join ``scored`` under the rule ``family``. The
-    model's parameters do not change: a pair scores the same whichever rule
-    brought it in."""
-    if FAMILY not in left or FAMILY not in right or not len(weight):
+    """Compare the members of families that share a link (``keep``: the links among the
+    scored pairs) and were not paired yet; their pairs join ``scored`` under the rule
+    ``family``. The model's parameters do not change: a pair scores the same whichever
+    rule brought it in."""
+    if FAMILY not in left or FAMILY not in right or not len(keep):
         return 0
     start = time.perf_counter()
-    keep = resolve(d, left, right, scored, weight).keep
     li, ri = new_family_pairs(left, right, scored, keep)
     if len(li):
         sims = scored.similarities is not None
@@ -123,14 +165,23 @@ def decide(
     d: Decision, left: pd.DataFrame, right: pd.DataFrame, scored: ScoredPairs
 ) -> tuple[np.ndarray, np.ndarray, Links, dict[str, float]]:
     """The deciding and Fellegi-Sunter weights of the scored pairs (family pairs added),
-    the links and duplicates, and the time each step took (with ``scored.timings``)."""
+    the links and duplicates, and the time each step took (with ``scored.timings``).
+
+    The links on the prior across the registers bring in the family pairs and the
+    pairs that estimate each register's own prior (unless ``d`` gives it); the links
+    are then resolved again with the family pairs, duplicates on the register's prior.
+    """
     start = time.perf_counter()
     weight, fs_weight = decision_weights(d, left, right, scored)
-    if add_family_pairs(d, left, right, scored, weight):
+    provisional, tested = tested_duplicates(d, left, right, scored, weight)
+    if add_family_pairs(d, left, right, scored, provisional.keep):
         weight, fs_weight = decision_weights(d, left, right, scored)
+    shift = d.duplicate_shift
+    if shift is None:
+        shift = duplicate_shifts(d, tested, (len(left), len(right)))
     timings = {**scored.timings, "score": time.perf_counter() - start}
     start = time.perf_counter()
-    resolved = resolve(d, left, right, scored, weight)
+    resolved = resolve(d, left, right, scored, weight, shift)
     timings["resolve"] = time.perf_counter() - start
     return weight, fs_weight, resolved, timings
 
@@ -140,10 +191,7 @@ def fs_links(
 ) -> np.ndarray:
     """Which scored pairs the Fellegi-Sunter model alone links (family pairs added),
     to judge it against the ML matcher."""
-    fs_weight = d.weights.weights(scored.levels, scored.tf)
-    if add_family_pairs(d, left, right, scored, fs_weight):
-        fs_weight = d.weights.weights(scored.levels, scored.tf)
-    return resolve(d, left, right, scored, fs_weight).keep
+    return decide(replace(d, ml_model=None, reviewed=None), left, right, scored)[2].keep
 
 
 def train_ml(
@@ -177,8 +225,10 @@ __all__ = [
     "add_family_pairs",
     "decide",
     "decision_weights",
+    "duplicate_shifts",
     "duplicate_test",
     "fs_links",
     "resolve",
+    "tested_duplicates",
     "train_ml",
 ]

@@ -99,9 +99,11 @@ class Linker:
         Labels of name comparisons whose exact level gets the term-frequency
         adjustment.
     duplicate_threshold
-        Match probability at or above which two records of one register are
-        taken for the same person (stricter than ``threshold``: a duplicate
-        shares its person's counterpart).
+        Probability at or above which two records of one register are taken for
+        the same person: their match weight with the prior moved from a pair across
+        the registers to the register's own (two records of one register are far
+        less often one person; estimated from the pairs resolution tests, see
+        :func:`~bansos_linkage.linkage.resolve.duplicate_shift`).
     chunk_size
         Pairs compared and scored at a time.
     matcher
@@ -149,7 +151,7 @@ class Linker:
         threshold: float = DEFAULT_THRESHOLD,
         resolution: str = "duplicates",
         term_frequency: Sequence[str] = ("name",),
-        duplicate_threshold: float = 0.9,
+        duplicate_threshold: float = 0.5,
         chunk_size: int = 100_000,
         matcher: FellegiSunter | None = None,
         ml_matcher: MLMatcher | None = None,
@@ -334,8 +336,9 @@ class Linker:
         """Pairs of records of one register that the fitted model takes for one person.
 
         A pair qualifies when its match probability reaches ``threshold`` (default:
-        :attr:`threshold` for a model fitted on this kind of pair by :meth:`fit_within`,
-        the stricter :attr:`duplicate_threshold` for a model fitted across registers) and
+        :attr:`threshold` for a model fitted on this kind of pair by :meth:`fit_within`;
+        :attr:`duplicate_threshold` for a model fitted across registers, whose prior is
+        first moved to the register's own, estimated on these pairs) and
         there is evidence about the person itself (names that agree, or equal birth
         dates): a shared NIK or KK alone never makes a duplicate, as registers put a
         relative's NIK on a member's row, nor does a birth date that agrees only through

@@ -19,7 +19,12 @@ import pandas as pd
 from bansos_linkage.linkage import preparation as prep
 from bansos_linkage.linkage.blocking import Rule
 from bansos_linkage.linkage.decision import Decision, decide
-from bansos_linkage.linkage.duplicates import cap_levels, within_pairs
+from bansos_linkage.linkage.duplicates import (
+    cap_levels,
+    person_evidence,
+    recorded_dates,
+    within_pairs,
+)
 from bansos_linkage.linkage.fellegi_sunter import logit2
 from bansos_linkage.linkage.fitting import PairWeights
 from bansos_linkage.linkage.outputs import (
@@ -29,6 +34,7 @@ from bansos_linkage.linkage.outputs import (
     record_ids,
     run_summary,
 )
+from bansos_linkage.linkage.resolve import SCORE_DECIMALS, duplicate_shift
 from bansos_linkage.linkage.scoring import PairCompare, ScoredPairs, score_candidates
 from bansos_linkage.progress import Progress
 
@@ -97,7 +103,7 @@ def link_scored(
     decided = (weight, fs_weight, links)
     comparisons = d.weights.comparisons
     result = link_result(left, right, scored, decided, keep_pairs, comparisons, rule_names, run)
-    result.summary.update(fitted_summary(d, fitted, timings))
+    result.summary.update(fitted_summary(d, fitted, timings, links.duplicate_shift))
     return result
 
 
@@ -105,16 +111,20 @@ def fitted_summary(
     d: Decision,
     fitted: tuple[dict[str, list[str]], dict[str, Any], dict[str, Any]],
     timings: dict[str, float],
+    duplicate_shift: tuple[float, float],
 ) -> LinkSummary:
     """The last keys of a run's summary (:func:`~bansos_linkage.linkage.outputs.run_summary`):
     the matcher, what fitting left out and learned (``fitted`` as in :func:`link_scored`),
-    the seconds per stage."""
+    the registers' own priors (``duplicate_shift`` from the model's), the seconds per
+    stage."""
     left_out, training, ml_training = fitted
     fitting: dict[str, Any] = {"left_out": left_out, "training": training}
     if ml_training:
         fitting["ml_training"] = ml_training
     ml = d.ml_model is not None
-    return cast(LinkSummary, run_summary(d.weights.model, ml, d.threshold, fitting, timings))
+    model = d.weights.model
+    summary = run_summary(model, ml, d.threshold, fitting, timings, duplicate_shift)
+    return cast(LinkSummary, summary)
 
 
 def scored_duplicates(
@@ -127,11 +137,18 @@ def scored_duplicates(
 ) -> pd.DataFrame:
     """The pairs of one register (``frame`` and ``same``, prepared together) taken for
     one person at ``threshold`` (:func:`~bansos_linkage.linkage.duplicates.within_pairs`);
-    ``cap``: a model fitted across registers, whose levels are capped at those it saw."""
+    ``cap``: a model fitted across registers, whose levels are capped at those it saw
+    and whose prior is moved to the register's own, estimated on these pairs
+    (:func:`~bansos_linkage.linkage.resolve.duplicate_shift`)."""
     levels = scored.levels
     if cap:
         levels = cap_levels(levels, w.max_level_seen)
     weight = w.weights(levels, w.bits(levels, scored.right, w.frequencies(same)))
+    if cap:
+        recorded = recorded_dates(w.comparisons, frame, same, scored.left, scored.right)
+        evidence = person_evidence(w.comparisons)(levels, recorded)
+        shift = duplicate_shift(weight[evidence], len(frame), w.model.lambda_)
+        weight = np.round(weight, SCORE_DECIMALS) + shift
     args = (weight, levels, logit2(threshold), w.comparisons)
     return within_pairs(record_ids(frame), (frame, same), scored.left, scored.right, *args)
 

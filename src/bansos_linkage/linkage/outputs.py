@@ -14,6 +14,7 @@ from bansos_linkage.linkage.comparisons import Comparison
 from bansos_linkage.linkage.fellegi_sunter import (
     FellegiSunter,
     expected_errors,
+    logit2,
     probability,
 )
 from bansos_linkage.linkage.resolve import Links, link_probabilities
@@ -44,6 +45,9 @@ class LinkSummary(TypedDict):
     training: dict[str, Any]  #: random pairs for u, the EM sessions
     ml_training: NotRequired[dict[str, Any]]  #: only when the ML matcher was trained
     em: dict[str, Any]  #: iterations, converged, log_likelihood, lambda
+    #: Per register (``left``, ``right``): the prior that two of its records are one
+    #: person, which its duplicates are decided and estimated on
+    duplicate_prior: dict[str, float]
     seconds: dict[str, Any]  #: time per stage (a run adds the linker's as ``link_stages``)
     # added by the runs of :mod:`bansos_linkage.runs.link`
     input_left: NotRequired[int]
@@ -329,10 +333,15 @@ def run_summary(
     threshold: float,
     fitting: dict[str, Any],
     timings: dict[str, float],
+    duplicate_shift: tuple[float, float] = (0.0, 0.0),
 ) -> dict[str, Any]:
     """The last keys of :class:`LinkSummary`: which matcher decided, at which
     threshold, what fitting left out and learned (``fitting``: ``left_out``,
-    ``training`` and maybe ``ml_training``), the EM run, the seconds per stage."""
+    ``training`` and maybe ``ml_training``), the EM run, each register's own prior
+    (from ``duplicate_shift``, bits from the model's), the seconds per stage."""
+    prior = logit2(float(model.lambda_))
+    sides = zip(("left", "right"), duplicate_shift, strict=True)
+    own = {side: float(probability(prior + bits)) for side, bits in sides}
     return {
         "matcher": "ml" if ml else "fellegi_sunter",
         "threshold": threshold,
@@ -343,6 +352,7 @@ def run_summary(
             "log_likelihood": float(model.log_likelihood_),
             "lambda": float(model.lambda_),
         },
+        "duplicate_prior": own,
         "seconds": {k: round(v, 3) for k, v in timings.items()},
     }
 
