@@ -15,7 +15,13 @@ import numpy as np
 import pandas as pd
 
 from bansos_linkage.errors import EmptyInputError, SchemaError, UnknownRecordError
-from bansos_linkage.linkage.blocking import Rule, blocking_keys, family_codes, rule_keys
+from bansos_linkage.linkage.blocking import (
+    ExactRule,
+    Rule,
+    blocking_keys,
+    family_codes,
+    rule_keys,
+)
 from bansos_linkage.linkage.comparisons import (
     Comparison,
     add_derived_columns,
@@ -194,7 +200,9 @@ def prepare(
         frames.append(out[[c for c in read if c in out]].reset_index(drop=True))
     check_rule_columns(frames[0], frames[1], rules)
     groups = [g for comp in comparisons for g in vocabulary_groups(comp)]
-    groups += [[k] for k in keys]
+    # a sorted-neighbourhood key only sorts (by Arrow, as text): encoding one, nearly
+    # every value distinct, costs more than it saves unless a comparison reads it
+    groups += [[k] for k in rule_keys([r for r in rules if isinstance(r, ExactRule)])]
     encoded = encode_columns(frames[0], frames[1], groups)
     for frame, records in zip(encoded, (left, right), strict=True):
         frame[FAMILY] = family_codes(records, family_columns)
