@@ -224,24 +224,19 @@ def _sort_keys(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         valid = codes >= 0
         valid[valid] = vocabulary[codes[valid]] != ""
         return valid, rank[codes]
-    text = _arrow_text(pd.concat([a, b], ignore_index=True))
-    valid = pc.fill_null(pc.not_equal(text, ""), False).to_numpy(zero_copy_only=False)
-    # Arrow's sort is stable: equal keys keep their positions' order, as they would
-    # sorting the text itself, so each key's place in it sorts like the key
-    rank = np.empty(len(text), dtype=np.int64)
+    values = pd.concat([a, b], ignore_index=True)
+    if values.dtype == object or isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype("string")  # mixed types: sort as text
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = pa.array(uniques)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    # the rank of each distinct value (sorted by Arrow, as text), -1 for null
+    rank = np.full(len(text) + 1, -1, dtype=np.int64)
     rank[pc.sort_indices(text).to_numpy()] = np.arange(len(text))
-    return valid, rank
-
-
-def _arrow_text(values: pd.Series) -> pa.Array:
-    """A column as Arrow text (any other type as its text)."""
-    if values.dtype != object and not isinstance(values.dtype, pd.CategoricalDtype):
-        arrow = pa.array(values)
-        if isinstance(arrow, pa.ChunkedArray):
-            arrow = arrow.combine_chunks()
-        if pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type):
-            return arrow
-    return pa.array(values.astype("string"), type=pa.large_string())
+    valid = codes >= 0
+    valid[valid] = pc.not_equal(text, "").to_numpy(zero_copy_only=False)[codes[valid]]
+    return valid, rank[codes]
 
 
 def _text_order(values: np.ndarray) -> np.ndarray:
