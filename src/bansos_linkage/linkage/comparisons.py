@@ -74,10 +74,19 @@ def _pair_codes(
         absent = np.full(len(right_rows if one is a else left_rows), -1, dtype=codes.dtype)
         pair = (codes, absent) if one is a else (absent, codes)
         return (*pair, one.dtype.categories)
-    va = _values(left, left_column, left_rows)
-    vb = _values(right, right_column, right_rows)
-    codes, vocabulary = pd.factorize(np.concatenate([va, vb]), use_na_sentinel=True)
-    return codes[: len(va)], codes[len(va) :], pd.Index(vocabulary, dtype=object)
+    # as Series: a column of one type on both sides (a relationship code, Int8) is
+    # factorised as it is, not as Python objects
+    va, vb = _rows(left, left_column, left_rows), _rows(right, right_column, right_rows)
+    codes, vocabulary = pd.factorize(pd.concat([va, vb], ignore_index=True), use_na_sentinel=True)
+    vocabulary = pd.Index(np.asarray(vocabulary, dtype=object), dtype=object)
+    return codes[: len(va)], codes[len(va) :], vocabulary
+
+
+def _rows(frame: pd.DataFrame, column: str, rows: np.ndarray) -> pd.Series:
+    """A column's values at ``rows`` (all missing where the column is absent)."""
+    if column not in frame:
+        return pd.Series(np.full(len(rows), None, dtype=object))
+    return pd.Series(frame[column].array[rows])
 
 
 def _equal(
