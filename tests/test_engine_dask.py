@@ -191,6 +191,10 @@ def test_the_links_are_the_in_process_links(runs):
     assert a["duplicate_of"].fillna("").equals(b["duplicate_of"].fillna(""))
     assert set(local.unlinked_left["record_id"]) == set(remote.unlinked_left["record_id"])
     assert local.summary["candidate_pairs"] == remote.summary["candidate_pairs"]
+    # each register's own prior, from the pairs every group tested, is the in-process one
+    assert a["duplicate_of"].notna().any()
+    assert remote.summary["duplicate_prior"] == local.summary["duplicate_prior"]
+    assert local.summary["duplicate_prior"]["left"] < local.summary["em"]["lambda"]
 
 
 def test_a_fitted_linker_links_on_the_cluster_as_in_process(registers, runs):
