@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -145,14 +146,20 @@ def _column_codes(a: pd.Series, b: pd.Series) -> np.ndarray:
         codes = np.concatenate([a.array.codes, b.array.codes]).astype(np.int64)
         empty = np.flatnonzero(np.asarray(a.dtype.categories, dtype=object) == "")  # type: ignore[union-attr, type-var]
         return np.where(np.isin(codes, empty), -1, codes) if len(empty) else codes
-    values = pd.concat([a, b], ignore_index=True)
-    if values.dtype == object or isinstance(values.dtype, pd.CategoricalDtype):
-        values = values.astype("string")  # mixed types: compare as text
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = _factorised(a, b)
     empty = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
     if len(empty):
         codes = np.where(np.isin(codes, empty), -1, codes)
     return codes.astype(np.int64)
+
+
+def _factorised(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, Any]:
+    """Codes of two columns' values over their distinct values (-1 for null), and those
+    values; columns of mixed types are taken as text."""
+    values = pd.concat([a, b], ignore_index=True)
+    if values.dtype == object or isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype("string")
+    return pd.factorize(values, use_na_sentinel=True)
 
 
 def _exact_pairs(
@@ -224,10 +231,7 @@ def _sort_keys(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         valid = codes >= 0
         valid[valid] = vocabulary[codes[valid]] != ""
         return valid, rank[codes]
-    values = pd.concat([a, b], ignore_index=True)
-    if values.dtype == object or isinstance(values.dtype, pd.CategoricalDtype):
-        values = values.astype("string")  # mixed types: sort as text
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = _factorised(a, b)
     text = pa.array(uniques)
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()

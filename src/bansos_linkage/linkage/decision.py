@@ -16,7 +16,7 @@ from bansos_linkage.linkage.duplicates import cap_levels, person_evidence, recor
 from bansos_linkage.linkage.fellegi_sunter import logit2
 from bansos_linkage.linkage.fitting import PairWeights
 from bansos_linkage.linkage.ml_matcher import MLMatcher
-from bansos_linkage.linkage.resolve import SCORE_DECIMALS, Links, duplicate_shift, resolve_links
+from bansos_linkage.linkage.resolve import Links, duplicate_shift, own_prior_weight, resolve_links
 from bansos_linkage.linkage.scoring import (
     FAMILY,
     PairCompare,
@@ -83,7 +83,7 @@ def duplicate_test(
         evidence = person(levels, recorded_dates(d.weights.comparisons, frame, frame, a, b))
         if tested is not None:
             tested.append(weight[evidence])
-        own = np.round(weight, SCORE_DECIMALS) + shift
+        own = own_prior_weight(weight, shift)
         return np.where((own >= weight_threshold) & evidence, own, np.nan)
 
     return test

@@ -153,13 +153,18 @@ def within_pairs(
     levels: np.ndarray,
     weight_threshold: float,
     comparisons: Sequence[Comparison],
+    evidence: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The pairs (a, b) of one register (record ``ids``; ``frames``: the register
     prepared as both sides of its pairs) that are duplicates: weight at or above
-    ``weight_threshold`` (log2 odds) with evidence about the person."""
+    ``weight_threshold`` (log2 odds) with evidence about the person (``evidence``:
+    per pair, when the caller has it already)."""
     keep = np.flatnonzero(weight >= weight_threshold)
-    recorded = recorded_dates(comparisons, *frames, a[keep], b[keep])
-    keep = keep[person_evidence(comparisons)(levels[keep], recorded)]
+    if evidence is None:
+        recorded = recorded_dates(comparisons, *frames, a[keep], b[keep])
+        keep = keep[person_evidence(comparisons)(levels[keep], recorded)]
+    else:
+        keep = keep[evidence[keep]]
     return pd.DataFrame(
         {
             "record_id_a": ids[a[keep]],

@@ -34,7 +34,7 @@ from bansos_linkage.linkage.outputs import (
     record_ids,
     run_summary,
 )
-from bansos_linkage.linkage.resolve import SCORE_DECIMALS, duplicate_shift
+from bansos_linkage.linkage.resolve import duplicate_shift, own_prior_weight
 from bansos_linkage.linkage.scoring import PairCompare, ScoredPairs, score_candidates
 from bansos_linkage.progress import Progress
 
@@ -144,12 +144,13 @@ def scored_duplicates(
     if cap:
         levels = cap_levels(levels, w.max_level_seen)
     weight = w.weights(levels, w.bits(levels, scored.right, w.frequencies(same)))
+    evidence = None
     if cap:
         recorded = recorded_dates(w.comparisons, frame, same, scored.left, scored.right)
         evidence = person_evidence(w.comparisons)(levels, recorded)
         shift = duplicate_shift(weight[evidence], len(frame), w.model.lambda_)
-        weight = np.round(weight, SCORE_DECIMALS) + shift
-    args = (weight, levels, logit2(threshold), w.comparisons)
+        weight = own_prior_weight(weight, shift)
+    args = (weight, levels, logit2(threshold), w.comparisons, evidence)
     return within_pairs(record_ids(frame), (frame, same), scored.left, scored.right, *args)
 
 

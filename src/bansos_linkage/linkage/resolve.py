@@ -371,6 +371,12 @@ def duplicate_probability(dup_weight: np.ndarray) -> np.ndarray:
 SHIFT_ROUNDS = 100
 
 
+def own_prior_weight(weight: np.ndarray, shift: float) -> np.ndarray:
+    """Weights of pairs of one register moved by ``shift`` bits to its own prior
+    (:func:`duplicate_shift`), rounded first as resolution compares them."""
+    return np.round(np.asarray(weight, dtype=float), SCORE_DECIMALS) + shift
+
+
 def duplicate_shift(tested: np.ndarray, n_records: int, prior: float) -> float:
     """The bits that move the weight of two records of one register from the prior of
     a pair across the registers (``prior``) to the register's own.
@@ -421,6 +427,7 @@ __all__ = [
     "link_odds",
     "link_probabilities",
     "one_to_one",
+    "own_prior_weight",
     "resolve_links",
     "rival_fixed_point",
     "unmatched_shares",
