@@ -382,6 +382,25 @@ def test_word_tests_on_word_ids_equal_their_python_definitions(vocabulary):
         assert _outcome(test, vectorised, a, b) == expected, test.__name__
 
 
+def test_word_subset_past_the_signature_bits_equals_its_definition():
+    # more than 64 distinct words: words 64 apart share a signature bit, so the
+    # signature only screens and the word ids decide
+    from unittest import mock
+
+    from bansos_linkage.linkage import name_tests
+
+    words = [f"W{i:03d}" for i in range(130)]
+    text = np.array(
+        words + [f"{words[i]} {words[(i + 64) % 130]}" for i in range(130)] + ["W000 W064 W128"],
+        dtype=object,
+    )
+    a, b = (ij.ravel() for ij in np.indices((len(text), len(text))))
+    with mock.patch.object(name_tests, "MAX_WORDS", 0):
+        expected = name_tests.word_subset(name_tests.Names.of(text), a, b)
+    got = name_tests.word_subset(name_tests.Names.of(text), a, b)
+    assert expected.sum() > 260 and (got == expected).all()
+
+
 def test_a_name_column_one_register_lacks_is_missing_in_every_pair():
     comp = NameComparison(column="mother_name", phonetic=None, name="mother_name")
     left = pd.DataFrame({"mother_name": pd.Categorical(["SITI", "AMINAH", None])})

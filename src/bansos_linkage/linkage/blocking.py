@@ -144,13 +144,21 @@ def _column_codes(a: pd.Series, b: pd.Series) -> np.ndarray:
     """One integer per value of two columns, shared across them; -1 for null or empty."""
     if same_vocabulary(a, b):  # encoded by the Linker: the codes are already shared
         codes = np.concatenate([a.array.codes, b.array.codes]).astype(np.int64)
-        empty = np.flatnonzero(np.asarray(a.dtype.categories, dtype=object) == "")  # type: ignore[union-attr, type-var]
+        empty = _empty_text(a.dtype.categories)  # type: ignore[union-attr]
         return np.where(np.isin(codes, empty), -1, codes) if len(empty) else codes
     codes, uniques = _factorised(a, b)
-    empty = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
+    empty = _empty_text(pd.Index(uniques))
     if len(empty):
         codes = np.where(np.isin(codes, empty), -1, codes)
     return codes.astype(np.int64)
+
+
+def _empty_text(values: pd.Index) -> np.ndarray:
+    """Positions of empty text among distinct values (none in dates or numbers, which
+    are not read one by one)."""
+    if not pd.api.types.is_string_dtype(values.dtype):
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(pd.Series(values).eq("").to_numpy(dtype=bool, na_value=False))
 
 
 def _factorised(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, Any]:
