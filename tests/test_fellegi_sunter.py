@@ -146,6 +146,43 @@ def test_monotone_pools_levels_whose_weights_would_fall_as_agreement_rises():
     np.testing.assert_allclose(_monotone_ratio(np.array(M[0]), U[0]), M[0])  # already ordered
 
 
+def test_ends_pools_only_levels_above_the_strongest_or_below_the_weakest():
+    from bansos_linkage.linkage.fellegi_sunter import _monotone_ratio
+
+    u = np.array([0.6, 0.1, 0.1, 0.1, 0.1])
+    # level 1 weighs more than level 2 (kinds of near agreement, not a scale): kept;
+    # level 3 weighs more than exact agreement: pooled with it
+    m = np.array([0.06, 0.2, 0.05, 0.45, 0.24])
+    ratio = _monotone_ratio(m, u, "ends") / u
+    assert ratio[1] > ratio[2]  # free between the ends
+    assert ratio[3] == pytest.approx(ratio[4])  # pooled with the strongest
+    assert ratio[0] <= ratio[1:].min() and ratio[4] >= ratio[:4].max()
+    # a level below disagreement is pooled with it; a full order pools level 1 too
+    low = _monotone_ratio(np.array([0.2, 0.01, 0.09, 0.3, 0.4]), u, "ends") / u
+    assert low[1] == pytest.approx(low[0]) and low[2] > low[0]
+    assert np.all(np.diff(_monotone_ratio(m, u, True) / u) >= -1e-12)
+    np.testing.assert_allclose(_monotone_ratio(m, u, False), m)
+    with pytest.raises(ValueError, match="'ends'"):
+        FellegiSunter(monotone="sorted").fit(simulate()[0])
+
+
+def test_a_level_no_match_shows_weighs_at_most_log2_smoothing_however_rare():
+    # comparison 1 gets a middle level that no pair shows, one in a million among
+    # random pairs: spread evenly, the smoothing gave it m/u far above 1 (+9 bits)
+    X, _ = simulate()
+    X[:, 1] *= 2
+    u = [*U]
+    u[1] = np.array([0.95 - 1e-6, 1e-6, 0.05])
+    free = FellegiSunter(m_smoothing=0.002, u_probabilities=u, monotone=False).fit(X)
+    assert np.log2(free.m_[1][1] / u[1][1]) == pytest.approx(np.log2(0.002), abs=0.2)
+    # levels that matches do show keep the even share of the smoothing
+    assert free.m_[0][0] >= 0.002 / 3
+    # by default it is pooled with disagreement, which weighs more than log2(0.002)
+    ends = FellegiSunter(m_smoothing=0.002, u_probabilities=u).fit(X)
+    ratio = ends.m_[1] / u[1]
+    assert ratio[1] == pytest.approx(ratio[0]) and ratio[0] > 0.002
+
+
 def test_smoothing_keeps_every_level_possible_for_matches():
     X, match = simulate()
     X[match, 1] = 1  # no match disagrees on comparison 1 in this sample

@@ -17,6 +17,7 @@ learned attributes end in ``_``, ``fit`` returns ``self``; it works with
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,11 @@ def _looked_up(weights: np.ndarray, levels: np.ndarray) -> np.ndarray:
         return table[levels.view(np.uint8)]
     table = np.concatenate([[0.0], weights])
     return table[np.where(levels < len(weights), levels + 1, 0)]
+
+
+#: How a comparison's m/u may vary with its level: True (never falling), "ends" (none
+#: above the strongest level nor below the weakest), False (free).
+Monotone = bool | Literal["ends"]
 
 
 class FellegiSunter(ClassifierMixin, BaseEstimator):
@@ -57,14 +63,21 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
     threshold
         Match probability at or above which :meth:`predict` says "match".
     monotone
-        Keep m/u non-decreasing with the level (levels are ordered by strength of
-        agreement, so a weaker level must not weigh more); one flag for all
-        comparisons or one per comparison.
+        How m/u may vary with the level, for all comparisons or one per comparison:
+        ``"ends"`` (default): no level weighs more than the strongest (exact
+        agreement) nor less than the weakest ("else"); the levels between are a
+        comparison's kinds of near agreement, not a scale: a date 40 days off is
+        weaker evidence than a date known only to its year that agrees, when
+        registers rarely mistype a day. ``True``: m/u never falls as the level
+        rises (levels pooled where it would); ``False``: free.
     m_smoothing
         Share of each comparison's m mass spread evenly over its levels (a
-        Dirichlet prior): no level is ever impossible for a match, which keeps
-        EM from fitting the quirks of one register pair (a weight of -20 for a
-        NIK typo nobody happened to make).
+        Dirichlet prior): no level is ever impossible for a match, which keeps EM
+        from fitting the quirks of one register pair (a weight of -20 for a NIK typo
+        nobody happened to make). A level gets at most ``m_smoothing`` times its u,
+        so one that no match showed weighs at most ``log2(m_smoothing)`` bits (-9 at
+        the default): spread evenly regardless, a level rare among random pairs (one
+        district, another village) weighed +7 bits with no match behind it.
     m_probabilities
         Fixed m per comparison (as ``u_probabilities``), e.g. from a labelled
         sample or an earlier run; EM then learns only u and lambda.
@@ -90,7 +103,7 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
         m_init: float = 0.9,
         u_probabilities: Sequence[np.ndarray] | None = None,
         threshold: float = 0.5,
-        monotone: bool | Sequence[bool] = True,
+        monotone: Monotone | Sequence[Monotone] = "ends",
         m_smoothing: float = 0.002,
         n_levels: Sequence[int] | None = None,
         m_probabilities: Sequence[np.ndarray] | None = None,
@@ -141,7 +154,7 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
             history.append(float((counts * ll).sum()))
             lam = float(np.clip((counts * g).sum() / counts.sum(), _EPS, 1 - _EPS))
             if self.m_probabilities is None:
-                m = _m_step(patterns, counts * g, self.n_levels_, self.m_smoothing)
+                m = _m_step(patterns, counts * g, self.n_levels_, self.m_smoothing, u)
             if self.u_probabilities is None:
                 u = _m_step(patterns, counts * (1 - g), self.n_levels_)
             if len(history) > 1 and abs(history[-1] - history[-2]) < self.tol:
@@ -150,8 +163,8 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
         # converged (inside the loop the pooling makes EM cycle instead of converge)
         if self.m_probabilities is None:
             m = [
-                _monotone_ratio(mk, uk) if ordered else mk
-                for mk, uk, ordered in zip(m, u, self._ordered(), strict=True)
+                _monotone_ratio(mk, uk, how)
+                for mk, uk, how in zip(m, u, self._ordered(), strict=True)
             ]
         self.m_, self.u_, self.lambda_ = m, u, lam
         self.n_iter_ = len(history)
@@ -182,14 +195,19 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
         model.classes_ = np.array([0, 1])
         return model
 
-    def _ordered(self) -> list[bool]:
-        if isinstance(self.monotone, bool):
-            return [self.monotone] * len(self.n_levels_)
-        if len(self.monotone) != len(self.n_levels_):
+    def _ordered(self) -> list[Monotone]:
+        if isinstance(self.monotone, bool | str):
+            flags = [self.monotone] * len(self.n_levels_)
+        elif len(self.monotone) != len(self.n_levels_):
             raise ValueError(
                 f"monotone has {len(self.monotone)} flags for {len(self.n_levels_)} comparisons"
             )
-        return [bool(flag) for flag in self.monotone]
+        else:
+            flags = list(self.monotone)
+        bad = [f for f in flags if not isinstance(f, bool) and f != "ends"]
+        if bad:
+            raise ValueError(f"monotone must be true, false or 'ends', not {bad[0]!r}")
+        return flags
 
     def _initial(
         self, patterns: np.ndarray, counts: np.ndarray
@@ -394,28 +412,58 @@ def _posterior(lm: np.ndarray, lu: np.ndarray, lam: float) -> tuple[np.ndarray, 
 
 
 def _m_step(
-    patterns: np.ndarray, weights: np.ndarray, n_levels: np.ndarray, smoothing: float = 0.0
+    patterns: np.ndarray,
+    weights: np.ndarray,
+    n_levels: np.ndarray,
+    smoothing: float = 0.0,
+    toward: Sequence[np.ndarray] | None = None,
 ) -> list[np.ndarray]:
     """Level probabilities from weighted pattern counts; ``smoothing`` spreads that share
     of the mass evenly over the levels (a Dirichlet prior), so no level of a real
-    register is ever impossible for a match."""
+    register is ever impossible for a match, but never more onto a level than
+    ``smoothing`` times its ``toward`` (u): a level no match showed then weighs at most
+    ``log2(smoothing)``, however rare among non-matches."""
     out = []
     for k, n in enumerate(n_levels):
         col = patterns[:, k]
         ok = col >= 0
         mass = np.bincount(col[ok], weights=weights[ok], minlength=int(n)) + _EPS
         mass = mass / mass.sum()
-        out.append((1 - smoothing) * mass + smoothing / n)
+        prior = np.full(int(n), 1.0 / n)
+        if toward is not None:
+            prior = np.minimum(prior, toward[k])
+        out.append((1 - smoothing * prior.sum()) * mass + smoothing * prior)
     return out
 
 
-def _monotone_ratio(m: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """m adjusted so that m/u never falls as the level rises (pool adjacent violators).
+def _monotone_ratio(m: np.ndarray, u: np.ndarray, how: Monotone = True) -> np.ndarray:
+    """m adjusted so that m/u keeps the order ``how`` asks (see ``FellegiSunter``'s
+    ``monotone``): pooled levels share one ratio.
 
-    Levels are ordered by strength of agreement by design, so a weaker level must
-    not weigh more than a stronger one; pooled levels share one ratio.
+    ``True``: m/u never falls as the level rises (pool adjacent violators); ``"ends"``:
+    no level above the strongest nor below the weakest; ``False``: m as it is.
     """
-    return _tie(m, u, _monotone_blocks(m, u))
+    if how is False:
+        return m
+    return _tie(m, u, _end_blocks(m, u) if how == "ends" else _monotone_blocks(m, u))
+
+
+def _end_blocks(m: np.ndarray, u: np.ndarray) -> list[list[int]]:
+    """Levels to pool so that none weighs more than the strongest (the last) nor less
+    than the weakest (the first): each violator joins that end, until none is left."""
+    if len(m) < 3:
+        return _monotone_blocks(m, u)
+    low, high, free = [0], [len(m) - 1], list(range(1, len(m) - 1))
+    while True:
+        r_low, r_high = m[low].sum() / u[low].sum(), m[high].sum() / u[high].sum()
+        if r_low > r_high:  # disagreement weighs more than agreement: pool in order
+            return _monotone_blocks(m, u)
+        above = [j for j in free if m[j] / u[j] > r_high]
+        below = [j for j in free if m[j] / u[j] < r_low]
+        if not above and not below:
+            return [sorted(low), *([j] for j in free), sorted(high)]
+        high, low = high + above, low + below
+        free = [j for j in free if j not in above and j not in below]
 
 
 def _monotone_blocks(m: np.ndarray, u: np.ndarray) -> list[list[int]]:

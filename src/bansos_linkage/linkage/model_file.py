@@ -62,8 +62,8 @@ def matcher_to_dict(model: FellegiSunter) -> dict[str, Any]:
         "converged": bool(model.converged_),
         "log_likelihood": float(model.log_likelihood_),
     }
-    if not isinstance(params.get("monotone"), bool):
-        params["monotone"] = [bool(x) for x in params["monotone"]]
+    if not isinstance(params.get("monotone"), bool | str):
+        params["monotone"] = [x if isinstance(x, str) else bool(x) for x in params["monotone"]]
     return {"params": params, "fitted": fitted}
 
 

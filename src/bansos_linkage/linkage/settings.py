@@ -485,18 +485,23 @@ def _em(spec: Any, n_comparisons: int, err) -> FellegiSunter:
                 raise err("em.m_smoothing", "must be a number from 0 to below 1")
             params[key] = float(value)
         elif key == "monotone":
-            ok = isinstance(value, bool) or (
+            ok = _monotone_flag(value) or (
                 isinstance(value, list)
                 and len(value) == n_comparisons
-                and all(isinstance(v, bool) for v in value)
+                and all(_monotone_flag(v) for v in value)
             )
             if not ok:
                 raise err(
                     "em.monotone",
-                    f"must be true, false or a list of {n_comparisons} (one per comparison)",
+                    f"must be true, false, 'ends' or a list of {n_comparisons} of them"
+                    " (one per comparison)",
                 )
             params[key] = value
     return FellegiSunter(**params)
+
+
+def _monotone_flag(value: Any) -> bool:
+    return isinstance(value, bool) or value == "ends"
 
 
 # --- files ---------------------------------------------------------------------------

@@ -204,7 +204,7 @@ def estimate_m(
 
 
 def _pick(monotone, cols: list[int]):
-    return monotone if isinstance(monotone, bool) else [monotone[k] for k in cols]
+    return monotone if isinstance(monotone, bool | str) else [monotone[k] for k in cols]
 
 
 def default_m(n_levels: int, top: float = 0.9) -> np.ndarray:
