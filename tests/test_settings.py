@@ -87,6 +87,16 @@ def test_default_settings_say_what_a_reader_needs():
         "exclude": ["nik", "birth_date"],
     }
     assert set(settings["em"]) == {"max_iter", "tol", "prior", "m_init", "monotone", "m_smoothing"}
+    assert settings["em"]["monotone"] == "ends"
+
+
+def test_monotone_per_comparison_reads_back_from_a_settings_file(tmp_path):
+    settings = copy.deepcopy(default_settings())
+    flags = ["ends", True, False] + ["ends"] * (len(settings["comparisons"]) - 3)
+    settings["em"]["monotone"] = flags
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    assert linker_from_settings(path).matcher.get_params()["monotone"] == flags
 
 
 def test_a_linker_from_the_default_settings_links_as_linker_does(registers, fitted):

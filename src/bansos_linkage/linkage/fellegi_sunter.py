@@ -204,10 +204,10 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
             )
         else:
             flags = list(self.monotone)
-        bad = [f for f in flags if not isinstance(f, bool) and f != "ends"]
+        bad = [f for f in flags if not isinstance(f, bool | np.bool_) and f != "ends"]
         if bad:
             raise ValueError(f"monotone must be true, false or 'ends', not {bad[0]!r}")
-        return flags
+        return [f if isinstance(f, str) else bool(f) for f in flags]
 
     def _initial(
         self, patterns: np.ndarray, counts: np.ndarray
