@@ -201,3 +201,18 @@ def test_ties_are_broken_by_position_not_by_the_last_bits():
         kept.append(links.keep.tolist())
     assert all(k == kept[0] for k in kept)
     assert sum(kept[0]) == 2
+
+
+def test_best_candidates_tie_as_resolution_compares_weights():
+    from bansos_linkage.linkage.outputs import best_candidates
+
+    # record 0: two candidates a float's last bits apart (levels sharing one m/u ratio,
+    # summed in another order by another engine) tie, and the lower position wins
+    # whichever weighs a hair more; record 1: a real difference still decides
+    own = np.array([0, 0, 1, 1])
+    other = np.array([7, 3, 5, 2])
+    for eps in (1e-12, -1e-12):
+        weight = np.array([4.0, 4.0 + eps, 2.0, 1.5])
+        w, partner = best_candidates(own, other, weight, 3)
+        assert partner[:2].tolist() == [3.0, 5.0] and np.isnan(partner[2])
+        assert w[0] == 4.0 + eps and w[1] == 2.0 and np.isnan(w[2])

@@ -17,7 +17,7 @@ from bansos_linkage.linkage.fellegi_sunter import (
     logit2,
     probability,
 )
-from bansos_linkage.linkage.resolve import Links, link_probabilities
+from bansos_linkage.linkage.resolve import SCORE_DECIMALS, Links, link_probabilities
 from bansos_linkage.linkage.scoring import FAMILY_RULE, ScoredPairs
 
 
@@ -143,15 +143,24 @@ def best_candidates(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each of ``n`` records' best candidate among the pairs (``own``, ``other``): its
     weight and position (floats, NaN without a pair), the highest weight, ties to the
-    lowest position. Best candidates of parts of the pairs combine by this again."""
+    lowest position. Best candidates of parts of the pairs combine by this again.
+
+    Weights tie as resolution compares them (to :data:`SCORE_DECIMALS`): levels that
+    share one m/u ratio give equal weights up to the last bits of a float, which an
+    engine summing in another order would break otherwise."""
+    weight = np.asarray(weight, dtype=float)
+    key = np.round(weight, SCORE_DECIMALS)
     # ufunc.at in one pass: a lexsort of millions of pairs takes seconds
     best = np.full(n, -np.inf)
-    np.fmax.at(best, own, weight)
-    top = np.flatnonzero(weight == best[own])
+    np.fmax.at(best, own, key)
+    top = np.flatnonzero(key == best[own])
     lowest = np.full(n, np.iinfo(np.int64).max)
     np.minimum.at(lowest, own[top], other[top].astype(np.int64))
+    chosen = top[other[top] == lowest[own[top]]]
+    out = np.full(n, np.nan)
+    out[own[chosen]] = weight[chosen]
     has_pair = lowest < np.iinfo(np.int64).max
-    return np.where(has_pair, best, np.nan), np.where(has_pair, lowest, np.nan)
+    return out, np.where(has_pair, lowest, np.nan)
 
 
 def unlinked_rows(
