@@ -43,6 +43,14 @@ def _looked_up(weights: np.ndarray, levels: np.ndarray) -> np.ndarray:
 Monotone = bool | Literal["ends"]
 
 
+def monotone_flag(value: object) -> Monotone | None:
+    """``value`` as a :data:`Monotone` flag (a numpy boolean as a boolean), None if it
+    is none: what the estimator, settings files and model files accept."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    return "ends" if value == "ends" else None
+
+
 class FellegiSunter(ClassifierMixin, BaseEstimator):
     """Unsupervised Fellegi-Sunter matcher fitted by EM.
 
@@ -204,10 +212,11 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
             )
         else:
             flags = list(self.monotone)
-        bad = [f for f in flags if not isinstance(f, bool | np.bool_) and f != "ends"]
+        read = [monotone_flag(f) for f in flags]
+        bad = [f for f, r in zip(flags, read, strict=True) if r is None]
         if bad:
             raise ValueError(f"monotone must be true, false or 'ends', not {bad[0]!r}")
-        return [f if isinstance(f, str) else bool(f) for f in flags]
+        return [r for r in read if r is not None]
 
     def _initial(
         self, patterns: np.ndarray, counts: np.ndarray
@@ -532,6 +541,8 @@ __all__ = [
     "probability",
     "FellegiSunter",
     "estimate_u",
+    "Monotone",
+    "monotone_flag",
     "expected_errors",
     "frequency_bits",
     "term_frequency_adjustment",

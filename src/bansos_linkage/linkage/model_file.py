@@ -26,7 +26,7 @@ from bansos_linkage.errors import SchemaError
 from bansos_linkage.linkage import comparisons as cmp
 from bansos_linkage.linkage import settings as linkage_settings
 from bansos_linkage.linkage import training
-from bansos_linkage.linkage.fellegi_sunter import FellegiSunter
+from bansos_linkage.linkage.fellegi_sunter import FellegiSunter, monotone_flag
 from bansos_linkage.linkage.ml_matcher import matcher_from_dict
 from bansos_linkage.linkage.settings import RULE_TYPES, comparison_to_dict, rule_to_dict
 
@@ -63,7 +63,7 @@ def matcher_to_dict(model: FellegiSunter) -> dict[str, Any]:
         "log_likelihood": float(model.log_likelihood_),
     }
     if not isinstance(params.get("monotone"), bool | str):
-        params["monotone"] = [x if isinstance(x, str) else bool(x) for x in params["monotone"]]
+        params["monotone"] = [monotone_flag(x) for x in params["monotone"]]
     return {"params": params, "fitted": fitted}
 
 

@@ -43,7 +43,7 @@ from bansos_linkage.errors import SchemaError
 from bansos_linkage.linkage import comparisons as cmp
 from bansos_linkage.linkage import training
 from bansos_linkage.linkage.blocking import ExactRule, Rule, SortedNeighbourhoodRule
-from bansos_linkage.linkage.fellegi_sunter import FellegiSunter
+from bansos_linkage.linkage.fellegi_sunter import FellegiSunter, monotone_flag
 from bansos_linkage.linkage.preparation import check_parameters
 from bansos_linkage.linkage.resolve import MODES
 
@@ -485,10 +485,10 @@ def _em(spec: Any, n_comparisons: int, err) -> FellegiSunter:
                 raise err("em.m_smoothing", "must be a number from 0 to below 1")
             params[key] = float(value)
         elif key == "monotone":
-            ok = _monotone_flag(value) or (
+            ok = monotone_flag(value) is not None or (
                 isinstance(value, list)
                 and len(value) == n_comparisons
-                and all(_monotone_flag(v) for v in value)
+                and all(monotone_flag(v) is not None for v in value)
             )
             if not ok:
                 raise err(
@@ -498,10 +498,6 @@ def _em(spec: Any, n_comparisons: int, err) -> FellegiSunter:
                 )
             params[key] = value
     return FellegiSunter(**params)
-
-
-def _monotone_flag(value: Any) -> bool:
-    return isinstance(value, bool) or value == "ends"
 
 
 # --- files ---------------------------------------------------------------------------
