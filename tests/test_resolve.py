@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.optimize import linear_sum_assignment
 
@@ -216,3 +217,53 @@ def test_best_candidates_tie_as_resolution_compares_weights():
         w, partner = best_candidates(own, other, weight, 3)
         assert partner[:2].tolist() == [3.0, 5.0] and np.isnan(partner[2])
         assert w[0] == 4.0 + eps and w[1] == 2.0 and np.isnan(w[2])
+
+
+def test_age_groups_count_ages_from_the_newest_birth_year_of_either_register():
+    from bansos_linkage.linkage.resolve import AGE_BANDS, age_groups
+
+    left = np.array([2021.0, 2019.0, 2000.0, 1960.0, 1950.0, 1930.0, np.nan])
+    right = np.array([2022.0, 2020.0])  # the newest year is the right register's
+    coded_left, coded_right = age_groups((left, right))
+    # ages 1, 3, 22, 62, 72, 92 and unknown; 0 and 2
+    assert coded_left.tolist() == [0, 1, 2, 3, 3, 4, len(AGE_BANDS)]
+    assert coded_right.tolist() == [0, 0]
+    # no year anywhere: every record unknown
+    assert age_groups((np.full(2, np.nan), np.full(1, np.nan)))[0].tolist() == [5, 5]
+
+
+def test_a_group_mostly_without_counterparts_makes_its_links_less_sure():
+    # right records 0-9 (adults) each linked surely to left 0-9; right 10-19 (newborns)
+    # hold one weak link (left 10, right 10); left 11-21 unlinked; one group on the left
+    left, right = np.arange(11), np.arange(11)
+    weight = np.append(np.full(10, 30.0), 3.0)
+    keep = np.ones(11, dtype=bool)
+    prior = 11 / (22 * 20)
+    alone = link_probabilities(left, right, weight, keep, prior, 22, 20)
+    groups = (np.zeros(22, dtype=np.int8), np.repeat(np.array([0, 1], dtype=np.int8), 10))
+    grouped = link_probabilities(left, right, weight, keep, prior, 22, 20, None, groups)
+    # one share for the register: 1 - 11/20 = 0.45; the newborns' own: 1 - 1/10 or so
+    assert alone[10] == pytest.approx(8 / (8 + 0.5 * 0.45), abs=1e-9)
+    assert grouped[10] < alone[10] - 0.02
+    expected = 8 / (8 + (1 - grouped.sum() / 22) * (1 - grouped[10] / 10))
+    assert grouped[10] == pytest.approx(expected, abs=1e-6)  # the fixed point's own shares
+    np.testing.assert_allclose(grouped[:10], alone[:10], atol=1e-6)
+    with pytest.raises(ValueError, match="codes for 20 records"):
+        link_probabilities(left, right, weight, keep, prior, 22, 20, None, (groups[0], groups[0]))
+
+
+def test_record_age_groups_read_the_birth_date_else_the_nik_date():
+    from bansos_linkage.linkage.outputs import birth_years, record_age_groups
+
+    frame = pd.DataFrame(
+        {
+            "birth_date": pd.to_datetime(["2020-05-01", None, None]),
+            "nik_birth_date": pd.to_datetime(["1990-01-01", "1950-02-03", None]),
+        }
+    )
+    np.testing.assert_array_equal(birth_years(frame), [2020.0, 1950.0, np.nan])
+    only_names = pd.DataFrame({"full_name": ["A", "B"]})
+    assert record_age_groups(only_names, only_names) is None
+    groups = record_age_groups(frame, only_names)
+    assert groups is not None
+    assert groups[0].tolist() == [0, 3, 5] and groups[1].tolist() == [5, 5]

@@ -88,10 +88,12 @@ from bansos_linkage.linkage.frequencies import tf_bits, typical_frequencies
 from bansos_linkage.linkage.linker import Linker
 from bansos_linkage.linkage.linking import fitted_summary
 from bansos_linkage.linkage.outputs import (
+    BIRTH_COLUMNS,
     LinkResult,
     LinkSummary,
     links_table,
     pairs_table,
+    record_age_groups,
     record_ids,
     summary_counts,
     unlinked_rows,
@@ -815,7 +817,8 @@ class DaskEngine:
             self.timings_["total"] = time.perf_counter() - total
             return None
         start = time.perf_counter()
-        registers = (_columns_of(left, []), _columns_of(right, []))  # the ids at least
+        # the ids at least, and what the error estimate groups records by
+        registers = (_columns_of(left, BIRTH_COLUMNS), _columns_of(right, BIRTH_COLUMNS))
         result = self._resolve(linker, client, compared, state, tf_counts, registers, keep_pairs)
         self.timings_["resolve"] = time.perf_counter() - start
         self.timings_["total"] = time.perf_counter() - total
@@ -932,7 +935,8 @@ class DaskEngine:
         link_p = np.zeros(0)
         if done:
             holders = settling + resolved  # the rivals' tasks: partitions, then groups
-            link_p = _error_estimate(client, holders, links, link, settled, done, r)
+            ages = record_age_groups(*registers)
+            link_p = _error_estimate(client, holders, links, link, settled, done, r, ages)
         lap("estimate")
         self.resolution_ = {
             "pairs": sum(s["n"] for s in settled),
@@ -989,9 +993,11 @@ def _error_estimate(
     settled: list[dict[str, Any]],
     done: list[dict[str, Any]],
     r: Resolver,
+    groups: tuple[np.ndarray, np.ndarray] | None,
 ) -> np.ndarray:
     """The probability that each link is right, the rounds' rival sums computed where
-    the rivals between two linked records are (the second result of each holder)."""
+    the rivals between two linked records are (the second result of each holder);
+    ``groups``: every record's age band (None: one share per register)."""
     # the rivals stay where they are, indexed once by the linked records' ranks
     rivals = [
         client.submit(index_rivals, client.submit(operator.getitem, f, 1), links) for f in holders
@@ -1004,7 +1010,7 @@ def _error_estimate(
     fixed = [s["fixed"] for s in settled]
     duplicates = [g["duplicates"] for g in done]
     prior = r.decision.weights.model.lambda_
-    return link_error(link, fixed, round_sums, duplicates, prior, r.sizes)
+    return link_error(link, fixed, round_sums, duplicates, prior, r.sizes, groups)
 
 
 class _Laps:

@@ -48,6 +48,7 @@ from bansos_linkage.linkage.linking import Prepare
 from bansos_linkage.linkage.outputs import best_candidates, links_table, record_ids
 from bansos_linkage.linkage.resolve import (
     RIVAL_MIN_ODDS,
+    RecordGroups,
     duplicate_probability,
     link_odds,
     rival_fixed_point,
@@ -462,11 +463,13 @@ def link_error(
     duplicates: list[list[tuple[np.ndarray, np.ndarray]]],
     prior: float,
     sizes: tuple[int, int],
+    groups: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """The probability that each link is right (as
     :func:`~bansos_linkage.linkage.resolve.link_probabilities`): the Linker's fixed point
     on the linked records, the rivals whose other record holds no link summed once
-    (``fixed``, per side positions and sums), the others each round (``round_sums``)."""
+    (``fixed``, per side positions and sums), the others each round (``round_sums``);
+    ``groups``: every record's group, per side."""
     left, right, weight = links
     linked = np.unique(left), np.unique(right)
     n = len(linked[0]), len(linked[1])
@@ -482,7 +485,11 @@ def link_error(
         return constant[0] + free[0], constant[1] + free[1]
 
     unmatched = unmatched_shares(prior, *sizes)
-    p = rival_fixed_point(link_odds(weight), at[0], at[1], unmatched, n, sums)
+    by_group = None
+    if groups is not None:
+        size = RecordGroups.counted(groups, sizes).size
+        by_group = RecordGroups((groups[0][linked[0]], groups[1][linked[1]]), size)
+    p = rival_fixed_point(link_odds(weight), at[0], at[1], unmatched, n, sums, by_group)
     for side in (0, 1):
         pos, dup = (np.concatenate([g[side][k] for g in duplicates]) for k in (0, 1))
         dup_weight = np.full(n[side], np.nan)

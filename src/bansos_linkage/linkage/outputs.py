@@ -17,7 +17,12 @@ from bansos_linkage.linkage.fellegi_sunter import (
     logit2,
     probability,
 )
-from bansos_linkage.linkage.resolve import SCORE_DECIMALS, Links, link_probabilities
+from bansos_linkage.linkage.resolve import (
+    SCORE_DECIMALS,
+    Links,
+    age_groups,
+    link_probabilities,
+)
 from bansos_linkage.linkage.scoring import FAMILY_RULE, ScoredPairs
 
 
@@ -280,6 +285,32 @@ def pairs_table(
     return pairs
 
 
+#: The columns a record's birth year is read from, the first known of them.
+BIRTH_COLUMNS = ("birth_date", "nik_birth_date")
+
+
+def birth_years(frame: pd.DataFrame) -> np.ndarray:
+    """Each record's birth year (NaN unknown): its birth date's, else its NIK's."""
+    years = np.full(len(frame), np.nan)
+    for column in reversed(BIRTH_COLUMNS):
+        if column in frame.columns:
+            year = pd.to_datetime(frame[column], errors="coerce").dt.year.to_numpy(
+                dtype=float, na_value=np.nan
+            )
+            years = np.where(np.isnan(year), years, year)
+    return years
+
+
+def record_age_groups(
+    left: pd.DataFrame, right: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each record's age band for the error estimate (:func:`age_groups`); None when
+    neither register has a birth date."""
+    if not any(c in f.columns for f in (left, right) for c in BIRTH_COLUMNS):
+        return None
+    return age_groups((birth_years(left), birth_years(right)))
+
+
 def link_result(
     left: pd.DataFrame,
     right: pd.DataFrame,
@@ -314,6 +345,7 @@ def link_result(
         len(left),
         len(right),
         (resolved.left_duplicate_weight, resolved.right_duplicate_weight),
+        record_age_groups(left, right),
     )
     summary = count_summary(
         len(left),
@@ -367,15 +399,18 @@ def run_summary(
 
 
 __all__ = [
+    "BIRTH_COLUMNS",
     "LinkResult",
     "LinkSummary",
     "best_candidates",
+    "birth_years",
     "count_summary",
     "estimated_fnr",
     "level_names",
     "link_result",
     "links_table",
     "pairs_table",
+    "record_age_groups",
     "record_ids",
     "run_summary",
     "summary_counts",
