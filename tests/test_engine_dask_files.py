@@ -114,6 +114,11 @@ def test_workers_read_and_standardise_each_file_and_give_the_local_run(
     # the driver keeps the ids, families and provinces of the records, no more
     assert list(run.left_records.columns) == ["record_id", "kk_number", "province_code"]
     _same_run(local[0], tmp_path / "dask")
+    # the review table's records cross to the driver with its fields only
+    ids = run.result.links["left_id"].head(5)
+    found = run.held[0].records_of(ids, ["full_name", "no_such_column"])
+    assert list(found.columns) == ["record_id", "full_name"]
+    assert sorted(found["record_id"]) == sorted(ids)
     rejected = read_table(tmp_path / "dask" / "rejected.csv")
     assert sorted(rejected["reason"]) == ["duplicate_id", "missing_id"]
     repeated = rejected[rejected["reason"] == "duplicate_id"]

@@ -81,8 +81,9 @@ class HeldRegister(Protocol):
         """``record_id`` and the given columns (those it has) of every record, in order."""
         ...
 
-    def records_of(self, ids: pd.Series) -> pd.DataFrame:
-        """The records of these record ids."""
+    def records_of(self, ids: pd.Series, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The records of these record ids (``record_id`` and ``columns``, those the
+        records have; None: every column)."""
         ...
 
     def write_records(self, path: str | Path) -> Path:

@@ -125,8 +125,10 @@ def _columns(part: dict[str, Any], columns: list[str]) -> pd.DataFrame:
     return records[[c for c in columns if c in records]]
 
 
-def _of_ids(part: dict[str, Any], ids: np.ndarray) -> pd.DataFrame:
+def _of_ids(part: dict[str, Any], ids: np.ndarray, columns: list[str] | None) -> pd.DataFrame:
     records = part["records"]
+    if columns is not None:
+        records = records[[c for c in dict.fromkeys(columns) if c in records]]
     return records[records["record_id"].astype("string").isin(ids).to_numpy()]
 
 
@@ -183,10 +185,15 @@ class WorkerRegister:
             self._held = fetched if self._held.empty else pd.concat([self._held, fetched], axis=1)
         return self._held[wanted]
 
-    def records_of(self, ids: pd.Series) -> pd.DataFrame:
-        """The records of these record ids (the links' review table), in register order."""
+    def records_of(self, ids: pd.Series, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The records of these record ids (the links' review table), in register order:
+        ``record_id`` and ``columns`` (None: every column; only those asked cross to
+        the driver, which holds a national run's linked records no other way)."""
         wanted = self.client.scatter(pd.unique(ids.astype("string").dropna()), broadcast=True)
-        pieces = self.client.gather([self.client.submit(_of_ids, p, wanted) for p in self.parts])
+        read = None if columns is None else ["record_id", *columns]
+        pieces = self.client.gather(
+            [self.client.submit(_of_ids, p, wanted, read) for p in self.parts]
+        )
         return pd.concat(pieces, ignore_index=True)
 
     def write_records(self, path: str | Path) -> Path:

@@ -634,7 +634,10 @@ def _write_outputs(run: LinkRun, out: Path) -> list[Path]:
 def _linked_records(run: LinkRun) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each side's records, or (held by the engine) those of its linked records."""
     sides = zip(("left", "right"), (run.left_records, run.right_records), run.held, strict=True)
-    out = [r if h is None else h.records_of(run.result.links[f"{s}_id"]) for s, r, h in sides]
+    out = [
+        r if h is None else h.records_of(run.result.links[f"{s}_id"], REVIEW_FIELDS)
+        for s, r, h in sides
+    ]
     return out[0], out[1]
 
 
