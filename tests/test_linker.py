@@ -459,3 +459,27 @@ def test_not_among_is_set_difference(scored, asked):
 
     new = not_among(*arrays(asked), *arrays(scored), 8)
     assert new.tolist() == [pair not in set(scored) for pair in asked]
+
+
+def test_the_error_estimate_groups_records_by_age(linked, dtks_regsosek, monkeypatch):
+    """The run's link probabilities take each record's age band's share without a
+    counterpart (resolve.link_probabilities' groups), not one share per register."""
+    from bansos_linkage.linkage import outputs
+    from bansos_linkage.linkage.resolve import AGE_BANDS
+
+    p = dtks_regsosek
+    linker, _, _ = linked
+    seen = []
+    original = outputs.link_probabilities
+
+    def spy(*args, **kwargs):
+        seen.append(args[-1])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(outputs, "link_probabilities", spy)
+    linker.link(p.left, p.right)
+    (groups,) = seen
+    assert groups is not None and len(groups[0]) == len(p.left) and len(groups[1]) == len(p.right)
+    # Regsosek holds children born after the DTKS snapshot: every band is present
+    assert set(np.unique(groups[1]).tolist()) >= set(range(len(AGE_BANDS)))
+    np.testing.assert_array_equal(groups[0], outputs.record_age_groups(p.left, p.right)[0])
