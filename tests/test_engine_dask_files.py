@@ -169,6 +169,9 @@ def _same_run(local, remote) -> None:
     pd.testing.assert_frame_equal(a.left, b.left)
     pd.testing.assert_frame_equal(a.right, b.right)
     assert len(a.pairs) == len(b.pairs) > len(a.links)
+    # the error estimate, its age bands read where the records are
+    for key in ("expected_false_links", "estimated_fdr", "estimated_fnr"):
+        assert b.summary[key] == pytest.approx(a.summary[key], abs=1e-9), key
     files = sorted(p.relative_to(local) for p in (local / "links").rglob("*.parquet"))
     assert files == sorted(p.relative_to(remote) for p in (remote / "links").rglob("*.parquet"))
     for file in files:  # the partitioned links, file by file

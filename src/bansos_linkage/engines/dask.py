@@ -91,6 +91,7 @@ from bansos_linkage.linkage.outputs import (
     BIRTH_COLUMNS,
     LinkResult,
     LinkSummary,
+    birth_years,
     links_table,
     pairs_table,
     record_age_groups,
@@ -98,7 +99,7 @@ from bansos_linkage.linkage.outputs import (
     summary_counts,
     unlinked_rows,
 )
-from bansos_linkage.linkage.resolve import Links
+from bansos_linkage.linkage.resolve import Links, age_bands, newest_year
 from bansos_linkage.linkage.scoring import ScoredPairs, compare_chunk, compare_in_chunks
 from bansos_linkage.linkage.settings import check_params
 
@@ -473,6 +474,36 @@ def _summed(counts: list[dict[str, pd.Series]], column: str) -> pd.Series:
     return pd.concat(series).groupby(level=0, sort=False).sum()
 
 
+def _age_groups(
+    client: Client, left: Register, right: Register
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each record's age band for the error estimate (as
+    :func:`~bansos_linkage.linkage.outputs.record_age_groups`), computed where the
+    records are: one byte a record crosses to the driver."""
+    if not isinstance(left, WorkerRegister) or not isinstance(right, WorkerRegister):
+        frames = _columns_of(left, BIRTH_COLUMNS), _columns_of(right, BIRTH_COLUMNS)
+        return record_age_groups(*frames)
+    if not any(c in r.columns for r in (left, right) for c in BIRTH_COLUMNS):
+        return None
+    parts = [*left.parts, *right.parts]
+    newest = max(client.gather([client.submit(_newest_year, p) for p in parts]), default=-np.inf)
+    bands = client.gather([client.submit(_age_bands, p, newest) for p in parts])
+    n_left = len(left.parts)
+    return _bands_joined(bands[:n_left]), _bands_joined(bands[n_left:])
+
+
+def _newest_year(part: dict[str, Any]) -> float:
+    return newest_year(birth_years(part["records"]))
+
+
+def _age_bands(part: dict[str, Any], newest: float) -> np.ndarray:
+    return age_bands(birth_years(part["records"]), newest)
+
+
+def _bands_joined(pieces: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int8)
+
+
 def _columns_of(register: Register, columns: Sequence[str]) -> pd.DataFrame:
     """The records, or (held on the workers) those of their columns the driver needs."""
     if isinstance(register, WorkerRegister):
@@ -817,8 +848,8 @@ class DaskEngine:
             self.timings_["total"] = time.perf_counter() - total
             return None
         start = time.perf_counter()
-        # the ids at least, and what the error estimate groups records by
-        registers = (_columns_of(left, BIRTH_COLUMNS), _columns_of(right, BIRTH_COLUMNS))
+        registers = (_columns_of(left, []), _columns_of(right, []))  # the ids at least
+        state["ages"] = _age_groups(client, left, right)
         result = self._resolve(linker, client, compared, state, tf_counts, registers, keep_pairs)
         self.timings_["resolve"] = time.perf_counter() - start
         self.timings_["total"] = time.perf_counter() - total
@@ -935,7 +966,7 @@ class DaskEngine:
         link_p = np.zeros(0)
         if done:
             holders = settling + resolved  # the rivals' tasks: partitions, then groups
-            ages = record_age_groups(*registers)
+            ages = state["ages"]
             link_p = _error_estimate(client, holders, links, link, settled, done, r, ages)
         lap("estimate")
         self.resolution_ = {

@@ -386,17 +386,26 @@ AGE_BANDS = (0, 3, 18, 60, 75)
 
 
 def age_groups(birth_years: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Each record's age band (codes 0 to ``len(AGE_BANDS)``, the last for an unknown
-    year), per side, counting ages from the latest birth year of either register (the
-    newest snapshot, whatever the calendar says)."""
-    known = [y[~np.isnan(y)] for y in birth_years]
-    newest = max((float(y.max()) for y in known if len(y)), default=0.0)
-    coded = []
-    for years in birth_years:
-        age = newest - np.nan_to_num(years, nan=newest)
-        band = np.searchsorted(np.array(AGE_BANDS), age, side="right") - 1
-        coded.append(np.where(np.isnan(years), len(AGE_BANDS), band).astype(np.int8))
-    return coded[0], coded[1]
+    """Each record's age band (:func:`age_bands`), per side, counting ages from the
+    latest birth year of either register (the newest snapshot, whatever the calendar
+    says)."""
+    newest = max(newest_year(years) for years in birth_years)
+    return age_bands(birth_years[0], newest), age_bands(birth_years[1], newest)
+
+
+def newest_year(birth_years: np.ndarray) -> float:
+    """The latest known birth year (-inf for none)."""
+    known = birth_years[~np.isnan(birth_years)]
+    return float(known.max()) if len(known) else -np.inf
+
+
+def age_bands(birth_years: np.ndarray, newest: float) -> np.ndarray:
+    """Each record's age band, ages counted from the ``newest`` year: codes 0 to
+    ``len(AGE_BANDS) - 1`` by :data:`AGE_BANDS`, ``len(AGE_BANDS)`` for an unknown year."""
+    unknown = np.isnan(birth_years)
+    age = np.where(unknown, 0.0, newest - np.where(unknown, 0.0, birth_years))
+    band = np.searchsorted(np.array(AGE_BANDS), age, side="right") - 1
+    return np.where(unknown, len(AGE_BANDS), band).astype(np.int8)
 
 
 @dataclass(frozen=True)
@@ -498,12 +507,14 @@ __all__ = [
     "RivalSums",
     "SCORE_DECIMALS",
     "SHIFT_ROUNDS",
+    "age_bands",
     "age_groups",
     "duplicate_probability",
     "duplicate_shift",
     "explained_away",
     "link_odds",
     "link_probabilities",
+    "newest_year",
     "one_to_one",
     "own_prior_weight",
     "resolve_links",
