@@ -128,6 +128,24 @@ def test_workers_read_and_standardise_each_file_and_give_the_local_run(
     assert counted == summary["input_left"] == sum(len(pd.read_parquet(p)) for p in exports["dtks"])
 
 
+def test_records_spilled_by_file_give_the_local_run(exports, local, client, tmp_path):
+    """With a spill folder the workers hold each record once (by region); the records
+    by file are read back from Parquet for the outputs, which are the local run's."""
+    from bansos_linkage.engines import DaskEngine
+
+    left, right = exports["root"] / "dtks", exports["root"] / "regsosek"
+    engine = DaskEngine(client, spill_dir=tmp_path / "spill")
+    run = _run(left, right, tmp_path / "dask", engine=engine, partitioned_output=True)
+    for side, files in (("left", exports["dtks"]), ("right", exports["regsosek"])):
+        spilled = sorted((tmp_path / "spill" / f"records_{side}").glob("part-*.parquet"))
+        assert len(spilled) == len(files)
+    assert all("records" not in p.result() for p in run.held[0].parts)
+    _same_run(local[0], tmp_path / "dask")
+    # a second run on the spilled registers reads them where they are
+    again = engine.link(run.linker, run.held[0], run.held[1])
+    pd.testing.assert_frame_equal(again.links, run.result.links)
+
+
 def test_a_csv_is_read_and_standardised_on_a_worker(
     exports, local, client, tmp_path, refuse_whole_register
 ):

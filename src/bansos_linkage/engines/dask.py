@@ -49,7 +49,12 @@ import numpy as np
 import pandas as pd
 from dask.distributed import Client, Future, wait
 
-from bansos_linkage.engines.dask_files import Standardise, WorkerRegister, standardise_on_workers
+from bansos_linkage.engines.dask_files import (
+    Standardise,
+    WorkerRegister,
+    part_records,
+    standardise_on_workers,
+)
 from bansos_linkage.engines.dask_resolve import (
     FAM,
     POS,
@@ -493,11 +498,11 @@ def _age_groups(
 
 
 def _newest_year(part: dict[str, Any]) -> float:
-    return newest_year(birth_years(part["records"]))
+    return newest_year(birth_years(part_records(part, BIRTH_COLUMNS)))
 
 
 def _age_bands(part: dict[str, Any], newest: float) -> np.ndarray:
-    return age_bands(birth_years(part["records"]), newest)
+    return age_bands(birth_years(part_records(part, BIRTH_COLUMNS)), newest)
 
 
 def _bands_joined(pieces: list[np.ndarray]) -> np.ndarray:
@@ -520,7 +525,7 @@ def _placed(
     part: dict[str, Any], offset: int, regions: np.ndarray, families: np.ndarray, n_parts: int
 ) -> list[pd.DataFrame]:
     """One file's records with their global positions and families, cut by region."""
-    records = part["records"]
+    records = part_records(part)
     frame = records.assign(**{POS: np.arange(offset, offset + len(records)), FAM: families})
     frame.index = pd.RangeIndex(offset, offset + len(records))
     return [frame[regions == p] for p in range(n_parts)]
@@ -560,8 +565,12 @@ class DaskEngine:
         partition).
     spill_dir
         Where partitions write their scored pairs as Parquet for the resolution tasks
-        to read (default: the pairs stay in the workers' memory, which Dask spills to
-        their local disk under pressure); on a cluster, a folder every worker can read.
+        to read, and registers read on the workers (``standardise_files``) their
+        records by file once they are cut by region (``records_left/``,
+        ``records_right/``: read again only for the run's outputs), so that a worker
+        holds each record once (default: all stay in the workers' memory, which Dask
+        spills to their local disk under pressure); on a cluster, a folder every worker
+        can read.
     resolve_groups
         Groups of connected components resolved apart (default: one per worker thread,
         more for registers of over :data:`GROUP_RECORDS` records).
@@ -716,6 +725,8 @@ class DaskEngine:
             families.append(pairable_families(narrow[side], linker.family_columns))
             if isinstance(frame, WorkerRegister):
                 frames[side] = _region_frames(client, frame, part, families[-1], n_parts)
+                if self.spill_dir is not None:  # not held twice: by file and by region
+                    frame.spill(Path(self.spill_dir) / f"records_{side}")
                 continue
             columns = {POS: np.arange(len(frame)), FAM: families[-1]}
             frame = frame.reset_index(drop=True).assign(**columns)

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from dask.distributed import Client, Future
+from dask.distributed import Client, Future, wait
 
 from bansos_linkage.errors import InputError
 from bansos_linkage.io import (
@@ -120,15 +120,35 @@ def _without(part: dict[str, Any], records: np.ndarray, side: str, file: str) ->
     }
 
 
-def _columns(part: dict[str, Any], columns: list[str]) -> pd.DataFrame:
+def part_records(part: dict[str, Any], columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """A part's records (those of ``columns`` they have; None: all), held in memory or
+    spilled to a Parquet file (:meth:`WorkerRegister.spill`)."""
+    held = part.get("records")
+    names = list(held.columns) if held is not None else part["columns"]
+    wanted = names if columns is None else [c for c in dict.fromkeys(columns) if c in names]
+    if held is not None:
+        return held if columns is None else held[wanted]
+    return pd.read_parquet(part["path"], columns=wanted)
+
+
+def _spilled(part: dict[str, Any], path: str) -> dict[str, Any]:
+    """The part with its records written to ``path`` instead of held (as it is when
+    they are written already)."""
+    if "records" not in part:
+        return part
     records = part["records"]
-    return records[[c for c in columns if c in records]]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    records.to_parquet(path, index=False)
+    rest = {k: v for k, v in part.items() if k != "records"}
+    return {**rest, "path": path, "columns": list(records.columns)}
+
+
+def _columns(part: dict[str, Any], columns: list[str]) -> pd.DataFrame:
+    return part_records(part, columns)
 
 
 def _of_ids(part: dict[str, Any], ids: np.ndarray, columns: list[str] | None) -> pd.DataFrame:
-    records = part["records"]
-    if columns is not None:
-        records = records[[c for c in dict.fromkeys(columns) if c in records]]
+    records = part_records(part, columns)
     return records[records["record_id"].astype("string").isin(ids).to_numpy()]
 
 
@@ -184,6 +204,18 @@ class WorkerRegister:
             fetched = pd.concat(pieces, ignore_index=True)
             self._held = fetched if self._held.empty else pd.concat([self._held, fetched], axis=1)
         return self._held[wanted]
+
+    def spill(self, folder: str | Path) -> None:
+        """Write each part's records to a Parquet file in ``folder`` (one every worker
+        can read) and hold them there instead of in the workers' memory: once the
+        partitions by region are cut, the records by file are needed again only for the
+        run's outputs."""
+        spilled = [
+            self.client.submit(_spilled, p, str(Path(folder) / f"part-{k:05d}.parquet"))
+            for k, p in enumerate(self.parts)
+        ]
+        wait(spilled)
+        self.parts = spilled
 
     def records_of(self, ids: pd.Series, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The records of these record ids (the links' review table), in register order:
@@ -268,4 +300,4 @@ def _reject_repeated_ids(
     return out
 
 
-__all__ = ["Standardise", "WorkerRegister", "standardise_on_workers"]
+__all__ = ["Standardise", "WorkerRegister", "part_records", "standardise_on_workers"]
