@@ -123,9 +123,9 @@ def _add_engine(p: argparse.ArgumentParser) -> None:
         "--spill-dir",
         type=Path,
         metavar="DIR",
-        help="where workers write their scored pairs as Parquet for resolution (default: "
-        "kept in the workers' memory); with --scheduler on several machines, a folder all "
-        "the workers can read",
+        help="where workers write their scored pairs as Parquet for resolution, and the "
+        "records as read once regrouped by region (default: kept in the workers' memory); "
+        "with --scheduler on several machines, a folder all the workers can read",
     )
 
 
