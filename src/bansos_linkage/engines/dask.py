@@ -490,19 +490,16 @@ def _age_groups(
         return record_age_groups(*frames)
     if not any(c in r.columns for r in (left, right) for c in BIRTH_COLUMNS):
         return None
-    parts = [*left.parts, *right.parts]
-    newest = max(client.gather([client.submit(_newest_year, p) for p in parts]), default=-np.inf)
-    bands = client.gather([client.submit(_age_bands, p, newest) for p in parts])
+    # the years stay where they are read, once; only the newest and the bands travel
+    years = [client.submit(_part_years, p) for p in [*left.parts, *right.parts]]
+    newest = max(client.gather([client.submit(newest_year, y) for y in years]), default=-np.inf)
+    bands = client.gather([client.submit(age_bands, y, newest) for y in years])
     n_left = len(left.parts)
     return _bands_joined(bands[:n_left]), _bands_joined(bands[n_left:])
 
 
-def _newest_year(part: dict[str, Any]) -> float:
-    return newest_year(birth_years(part_records(part, BIRTH_COLUMNS)))
-
-
-def _age_bands(part: dict[str, Any], newest: float) -> np.ndarray:
-    return age_bands(birth_years(part_records(part, BIRTH_COLUMNS)), newest)
+def _part_years(part: dict[str, Any]) -> np.ndarray:
+    return birth_years(part_records(part, BIRTH_COLUMNS))
 
 
 def _bands_joined(pieces: list[np.ndarray]) -> np.ndarray:

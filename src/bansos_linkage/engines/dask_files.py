@@ -143,10 +143,6 @@ def _spilled(part: dict[str, Any], path: str) -> dict[str, Any]:
     return {**rest, "path": path, "columns": list(records.columns)}
 
 
-def _columns(part: dict[str, Any], columns: list[str]) -> pd.DataFrame:
-    return part_records(part, columns)
-
-
 def _of_ids(part: dict[str, Any], ids: np.ndarray, columns: list[str] | None) -> pd.DataFrame:
     records = part_records(part, columns)
     return records[records["record_id"].astype("string").isin(ids).to_numpy()]
@@ -199,7 +195,7 @@ class WorkerRegister:
         missing = [c for c in wanted if c not in self._held]
         if missing:
             pieces = self.client.gather(
-                [self.client.submit(_columns, p, missing) for p in self.parts]
+                [self.client.submit(part_records, p, missing) for p in self.parts]
             )
             fetched = pd.concat(pieces, ignore_index=True)
             self._held = fetched if self._held.empty else pd.concat([self._held, fetched], axis=1)
@@ -236,7 +232,7 @@ class WorkerRegister:
         writer: pq.ParquetWriter | None = None
         try:
             for part in self.parts:
-                records = self.client.submit(_columns, part, self.columns).result()
+                records = self.client.submit(part_records, part, self.columns).result()
                 table = pa.Table.from_pandas(records, preserve_index=False)
                 if writer is None:
                     writer = pq.ParquetWriter(path, table.schema)

@@ -485,10 +485,7 @@ def link_error(
         return constant[0] + free[0], constant[1] + free[1]
 
     unmatched = unmatched_shares(prior, *sizes)
-    by_group = None
-    if groups is not None:
-        size = RecordGroups.counted(groups, sizes).size
-        by_group = RecordGroups((groups[0][linked[0]], groups[1][linked[1]]), size)
+    by_group = None if groups is None else RecordGroups.counted(groups, sizes, linked)
     p = rival_fixed_point(link_odds(weight), at[0], at[1], unmatched, n, sums, by_group)
     for side in (0, 1):
         pos, dup = (np.concatenate([g[side][k] for g in duplicates]) for k in (0, 1))

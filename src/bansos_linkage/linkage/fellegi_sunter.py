@@ -204,19 +204,18 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
         return model
 
     def _ordered(self) -> list[Monotone]:
-        if isinstance(self.monotone, bool | str):
-            flags = [self.monotone] * len(self.n_levels_)
-        elif len(self.monotone) != len(self.n_levels_):
-            raise ValueError(
-                f"monotone has {len(self.monotone)} flags for {len(self.n_levels_)} comparisons"
-            )
-        else:
-            flags = list(self.monotone)
-        read = [monotone_flag(f) for f in flags]
-        bad = [f for f, r in zip(flags, read, strict=True) if r is None]
-        if bad:
-            raise ValueError(f"monotone must be true, false or 'ends', not {bad[0]!r}")
-        return [r for r in read if r is not None]
+        n = len(self.n_levels_)
+        given = self.monotone
+        flags = [given] * n if isinstance(given, bool | str) else list(given)
+        if len(flags) != n:
+            raise ValueError(f"monotone has {len(flags)} flags for {n} comparisons")
+        read = []
+        for flag in flags:
+            how = monotone_flag(flag)
+            if how is None:
+                raise ValueError(f"monotone must be true, false or 'ends', not {flag!r}")
+            read.append(how)
+        return read
 
     def _initial(
         self, patterns: np.ndarray, counts: np.ndarray

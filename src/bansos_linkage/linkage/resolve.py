@@ -403,7 +403,7 @@ def age_bands(birth_years: np.ndarray, newest: float) -> np.ndarray:
     """Each record's age band, ages counted from the ``newest`` year: codes 0 to
     ``len(AGE_BANDS) - 1`` by :data:`AGE_BANDS`, ``len(AGE_BANDS)`` for an unknown year."""
     unknown = np.isnan(birth_years)
-    age = np.where(unknown, 0.0, newest - np.where(unknown, 0.0, birth_years))
+    age = np.where(unknown, 0.0, newest - birth_years)
     band = np.searchsorted(np.array(AGE_BANDS), age, side="right") - 1
     return np.where(unknown, len(AGE_BANDS), band).astype(np.int8)
 
@@ -412,19 +412,28 @@ def age_bands(birth_years: np.ndarray, newest: float) -> np.ndarray:
 class RecordGroups:
     """Records grouped per side for their share without a counterpart: ``of`` each
     record's group, indexed as the fixed point holds them (every record, or an engine's
-    linked records), ``size`` the records of every group."""
+    linked records; integer codes), ``size`` the records of every group."""
 
     of: tuple[np.ndarray, np.ndarray]
     size: tuple[np.ndarray, np.ndarray]
 
     @classmethod
-    def counted(cls, groups: tuple[np.ndarray, np.ndarray], sizes: tuple[int, int]) -> RecordGroups:
-        """Groups of every record (``sizes`` of them per side), sized by counting."""
+    def counted(
+        cls,
+        groups: tuple[np.ndarray, np.ndarray],
+        sizes: tuple[int, int],
+        held: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> RecordGroups:
+        """Groups of every record (``sizes`` of them per side), sized by counting; the
+        fixed point holds every record, or only those at positions ``held``."""
+        of, size = [], []
         for side in (0, 1):
             if len(groups[side]) != sizes[side]:
                 raise ValueError(f"groups: {len(groups[side])} codes for {sizes[side]} records")
-        size = tuple(np.bincount(g.astype(np.intp)) for g in groups)
-        return cls(groups, (size[0], size[1]))
+            codes = groups[side].astype(np.intp)
+            size.append(np.bincount(codes))
+            of.append(codes if held is None else codes[held[side]])
+        return cls((of[0], of[1]), (size[0], size[1]))
 
     def unmatched(
         self, held_left: np.ndarray, held_right: np.ndarray
@@ -433,7 +442,7 @@ class RecordGroups:
         return self._share(0, held_left), self._share(1, held_right)
 
     def _share(self, side: int, held: np.ndarray) -> np.ndarray:
-        of, size = self.of[side].astype(np.intp), self.size[side]
+        of, size = self.of[side], self.size[side]
         taken = np.bincount(of, weights=held, minlength=len(size))
         share = 1.0 - taken / np.maximum(size, 1)
         return np.clip(share, MIN_UNMATCHED, 1.0)[of]
