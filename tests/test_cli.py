@@ -515,6 +515,34 @@ def test_score_what_if_problems_and_households_alone(tmp_path, capsys):
     assert exc.value.code == EXIT_USAGE
 
 
+def test_score_on_a_local_dask_cluster_writes_the_local_files(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    from bansos_linkage.synthetic import generate, scenario
+
+    data = generate(scenario("default", households=400, seed=8))
+    data.persons[data.persons["present_now"]].to_csv(tmp_path / "members.csv", index=False)
+    data.households.to_csv(tmp_path / "households.csv", index=False)
+    data.survey.to_csv(tmp_path / "survey.csv", index=False)
+    args = ["score", str(tmp_path / "households.csv"), str(tmp_path / "members.csv")]
+    args += ["--train", str(tmp_path / "survey.csv"), "--reference-date", "2025-01-01"]
+    args += ["--desil-by", "province_code", "--what-if", "3,5"]
+    assert main([*args, "--out", str(tmp_path / "local")]) == EXIT_OK
+    dask_run = [*args, "--out", str(tmp_path / "dask"), "--engine", "dask", "--workers", "2"]
+    assert main(dask_run) == EXIT_OK
+    assert "engine dask: a LocalCluster of 2 workers" in capsys.readouterr().out
+    for name in ("households.csv", "persons.csv", "summary.csv", "what_if.csv", "pmt.json"):
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+    # the Dask options need --engine dask; score has no scored pairs to spill
+    for extra, said in (
+        (["--workers", "2"], "argument --workers: needs --engine dask"),
+        (["--engine", "dask", "--spill-dir", "x"], "unrecognized arguments: --spill-dir"),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            main([*args, "--out", str(tmp_path / "no"), *extra])
+        assert exc.value.code == EXIT_USAGE and said in capsys.readouterr().err
+    assert not (tmp_path / "no").exists()
+
+
 def test_score_regional_pmt_desil_within_regions_and_criteria_threshold(tmp_path):
     import pandas as pd
 

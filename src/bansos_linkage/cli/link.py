@@ -6,20 +6,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
-import logging
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from bansos_linkage.cli.console import EXIT_OK, progress_bar
-from bansos_linkage.cli.options import int_range, probability, same_file
-
-#: Workers of the LocalCluster that ``--engine dask`` starts without ``--scheduler``.
-DEFAULT_WORKERS = 2
-#: The Dask engine's options: each needs ``--engine dask``.
-DASK_OPTIONS = ("scheduler", "workers", "memory_limit", "spill_dir")
+from bansos_linkage.cli.engine import add_engine_options, check_engine, engine_of
+from bansos_linkage.cli.options import probability, same_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -73,7 +65,7 @@ def _add_link(sub: argparse._SubParsersAction) -> None:
         help="also write the links as a partitioned Parquet dataset, "
         "links/province=XX/part-0.parquet (by the left record's province)",
     )
-    _add_engine(p)
+    add_engine_options(p, "linking", spill=True)
     p.set_defaults(
         func=run_link,
         check=functools.partial(_check_link, p),
@@ -88,64 +80,13 @@ def _add_link(sub: argparse._SubParsersAction) -> None:
     )
 
 
-def _add_engine(p: argparse.ArgumentParser) -> None:
-    """--engine and the Dask engine's options (docs/scale.md)."""
-    g = p.add_argument_group(
-        "engine", "where the linking runs; the links are the same (see docs/scale.md)"
-    )
-    g.add_argument(
-        "--engine",
-        choices=("local", "dask"),
-        default="local",
-        help="local: in this process (default); dask: on a Dask cluster, a LocalCluster "
-        'started for the run or --scheduler\'s (needs pip install "bansos-linkage[dask]")',
-    )
-    where = g.add_mutually_exclusive_group()
-    where.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="the Dask scheduler to run on (e.g. tcp://10.0.0.5:8786); else a LocalCluster",
-    )
-    where.add_argument(
-        "--workers",
-        type=int_range(1, None),
-        metavar="N",
-        help=f"worker processes of the LocalCluster, one thread each (default {DEFAULT_WORKERS})",
-    )
-    g.add_argument(
-        "--memory-limit",
-        type=memory_limit,
-        metavar="M",
-        help="memory limit of each LocalCluster worker, e.g. 4GB (default: auto, the "
-        "machine's memory shared among the workers)",
-    )
-    g.add_argument(
-        "--spill-dir",
-        type=Path,
-        metavar="DIR",
-        help="where workers write their scored pairs as Parquet for resolution, and the "
-        "records as read once regrouped by region (default: kept in the workers' memory); "
-        "with --scheduler on several machines, a folder all the workers can read",
-    )
-
-
-def memory_limit(text: str) -> str:
-    """An argparse type: ``auto`` or a size with its unit (``4GB``, ``512MiB``)."""
-    value = text.strip()
-    if value.lower() == "auto":
-        return "auto"
-    if re.fullmatch(r"\d+(\.\d+)?\s*[kmgtp]i?b?", value, flags=re.IGNORECASE):
-        return value
-    raise argparse.ArgumentTypeError(f"expected auto or a size such as 4GB or 512MiB, not {text!r}")
-
-
 def _check_link(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """LEFT and RIGHT are two files (or folders); the Dask options go with --engine dask."""
     if same_file(args.left, args.right):
         parser.error(
             f"LEFT and RIGHT are the same file ({args.left}); link two different registers"
         )
-    _check_engine(parser, args)
+    check_engine(parser, args)
     if args.engine == "dask" and args.labels is not None:
         parser.error(
             "argument --labels: not allowed with --engine dask (the Dask engine does not "
@@ -154,19 +95,9 @@ def _check_link(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
     args.inputs = _folders_allowed(args, ("left", "right"))
 
 
-def _check_engine(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """The Dask engine's options go with --engine dask; a LocalCluster's memory limit
-    not with another cluster's scheduler."""
-    given = [name for name in DASK_OPTIONS if getattr(args, name) is not None]
-    if args.engine != "dask" and given:
-        parser.error(f"argument --{given[0].replace('_', '-')}: needs --engine dask")
-    if args.scheduler is not None and args.memory_limit is not None:
-        parser.error("argument --memory-limit: not allowed with argument --scheduler")
-
-
 def _check_link_new(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """NEW may be a folder (a partitioned dataset); the engine's options as for 'link'."""
-    _check_engine(parser, args)
+    check_engine(parser, args)
     args.inputs = _folders_allowed(args, ("new",))
 
 
@@ -180,48 +111,6 @@ def _folders_allowed(args: argparse.Namespace, dests: tuple[str, ...]) -> dict[s
         if path is not None and Path(path).is_dir():
             inputs[dest] = (inputs[dest][0], "folder")
     return inputs
-
-
-@contextmanager
-def _engine(args: argparse.Namespace) -> Iterator[Any]:
-    """The engine of ``--engine``: None (in this process), or a DaskEngine on
-    ``--scheduler``'s cluster or on a LocalCluster started (and closed) for the run."""
-    if args.engine != "dask":
-        yield None
-        return
-    from bansos_linkage.errors import UsageError
-
-    try:
-        from distributed import Client, LocalCluster
-
-        from bansos_linkage.engines.dask import DaskEngine
-    except ImportError:
-        raise UsageError(
-            'the Dask engine needs Dask: pip install "bansos-linkage[dask]"', option="--engine"
-        ) from None
-    if logging.getLogger().getEffectiveLevel() > logging.INFO:  # Dask's INFO lines: with -v
-        logging.getLogger("distributed").setLevel(logging.WARNING)
-    if args.scheduler is not None:
-        try:
-            client = Client(args.scheduler)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise UsageError(
-                f"cannot connect to a Dask scheduler there ({type(exc).__name__})",
-                option=f"--scheduler {args.scheduler}",
-            ) from None
-        with client:
-            workers = len(client.scheduler_info().get("workers", {}))
-            print(f"engine dask: scheduler {args.scheduler}, {workers} workers")
-            yield DaskEngine(client, spill_dir=args.spill_dir)
-        return
-    n = args.workers or DEFAULT_WORKERS
-    limit = args.memory_limit or "auto"
-    cluster = LocalCluster(
-        n_workers=n, threads_per_worker=1, memory_limit=limit, dashboard_address=None
-    )
-    with cluster, Client(cluster) as client:
-        print(f"engine dask: a LocalCluster of {n} workers (memory limit {limit} each)")
-        yield DaskEngine(client, spill_dir=args.spill_dir)
 
 
 def _add_run_dates_and_keys(p: argparse.ArgumentParser, date_default: str, side: str) -> None:
@@ -246,7 +135,7 @@ def run_link(args: argparse.Namespace) -> int:
 
     if args.labels is not None:
         _check_labels(args.labels)
-    with _engine(args) as engine:
+    with engine_of(args) as engine:
         run = link_files(
             args.left,
             args.right,
@@ -339,7 +228,7 @@ def _add_link_new(sub: argparse._SubParsersAction) -> None:
         help="match probability needed for a link (default: the model's)",
     )
     _add_run_dates_and_keys(p, "the earlier run's", "new")
-    _add_engine(p)
+    add_engine_options(p, "linking", spill=True)
     p.set_defaults(
         func=run_link_new,
         check=functools.partial(_check_link_new, p),
@@ -353,7 +242,7 @@ def run_link_new(args: argparse.Namespace) -> int:
     from bansos_linkage.runs import command_record
     from bansos_linkage.runs.link import link_new_files
 
-    with _engine(args) as engine:
+    with engine_of(args) as engine:
         run = link_new_files(
             args.new,
             args.existing_run,
@@ -380,4 +269,4 @@ def run_link_new(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-__all__ = ["add_parser", "memory_limit", "run_link", "run_link_new"]
+__all__ = ["add_parser", "run_link", "run_link_new"]

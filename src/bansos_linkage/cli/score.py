@@ -9,6 +9,7 @@ import functools
 from pathlib import Path
 
 from bansos_linkage.cli.console import EXIT_OK, progress_bar
+from bansos_linkage.cli.engine import add_engine_options, check_engine, engine_of
 from bansos_linkage.cli.options import int_range
 
 N_CRITERIA = 14  # BPS's criteria of a poor household (eligibility.criteria)
@@ -82,6 +83,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "recipients, budget and, when HOUSEHOLDS has per_capita_expenditure, the "
         "targeting errors",
     )
+    add_engine_options(p, "scoring", spill=False)
     p.set_defaults(
         func=run_score,
         check=functools.partial(_check_score, p),
@@ -97,9 +99,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _check_score(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """--pmt-by only with --train."""
+    """--pmt-by only with --train; the Dask options go with --engine dask."""
     if args.pmt_by and not args.train:
         parser.error("argument --pmt-by: needs --train (a saved PMT keeps its own regions)")
+    check_engine(parser, args)
 
 
 def _cutoff_list(text: str) -> dict:
@@ -116,22 +119,24 @@ def run_score(args: argparse.Namespace) -> int:
     from bansos_linkage.runs import command_record
     from bansos_linkage.runs.score import score_files
 
-    run = score_files(
-        args.households,
-        args.members,
-        args.out,
-        rules=args.rules,
-        train=args.train,
-        pmt_model=args.pmt_model,
-        pmt_by=args.pmt_by,
-        desil_by=args.desil_by,
-        criteria_threshold=args.criteria_threshold,
-        reference_date=args.reference_date,
-        current=args.current,
-        what_if=args.what_if,
-        progress=progress_bar("score"),
-        command=command_record("score", args),
-    )
+    with engine_of(args) as engine:
+        run = score_files(
+            args.households,
+            args.members,
+            args.out,
+            rules=args.rules,
+            train=args.train,
+            pmt_model=args.pmt_model,
+            pmt_by=args.pmt_by,
+            desil_by=args.desil_by,
+            criteria_threshold=args.criteria_threshold,
+            reference_date=args.reference_date,
+            current=args.current,
+            what_if=args.what_if,
+            progress=progress_bar("score"),
+            command=command_record("score", args),
+            engine=engine,
+        )
     if run.pmt_accuracy is not None:
         mean = run.pmt_accuracy.iloc[-1]
         print(

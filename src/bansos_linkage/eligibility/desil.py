@@ -57,19 +57,31 @@ def desil(
     for a, b in zip(starts, ends, strict=True):
         rows = order[a:b]
         p = people[rows]
-        middle = np.cumsum(p) - p / 2
-        out[rows] = np.minimum((middle / p.sum() * groups).astype(np.int64) + 1, groups)
+        out[rows] = cut_desil(np.cumsum(p) - p / 2, p.sum(), groups)
     return pd.Series(out, index=welfare.index, name="desil")
+
+
+def cut_desil(middle: np.ndarray, total: np.ndarray | float, groups: int = 10) -> np.ndarray:
+    """The group of each household from the people ranked before its middle member
+    (``middle``) and the people of its region (``total``)."""
+    return np.minimum((middle / total * groups).astype(np.int64) + 1, groups)
+
+
+def comparable(values: pd.Series) -> np.ndarray:
+    """Tie-break values as ranking compares them: numbers numerically, else as text."""
+    array = pd.Series(values).to_numpy()
+    if not pd.api.types.is_numeric_dtype(array.dtype):
+        array = array.astype(str)
+    return array
 
 
 def _order_key(values: pd.Series) -> np.ndarray:
     """Each value's position in sorted order (numbers numerically, else as text)."""
-    array = pd.Series(values).to_numpy()
-    if not pd.api.types.is_numeric_dtype(array.dtype):
-        array = array.astype(str)
-    return np.unique(array, return_inverse=True)[1].astype(np.int64)
+    return np.unique(comparable(values), return_inverse=True)[1].astype(np.int64)
 
 
 __all__ = [
+    "comparable",
+    "cut_desil",
     "desil",
 ]

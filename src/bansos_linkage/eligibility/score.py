@@ -41,6 +41,11 @@ NOT_FEATURES = (
 )
 
 
+#: Decimal places of the predicted log welfare (a billionth: far below any real
+#: difference in welfare, far above the last bits of floating point).
+WELFARE_DECIMALS = 9
+
+
 @dataclass
 class ScoredRegister:
     """Per-household results (``households``: welfare, desil, criteria, each programme's
@@ -107,29 +112,83 @@ def score_register(
     hh = with_composition(households, members, reference_date)
     step(1, "household make-up")
     if pmt is None and survey is not None:
-        train = with_composition(survey, members, reference_date)
-        features = pmt_features(train)
-        pmt = ProxyMeansTest().fit(features, np.log(train["per_capita_expenditure"].astype(float)))
+        pmt = survey_pmt(survey, members, reference_date)
     if pmt is not None:
-        hh["log_welfare"] = pmt.predict(hh.reindex(columns=list(pmt.feature_names_in_)))
-        if desil_by is not None and desil_by not in hh:
-            raise InputError(f"no column {desil_by!r} to rank within (desil_by)")
-        within = hh[desil_by].astype("string").fillna("") if desil_by else None
+        hh["log_welfare"] = predicted_welfare(hh, pmt)
+        within = desil_groups(hh, desil_by)
         hh["desil"] = desil(
             hh["log_welfare"], hh["size"].fillna(1), by=within, tie_break=hh["household_id"]
         )
-    elif "desil" not in hh:
+    else:
+        require_desil(hh.columns)
+    step(2, "PMT and desil")
+    hh, people, rows, fields = apply_programmes(
+        hh, members, programmes, reference_date, criteria_threshold, step
+    )
+    summary = summarise(hh, people, programmes, region, rows)
+    summary.attrs["notes"] = assumptions(fields, programmes)
+    step(total, "summary")
+    return ScoredRegister(hh, people, summary, pmt)
+
+
+def predicted_welfare(hh: pd.DataFrame, pmt: ProxyMeansTest) -> np.ndarray:
+    """Each household's log welfare from the PMT, to :data:`WELFARE_DECIMALS` places:
+    the last bits of a prediction depend on how many rows are predicted together
+    (BLAS), and a ranking must not, so households that score alike tie and are
+    ordered by their id, however the register is cut."""
+    predicted = pmt.predict(hh.reindex(columns=list(pmt.feature_names_in_)))
+    return np.round(predicted, WELFARE_DECIMALS)
+
+
+def survey_pmt(
+    survey: pd.DataFrame, members: pd.DataFrame, reference_date: dt.date
+) -> ProxyMeansTest:
+    """The PMT fitted on survey households (their make-up counted from ``members``)."""
+    return fitted_pmt(with_composition(survey, members, reference_date))
+
+
+def fitted_pmt(train: pd.DataFrame) -> ProxyMeansTest:
+    """The PMT fitted on survey households with their make-up counted."""
+    features = pmt_features(train)
+    return ProxyMeansTest().fit(features, np.log(train["per_capita_expenditure"].astype(float)))
+
+
+def desil_groups(hh: pd.DataFrame, desil_by: str | None) -> pd.Series | None:
+    """The region each household is ranked within (None: nationally)."""
+    if desil_by is None:
+        return None
+    if desil_by not in hh:
+        raise InputError(f"no column {desil_by!r} to rank within (desil_by)")
+    return hh[desil_by].astype("string").fillna("")
+
+
+def require_desil(columns: pd.Index) -> None:
+    """Without a PMT the households (their ``columns``) must carry their desil."""
+    if "desil" not in columns:
         raise InputError(
             "no desil column, and no PMT or survey to fit one on (pmt, survey) to rank by"
         )
-    step(2, "PMT and desil")
+
+
+def apply_programmes(
+    hh: pd.DataFrame,
+    members: pd.DataFrame,
+    programmes: list[Programme],
+    reference_date: dt.date,
+    criteria_threshold: int = 9,
+    step: Callable[[int, str], None] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """The 14 criteria and every programme on ranked households (with ``desil``) and
+    their members: the households and persons with their results, each member's
+    household row and the member fields. Works on any set of whole households (a
+    partition), so the Dask engine runs it unchanged."""
     heads = hh[["head_work", "head_education"]] if "head_work" in hh else None
     criteria = bps_criteria(hh, heads, threshold=criteria_threshold)
     hh["criteria_met"] = criteria["criteria_met"].to_numpy()
     hh["poor_14_criteria"] = criteria["poor"].to_numpy()
-    step(3, "14 criteria")
+    if step is not None:
+        step(3, "14 criteria")
     fields = member_fields(members, reference_date)  # once for every programme
-    notes = assumptions(fields, programmes)
     rows = member_rows(hh, fields)
     people = fields[[c for c in ("person_id", "household_id") if c in fields]].copy()
     for done, programme in enumerate(programmes, start=4):
@@ -143,18 +202,33 @@ def score_register(
             hh[f"amount:{programme.name}"] = np.bincount(
                 rows[known], weights=result["amount"].to_numpy()[known], minlength=len(hh)
             )
-        step(done, programme.name)
+        if step is not None:
+            step(done, programme.name)
     if not any(p.level == "person" for p in programmes):
         people = people.iloc[0:0]
-    summary = _summary(hh, people, programmes, region, rows)
-    summary.attrs["notes"] = notes
-    step(total, "summary")
-    return ScoredRegister(hh, people, summary, pmt)
+    return hh, people, rows, fields
 
 
 def assumptions(fields: pd.DataFrame, programmes: list[Programme]) -> list[str]:
     """What scoring assumed because the register does not say (shown with the summary;
     the reasons of each household or person say it too)."""
+    return assumption_notes(assumed_counts(fields), programmes)
+
+
+def assumed_counts(fields: pd.DataFrame) -> dict[str, int]:
+    """How many members' answers scoring assumed, by kind (summed over partitions)."""
+    assumed = fields["school_assumed"] if "school_assumed" in fields else pd.Series([], dtype=str)
+    estimated = fields.get("pregnancy_estimated")
+    return {
+        "attendance": int((assumed == "attendance").sum()),
+        "level": int((assumed == "level").sum()),
+        "pregnancy": -1 if estimated is None else int(estimated.sum()),
+    }
+
+
+def assumption_notes(counts: dict[str, int], programmes: list[Programme]) -> list[str]:
+    """The notes of :func:`assumptions` from :func:`assumed_counts` (``pregnancy`` -1:
+    the register has no pregnancy estimate)."""
     from bansos_linkage.eligibility.rules import _uses_school
 
     notes = []
@@ -162,8 +236,7 @@ def assumptions(fields: pd.DataFrame, programmes: list[Programme]) -> list[str]:
         _uses_school(p.eligible) or any(_uses_school(c.members) for c in p.components)
         for p in programmes
     )
-    assumed = fields["school_assumed"] if "school_assumed" in fields else pd.Series([], dtype=str)
-    attendance, level = int((assumed == "attendance").sum()), int((assumed == "level").sum())
+    attendance, level = counts["attendance"], counts["level"]
     if school and attendance:
         notes.append(
             f"{_count(attendance, 'member')} assumed in school: no in_school answer, so children "
@@ -175,18 +248,16 @@ def assumptions(fields: pd.DataFrame, programmes: list[Programme]) -> list[str]:
             f"{_count(level, 'pupil')}: school level assumed from their age and the level they "
             "completed: no school_level answer"
         )
-    if "pregnancy_estimated" in fields and any(
+    if counts["pregnancy"] > 0 and any(
         leaf.field == "pregnancy_number"
         for p in programmes
         for c in p.components
         for leaf in c.members.leaves()
     ):
-        estimated = int(fields["pregnancy_estimated"].sum())
-        if estimated:
-            notes.append(
-                f"{_count(estimated, 'pregnancy number')} estimated from the children at home: "
-                "no pregnancy_number answer"
-            )
+        notes.append(
+            f"{_count(counts['pregnancy'], 'pregnancy number')} estimated from the children at "
+            "home: no pregnancy_number answer"
+        )
     return notes
 
 
@@ -224,7 +295,7 @@ def _reasons(result: pd.DataFrame) -> pd.Categorical:
     return pd.Categorical.from_codes(position[codes], distinct)  # type: ignore[call-overload]
 
 
-def _summary(
+def summarise(
     hh: pd.DataFrame,
     people: pd.DataFrame,
     programmes: list[Programme],
@@ -285,6 +356,27 @@ def _summary(
     if not rows:
         return pd.DataFrame(columns=["programme", "region", "families", "people", "budget"])
     return pd.concat(rows, ignore_index=True)
+
+
+def merge_summaries(parts: list[pd.DataFrame], programmes: list[Programme]) -> pd.DataFrame:
+    """The summary of a register from those of its partitions (each of whole
+    households): families, people and budget summed per programme and region, in the
+    order one summary of the whole register has (regions sorted, then ``all``)."""
+    table = pd.concat(parts, ignore_index=True)
+    values = ("families", "people", "budget")
+    rows = []
+    for programme in programmes:
+        mine = table[table["programme"] == programme.name]
+        total = mine["region"] == "all"
+        if (~total).any():
+            regional = mine[~total].groupby("region")[list(values)].sum().reset_index()
+            regional.insert(0, "programme", programme.name)
+            rows.append(regional)
+        sums = {k: mine.loc[total, k].sum() for k in values}  # per column: keeps int
+        rows.append(pd.DataFrame([{"programme": programme.name, "region": "all", **sums}]))
+    if not rows:
+        return pd.DataFrame(columns=["programme", "region", *values])
+    return pd.concat(rows, ignore_index=True).astype({"families": "int64", "people": "int64"})
 
 
 def rupiah(amount: float) -> str:
@@ -634,13 +726,24 @@ __all__ = [
     "MEMBER_COLUMNS",
     "NOT_FEATURES",
     "PROBLEM_COLUMNS",
+    "WELFARE_DECIMALS",
     "ScoredRegister",
+    "apply_programmes",
+    "assumed_counts",
+    "assumption_notes",
     "assumptions",
+    "desil_groups",
+    "fitted_pmt",
+    "merge_summaries",
     "pmt_features",
+    "predicted_welfare",
     "prepare_register",
+    "require_desil",
     "rupiah",
     "score_register",
+    "summarise",
     "summary_lines",
+    "survey_pmt",
     "with_composition",
     "with_our_names",
 ]

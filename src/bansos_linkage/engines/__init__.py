@@ -11,7 +11,8 @@ An engine is any object with the methods of :class:`Engine` (a
 (``engine=``) and calls it instead of the Linker's own ``fit_link`` / ``link``. An
 engine that also has the methods of :class:`ReadsFiles` reads and standardises the
 input files itself (on its workers), and links the registers it holds
-(:class:`HeldRegister`).
+(:class:`HeldRegister`). An engine with the method of :class:`ScoresRegisters` runs
+eligibility scoring (:func:`~bansos_linkage.runs.score.score_files` takes it too).
 
 ``DaskEngine`` is imported lazily: importing this package does not import Dask.
 """
@@ -24,12 +25,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     import pandas as pd
 
+    from bansos_linkage.eligibility.rules import Programme
+    from bansos_linkage.eligibility.score import ScoredRegister
     from bansos_linkage.linkage.linker import Linker
     from bansos_linkage.linkage.outputs import LinkResult
 
-__all__ = ["DaskEngine", "Engine", "HeldRegister", "ReadsFiles"]
+__all__ = ["DaskEngine", "Engine", "HeldRegister", "ReadsFiles", "ScoresRegisters"]
 
 
 @runtime_checkable
@@ -104,6 +109,29 @@ class ReadsFiles(Protocol):
     def standardise_files(
         self, side: str, path: str | Path, standardise: Callable[[pd.DataFrame], Any]
     ) -> HeldRegister: ...
+
+
+@runtime_checkable
+class ScoresRegisters(Protocol):
+    """An engine that scores a register's eligibility: ``score_register`` takes the
+    arguments of :func:`~bansos_linkage.eligibility.score.score_register` and gives
+    its result (the same households, persons and summary)."""
+
+    name: str
+
+    def score_register(
+        self,
+        households: pd.DataFrame,
+        members: pd.DataFrame,
+        programmes: list[Programme],
+        reference_date: dt.date,
+        survey: pd.DataFrame | None = None,
+        pmt: Any = None,
+        region: str = "province_code",
+        progress: Callable[[int, int, str], None] | None = None,
+        desil_by: str | None = None,
+        criteria_threshold: int = 9,
+    ) -> ScoredRegister: ...
 
 
 def __getattr__(name: str) -> Any:

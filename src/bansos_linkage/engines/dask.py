@@ -38,9 +38,10 @@ The same stage functions as the in-process Linker, run on partitions; the same l
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
@@ -49,6 +50,9 @@ import numpy as np
 import pandas as pd
 from dask.distributed import Client, Future, wait
 
+from bansos_linkage.eligibility.pmt import ProxyMeansTest
+from bansos_linkage.eligibility.rules import Programme
+from bansos_linkage.eligibility.score import ScoredRegister
 from bansos_linkage.engines.dask_files import (
     Standardise,
     WorkerRegister,
@@ -76,6 +80,7 @@ from bansos_linkage.engines.dask_resolve import (
     tested_group,
     weighted,
 )
+from bansos_linkage.engines.dask_score import score_on_cluster
 from bansos_linkage.linkage import preparation as prep
 from bansos_linkage.linkage import training
 from bansos_linkage.linkage.blocking import (
@@ -572,6 +577,8 @@ class DaskEngine:
         Groups of connected components resolved apart (default: one per worker thread,
         more for registers of over :data:`GROUP_RECORDS` records).
 
+    Notes
+    -----
     The Linker's parameters (rules, comparisons, seed, thresholds) are used as they
     are; the result is the in-process result. ``timings_`` has the seconds of each
     stage of the last run; ``resolution_`` what the driver held to resolve it (pairs,
@@ -660,6 +667,37 @@ class DaskEngine:
         pairs = np.concatenate(parts) if parts else np.zeros((0, 3), dtype=np.int64)
         pairs = pairs[np.lexsort((pairs[:, 1], pairs[:, 0], pairs[:, 2]))]
         return pd.DataFrame(pairs, columns=["left", "right", "rule"])
+
+    def score_register(
+        self,
+        households: Any,
+        members: Any,
+        programmes: list[Programme],
+        reference_date: dt.date,
+        survey: pd.DataFrame | None = None,
+        pmt: ProxyMeansTest | None = None,
+        region: str = "province_code",
+        progress: Callable[[int, int, str], None] | None = None,
+        desil_by: str | None = None,
+        criteria_threshold: int = 9,
+    ) -> ScoredRegister:
+        """Eligibility scoring on the cluster: what
+        :func:`~bansos_linkage.eligibility.score.score_register` gives, from pandas or
+        dask DataFrames, over partitions of whole households
+        (:mod:`~bansos_linkage.engines.dask_score`)."""
+        return score_on_cluster(
+            self._get_client(),
+            households,
+            members,
+            programmes,
+            reference_date,
+            survey=survey,
+            pmt=pmt,
+            region=region,
+            progress=progress,
+            desil_by=desil_by,
+            criteria_threshold=criteria_threshold,
+        )
 
     # -- stages --
 

@@ -47,6 +47,7 @@ from bansos_linkage.eligibility.score import (
     with_composition,
     with_our_names,
 )
+from bansos_linkage.engines import ScoresRegisters
 from bansos_linkage.errors import InputError, UsageError
 from bansos_linkage.io import read_table, restore_formulas, write_table
 from bansos_linkage.progress import Progress
@@ -91,6 +92,7 @@ def score_files(
     what_if: Mapping[str | None, Sequence[int]] | Sequence[int] | None = None,
     progress: Progress | None = None,
     command: Sequence[str] | Mapping[str, Any] | None = None,
+    engine: ScoresRegisters | None = None,
 ) -> ScoreRun:
     """Score a household export (and its members) and write the run folder ``out``.
 
@@ -101,7 +103,9 @@ def score_files(
     value of that column. ``what_if``: desil cut-offs to compare
     (:func:`~bansos_linkage.eligibility.analysis.parse_cutoffs`). ``current``: who
     receives each programme today. ``out`` appears whole, with its manifest
-    recording ``command``, or not at all.
+    recording ``command``, or not at all. ``engine``: rank and score on this engine
+    (:class:`~bansos_linkage.engines.ScoresRegisters`, e.g. the Dask engine) instead
+    of in this process; the results are the same (the files are read here).
     """
     if train is not None and pmt_model is not None:
         raise UsageError("give a survey to fit the PMT on or a saved PMT, not both", option="train")
@@ -131,7 +135,8 @@ def score_files(
         truth = (
             register.pop("per_capita_expenditure") if "per_capita_expenditure" in register else None
         )
-        scored = score_register(
+        scorer = score_register if engine is None else engine.score_register
+        scored = scorer(
             register,
             people,
             programmes,
