@@ -284,6 +284,57 @@ def test_reviewed_pairs_decide_on_the_cluster_as_in_process(registers, runs, cli
     assert engine.resolution_["groups"] == 3 and len(list(tmp_path.glob("*.parquet"))) > 1
 
 
+def test_an_ml_matcher_trained_in_process_decides_on_the_cluster(client, tmp_path):
+    """Reviewed pairs train the ML matcher in process (a deliberately poor
+    Fellegi-Sunter cut-off, so that it decides); the cluster applies it: the links,
+    unlinked records and kept pairs (with the ML weights) are the in-process ones, and
+    a run folder's model holding it links there too."""
+    from bansos_linkage.engines import DaskEngine
+    from bansos_linkage.evaluation import true_links
+    from bansos_linkage.review import oracle_decisions, select_for_review, training_pairs
+    from bansos_linkage.runs.link import link_files
+
+    data = generate(scenario("default", households=1000, seed=2))
+    raw = data.registers["dtks"], data.registers["regsosek"]
+    left, right = (
+        standardise(r, n, reference_date=REFERENCE_DATE).records
+        for r, n in zip(raw, ("dtks", "regsosek"), strict=True)
+    )
+    unsupervised = Linker(n_jobs=1).fit_link(left, right, keep_pairs=True)
+    person = [data.truth[n].set_index("record_id")["person_id"] for n in ("dtks", "regsosek")]
+    fields = ["name", "nik", "birth_date"]
+    batch = select_for_review(unsupervised.pairs, 300, threshold=0.5, pattern=fields, seed=0)
+    labels = training_pairs(oracle_decisions(batch, true_links(*person)))
+    linker = Linker(n_jobs=1, threshold=1 - 1e-12)
+    assert linker.fit_link(left, right, labels=labels).summary["matcher"] == "ml"
+    expected = linker.link(left, right, keep_pairs=0.01)
+    found = DaskEngine(client, resolve_groups=2).link(linker, left, right, keep_pairs=0.01)
+    assert found.summary["matcher"] == "ml" and "fs_match_weight" in found.links
+    for name in ("links", "unlinked_left", "unlinked_right"):
+        _same_table(getattr(found, name), getattr(expected, name))
+    key = ["left", "right"]
+    pairs = [t.sort_values(key).reset_index(drop=True) for t in (found.pairs, expected.pairs)]
+    assert "ml_probability" in pairs[0]
+    _same_table(*pairs)
+    assert found.summary["estimated_fdr"] == pytest.approx(
+        expected.summary["estimated_fdr"], rel=1e-9
+    )
+    # the saved model (its ML matcher and reviewed pairs) applied on the cluster
+    model = tmp_path / "model.json"
+    linker.save(model)
+    run = link_files(
+        *raw,
+        "dtks",
+        "regsosek",
+        reference_date=REFERENCE_DATE,
+        model=model,
+        engine=DaskEngine(client),
+    )
+    local = link_files(*raw, "dtks", "regsosek", reference_date=REFERENCE_DATE, model=model)
+    assert run.result.summary["matcher"] == "ml"
+    _same_table(run.result.links, local.result.links)
+
+
 def test_link_files_on_the_dask_engine_writes_the_local_run(exports, client, tmp_path):
     from bansos_linkage import read_table
     from bansos_linkage.engines import DaskEngine

@@ -90,7 +90,8 @@ def _check_link(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
     if args.engine == "dask" and args.labels is not None:
         parser.error(
             "argument --labels: not allowed with --engine dask (the Dask engine does not "
-            "train the ML matcher)"
+            "train the ML matcher: train it without --engine dask, then apply that run's "
+            "model.json with --model)"
         )
     args.inputs = _folders_allowed(args, ("left", "right"))
 

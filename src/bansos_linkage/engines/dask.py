@@ -71,6 +71,7 @@ from bansos_linkage.engines.dask_resolve import (
     frequencies_of,
     index_rivals,
     link_error,
+    ml_fs,
     pairable_families,
     resolve_group,
     rival_sums,
@@ -135,6 +136,7 @@ class _Spec:
     family_columns: tuple[str, ...]
     chunk_size: int
     term_frequency: tuple[str, ...]
+    similarities: bool = False  #: compare the pairs' similarities too (the ML matcher's)
 
     def prepare(self, left: pd.DataFrame, right: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         return prep.prepare(left, right, self.rules, self.comparisons, self.family_columns)
@@ -398,6 +400,8 @@ def _compare(
         "random_levels": np.zeros((0, n), dtype=np.int8),
         "freqs": {label: np.zeros(0) for label in tf_counts},
     }
+    if spec.similarities:
+        out["similarities"] = np.zeros((0, n), dtype=np.float32)
     if not len(pairs) and not len(random):
         return out
     right = pd.concat(takes).sort_values(POS, kind="stable").reset_index(drop=True)
@@ -407,7 +411,13 @@ def _compare(
     for name, rows in (("levels", pairs), ("random_levels", random)):
         if len(rows):
             a, b = np.searchsorted(lpos, rows[:, 0]), np.searchsorted(rpos, rows[:, 1])
-            out[name] = compare_in_chunks(spec.compare, lp, rp, a, b, spec.chunk_size, False)[0]
+            sims = spec.similarities and name == "levels"
+            levels, similarities = compare_in_chunks(
+                spec.compare, lp, rp, a, b, spec.chunk_size, sims
+            )
+            out[name] = levels
+            if sims:
+                out["similarities"] = similarities
     b = np.searchsorted(rpos, pairs[:, 1])
     for comp in spec.comparisons:
         if comp.label in tf_counts:
@@ -594,6 +604,8 @@ class DaskEngine:
 
     #: The engine's name in a run's ``summary.json``.
     name = "dask"
+    #: ``link`` applies a Linker's ML matcher (trained in process on reviewed pairs).
+    runs_ml_matcher = True
 
     def __init__(
         self,
@@ -648,8 +660,6 @@ class DaskEngine:
     ) -> LinkResult:
         """The links of a fitted (or loaded) ``linker``, as :meth:`Linker.link`."""
         linker.fitted_model  # noqa: B018  NotFittedError before fit or load
-        if linker.ml_model_ is not None:
-            raise NotImplementedError("the Dask engine does not run the ML matcher yet")
         prep.check_columns(_shape(left), _shape(right), linker.comparisons_)
         result = self._run(linker, left, right, fit=False, link=True, keep_pairs=keep_pairs)
         assert result is not None
@@ -739,6 +749,7 @@ class DaskEngine:
             linker.family_columns,
             linker.chunk_size,
             linker.term_frequency,
+            linker.ml_model_ is not None,
         )
 
         def region(frame: pd.DataFrame) -> pd.Series:
@@ -858,8 +869,8 @@ class DaskEngine:
         client = self._get_client()
         self.timings_ = {}
         total = time.perf_counter()
-        if fit:
-            linker.model_ = None
+        if fit:  # fitted anew, without reviewed pairs: Fellegi-Sunter alone decides
+            linker.model_, linker.ml_model_ = None, None
         self._choose(linker, _shape(left), _shape(right))
         state = self._partitions(linker, left, right)
         spec: _Spec = state["spec"]
@@ -1139,7 +1150,6 @@ def _resolver(
 ) -> Resolver:
     """What the resolution tasks need of the fitted Linker."""
     decision = replace(linker._decision(), compare=spec.compare)
-    assert decision.ml_model is None  # refused before: not on the cluster yet
     left, right = registers
     reviewed = None
     if linker.reviewed_ is not None and len(linker.reviewed_):
@@ -1190,7 +1200,7 @@ def _result(
             timings[k] = timings.get(k, 0.0) + v
     fitted = (linker.dropped_, linker.training_, linker.ml_training_)
     summary.update(fitted_summary(d, fitted, timings, d.duplicate_shift or (0.0, 0.0)))
-    tables = [g["links"] for g in done if len(g["links"])] or [_no_links(d)]
+    tables = [g["links"] for g in done if len(g["links"])] or [_no_links(d, r)]
     links = pd.concat(tables, ignore_index=True)
     links = links.sort_values(["left_id", "right_id"], kind="stable").reset_index(drop=True)
     # as links_table gives it: None where no duplicate, the type inferred on all links
@@ -1199,22 +1209,24 @@ def _result(
     links["duplicate_of"] = duplicate_of
     kept = None
     if r.floor is not None:
-        kept = _kept_pairs(linker, settled[: len(settled) - len(done)], done, ids, families)
+        kept = _kept_pairs(linker, r, settled[: len(settled) - len(done)], done, ids, families)
     return LinkResult(links, unlinked[0], unlinked[1], cast(LinkSummary, summary), kept)
 
 
-def _no_links(d: Decision) -> pd.DataFrame:
+def _no_links(d: Decision, r: Resolver) -> pd.DataFrame:
     """The links table without a link (its columns and types)."""
     n = len(d.weights.comparisons)
     empty = np.zeros(0, dtype=np.int64)
     scored = ScoredPairs(empty, empty, empty, np.zeros((0, n), np.int8), np.zeros(0, np.float32))
     nothing = Links(np.zeros(0, bool), empty, empty, np.zeros(0), np.zeros(0))
     none = np.zeros(0, dtype=object)
-    return links_table(none, none, scored, np.zeros(0), nothing, d.weights.comparisons)
+    fs = ml_fs(r, np.zeros(0))
+    return links_table(none, none, scored, np.zeros(0), nothing, d.weights.comparisons, fs)
 
 
 def _kept_pairs(
     linker: Linker,
+    r: Resolver,
     settled: list[dict[str, Any]],
     done: list[dict[str, Any]],
     ids: tuple[np.ndarray, np.ndarray],
@@ -1246,4 +1258,5 @@ def _kept_pairs(
         rule_names,
         linker.comparisons_,
         table["fs_weight"].to_numpy(),
+        None if r.decision.ml_model is None else table["weight"].to_numpy(),
     )

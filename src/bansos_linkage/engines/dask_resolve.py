@@ -40,6 +40,7 @@ from bansos_linkage.linkage.decision import (
     Decision,
     decide,
     decision_weights,
+    model_weights,
     tested_duplicates,
 )
 from bansos_linkage.linkage.fellegi_sunter import probability
@@ -122,14 +123,22 @@ class Resolver:
     sizes: tuple[int, int]
     floor: float | None
 
-    def weights(self, levels: np.ndarray, tf: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-        """The Fellegi-Sunter weights of pairs, and the weights that decide (reviewed
-        pairs final)."""
+    def weights(
+        self,
+        levels: np.ndarray,
+        tf: np.ndarray,
+        pairs: np.ndarray,
+        similarities: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The Fellegi-Sunter weights of pairs, and the weights that decide (the ML
+        matcher's where it decides, from the pairs' ``similarities``; reviewed pairs
+        final)."""
         fs = self.decision.weights.weights(levels, tf)
+        scored = ScoredPairs(pairs[:, 0], pairs[:, 1], pairs[:, 2], levels, tf, similarities)
+        weight = model_weights(self.decision, scored, fs)
         if self.reviewed is None:
-            return np.stack([fs, fs])
-        scored = ScoredPairs(pairs[:, 0], pairs[:, 1], pairs[:, 2], levels, tf)
-        return np.stack([fs, reviewed_at(scored, fs, self.reviewed, self.sizes[1])])
+            return np.stack([fs, weight])
+        return np.stack([fs, reviewed_at(scored, weight, self.reviewed, self.sizes[1])])
 
 
 # --- on the workers -----------------------------------------------------------------
@@ -138,9 +147,9 @@ class Resolver:
 def weighted(part: dict[str, Any], r: Resolver) -> pd.DataFrame:
     """A partition's scored pairs (``pairs``: left, right, rule; ``levels``; ``tf``)
     as a table with their Fellegi-Sunter and deciding weights."""
-    pairs, levels, tf = part["pairs"], part["levels"], part["tf"]
-    fs, weight = r.weights(levels, tf, pairs)
-    return pair_table(pairs[:, 0], pairs[:, 1], pairs[:, 2], levels, tf, weight, fs)
+    pairs, levels, tf, sims = part["pairs"], part["levels"], part["tf"], part.get("similarities")
+    fs, weight = r.weights(levels, tf, pairs, sims)
+    return pair_table(pairs[:, 0], pairs[:, 1], pairs[:, 2], levels, tf, weight, fs, sims)
 
 
 def pair_table(
@@ -151,9 +160,11 @@ def pair_table(
     tf: np.ndarray,
     weight: np.ndarray,
     fs_weight: np.ndarray,
+    similarities: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Scored pairs by global position: rule, term-frequency bits, deciding and
-    Fellegi-Sunter weights, one column per comparison level."""
+    Fellegi-Sunter weights, one column per comparison level (and per similarity, for
+    the ML matcher)."""
     table = pd.DataFrame(
         {
             "left": left.astype(np.int64),
@@ -166,12 +177,23 @@ def pair_table(
     )
     for k in range(levels.shape[1]):
         table[f"level_{k}"] = levels[:, k]
+    if similarities is not None:
+        for k in range(similarities.shape[1]):
+            table[f"sim_{k}"] = similarities[:, k]
     return table
 
 
 def _levels(table: pd.DataFrame) -> np.ndarray:
     columns = [c for c in table.columns if c.startswith("level_")]
     return table[columns].to_numpy(dtype=np.int8).reshape(len(table), len(columns))
+
+
+def _similarities(table: pd.DataFrame) -> np.ndarray | None:
+    """The pairs' similarities (None: the run has no ML matcher)."""
+    columns = [c for c in table.columns if c.startswith("sim_")]
+    if not columns:
+        return None
+    return table[columns].to_numpy(dtype=np.float32).reshape(len(table), len(columns))
 
 
 def edges(table: pd.DataFrame, threshold: float, sizes: tuple[int, int]) -> np.ndarray:
@@ -261,6 +283,7 @@ def _group(
         rule=pairs["rule"].to_numpy(dtype=np.int16),
         levels=_levels(pairs),
         tf=pairs["tf"].to_numpy(dtype=np.float32),
+        similarities=_similarities(pairs),
     )
     w = r.decision.weights
     whole = _WholeRegisterWeights(**{f.name: getattr(w, f.name) for f in fields(w)})
@@ -296,15 +319,17 @@ def resolve_group(
     weight, fs_weight, links, timings = decide(g.decision, lp, rp, scored)
     keep = links.keep
     gl, gr = lpos[scored.left], rpos[scored.right]
-    family = pair_table(
-        gl[n:], gr[n:], scored.rule[n:], scored.levels[n:], scored.tf[n:], weight[n:], fs_weight[n:]
-    )
+    sims = None if scored.similarities is None else scored.similarities[n:]
+    rows = (scored.rule[n:], scored.levels[n:], scored.tf[n:], weight[n:], fs_weight[n:], sims)
+    family = pair_table(gl[n:], gr[n:], *rows)
     # the family pairs' records are the group's: its own links settle them
     settled, rivals = settle(family, LinkSet.of(gl[keep], gr[keep], r.sizes[1]), r.floor)
     timings["group"] = time.perf_counter() - start
     comparisons = r.decision.weights.comparisons
     resolved = {
-        "links": links_table(record_ids(lp), record_ids(rp), scored, weight, links, comparisons),
+        "links": links_table(
+            record_ids(lp), record_ids(rp), scored, weight, links, comparisons, ml_fs(r, fs_weight)
+        ),
         "link": (gl[keep], gr[keep], weight[keep]),
         "duplicates": [
             _found(lpos, links.left_duplicate_weight),
@@ -316,6 +341,11 @@ def resolve_group(
         "size": (len(g.left) + len(g.right), n),
     }
     return resolved, rivals
+
+
+def ml_fs(r: Resolver, fs_weight: np.ndarray) -> np.ndarray | None:
+    """The Fellegi-Sunter weights to show beside the ML matcher's (None without one)."""
+    return None if r.decision.ml_model is None else fs_weight
 
 
 def _found(positions: np.ndarray, dup_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

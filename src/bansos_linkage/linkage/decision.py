@@ -55,13 +55,19 @@ def decision_weights(
     """The weights that decide (the ML matcher's where it decides, reviewed pairs
     final) and the Fellegi-Sunter weights."""
     fs_weight = d.weights.weights(scored.levels, scored.tf)
-    weight = fs_weight
-    if d.ml_model is not None:
-        labels = [c.label for c in d.weights.comparisons]
-        # shift the ML odds so that its threshold falls where the Fellegi-Sunter one does
-        shift = logit2(d.threshold) - logit2(d.ml_threshold)
-        weight = ml_weights(d.ml_model, scored, fs_weight, labels, d.ml_band, shift, d.chunk_size)
+    weight = model_weights(d, scored, fs_weight)
     return reviewed_weights(left, right, scored, weight, d.reviewed), fs_weight
+
+
+def model_weights(d: Decision, scored: ScoredPairs, fs_weight: np.ndarray) -> np.ndarray:
+    """The weights the models give (before reviewed pairs): the ML matcher's where it
+    decides (``scored`` then carries similarities), else the Fellegi-Sunter ones."""
+    if d.ml_model is None:
+        return fs_weight
+    labels = [c.label for c in d.weights.comparisons]
+    # shift the ML odds so that its threshold falls where the Fellegi-Sunter one does
+    shift = logit2(d.threshold) - logit2(d.ml_threshold)
+    return ml_weights(d.ml_model, scored, fs_weight, labels, d.ml_band, shift, d.chunk_size)
 
 
 def duplicate_test(
@@ -228,6 +234,7 @@ __all__ = [
     "duplicate_shifts",
     "duplicate_test",
     "fs_links",
+    "model_weights",
     "resolve",
     "tested_duplicates",
     "train_ml",

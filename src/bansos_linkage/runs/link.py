@@ -160,8 +160,9 @@ def link_files(
     (:class:`~bansos_linkage.engines.Engine`, e.g.
     :class:`~bansos_linkage.engines.dask.DaskEngine`) instead of in this process; the
     links are the same. The summary records its ``name`` as ``engine`` (``"local"``
-    without one). The Dask engine does not train the ML matcher: ``labels``, or a
-    ``model`` that holds one, is refused (:class:`~bansos_linkage.errors.UsageError`).
+    without one). The Dask engine does not train the ML matcher: ``labels`` are refused
+    (:class:`~bansos_linkage.errors.UsageError`); a ``model`` that holds one (trained
+    in process) it applies, as an engine with ``runs_ml_matcher`` does.
     ``partitioned_output``: also write the links as a partitioned Parquet dataset,
     ``links/province=XX/part-0.parquet`` (by the left record's province code; the
     columns of ``links.csv``), listed in the manifest like every other file.
@@ -171,7 +172,7 @@ def link_files(
     if engine is not None and labels is not None:
         raise UsageError(
             f"the {_engine_name(engine)} engine does not train the ML matcher on reviewed "
-            "pairs; link with the local engine to use labels",
+            "pairs; train it with the local engine and apply that run's model.json here",
             option="labels",
         )
     job = partial(
@@ -201,8 +202,10 @@ def _engine_name(engine: Engine | None) -> str:
 
 
 def _check_engine_runs(engine: Engine | None, linker: Linker, model: str | Path | None) -> None:
-    """Refuse a model holding an ML matcher on an engine, which runs only Fellegi-Sunter."""
-    if engine is not None and linker.ml_model_ is not None:
+    """Refuse a model holding an ML matcher on an engine that does not run one
+    (``runs_ml_matcher``: the Dask engine does)."""
+    runs_ml = getattr(engine, "runs_ml_matcher", False)
+    if engine is not None and linker.ml_model_ is not None and not runs_ml:
         from bansos_linkage.errors import UsageError
 
         raise UsageError(
