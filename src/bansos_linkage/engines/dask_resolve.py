@@ -428,20 +428,36 @@ def settle(
 Rivals = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-def index_rivals(rivals: Rivals, links: LinkSet) -> Rivals:
+@dataclass(frozen=True)
+class IndexedRivals:
+    """Rivals between two linked records, indexed once for the error estimate's rounds:
+    each side's records as ranks among the linked records of that side, the distinct
+    ranks and each rival's place among them (sorting once, not every round)."""
+
+    left: np.ndarray
+    right: np.ndarray
+    odds: np.ndarray
+    distinct: tuple[np.ndarray, np.ndarray]
+    at: tuple[np.ndarray, np.ndarray]
+
+
+def index_rivals(rivals: Rivals, links: LinkSet) -> IndexedRivals:
     """The rivals' records as ranks among the linked records of their side."""
     left, right, odds = rivals
-    return np.searchsorted(links.left, left), np.searchsorted(links.right, right), odds
+    ranks = np.searchsorted(links.left, left), np.searchsorted(links.right, right)
+    (dl, al), (dr, ar) = (np.unique(r, return_inverse=True) for r in ranks)
+    return IndexedRivals(ranks[0], ranks[1], odds, (dl, dr), (al, ar))
 
 
-def rival_sums(rivals: Rivals, held: tuple[np.ndarray, np.ndarray]) -> tuple[Any, Any]:
+def rival_sums(rivals: IndexedRivals, held: tuple[np.ndarray, np.ndarray]) -> tuple[Any, Any]:
     """One round of the error estimate here: each rival's free odds (as far as its
     other record is not held by a link) summed per linked record (ranks, sums)."""
-    left, right, odds = rivals
     held_left, held_right = held
-    free_right = odds * (1.0 - held_right[right])
-    free_left = odds * (1.0 - held_left[left])
-    return _sums(left, free_right), _sums(right, free_left)
+    free_right = rivals.odds * (1.0 - held_right[rivals.right])
+    free_left = rivals.odds * (1.0 - held_left[rivals.left])
+    (dl, dr), (al, ar) = rivals.distinct, rivals.at
+    left = dl, np.bincount(al, weights=free_right, minlength=len(dl))
+    return left, (dr, np.bincount(ar, weights=free_left, minlength=len(dr)))
 
 
 # --- in the driver, on compact arrays ------------------------------------------------
@@ -539,6 +555,7 @@ __all__ = [
     "POS",
     "LinkSet",
     "Resolver",
+    "IndexedRivals",
     "Rivals",
     "RoundSums",
     "combine_best",
