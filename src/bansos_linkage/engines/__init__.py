@@ -12,7 +12,9 @@ An engine is any object with the methods of :class:`Engine` (a
 engine that also has the methods of :class:`ReadsFiles` reads and standardises the
 input files itself (on its workers), and links the registers it holds
 (:class:`HeldRegister`). An engine with the method of :class:`ScoresRegisters` runs
-eligibility scoring (:func:`~bansos_linkage.runs.score.score_files` takes it too).
+eligibility scoring (:func:`~bansos_linkage.runs.score.score_files` takes it too). A
+run gives an engine a model holding an ML matcher only when the engine says it applies
+one (``runs_ml_matcher = True``, as the Dask engine does).
 
 ``DaskEngine`` is imported lazily: importing this package does not import Dask.
 """
