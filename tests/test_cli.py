@@ -543,6 +543,41 @@ def test_score_on_a_local_dask_cluster_writes_the_local_files(tmp_path, capsys):
     assert not (tmp_path / "no").exists()
 
 
+def test_score_reads_partitioned_datasets_and_names_the_file_of_a_problem(tmp_path):
+    import pandas as pd
+
+    from bansos_linkage.synthetic import generate, scenario
+
+    data = generate(scenario("default", households=300, seed=9))
+    members = data.persons[data.persons["present_now"]].astype("string").reset_index(drop=True)
+    members.loc[len(members) - 2, "birth_date"] = "31-02-1980"  # in the second file
+    households = data.households.astype("string")
+    survey = data.survey.astype("string")
+    for name, table in (("households", households), ("members", members), ("survey", survey)):
+        table.to_parquet(tmp_path / f"{name}.parquet", index=False)
+        (tmp_path / name).mkdir()
+        half = len(table) // 2
+        table.iloc[:half].to_parquet(tmp_path / name / "part-0.parquet", index=False)
+        table.iloc[half:].to_parquet(tmp_path / name / "part-1.parquet", index=False)
+    ref = ["--reference-date", "2025-01-01"]
+    for kind, suffix in (("files", ".parquet"), ("folders", "")):
+        args = ["score", *(str(tmp_path / f"{n}{suffix}") for n in ("households", "members"))]
+        args += ["--train", str(tmp_path / f"survey{suffix}"), "--out", str(tmp_path / kind)]
+        assert main([*args, *ref]) == EXIT_OK
+    for name in ("households.csv", "persons.csv", "summary.csv"):
+        assert (tmp_path / "folders" / name).read_bytes() == (
+            tmp_path / "files" / name
+        ).read_bytes()
+    problems = {
+        kind: pd.read_csv(tmp_path / kind / "problems.csv").set_index("problem")
+        for kind in ("files", "folders")
+    }
+    one, parts = problems["files"].loc["date_invalid"], problems["folders"].loc["date_invalid"]
+    assert one["file"] == str(tmp_path / "members.parquet") and one["row"] == len(members)
+    assert parts["file"] == str(tmp_path / "members" / "part-1.parquet")
+    assert parts["row"] == len(members) - len(members) // 2  # the header is row 1 in each
+
+
 def test_score_regional_pmt_desil_within_regions_and_criteria_threshold(tmp_path):
     import pandas as pd
 

@@ -7,11 +7,10 @@ import argparse
 import datetime as dt
 import functools
 from pathlib import Path
-from typing import Any
 
 from bansos_linkage.cli.console import EXIT_OK, progress_bar
 from bansos_linkage.cli.engine import add_engine_options, check_engine, engine_of
-from bansos_linkage.cli.options import probability, same_file
+from bansos_linkage.cli.options import folders_allowed, probability, same_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -93,25 +92,13 @@ def _check_link(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
             "train the ML matcher: train it without --engine dask, then apply that run's "
             "model.json with --model)"
         )
-    args.inputs = _folders_allowed(args, ("left", "right"))
+    args.inputs = folders_allowed(args, ("left", "right"))
 
 
 def _check_link_new(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """NEW may be a folder (a partitioned dataset); the engine's options as for 'link'."""
     check_engine(parser, args)
-    args.inputs = _folders_allowed(args, ("new",))
-
-
-def _folders_allowed(args: argparse.Namespace, dests: tuple[str, ...]) -> dict[str, Any]:
-    """The command's input checks with a folder (a partitioned Parquet dataset) allowed
-    for ``dests``: checked as a folder when it is one (a new dict: the parser's default
-    is shared)."""
-    inputs = dict(args.inputs)
-    for dest in dests:
-        path = getattr(args, dest)
-        if path is not None and Path(path).is_dir():
-            inputs[dest] = (inputs[dest][0], "folder")
-    return inputs
+    args.inputs = folders_allowed(args, ("new",))
 
 
 def _add_run_dates_and_keys(p: argparse.ArgumentParser, date_default: str, side: str) -> None:

@@ -24,6 +24,7 @@ import argparse
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bansos_linkage.errors import InputError, UsageError
 
@@ -64,6 +65,18 @@ def int_range(low: int, high: int | None) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def folders_allowed(args: argparse.Namespace, dests: tuple[str, ...]) -> dict[str, Any]:
+    """The command's input checks with a folder (a partitioned Parquet dataset) allowed
+    for ``dests``: checked as a folder when it is one (a new dict: the parser's default
+    is shared)."""
+    inputs = dict(args.inputs)
+    for dest in dests:
+        path = getattr(args, dest)
+        if path is not None and Path(path).is_dir():
+            inputs[dest] = (inputs[dest][0], "folder")
+    return inputs
 
 
 def same_file(a: Path, b: Path) -> bool:
@@ -130,6 +143,7 @@ __all__ = [
     "check_input",
     "check_output",
     "check_paths",
+    "folders_allowed",
     "int_range",
     "probability",
     "same_file",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bansos_linkage.cli.console import EXIT_OK, progress_bar
 from bansos_linkage.cli.engine import add_engine_options, check_engine, engine_of
-from bansos_linkage.cli.options import int_range
+from bansos_linkage.cli.options import folders_allowed, int_range
 
 N_CRITERIA = 14  # BPS's criteria of a poor household (eligibility.criteria)
 
@@ -99,10 +99,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _check_score(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """--pmt-by only with --train; the Dask options go with --engine dask."""
+    """--pmt-by only with --train; the Dask options go with --engine dask; HOUSEHOLDS,
+    MEMBERS and --train may be folders (partitioned Parquet datasets)."""
     if args.pmt_by and not args.train:
         parser.error("argument --pmt-by: needs --train (a saved PMT keeps its own regions)")
     check_engine(parser, args)
+    args.inputs = folders_allowed(args, ("households", "members", "train"))
 
 
 def _cutoff_list(text: str) -> dict:

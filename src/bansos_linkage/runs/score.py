@@ -49,7 +49,7 @@ from bansos_linkage.eligibility.score import (
 )
 from bansos_linkage.engines import ScoresRegisters
 from bansos_linkage.errors import InputError, UsageError
-from bansos_linkage.io import read_table, restore_formulas, write_table
+from bansos_linkage.io import ATTR_PARTS, locate_rows, read_table, restore_formulas, write_table
 from bansos_linkage.progress import Progress
 from bansos_linkage.runs.folders import atomic_folder
 
@@ -113,13 +113,11 @@ def score_files(
         raise UsageError("needs train (a saved PMT keeps its own regions)", option="pmt_by")
     today = reference_date or dt.date.today()
     programmes = load_programmes(rules)  # a bad rule file stops before any work
+    tables = read_table(households), read_table(members) if members else None
     register, people, problems = prepare_register(
-        read_table(households),
-        read_table(members) if members else None,
-        today,
-        households_file=str(households),
-        members_file=str(members),
+        *tables, today, households_file=str(households), members_file=str(members)
     )
+    problems = located(problems, {str(households): tables[0], str(members): tables[1]})
     if not train and not pmt_model and "desil" not in register:
         raise InputError(
             "no desil column; add one, or give --train (a survey to fit a PMT on) or --pmt-model",
@@ -154,6 +152,22 @@ def score_files(
     return ScoreRun(scored, problems, today, pmt_households, accuracy, transitions)
 
 
+def located(problems: pd.DataFrame, read: Mapping[str, pd.DataFrame | None]) -> pd.DataFrame:
+    """Problems of a table read from a folder (a partitioned dataset) named by the file
+    of the folder they are in and their row there (the header row 1, as in one file)."""
+    out = problems.copy()
+    for name, table in read.items():
+        parts = None if table is None else table.attrs.get(ATTR_PARTS)
+        mine = (out["file"] == name).to_numpy()
+        if parts is None or not mine.any():
+            continue
+        files, rows = locate_rows(parts, out.loc[mine, "row"].to_numpy(dtype=np.int64) - 1)
+        out["file"] = out["file"].astype(object)
+        out.loc[mine, "file"] = files
+        out.loc[mine, "row"] = rows + 1
+    return out
+
+
 def _write_scores(scored: ScoredRegister, problems: pd.DataFrame, folder: Path) -> None:
     write_table(scored.households, folder / "households.csv", for_people=True)
     if not scored.persons.empty:
@@ -173,9 +187,9 @@ def _train_pmt(
     """Fit the PMT on the survey and save it with its accuracy beside ``path``; returns
     it, ``problems`` with the survey's own (cells that could not be read, rows
     rejected or left out of the fit) added, the households fitted on and the accuracy."""
-    survey, _, found = prepare_register(
-        read_table(survey_file), None, today, households_file=str(survey_file)
-    )
+    table = read_table(survey_file)
+    survey, _, found = prepare_register(table, None, today, households_file=str(survey_file))
+    found = located(found, {str(survey_file): table})
     if "per_capita_expenditure" not in survey:
         raise InputError("the survey needs a per_capita_expenditure column", file=survey_file)
     # log needs a positive amount: a row without one is left out of the fit (rejected);
