@@ -84,6 +84,8 @@ def score_on_cluster(
 
     if desil_by is not None and desil_by not in households.columns:
         raise InputError(f"no column {desil_by!r} to rank within (desil_by)")
+    if pmt is None and survey is None:  # refused before any work
+        require_desil(households.columns)
     hh_pieces, n_households = _pieces(client, households)
     m_pieces, _ = _pieces(client, members)
     threads = sum(client.nthreads().values())
@@ -98,8 +100,6 @@ def score_on_cluster(
     step(1, "household make-up")
     if pmt is not None:
         hh_parts = _ranked(client, hh_parts, desil_by)
-    else:
-        require_desil(households.columns)
     step(2, "PMT and desil")
     rules = client.scatter(programmes, broadcast=True)
     done = client.gather(
