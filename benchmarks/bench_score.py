@@ -28,6 +28,7 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -65,13 +66,8 @@ def population(households: int, seed: int) -> Path:
     return folder
 
 
-def run_once(folder: Path, engine: str = "local") -> None:
-    """The timed part (in a fresh process): read, score, write the summary."""
-    if engine == "dask":
-        return run_on_dask(folder)
-    from bansos_linkage.eligibility.rules import load_programmes
-    from bansos_linkage.eligibility.score import score_register
-
+def laps() -> tuple[dict[str, float], Callable[[int, int, str], None]]:
+    """Seconds per stage, and the progress callback that records them."""
     stages: dict[str, float] = {}
     clock = [time.perf_counter()]
 
@@ -80,6 +76,17 @@ def run_once(folder: Path, engine: str = "local") -> None:
         stages[stage] = round(now - clock[0], 2)
         clock[0] = now
 
+    return stages, lap
+
+
+def run_once(folder: Path, engine: str = "local") -> None:
+    """The timed part (in a fresh process): read, score, write the summary."""
+    if engine == "dask":
+        return run_on_dask(folder)
+    from bansos_linkage.eligibility.rules import load_programmes
+    from bansos_linkage.eligibility.score import score_register
+
+    stages, lap = laps()
     households = pd.read_parquet(folder / "households.parquet")
     truth = households[["household_id", "per_capita_expenditure"]]
     households = households.drop(columns=["per_capita_expenditure", "size"])
@@ -104,14 +111,7 @@ def run_on_dask(folder: Path) -> None:
     from bansos_linkage.eligibility.rules import load_programmes
     from bansos_linkage.engines.dask import DaskEngine
 
-    stages: dict[str, float] = {}
-    clock = [time.perf_counter()]
-
-    def lap(done: int, total: int, stage: str) -> None:
-        now = time.perf_counter()
-        stages[stage] = round(now - clock[0], 2)
-        clock[0] = now
-
+    stages, lap = laps()
     cluster = LocalCluster(
         n_workers=2, threads_per_worker=1, memory_limit="8GB", dashboard_address=None
     )

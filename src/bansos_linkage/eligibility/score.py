@@ -218,17 +218,16 @@ def assumptions(fields: pd.DataFrame, programmes: list[Programme]) -> list[str]:
 def assumed_counts(fields: pd.DataFrame) -> dict[str, int]:
     """How many members' answers scoring assumed, by kind (summed over partitions)."""
     assumed = fields["school_assumed"] if "school_assumed" in fields else pd.Series([], dtype=str)
-    estimated = fields.get("pregnancy_estimated")
+    estimated: Any = fields.get("pregnancy_estimated", [])  # a column, or none
     return {
         "attendance": int((assumed == "attendance").sum()),
         "level": int((assumed == "level").sum()),
-        "pregnancy": -1 if estimated is None else int(estimated.sum()),
+        "pregnancy": int(np.sum(estimated)),
     }
 
 
 def assumption_notes(counts: dict[str, int], programmes: list[Programme]) -> list[str]:
-    """The notes of :func:`assumptions` from :func:`assumed_counts` (``pregnancy`` -1:
-    the register has no pregnancy estimate)."""
+    """The notes of :func:`assumptions` from :func:`assumed_counts`."""
     from bansos_linkage.eligibility.rules import _uses_school
 
     notes = []

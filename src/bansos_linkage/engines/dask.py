@@ -41,7 +41,7 @@ from __future__ import annotations
 import datetime as dt
 import operator
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
@@ -50,7 +50,6 @@ import numpy as np
 import pandas as pd
 from dask.distributed import Client, Future, wait
 
-from bansos_linkage.eligibility.pmt import ProxyMeansTest
 from bansos_linkage.eligibility.rules import Programme
 from bansos_linkage.eligibility.score import ScoredRegister
 from bansos_linkage.engines.dask_files import (
@@ -684,30 +683,15 @@ class DaskEngine:
         members: Any,
         programmes: list[Programme],
         reference_date: dt.date,
-        survey: pd.DataFrame | None = None,
-        pmt: ProxyMeansTest | None = None,
-        region: str = "province_code",
-        progress: Callable[[int, int, str], None] | None = None,
-        desil_by: str | None = None,
-        criteria_threshold: int = 9,
+        **options: Any,
     ) -> ScoredRegister:
         """Eligibility scoring on the cluster: what
-        :func:`~bansos_linkage.eligibility.score.score_register` gives, from pandas or
-        dask DataFrames, over partitions of whole households
-        (:mod:`~bansos_linkage.engines.dask_score`)."""
-        return score_on_cluster(
-            self._get_client(),
-            households,
-            members,
-            programmes,
-            reference_date,
-            survey=survey,
-            pmt=pmt,
-            region=region,
-            progress=progress,
-            desil_by=desil_by,
-            criteria_threshold=criteria_threshold,
-        )
+        :func:`~bansos_linkage.eligibility.score.score_register` gives (``options`` as
+        there: ``survey``, ``pmt``, ``region``, ``progress``, ``desil_by``,
+        ``criteria_threshold``), from pandas or dask DataFrames, over partitions of
+        whole households (:func:`~bansos_linkage.engines.dask_score.score_on_cluster`)."""
+        client = self._get_client()
+        return score_on_cluster(client, households, members, programmes, reference_date, **options)
 
     # -- stages --
 

@@ -110,8 +110,6 @@ def score_on_cluster(
     )
     step(3 + len(programmes), "programmes")
     counts = {k: sum(d["counts"][k] for d in done) for k in done[0]["counts"]}
-    if any(d["counts"]["pregnancy"] < 0 for d in done):
-        counts["pregnancy"] = -1
     summary = merge_summaries([d["summary"] for d in done], programmes)
     summary.attrs["notes"] = assumption_notes(counts, programmes)
     hh = _in_order([d["households"] for d in done])
