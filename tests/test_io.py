@@ -214,6 +214,33 @@ def test_csv_writer_quotes_only_what_needs_it_and_round_trips(tmp_path, value):
         assert '"' not in text
 
 
+@pytest.mark.parametrize("late", ["SITI, AMINAH", "baris\rkedua", "plain"], ids=repr)
+def test_csv_written_a_slice_at_a_time_is_the_whole_table_written_at_once(
+    tmp_path, monkeypatch, late
+):
+    """The arrow writer formats a few rows at a time (memory), choosing the quoting for
+    the whole table: a value needing quotes in the last slice only quotes the first
+    too, a slice whose text column is all empty writes as the whole does."""
+    import bansos_linkage.io as bio
+
+    n = 10
+    df = pd.DataFrame(
+        {
+            "left_id": pd.array([f"{i:03d}" for i in range(n)], dtype="string"),
+            "duplicate_of": [None, None, None, "007", None, None, None, None, None, None],
+            "note": pd.array(["x"] * (n - 1) + [late], dtype="string"),
+            "match_probability": [0.5 / (i + 1) for i in range(n)],
+        }
+    )
+    whole = write_table(df, tmp_path / "whole.csv").read_bytes()
+    monkeypatch.setattr(bio, "CSV_SLICE_ROWS", 3)
+    sliced = write_table(df, tmp_path / "sliced.csv").read_bytes()
+    assert sliced == whole
+    back = read_table(tmp_path / "sliced.csv")
+    assert back["note"].tolist() == ["x"] * (n - 1) + [late]
+    assert (late == "plain") == (b'"x"' not in sliced)  # quoted throughout, or nowhere
+
+
 # Cell text a register export may hold: separators, quotes, line breaks of every kind,
 # unicode, leading zeros, the words spreadsheets read as missing, and nothing at all.
 _TRICKY_TEXT = st.one_of(

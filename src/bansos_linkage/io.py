@@ -251,7 +251,7 @@ def defuse_formulas(df: pd.DataFrame) -> pd.DataFrame:
     run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR first: CSV injection through
     an id or a name); numbers are left as they are. :func:`restore_formulas` undoes it.
     """
-    out = df.copy()
+    out = df.copy(deep=False)  # the columns changed are replaced, not written into
     for col in out.columns:
         values = out[col]
         if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
@@ -320,34 +320,45 @@ def _write_csv_arrow(df: pd.DataFrame, path: Path, sep: str) -> bool:
     if not plain or not df.columns.map(lambda c: isinstance(c, str)).all():
         return False
     try:
-        # one chunk per column: pyarrow's CSV writer (26.0) writes garbage memory for a
-        # string column whose first chunk is empty, as pd.concat of an empty table makes
-        table = pa.Table.from_pandas(df, preserve_index=False).combine_chunks()
+        table = pa.Table.from_pandas(df, preserve_index=False)
         if _has_blank_line(table):
             return False
-        body = _arrow_csv_body(table, sep)
+        header = sep.join(_quoted(str(name), sep) for name in df.columns) + "\n"
+        _arrow_csv(table, path, header.encode("utf-8"), sep)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        path.unlink(missing_ok=True)
         return False
-    header = sep.join(_quoted(str(name), sep) for name in df.columns) + "\n"
-    path.write_bytes(header.encode("utf-8") + body)
     return True
 
 
-def _arrow_csv_body(table: pa.Table, sep: str) -> bytes:
-    """The rows as CSV bytes: unquoted when no value needs quotes; otherwise every text
-    value quoted. pyarrow's unquoted style refuses a delimiter, quote or line feed but
-    lets a bare carriage return through, which would split the row on reading."""
+#: Rows the arrow CSV writer formats at a time: the file is written as it is formatted,
+#: never held whole in memory (hundreds of MB for a national run's links).
+CSV_SLICE_ROWS = 200_000
+
+
+def _arrow_csv(table: pa.Table, path: Path, header: bytes, sep: str) -> None:
+    """The header and rows to ``path``: unquoted when no value needs quotes; otherwise
+    every text value quoted (the style chosen for the whole table, so a slice at a time
+    writes what the whole would). pyarrow's unquoted style refuses a delimiter, quote or
+    line feed but lets a bare carriage return through, which would split the row on
+    reading."""
     style = "needed" if _has_carriage_return(table) else "none"
     for attempt in (style, "needed"):
-        sink = _io.BytesIO()
         options = pa_csv.WriteOptions(include_header=False, delimiter=sep, quoting_style=attempt)
         try:
-            pa_csv.write_csv(table, sink, options)
+            with path.open("wb") as sink:
+                sink.write(header)
+                for start in range(0, table.num_rows, CSV_SLICE_ROWS):
+                    # one chunk per column: pyarrow's CSV writer (26.0) writes garbage
+                    # memory for a string column whose first chunk is empty, as pd.concat
+                    # of an empty table makes
+                    rows = table.slice(start, CSV_SLICE_ROWS).combine_chunks()
+                    pa_csv.write_csv(rows, sink, options)
         except pa.ArrowInvalid:
             if attempt == "needed":
                 raise
             continue
-        return sink.getvalue()
+        return
     raise AssertionError("unreachable")  # pragma: no cover
 
 
