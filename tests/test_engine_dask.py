@@ -391,3 +391,63 @@ def test_link_new_on_the_dask_engine_gives_the_local_links(exports, client, tmp_
     assert remote.result.summary["linked_left"] > 0
     for name in ("links.csv", "unlinked_left.csv", "household_links.csv"):
         _same_table(read_table(tmp_path / "local" / name), read_table(tmp_path / "dask" / name))
+
+
+def test_value_counts_stay_on_the_workers_and_give_the_whole_registers(client, monkeypatch):
+    """Exact agreement and term frequencies from values counted in hash buckets: those
+    of the whole registers, while the driver receives numbers only, never a value."""
+    from bansos_linkage.engines.dask_resolve import POS, freq_column
+    from bansos_linkage.engines.dask_values import count_values, record_values
+    from bansos_linkage.linkage.training import exact_agreement
+
+    rng = np.random.default_rng(3)
+    names = np.array(["ANI", "BUDI", "CICI", "DEDI", "EKA", None], dtype=object)
+    sides = {}
+    for side, n in (("left", 400), ("right", 700)):
+        frame = pd.DataFrame(
+            {
+                POS: np.arange(n),
+                "name": pd.array(rng.choice(names, n, p=[0.4, 0.2, 0.2, 0.1, 0.05, 0.05])),
+                "nik": pd.array([f"{v:04d}" for v in rng.integers(0, 300, n)], dtype="string"),
+            }
+        )
+        if side == "right":
+            frame["empty"] = pd.array([None] * n, dtype="string")  # present, never a value
+        sides[side] = frame
+    parts = {s: np.array_split(np.arange(len(f)), 3) for s, f in sides.items()}
+    frames = {s: [client.scatter(sides[s].iloc[rows]) for rows in parts[s]] for s in sides}
+    columns = ["name", "nik", "empty"]
+    values = {
+        s: [
+            client.submit(record_values, f.iloc[rows], f.iloc[rows][POS].to_numpy(), columns)
+            for rows in parts[s]
+        ]
+        for s, f in sides.items()
+    }
+    gathered: list[object] = []
+    gather = type(client).gather
+
+    def watched(self, futures, *args, **kwargs):
+        out = gather(self, futures, *args, **kwargs)
+        gathered.append(out)
+        return out
+
+    monkeypatch.setattr(type(client), "gather", watched)
+    stats = count_values(client, values, frames, {"name": "name", "empty": "empty"}, buckets=4)
+    monkeypatch.undo()
+    # numbers only came back: no value, no value counts
+    numbers = [v for g in gathered for bucket in g for s in bucket.values() for v in s]
+    assert numbers and all(isinstance(v, float | int | bool) for v in numbers)
+    left, right = sides["left"], sides["right"]
+    for column in ("name", "nik"):
+        expected = exact_agreement(left[column], right[column])
+        assert stats.agreement[column] == pytest.approx(expected, rel=1e-12)
+    assert "empty" not in stats.agreement  # the left register has no such column
+    assert stats.tf_labels == {"left": ("name",), "right": ("name", "empty")}
+    for side, frame in sides.items():
+        got = pd.concat(client.gather(stats.frames[side])).sort_values(POS)
+        share = frame["name"].value_counts(normalize=True)
+        expected = frame["name"].map(share).to_numpy(dtype=float)
+        np.testing.assert_allclose(got[freq_column("name")].to_numpy(), expected, rtol=1e-12)
+        assert np.isnan(got[freq_column("name")].to_numpy()[frame["name"].isna().to_numpy()]).all()
+    assert np.isnan(pd.concat(client.gather(stats.frames["right"]))[freq_column("empty")]).all()

@@ -23,7 +23,8 @@ The same stage functions as the in-process Linker, run on partitions; the same l
   as :meth:`Linker.score_pairs` does for pairs of ids.
 - **Fitting.** u from the same random pairs as in-process (drawn by global
   positions with the Linker's seed, compared in their left record's partition) and
-  from value counts summed over partitions (exact agreement, term frequencies); each
+  from value counts in hash buckets on the workers (exact agreement, and each
+  record's term frequencies: :mod:`~bansos_linkage.engines.dask_values`); each
   partition reduces its pairs to :func:`~bansos_linkage.linkage.training.pattern_counts`,
   the driver sums them and runs :func:`~bansos_linkage.linkage.training.fit_model`
   once: the in-process model.
@@ -67,7 +68,7 @@ from bansos_linkage.engines.dask_resolve import (
     component_groups,
     decoded,
     edges,
-    frequencies_of,
+    freq_column,
     index_rivals,
     link_error,
     ml_fs,
@@ -81,6 +82,7 @@ from bansos_linkage.engines.dask_resolve import (
     weighted,
 )
 from bansos_linkage.engines.dask_score import score_on_cluster
+from bansos_linkage.engines.dask_values import ValueStats, count_values, record_values
 from bansos_linkage.linkage import preparation as prep
 from bansos_linkage.linkage import training
 from bansos_linkage.linkage.blocking import (
@@ -150,6 +152,14 @@ class _Spec:
     ) -> Any:
         return compare_chunk(left, right, a, b, self.comparisons, similarities)
 
+    def tf_columns(self) -> dict[str, str]:
+        """The column of each term-frequency comparison, by label."""
+        return {
+            c.label: getattr(c, "column")  # noqa: B009  (a term-frequency comparison has one)
+            for c in self.comparisons
+            if c.label in self.term_frequency and isinstance(getattr(c, "column", None), str)
+        }
+
     def count_columns(self) -> dict[str, str]:
         """Columns whose values are counted: exact columns (u of exact agreement) and
         term-frequency columns, by column."""
@@ -167,23 +177,20 @@ class _Spec:
 # --- worker tasks: plain functions of the data they are given -----------------------
 
 
-def _side_keys(frame: pd.DataFrame, spec: _Spec) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+def _side_keys(frame: pd.DataFrame, spec: _Spec) -> tuple[pd.DataFrame, Any]:
     """One side of one partition prepared alone: its blocking keys (with global
-    positions) and the value counts of the counted columns."""
+    positions) and its records' values of the counted columns
+    (:func:`~bansos_linkage.engines.dask_values.record_values`)."""
     if not len(frame):  # a region of the other register only
         columns = [POS, *dict.fromkeys(rule_keys(spec.rules))]
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}), {}
     prepared, _ = spec.prepare(frame, frame.iloc[:0])
-    keys = pd.DataFrame({POS: frame[POS].to_numpy()})
+    positions = frame[POS].to_numpy()
+    keys = pd.DataFrame({POS: positions})
     for column in dict.fromkeys(rule_keys(spec.rules)):
         if column in prepared:
             keys[column] = decoded(prepared[column]).to_numpy()
-    counts = {
-        column: decoded(prepared[column]).value_counts(dropna=True)
-        for column in spec.count_columns()
-        if column in prepared
-    }
-    return keys, counts
+    return keys, record_values(prepared, positions, list(spec.count_columns()))
 
 
 def _usable(keys: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
@@ -388,16 +395,17 @@ def _compare(
     pairs: np.ndarray,
     random: np.ndarray,
     spec: _Spec,
-    tf_counts: dict[str, tuple[pd.Series, int]],
+    tf_labels: tuple[str, ...],
 ) -> dict[str, Any]:
     """One partition's pairs (and random pairs) compared: their levels, and the
-    frequency of the right record's value for each term-frequency comparison."""
+    frequency of the right record's value (in the whole register, carried by the
+    records) for each term-frequency comparison of ``tf_labels``."""
     n = len(spec.comparisons)
     out: dict[str, Any] = {
         "pairs": pairs,
         "levels": np.zeros((0, n), dtype=np.int8),
         "random_levels": np.zeros((0, n), dtype=np.int8),
-        "freqs": {label: np.zeros(0) for label in tf_counts},
+        "freqs": {label: np.zeros(0) for label in tf_labels},
     }
     if spec.similarities:
         out["similarities"] = np.zeros((0, n), dtype=np.float32)
@@ -418,11 +426,8 @@ def _compare(
             if sims:
                 out["similarities"] = similarities
     b = np.searchsorted(rpos, pairs[:, 1])
-    for comp in spec.comparisons:
-        if comp.label in tf_counts:
-            counts, present = tf_counts[comp.label]
-            column = getattr(comp, "column")  # noqa: B009  (a term-frequency comparison has one)
-            out["freqs"][comp.label] = frequencies_of(rp[column], counts, present)[b]
+    for label in tf_labels:
+        out["freqs"][label] = right[freq_column(label)].to_numpy(dtype=float)[b]
     return out
 
 
@@ -474,23 +479,6 @@ def _settle(table: pd.DataFrame | str, links: LinkSet, floor: float | None) -> t
 
 
 # --- the driver ----------------------------------------------------------------------
-
-
-def _agreement(left: pd.Series, right: pd.Series) -> float:
-    """``sum_v p_left(v) * p_right(v)`` from value counts (as
-    :func:`~bansos_linkage.linkage.training.exact_agreement`)."""
-    nl, nr = float(left.sum()), float(right.sum())
-    if not nl or not nr:
-        return 0.0
-    common = left.index.intersection(right.index)
-    return float(((left[common] / nl) * (right[common] / nr)).sum())
-
-
-def _summed(counts: list[dict[str, pd.Series]], column: str) -> pd.Series:
-    series = [c[column] for c in counts if column in c]
-    if not series:
-        return pd.Series(dtype="int64")
-    return pd.concat(series).groupby(level=0, sort=False).sum()
 
 
 def _age_groups(
@@ -777,7 +765,7 @@ class DaskEngine:
             "keys": {
                 s: [client.submit(operator.getitem, k, 0) for k in ks] for s, ks in keys.items()
             },
-            "counts": {
+            "values": {
                 s: [client.submit(operator.getitem, k, 1) for k in ks] for s, ks in keys.items()
             },
             "seed": linker.random_state,
@@ -861,9 +849,12 @@ class DaskEngine:
         n_parts = state["n_parts"]
         start = time.perf_counter()
         pairs = self._block(state)
-        # the value counts: exact agreement (u) and term frequencies, summed
-        counts = {s: client.gather(state["counts"][s]) for s in ("left", "right")}
-        tf_counts = {s: _tf_counts(counts[s], spec) for s in ("left", "right")}
+        # the value counts, on the workers: exact agreement (u), and each record's term
+        # frequencies carried by its partition's records from here on
+        values = count_values(
+            client, state.pop("values"), state["frames"], spec.tf_columns(), self.buckets or n_parts
+        )
+        state["frames"] = values.frames
         # the random pairs of the in-process run (global positions, the Linker's seed)
         random = np.zeros((0, 2), dtype=np.int64)
         if fit:
@@ -879,10 +870,11 @@ class DaskEngine:
                 client.submit(_take, f, pairs[p], mine, pure=False)
                 for f in state["frames"]["right"]
             ]
-            args = (state["frames"]["left"][p], takes, pairs[p], mine, spec, tf_counts["right"])
+            tf = values.tf_labels["right"]
+            args = (state["frames"]["left"][p], takes, pairs[p], mine, spec, tf)
             compared.append(client.submit(_compare, *args, pure=False))
         if fit:
-            self._fit(linker, client, compared, counts, spec, state)
+            self._fit(linker, client, compared, values, spec, state)
         wait(compared)  # the stage's time is its own, fitted or not
         self.timings_["block_compare_fit"] = time.perf_counter() - start
         if not link:
@@ -891,7 +883,7 @@ class DaskEngine:
         start = time.perf_counter()
         registers = (_columns_of(left, []), _columns_of(right, []))  # the ids at least
         state["ages"] = _age_groups(client, left, right)
-        result = self._resolve(linker, client, compared, state, tf_counts, registers, keep_pairs)
+        result = self._resolve(linker, client, compared, state, values, registers, keep_pairs)
         self.timings_["resolve"] = time.perf_counter() - start
         self.timings_["total"] = time.perf_counter() - total
         return result
@@ -901,22 +893,20 @@ class DaskEngine:
         linker: Linker,
         client: Client,
         compared: list[Future],
-        counts: dict[str, list[dict[str, pd.Series]]],
+        values: ValueStats,
         spec: _Spec,
         state: dict[str, Any],
     ) -> None:
-        """u from the random pairs and summed value counts, then EM once on the summed
-        pattern counts: the Linker's fitted attributes."""
+        """u from the random pairs and the value counts' exact agreement, then EM once on
+        the summed pattern counts: the Linker's fitted attributes."""
         comparisons = spec.comparisons
         random_levels = [client.submit(operator.getitem, f, "random_levels") for f in compared]
         levels = np.concatenate(client.gather(random_levels))
         exact = {}
         for k, comp in enumerate(comparisons):
             column = getattr(comp, "exact_column", None)
-            if column is not None and all(any(column in c for c in counts[s]) for s in counts):
-                exact[k] = _agreement(
-                    _summed(counts["left"], column), _summed(counts["right"], column)
-                )
+            if column in values.agreement:
+                exact[k] = values.agreement[column]
         level_names = [c.levels for c in comparisons]
         u = training.u_from_random(levels, [len(n) for n in level_names], exact)
         typical = typical_frequencies(u, comparisons, linker.term_frequency)
@@ -962,7 +952,7 @@ class DaskEngine:
         client: Client,
         compared: list[Future],
         state: dict[str, Any],
-        tf_counts: dict[str, dict[str, tuple[pd.Series, int]]],
+        values: ValueStats,
         registers: tuple[pd.DataFrame, pd.DataFrame],
         keep_pairs: bool | float = False,
     ) -> LinkResult:
@@ -970,7 +960,7 @@ class DaskEngine:
         (:mod:`~bansos_linkage.engines.dask_resolve`); the driver gathers the edges, the
         links and per-record reductions, never the pairs."""
         lap = _Laps(self.timings_, "resolve_")
-        r = _resolver(linker, state["spec"], tf_counts, registers, keep_pairs)
+        r = _resolver(linker, state["spec"], values.tf_labels, registers, keep_pairs)
         resolver = client.scatter(r, broadcast=True)
         paths = self._spill_paths(len(compared))
         typical = linker.tf_typical_
@@ -985,6 +975,7 @@ class DaskEngine:
         groups = component_groups(edge, state["families"], n_groups)
         lap("edges")
         frames, columns = state["frames"], linker.columns_read()
+        columns = [*columns, *(freq_column(k) for k in linker.term_frequency)]
         inputs = self._group_inputs(client, tables, frames, columns, groups)
         if r.decision.duplicate_shift is None:
             # the registers' own priors, from every group's tested pairs, before any
@@ -1113,22 +1104,10 @@ def _links_of(done: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.nd
     return left, right, weight
 
 
-def _tf_counts(counts: list[dict[str, pd.Series]], spec: _Spec) -> dict[str, tuple[pd.Series, int]]:
-    """Per term-frequency comparison (by label), its column's value counts summed over
-    one side's partitions and the values present."""
-    out = {}
-    for comp in spec.comparisons:
-        column = getattr(comp, "column", None)
-        if comp.label in spec.term_frequency and any(column in c for c in counts):
-            summed = _summed(counts, column)  # type: ignore[arg-type]
-            out[comp.label] = (summed, int(summed.sum()))
-    return out
-
-
 def _resolver(
     linker: Linker,
     spec: _Spec,
-    tf_counts: dict[str, dict[str, tuple[pd.Series, int]]],
+    tf_labels: dict[str, tuple[str, ...]],
     registers: tuple[pd.DataFrame, pd.DataFrame],
     keep_pairs: bool | float,
 ) -> Resolver:
@@ -1140,14 +1119,9 @@ def _resolver(
         ids = linker.reviewed_
         a, b = prep.positions(left, ids["left_id"]), prep.positions(right, ids["right_id"])
         reviewed = (a, b, ids["is_match"].to_numpy(dtype=bool))
-    columns = {
-        c.label: getattr(c, "column")  # noqa: B009  (a term-frequency comparison has one)
-        for c in spec.comparisons
-        if c.label in spec.term_frequency and getattr(c, "column", None) is not None
-    }
     floor = None if keep_pairs is False else 0.0 if keep_pairs is True else float(keep_pairs)
     sizes = (len(left), len(right))
-    return Resolver(decision, spec.prepare, columns, tf_counts, reviewed, sizes, floor)
+    return Resolver(decision, spec.prepare, tf_labels, reviewed, sizes, floor)
 
 
 def _result(

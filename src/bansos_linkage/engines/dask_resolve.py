@@ -67,22 +67,12 @@ FAM = "_fam"
 #: weights rounded to a millionth, so no pair it may link is left out.
 EDGE_MARGIN = 1e-3
 
-#: Per term-frequency comparison: its value counts in the register and the values present.
-Counts = dict[str, tuple[pd.Series, int]]
-
 
 def decoded(column: pd.Series) -> pd.Series:
     """A prepared column's values (encoded text decoded to strings)."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         return column.astype("string")
     return column
-
-
-def frequencies_of(column: pd.Series, counts: pd.Series, present: int) -> np.ndarray:
-    """Each record's value frequency in the whole register, from its value counts."""
-    values = decoded(column).to_numpy(dtype=object)
-    found = counts.reindex(pd.Index(values, dtype=object)).to_numpy(dtype=float)
-    return found / max(present, 1)
 
 
 def pairable_families(records: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
@@ -94,7 +84,8 @@ def pairable_families(records: pd.DataFrame, columns: Sequence[str]) -> np.ndarr
     return np.where((codes >= 0) & small, codes, -1)
 
 
-def _freq_column(label: str) -> str:
+def freq_column(label: str) -> str:
+    """The column of a record's value frequency in its whole register, per label."""
     return f"_freq_{label}"
 
 
@@ -104,21 +95,21 @@ class _WholeRegisterWeights(PairWeights):
     records (a group holds only part of each register)."""
 
     def frequencies(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-        columns = {label: _freq_column(label) for label in self.term_frequency}
+        columns = {label: freq_column(label) for label in self.term_frequency}
         return {k: frame[c].to_numpy(dtype=float) for k, c in columns.items() if c in frame}
 
 
 @dataclass(frozen=True)
 class Resolver:
     """What the resolution tasks need of a fitted Linker: its decision, how it prepares
-    records, the term-frequency columns (by label) with their value counts per side,
-    reviewed pairs by position, the registers' sizes and the pairs to keep (``floor``:
-    the links and the pairs at least that probable; None: none)."""
+    records, per side the term-frequency labels whose frequencies its records carry
+    (:func:`freq_column`, from :mod:`~bansos_linkage.engines.dask_values`), reviewed
+    pairs by position, the registers' sizes and the pairs to keep (``floor``: the links
+    and the pairs at least that probable; None: none)."""
 
     decision: Decision
     prepare: Prepare
-    columns: dict[str, str]
-    counts: dict[str, Counts]
+    tf_labels: dict[str, tuple[str, ...]]
     reviewed: tuple[np.ndarray, np.ndarray, np.ndarray] | None
     sizes: tuple[int, int]
     floor: float | None
@@ -246,10 +237,8 @@ def _group_records(raw: pd.DataFrame, prepared: pd.DataFrame, r: Resolver, side:
     """A group's prepared records given the whole register's family codes and value
     frequencies."""
     prepared[FAMILY] = _order_codes(raw[FAM].to_numpy())
-    for label, column in r.columns.items():
-        if column in prepared and label in r.counts[side]:
-            counts, present = r.counts[side][label]
-            prepared[_freq_column(label)] = frequencies_of(prepared[column], counts, present)
+    for label in r.tf_labels[side]:
+        prepared[freq_column(label)] = raw[freq_column(label)].to_numpy(dtype=float)
 
 
 def _in_order(pieces: list[pd.DataFrame]) -> pd.DataFrame:
@@ -563,7 +552,7 @@ __all__ = [
     "decoded",
     "edges",
     "index_rivals",
-    "frequencies_of",
+    "freq_column",
     "link_error",
     "pair_table",
     "pairable_families",
