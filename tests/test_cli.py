@@ -284,7 +284,6 @@ def test_link_rejects_a_bad_threshold_and_a_bad_model(registers, tmp_path, capsy
             ["--engine", "dask", "--scheduler", "tcp://h:8786", "--memory-limit", "4GB"],
             "argument --memory-limit: not allowed with argument --scheduler",
         ),
-        (["--engine", "dask", "--labels", "labels.csv"], "argument --labels: not allowed"),
         (["--engine", "dask", "--memory-limit", "lots"], "expected auto or a size"),
         (["--engine", "dask", "--workers", "0"], "at least 1"),
         (["--engine", "spark"], "invalid choice"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
 
@@ -284,15 +285,12 @@ def test_reviewed_pairs_decide_on_the_cluster_as_in_process(registers, runs, cli
     assert engine.resolution_["groups"] == 3 and len(list(tmp_path.glob("*.parquet"))) > 1
 
 
-def test_an_ml_matcher_trained_in_process_decides_on_the_cluster(client, tmp_path):
-    """Reviewed pairs train the ML matcher in process (a deliberately poor
-    Fellegi-Sunter cut-off, so that it decides); the cluster applies it: the links,
-    unlinked records and kept pairs (with the ML weights) are the in-process ones, and
-    a run folder's model holding it links there too."""
-    from bansos_linkage.engines import DaskEngine
+@pytest.fixture(scope="module")
+def reviewed():
+    """Raw and standardised registers of 1,000 households, and 300 reviewed pairs
+    (decided by the truth) around the unsupervised run's threshold."""
     from bansos_linkage.evaluation import true_links
     from bansos_linkage.review import oracle_decisions, select_for_review, training_pairs
-    from bansos_linkage.runs.link import link_files
 
     data = generate(scenario("default", households=1000, seed=2))
     raw = data.registers["dtks"], data.registers["regsosek"]
@@ -305,6 +303,18 @@ def test_an_ml_matcher_trained_in_process_decides_on_the_cluster(client, tmp_pat
     fields = ["name", "nik", "birth_date"]
     batch = select_for_review(unsupervised.pairs, 300, threshold=0.5, pattern=fields, seed=0)
     labels = training_pairs(oracle_decisions(batch, true_links(*person)))
+    return raw, left, right, labels
+
+
+def test_an_ml_matcher_trained_in_process_decides_on_the_cluster(client, tmp_path, reviewed):
+    """Reviewed pairs train the ML matcher in process (a deliberately poor
+    Fellegi-Sunter cut-off, so that it decides); the cluster applies it: the links,
+    unlinked records and kept pairs (with the ML weights) are the in-process ones, and
+    a run folder's model holding it links there too."""
+    from bansos_linkage.engines import DaskEngine
+    from bansos_linkage.runs.link import link_files
+
+    raw, left, right, labels = reviewed
     linker = Linker(n_jobs=1, threshold=1 - 1e-12)
     assert linker.fit_link(left, right, labels=labels).summary["matcher"] == "ml"
     expected = linker.link(left, right, keep_pairs=0.01)
@@ -360,6 +370,57 @@ def test_link_files_on_the_dask_engine_writes_the_local_run(exports, client, tmp
     links = read_table(local / "links.csv")
     key = ["left_id", "right_id"]
     assert again.result.links[key].astype("string").equals(links[key])
+
+
+def test_the_ml_matcher_trained_on_the_cluster_is_the_in_process_one(client, reviewed):
+    """Reviewed pairs given to the Dask engine: the ML matcher is trained there against
+    the Fellegi-Sunter links resolved on the workers, the reviewed pairs compared in
+    their partitions: the same choice (why and on what errors), the same matcher, the
+    same links as in process; with ``link`` on a fitted Linker too."""
+    from bansos_linkage.engines import DaskEngine
+
+    _, left, right, labels = reviewed
+    local = Linker(n_jobs=1, threshold=1 - 1e-12)
+    expected = local.fit_link(left, right, labels=labels, keep_pairs=0.01)
+    remote = Linker(n_jobs=1, threshold=1 - 1e-12)
+    engine = DaskEngine(client, resolve_groups=2)
+    found = engine.fit_link(remote, left, right, labels=labels, keep_pairs=0.01)
+    assert "train_ml" in engine.timings_
+    assert expected.summary["matcher"] == found.summary["matcher"] == "ml"
+    a, b = local.ml_training_, remote.ml_training_
+    assert a.keys() == b.keys() and a["labelled_pairs"] == b["labelled_pairs"] > 250
+    for key, value in a.items():
+        same = pytest.approx(value, rel=1e-9) if isinstance(value, float) else value
+        assert b[key] == same, key
+    pd.testing.assert_frame_equal(remote.reviewed_, local.reviewed_)
+    for name in ("links", "unlinked_left", "unlinked_right"):
+        _same_table(getattr(found, name), getattr(expected, name))
+    # a fitted Linker's matcher trained anew on the cluster before it links
+    again = Linker(n_jobs=1, threshold=1 - 1e-12)
+    engine.fit(again, left, right)
+    linked = engine.link(again, left, right, labels=labels)
+    assert again.ml_training_["decides"] == "ml"
+    _same_table(linked.links, expected.links)
+
+
+def test_link_files_with_labels_on_the_dask_engine_writes_the_local_run(client, reviewed, tmp_path):
+    """``link --labels --engine dask``: the run trains the ML matcher on the cluster and
+    writes the links, summary and model that the local run does."""
+    from bansos_linkage import read_table
+    from bansos_linkage.engines import DaskEngine
+    from bansos_linkage.runs.link import link_files
+
+    raw, _, _, labels = reviewed
+    args = (*raw, "dtks", "regsosek")
+    options = {"reference_date": REFERENCE_DATE, "labels": labels, "threshold": 1 - 1e-12}
+    link_files(*args, tmp_path / "local", **options)
+    run = link_files(*args, tmp_path / "dask", engine=DaskEngine(client), **options)
+    assert run.result.summary["engine"] == "dask"
+    a, b = (json.loads((tmp_path / s / "summary.json").read_text()) for s in ("local", "dask"))
+    assert a["matcher"] == b["matcher"] == "ml" and a["ml_training"] == b["ml_training"]
+    _same_table(read_table(tmp_path / "local/links.csv"), read_table(tmp_path / "dask/links.csv"))
+    saved = [Linker.load(tmp_path / s / "model.json") for s in ("local", "dask")]
+    pd.testing.assert_frame_equal(saved[0].reviewed_, saved[1].reviewed_)
 
 
 def _same_table(a: pd.DataFrame, b: pd.DataFrame) -> None:

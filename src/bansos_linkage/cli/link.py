@@ -86,12 +86,6 @@ def _check_link(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
             f"LEFT and RIGHT are the same file ({args.left}); link two different registers"
         )
     check_engine(parser, args)
-    if args.engine == "dask" and args.labels is not None:
-        parser.error(
-            "argument --labels: not allowed with --engine dask (the Dask engine does not "
-            "train the ML matcher: train it without --engine dask, then apply that run's "
-            "model.json with --model)"
-        )
     args.inputs = folders_allowed(args, ("left", "right"))
 
 

@@ -14,7 +14,9 @@ input files itself (on its workers), and links the registers it holds
 (:class:`HeldRegister`). An engine with the method of :class:`ScoresRegisters` runs
 eligibility scoring (:func:`~bansos_linkage.runs.score.score_files` takes it too). A
 run gives an engine a model holding an ML matcher only when the engine says it applies
-one (``runs_ml_matcher = True``, as the Dask engine does).
+one (``runs_ml_matcher = True``), and reviewed pairs only when it says it trains one on
+them (``trains_ml_matcher = True``: its ``fit_link`` and ``link`` then take
+``labels=``); the Dask engine does both.
 
 ``DaskEngine`` is imported lazily: importing this package does not import Dask.
 """

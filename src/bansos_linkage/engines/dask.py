@@ -99,6 +99,7 @@ from bansos_linkage.linkage.fitting import FittedModel
 from bansos_linkage.linkage.frequencies import tf_bits, typical_frequencies
 from bansos_linkage.linkage.linker import Linker
 from bansos_linkage.linkage.linking import fitted_summary
+from bansos_linkage.linkage.ml_matcher import MLMatcher, pair_features
 from bansos_linkage.linkage.outputs import (
     BIRTH_COLUMNS,
     LinkResult,
@@ -112,8 +113,14 @@ from bansos_linkage.linkage.outputs import (
     unlinked_rows,
 )
 from bansos_linkage.linkage.resolve import Links, age_bands, newest_year
-from bansos_linkage.linkage.scoring import ScoredPairs, compare_chunk, compare_in_chunks
+from bansos_linkage.linkage.scoring import (
+    ScoredPairs,
+    compare_chunk,
+    compare_in_chunks,
+    not_among,
+)
 from bansos_linkage.linkage.settings import check_params
+from bansos_linkage.linkage.supervised import label_positions, train_on
 
 __all__ = ["DaskEngine", "Register"]
 
@@ -438,6 +445,28 @@ def _with_bits(part: dict[str, Any], spec: _Spec, typical: dict[str, float]) -> 
     return {**part, "tf": tf}
 
 
+def _labelled(
+    left: pd.DataFrame,
+    takes: list[pd.DataFrame],
+    labelled: np.ndarray,
+    candidates: np.ndarray,
+    spec: _Spec,
+    tf_labels: tuple[str, ...],
+    typical: dict[str, float],
+) -> dict[str, Any]:
+    """One partition's reviewed pairs (rows: label row, left, right positions) compared
+    directly as its candidate pairs are (levels, similarities, term-frequency bits), and
+    which of them are candidate pairs (``candidates``: the partition's)."""
+    n = len(labelled)
+    pairs = np.column_stack([labelled[:, 1], labelled[:, 2], np.zeros(n, np.int64)])
+    random = np.zeros((0, 2), dtype=np.int64)
+    part = _with_bits(_compare(left, takes, pairs, random, spec, tf_labels), spec, typical)
+    width = int(max(candidates[:, 1].max(initial=-1), pairs[:, 1].max(initial=-1))) + 1
+    among = ~not_among(pairs[:, 0], pairs[:, 1], candidates[:, 0], candidates[:, 1], width)
+    keys = ("levels", "similarities", "tf")
+    return {"rows": labelled[:, 0], "candidate": among, **{k: part[k] for k in keys}}
+
+
 def _patterns(part: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The partition's pattern counts and the strongest level of each comparison."""
     rows, bits, counts = training.pattern_counts(part["levels"], part["tf"])
@@ -591,8 +620,11 @@ class DaskEngine:
 
     #: The engine's name in a run's ``summary.json``.
     name = "dask"
-    #: ``link`` applies a Linker's ML matcher (trained in process on reviewed pairs).
+    #: ``link`` applies a Linker's ML matcher.
     runs_ml_matcher = True
+    #: ``fit``, ``fit_link`` and ``link`` train the ML matcher on reviewed pairs
+    #: (``labels``).
+    trains_ml_matcher = True
 
     def __init__(
         self,
@@ -615,10 +647,18 @@ class DaskEngine:
 
     # -- public API --
 
-    def fit(self, linker: Linker, left: Register, right: Register) -> Linker:
-        """Fit ``linker`` as :meth:`Linker.fit` does (without reviewed pairs), the pairs
-        compared on the cluster; returns the fitted Linker."""
-        self._run(linker, left, right, fit=True, link=False)
+    def fit(
+        self,
+        linker: Linker,
+        left: Register,
+        right: Register,
+        *,
+        labels: pd.DataFrame | None = None,
+    ) -> Linker:
+        """Fit ``linker`` as :meth:`Linker.fit` does, the pairs compared on the cluster
+        (with ``labels``, reviewed pairs, the ML matcher trained too, as
+        :meth:`Linker.fit_ml`); returns the fitted Linker."""
+        self._run(linker, left, right, fit=True, link=False, labels=labels)
         return linker
 
     def fit_link(
@@ -628,12 +668,15 @@ class DaskEngine:
         right: Register,
         *,
         keep_pairs: bool | float = False,
+        labels: pd.DataFrame | None = None,
     ) -> LinkResult:
         """:meth:`fit` then :meth:`link`, comparing the pairs once (as
         :meth:`Linker.fit_link`). ``keep_pairs`` as there: keep the scored pairs
         (``LinkResult.pairs``), all or (a number) the links and the pairs at least
-        that probable."""
-        result = self._run(linker, left, right, fit=True, link=True, keep_pairs=keep_pairs)
+        that probable. ``labels`` (reviewed pairs: ``left_id``, ``right_id``,
+        ``is_match``): the ML matcher is trained on them, and decides where it beats
+        the Fellegi-Sunter links on them."""
+        result = self._run(linker, left, right, True, True, keep_pairs, labels)
         assert result is not None
         return result
 
@@ -644,11 +687,13 @@ class DaskEngine:
         right: Register,
         *,
         keep_pairs: bool | float = False,
+        labels: pd.DataFrame | None = None,
     ) -> LinkResult:
-        """The links of a fitted (or loaded) ``linker``, as :meth:`Linker.link`."""
+        """The links of a fitted (or loaded) ``linker``, as :meth:`Linker.link`; with
+        ``labels``, its ML matcher trained on them first (:meth:`Linker.fit_ml`)."""
         linker.fitted_model  # noqa: B018  NotFittedError before fit or load
         prep.check_columns(_shape(left), _shape(right), linker.comparisons_)
-        result = self._run(linker, left, right, fit=False, link=True, keep_pairs=keep_pairs)
+        result = self._run(linker, left, right, False, True, keep_pairs, labels)
         assert result is not None
         return result
 
@@ -710,9 +755,13 @@ class DaskEngine:
         the result as a register."""
         return standardise_on_workers(self._get_client(), side, path, standardise)
 
-    def _partitions(self, linker: Linker, left: Register, right: Register) -> dict[str, Any]:
+    def _partitions(
+        self, linker: Linker, left: Register, right: Register, labels: bool = False
+    ) -> dict[str, Any]:
         """Cut both registers by region, scatter the partitions (or regroup those held
-        on the workers), and get each side's blocking keys and value counts (stage 1)."""
+        on the workers), and get each side's blocking keys and value counts (stage 1);
+        the pairs' similarities are compared too for an ML matcher (``labels``: one to
+        train)."""
         client = self._get_client()
         start = time.perf_counter()
         spec = _Spec(
@@ -721,7 +770,7 @@ class DaskEngine:
             linker.family_columns,
             linker.chunk_size,
             linker.term_frequency,
-            linker.ml_model_ is not None,
+            linker.ml_model_ is not None or labels,
         )
 
         def region(frame: pd.DataFrame) -> pd.Series:
@@ -837,6 +886,7 @@ class DaskEngine:
         fit: bool,
         link: bool,
         keep_pairs: bool | float = False,
+        labels: pd.DataFrame | None = None,
     ) -> LinkResult | None:
         client = self._get_client()
         self.timings_ = {}
@@ -844,7 +894,7 @@ class DaskEngine:
         if fit:  # fitted anew, without reviewed pairs: Fellegi-Sunter alone decides
             linker.model_, linker.ml_model_ = None, None
         self._choose(linker, _shape(left), _shape(right))
-        state = self._partitions(linker, left, right)
+        state = self._partitions(linker, left, right, labels is not None)
         spec: _Spec = state["spec"]
         n_parts = state["n_parts"]
         start = time.perf_counter()
@@ -877,13 +927,18 @@ class DaskEngine:
             self._fit(linker, client, compared, values, spec, state)
         wait(compared)  # the stage's time is its own, fitted or not
         self.timings_["block_compare_fit"] = time.perf_counter() - start
+        registers = (_columns_of(left, []), _columns_of(right, []))  # the ids at least
+        if labels is not None:
+            start = time.perf_counter()
+            self._train(linker, client, compared, pairs, state, values, registers, labels)
+            self.timings_["train_ml"] = time.perf_counter() - start
         if not link:
             self.timings_["total"] = time.perf_counter() - total
             return None
         start = time.perf_counter()
-        registers = (_columns_of(left, []), _columns_of(right, []))  # the ids at least
         state["ages"] = _age_groups(client, left, right)
-        result = self._resolve(linker, client, compared, state, values, registers, keep_pairs)
+        decided = self._decide(linker, client, compared, state, values, registers, keep_pairs)
+        result = self._resolve(linker, client, state, registers, decided)
         self.timings_["resolve"] = time.perf_counter() - start
         self.timings_["total"] = time.perf_counter() - total
         return result
@@ -946,7 +1001,54 @@ class DaskEngine:
             setattr(linker, name, value)
         linker.ml_model_ = None
 
-    def _resolve(
+    def _train(
+        self,
+        linker: Linker,
+        client: Client,
+        compared: list[Future],
+        pairs: list[Future],
+        state: dict[str, Any],
+        values: ValueStats,
+        registers: tuple[pd.DataFrame, pd.DataFrame],
+        labels: pd.DataFrame,
+    ) -> None:
+        """Train the ML matcher on reviewed pairs as :meth:`Linker.fit_ml` does: judged
+        against the links the Fellegi-Sunter model alone makes (resolved on the
+        workers), each reviewed pair compared directly in its left record's partition;
+        only the pairs' features come back (a few hundred rows), and the matcher is
+        fitted and chosen here (:func:`~bansos_linkage.linkage.supervised.train_on`)."""
+        linker.ml_model_, linker.reviewed_ = None, None
+        r, _, _, done = self._decide(linker, client, compared, state, values, registers)
+        link = _links_of(done)
+        fs_links = LinkSet.of(link[0], link[1], r.sizes[1])
+        a, b, found = label_positions(registers[0], registers[1], labels)
+        rows = np.column_stack([np.flatnonzero(found), a[found], b[found]]).astype(np.int64)
+        part = state["left_part"][rows[:, 1]]
+        frames, spec = state["frames"], state["spec"]
+        tasks, none = [], np.zeros((0, 2), dtype=np.int64)
+        for p in np.unique(part).tolist():
+            mine = rows[part == p]
+            takes = [client.submit(_take, f, mine[:, 1:], none) for f in frames["right"]]
+            args = (frames["left"][p], takes, mine, pairs[p], spec, values.tf_labels["right"])
+            tasks.append(client.submit(_labelled, *args, linker.tf_typical_, pure=False))
+        got = client.gather(tasks)
+        order = np.argsort(np.concatenate([np.zeros(0, np.int64), *(g["rows"] for g in got)]))
+        n = len(linker.comparisons_)
+        levels = np.concatenate([np.zeros((0, n), np.int8), *(g["levels"] for g in got)])[order]
+        sims = np.concatenate([np.zeros((0, n), np.float32), *(g["similarities"] for g in got)])
+        tf = np.concatenate([np.zeros(0, np.float32), *(g["tf"] for g in got)])[order]
+        candidate = np.concatenate([np.zeros(0, bool), *(g["candidate"] for g in got)])[order]
+        fs = r.decision.weights.weights(levels, tf)
+        X = pair_features(levels, [c.label for c in linker.comparisons_], sims[order], fs)
+        # as in process (flags of the scored candidates): a pair linked only as a family
+        # pair, which no rule found, counts as not linked
+        judged = candidate & fs_links.holds(rows[:, 1], rows[:, 2])
+        template = linker.ml_matcher if linker.ml_matcher is not None else MLMatcher()
+        thresholds = (r.decision.threshold, r.decision.ml_threshold)
+        trained = train_on(template, X, judged, labels, found, thresholds)
+        linker.ml_model_, linker.reviewed_, linker.ml_training_ = trained
+
+    def _decide(
         self,
         linker: Linker,
         client: Client,
@@ -955,10 +1057,11 @@ class DaskEngine:
         values: ValueStats,
         registers: tuple[pd.DataFrame, pd.DataFrame],
         keep_pairs: bool | float = False,
-    ) -> LinkResult:
-        """Resolve the scored pairs on the workers, per group of connected components
-        (:mod:`~bansos_linkage.engines.dask_resolve`); the driver gathers the edges, the
-        links and per-record reductions, never the pairs."""
+    ) -> tuple[Resolver, list[Future], list[Future], list[dict[str, Any]]]:
+        """Decide the links on the workers, per group of connected components
+        (:mod:`~bansos_linkage.engines.dask_resolve`); the driver gathers the edges and
+        each group's links, never the pairs. The resolver, the partitions' weighted
+        pairs, the groups' tasks and what they gave."""
         lap = _Laps(self.timings_, "resolve_")
         r = _resolver(linker, state["spec"], values.tf_labels, registers, keep_pairs)
         resolver = client.scatter(r, broadcast=True)
@@ -989,6 +1092,22 @@ class DaskEngine:
         resolved = [client.submit(resolve_group, *i, resolver, pure=False) for i in inputs]
         done = client.gather([client.submit(operator.getitem, g, 0) for g in resolved])
         lap("groups")
+        self.resolution_ = {"edges": len(edge)}
+        return r, tables, resolved, done
+
+    def _resolve(
+        self,
+        linker: Linker,
+        client: Client,
+        state: dict[str, Any],
+        registers: tuple[pd.DataFrame, pd.DataFrame],
+        decided: tuple[Resolver, list[Future], list[Future], list[dict[str, Any]]],
+    ) -> LinkResult:
+        """From the links decided on the workers (:meth:`_decide`), reduce what the
+        outputs read of every pair where the pairs are, estimate the links' error and
+        build the run's tables."""
+        lap = _Laps(self.timings_, "resolve_")
+        r, tables, resolved, done = decided
         link = _links_of(done)
         links = client.scatter(LinkSet.of(link[0], link[1], r.sizes[1]), broadcast=True)
         settling = [client.submit(_settle, t, links, r.floor) for t in tables]
@@ -1003,7 +1122,7 @@ class DaskEngine:
         lap("estimate")
         self.resolution_ = {
             "pairs": sum(s["n"] for s in settled),
-            "edges": len(edge),
+            "edges": self.resolution_["edges"],
             "groups": len(done),
             "largest_group": max((g["size"][0] for g in done), default=0),
             "rivals_between_links": sum(s["rivals"] for s in settled),

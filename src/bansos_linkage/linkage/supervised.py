@@ -74,13 +74,27 @@ def train(
     Returns the matcher (None when it does not decide), the reviewed decisions to keep
     and what the training was (``ml_training_``)."""
     a, b, found = label_positions(left, right, labels)
-    y = labels["is_match"].astype(bool).to_numpy()[found]
     levels, sims = compare(left, right, a[found], b[found], similarities=True)
     fs = weights.weights(levels, weights.bits(levels, b[found], weights.frequencies(right)))
     X = pair_features(levels, [c.label for c in weights.comparisons], sims, fs)
     scored, fs_keep = fs_decisions
     judged = pair_flags(scored, fs_keep, a[found], b[found], len(right))
-    model, choice = fit_matcher(template, X, y, *thresholds, judged)
+    return train_on(template, X, judged, labels, found, thresholds)
+
+
+def train_on(
+    template: MLMatcher,
+    X: pd.DataFrame,
+    fs_linked: np.ndarray,
+    labels: pd.DataFrame,
+    found: np.ndarray,
+    thresholds: tuple[float, float],
+) -> tuple[MLMatcher | None, pd.DataFrame, dict[str, Any]]:
+    """:func:`train` given the features ``X`` of the labelled pairs whose records were
+    found (``found``, in the labels' order) and whether the Fellegi-Sunter run links
+    each (``fs_linked``): what an engine that compares the pairs elsewhere calls."""
+    y = labels["is_match"].astype(bool).to_numpy()[found]
+    model, choice = fit_matcher(template, X, y, *thresholds, fs_linked)
     training = {
         "labelled_pairs": int(found.sum()),
         "matches": int(y.sum()),
@@ -164,4 +178,5 @@ __all__ = [
     "reviewed_at",
     "reviewed_weights",
     "train",
+    "train_on",
 ]

@@ -160,16 +160,17 @@ def link_files(
     (:class:`~bansos_linkage.engines.Engine`, e.g.
     :class:`~bansos_linkage.engines.dask.DaskEngine`) instead of in this process; the
     links are the same. The summary records its ``name`` as ``engine`` (``"local"``
-    without one). The Dask engine does not train the ML matcher: ``labels`` are refused
-    (:class:`~bansos_linkage.errors.UsageError`); a ``model`` that holds one (trained
-    in process) it applies, as an engine with ``runs_ml_matcher`` does.
+    without one). ``labels`` train the ML matcher on the engine if it can
+    (``trains_ml_matcher``: the Dask engine does), else they are refused
+    (:class:`~bansos_linkage.errors.UsageError`); a ``model`` that holds one it applies
+    if it can (``runs_ml_matcher``).
     ``partitioned_output``: also write the links as a partitioned Parquet dataset,
     ``links/province=XX/part-0.parquet`` (by the left record's province code; the
     columns of ``links.csv``), listed in the manifest like every other file.
     """
     from bansos_linkage.errors import UsageError
 
-    if engine is not None and labels is not None:
+    if engine is not None and labels is not None and not _trains_ml(engine):
         raise UsageError(
             f"the {_engine_name(engine)} engine does not train the ML matcher on reviewed "
             "pairs; train it with the local engine and apply that run's model.json here",
@@ -194,6 +195,11 @@ def link_files(
     if model is not None and settings is not None:
         raise UsageError("give a model or settings, not both", option="settings")
     return _run_into(out_dir, job, command)
+
+
+def _trains_ml(engine: Engine) -> bool:
+    """Whether the engine trains the ML matcher on reviewed pairs (``labels``)."""
+    return bool(getattr(engine, "trains_ml_matcher", False))
 
 
 def _engine_name(engine: Engine | None) -> str:
@@ -309,7 +315,9 @@ def _link_run(
     with _naming_empty({"left": left, "right": right}):
         if engine is not None:
             run_on = engine.fit_link if model is None else engine.link
-            result = run_on(linker, records[0], records[1], keep_pairs=PAIRS_FLOOR)
+            # labels only to an engine that trains on them (refused above otherwise)
+            reviewed = {} if training is None else {"labels": training}
+            result = run_on(linker, records[0], records[1], keep_pairs=PAIRS_FLOOR, **reviewed)
         elif model is None:
             result = linker.fit_link(
                 records[0], records[1], progress=progress, keep_pairs=PAIRS_FLOOR, labels=training
