@@ -477,10 +477,10 @@ def test_value_counts_stay_on_the_workers_and_give_the_whole_registers(client, m
         sides[side] = frame
     parts = {s: np.array_split(np.arange(len(f)), 3) for s, f in sides.items()}
     frames = {s: [client.scatter(sides[s].iloc[rows]) for rows in parts[s]] for s in sides}
-    columns = ["name", "nik", "empty"]
+    columns = (["name", "nik", "empty"], ["name", "empty"])  # counted, term frequencies
     values = {
         s: [
-            client.submit(record_values, f.iloc[rows], f.iloc[rows][POS].to_numpy(), columns)
+            client.submit(record_values, f.iloc[rows], f.iloc[rows][POS].to_numpy(), *columns)
             for rows in parts[s]
         ]
         for s, f in sides.items()

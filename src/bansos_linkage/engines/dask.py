@@ -186,7 +186,7 @@ class _Spec:
 
 def _side_keys(frame: pd.DataFrame, spec: _Spec) -> tuple[pd.DataFrame, Any]:
     """One side of one partition prepared alone: its blocking keys (with global
-    positions) and its records' values of the counted columns
+    positions) and its value counts of the counted columns
     (:func:`~bansos_linkage.engines.dask_values.record_values`)."""
     if not len(frame):  # a region of the other register only
         columns = [POS, *dict.fromkeys(rule_keys(spec.rules))]
@@ -197,7 +197,8 @@ def _side_keys(frame: pd.DataFrame, spec: _Spec) -> tuple[pd.DataFrame, Any]:
     for column in dict.fromkeys(rule_keys(spec.rules)):
         if column in prepared:
             keys[column] = decoded(prepared[column]).to_numpy()
-    return keys, record_values(prepared, positions, list(spec.count_columns()))
+    columns = list(spec.count_columns())
+    return keys, record_values(prepared, positions, columns, spec.tf_columns().values())
 
 
 def _usable(keys: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:

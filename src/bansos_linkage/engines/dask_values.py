@@ -4,18 +4,19 @@ Fitting needs, per exact column, the chance that two records drawn at random agr
 (``sum_v p_left(v) * p_right(v)``), and scoring needs each record's value frequency
 in its whole register (term-frequency comparisons). Both come from the registers'
 value counts, which grow with the registers: nationally, a count per NIK and per
-name, tens of GB. They are never gathered. Each partition sends every record's
-value of a counted column to the bucket of the value's hash; a bucket counts its
-values on both sides and gives back numbers only: its share of
-``sum_v c_left(v) * c_right(v)``, the values counted, and each of its records' count
-on its own side, which goes back to the record's partition. The driver sums a few
-numbers per bucket; a worker holds a bucket's values, not the register's.
+name, tens of GB. They are never gathered. Each partition counts its own values of a
+counted column and sends each distinct value with its count to the bucket of the
+value's hash; a bucket sums the counts on both sides and gives back numbers only: its
+share of ``sum_v c_left(v) * c_right(v)``, the values counted, and (term-frequency
+columns) the register's count of each distinct value of each partition, which goes
+back to that partition and on to its records. The driver sums a few numbers per
+bucket; a worker holds a bucket's values, not the register's.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,9 +25,27 @@ from dask.distributed import Client, Future
 
 from bansos_linkage.engines.dask_resolve import POS, decoded, freq_column
 
-#: A partition's values of each counted column: the records' positions and values
-#: (records without a value left out).
-Values = dict[str, tuple[np.ndarray, np.ndarray]]
+
+@dataclass(frozen=True)
+class PartValues:
+    """A partition's values of one counted column: the distinct values and how many of
+    its records hold each; for a term-frequency column also its records' positions and
+    each record's value as a code into ``distinct`` (-1: none)."""
+
+    distinct: np.ndarray
+    counts: np.ndarray
+    positions: np.ndarray | None = None
+    codes: np.ndarray | None = None
+
+
+#: A partition's :class:`PartValues`, by column.
+Values = dict[str, PartValues]
+#: A piece of a partition's distinct values sent to one bucket, by column: their places
+#: among the partition's distinct values, the values and their counts.
+Piece = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+#: What a bucket sends back to a partition, by column: places among the partition's
+#: distinct values and the register's counts of those values.
+Lookup = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -41,36 +60,48 @@ class ValueStats:
     frames: dict[str, list[Future]]
 
 
-def record_values(prepared: pd.DataFrame, positions: np.ndarray, columns: Sequence[str]) -> Values:
+def record_values(
+    prepared: pd.DataFrame,
+    positions: np.ndarray,
+    columns: Sequence[str],
+    tf_columns: Collection[str] = (),
+) -> Values:
     """A partition's values of the counted ``columns`` it has (as value counts read
-    them: decoded, nulls left out)."""
+    them: decoded, nulls left out), the records' codes kept for ``tf_columns``."""
     out = {}
     for column in columns:
         if column in prepared:
-            values = decoded(prepared[column])
-            present = values.notna().to_numpy()
-            out[column] = (positions[present], values[present].to_numpy(dtype=object))
+            codes, distinct = pd.factorize(decoded(prepared[column]), use_na_sentinel=True)
+            counts = np.bincount(codes[codes >= 0], minlength=len(distinct))
+            found = np.asarray(distinct, dtype=object)
+            keep = column in tf_columns
+            out[column] = PartValues(
+                found, counts, positions if keep else None, codes if keep else None
+            )
     return out
 
 
-def _buckets(values: Values, buckets: int) -> list[Values]:
-    """One partition's values cut by the hash of the value (the same bucket for a value
-    on every partition and side)."""
-    out: list[Values] = [{} for _ in range(buckets)]
-    for column, (positions, found) in values.items():
+def _buckets(values: Values, buckets: int) -> list[Piece]:
+    """One partition's distinct values cut by the hash of the value (the same bucket for
+    a value on every partition and side)."""
+    out: list[Piece] = [{} for _ in range(buckets)]
+    for column, part in values.items():
+        found = part.distinct
         bucket = pd.util.hash_array(found) % np.uint64(buckets) if len(found) else found
         for b in range(buckets):
-            at = bucket == b
-            out[b][column] = (positions[at], found[at])
+            at = np.flatnonzero(bucket == b)
+            out[b][column] = (at, found[at], part.counts[at])
     return out
 
 
-def _counted(pieces: list[Values], column: str) -> tuple[pd.Series, list[np.ndarray | None]]:
-    """A bucket's value counts on one side, and each piece's values (None: no column)."""
-    found = [p[column][1] if column in p else None for p in pieces]
-    present = [f for f in found if f is not None]
-    values = np.concatenate(present) if present else np.zeros(0, dtype=object)
-    return pd.Series(values, dtype=object).value_counts(), found
+def _counted(pieces: list[Piece], column: str) -> tuple[pd.Series, bool]:
+    """A bucket's value counts on one side (summed over its partitions), and whether
+    any partition of the side has the column."""
+    found = [p[column] for p in pieces if column in p]
+    values = np.concatenate([np.zeros(0, dtype=object), *(f[1] for f in found)])
+    counts = np.concatenate([np.zeros(0, dtype=np.int64), *(f[2] for f in found)])
+    summed = pd.Series(counts, index=pd.Index(values, dtype=object)).groupby(level=0).sum()
+    return summed, bool(found)
 
 
 #: A column's counts in one bucket or summed: ``sum_v c_left(v) * c_right(v)``, the
@@ -79,38 +110,37 @@ Sums = tuple[float, int, int, bool, bool]
 
 
 def _count_bucket(
-    lefts: list[Values], rights: list[Values], tf_columns: list[str]
-) -> tuple[dict[str, Sums], dict[str, list[Values]]]:
+    lefts: list[Piece], rights: list[Piece], tf_columns: list[str]
+) -> tuple[dict[str, Sums], dict[str, list[Lookup]]]:
     """One bucket of values: per column its :data:`Sums`; per side and partition, the
-    count of each record's value on its own side (for ``tf_columns``)."""
+    register's count of each of the partition's distinct values here (``tf_columns``)."""
     columns = sorted({c for p in (*lefts, *rights) for c in p})
     sums: dict[str, Sums] = {}
     counted = {}
     for column in columns:
-        cl, found_left = _counted(lefts, column)
-        cr, found_right = _counted(rights, column)
+        (cl, in_left), (cr, in_right) = _counted(lefts, column), _counted(rights, column)
         common = cl.index.intersection(cr.index)
         both = (cl[common].to_numpy(dtype=float) * cr[common].to_numpy(dtype=float)).sum()
-        has = any(f is not None for f in found_left), any(f is not None for f in found_right)
-        sums[column] = (float(both), int(cl.sum()), int(cr.sum()), *has)
-        counted[column] = {"left": (cl, found_left), "right": (cr, found_right)}
-    lookups: dict[str, list[Values]] = {}
+        sums[column] = (float(both), int(cl.sum()), int(cr.sum()), in_left, in_right)
+        counted[column] = {"left": cl, "right": cr}
+    lookups: dict[str, list[Lookup]] = {}
     for side, pieces in (("left", lefts), ("right", rights)):
         lookups[side] = [{} for _ in pieces]
-        for column in tf_columns:
-            if column not in counted:
-                continue
-            counts, found = counted[column][side]
-            for p, values in enumerate(found):
-                if values is not None:
-                    at = pieces[p][column][0]
-                    n = counts.reindex(pd.Index(values, dtype=object)).to_numpy(dtype=float)
-                    lookups[side][p][column] = (at, n)
+        for column in (c for c in tf_columns if c in counted):
+            for p, piece in enumerate(pieces):
+                if column in piece:
+                    at, found, _ = piece[column]
+                    n = counted[column][side].reindex(pd.Index(found, dtype=object))
+                    lookups[side][p][column] = (at, n.to_numpy(dtype=np.int64))
     return sums, lookups
 
 
 def _with_frequencies(
-    frame: pd.DataFrame, pieces: list[Values], labels: dict[str, str], present: dict[str, int]
+    frame: pd.DataFrame,
+    values: Values,
+    pieces: list[Lookup],
+    labels: dict[str, str],
+    present: dict[str, int],
 ) -> pd.DataFrame:
     """A partition's records with the frequency of their value in the whole register,
     per term-frequency label (``labels``: label -> column); NaN without a value."""
@@ -120,10 +150,13 @@ def _with_frequencies(
     columns = {}
     for label, column in labels.items():
         out = np.full(len(frame), np.nan)
-        for piece in pieces:
-            if column in piece:
-                at, n = piece[column]
-                out[rows.get_indexer(at)] = n
+        part = values.get(column)
+        if part is not None and part.codes is not None and part.positions is not None:
+            totals = np.full(len(part.distinct) + 1, np.nan)  # the last: no value (-1)
+            for piece in pieces:
+                if column in piece:
+                    totals[piece[column][0]] = piece[column][1]
+            out[rows.get_indexer(part.positions)] = totals[part.codes]
         columns[freq_column(label)] = out / max(present[column], 1)
     return frame.assign(**columns)
 
@@ -160,6 +193,7 @@ def count_values(
             client.submit(
                 _with_frequencies,
                 frame,
+                values[side][p],
                 [client.submit(_pick, f, side, p) for f in lookups],
                 labels,
                 totals,
@@ -176,7 +210,7 @@ def count_values(
     return ValueStats(agreement, tf_labels, out_frames)
 
 
-def _pick(lookups: dict[str, list[Values]], side: str, p: int) -> Values:
+def _pick(lookups: dict[str, list[Lookup]], side: str, p: int) -> Lookup:
     return lookups[side][p]
 
 
