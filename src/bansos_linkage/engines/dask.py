@@ -82,7 +82,7 @@ from bansos_linkage.engines.dask_resolve import (
     weighted,
 )
 from bansos_linkage.engines.dask_score import score_on_cluster
-from bansos_linkage.engines.dask_values import ValueStats, count_values, record_values
+from bansos_linkage.engines.dask_values import Values, ValueStats, count_values, record_values
 from bansos_linkage.linkage import preparation as prep
 from bansos_linkage.linkage import training
 from bansos_linkage.linkage.blocking import (
@@ -184,7 +184,7 @@ class _Spec:
 # --- worker tasks: plain functions of the data they are given -----------------------
 
 
-def _side_keys(frame: pd.DataFrame, spec: _Spec) -> tuple[pd.DataFrame, Any]:
+def _side_keys(frame: pd.DataFrame, spec: _Spec) -> tuple[pd.DataFrame, Values]:
     """One side of one partition prepared alone: its blocking keys (with global
     positions) and its value counts of the counted columns
     (:func:`~bansos_linkage.engines.dask_values.record_values`)."""
@@ -928,6 +928,9 @@ class DaskEngine:
             self._fit(linker, client, compared, values, spec, state)
         wait(compared)  # the stage's time is its own, fitted or not
         self.timings_["block_compare_fit"] = time.perf_counter() - start
+        if labels is None and not link:
+            self.timings_["total"] = time.perf_counter() - total
+            return None
         registers = (_columns_of(left, []), _columns_of(right, []))  # the ids at least
         if labels is not None:
             start = time.perf_counter()
