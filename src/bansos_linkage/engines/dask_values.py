@@ -222,3 +222,15 @@ def _summed(sums: list[dict[str, Sums]]) -> dict[str, Sums]:
             t = total.get(column, (0.0, 0, 0, False, False))
             total[column] = (t[0] + both, t[1] + nl, t[2] + nr, t[3] or in_left, t[4] or in_right)
     return total
+
+
+__all__ = [
+    "Lookup",
+    "PartValues",
+    "Piece",
+    "Sums",
+    "ValueStats",
+    "Values",
+    "count_values",
+    "record_values",
+]
