@@ -403,6 +403,40 @@ def test_the_ml_matcher_trained_on_the_cluster_is_the_in_process_one(client, rev
     _same_table(linked.links, expected.links)
 
 
+def test_reviewed_pairs_are_compared_in_their_partition_and_flagged_if_candidates(registers, runs):
+    """A partition's reviewed pairs are compared as in process (levels, similarities),
+    and only a candidate pair may count as a Fellegi-Sunter link (as ``pair_flags``
+    does in process: a pair linked only as a family pair counts as not linked)."""
+    from bansos_linkage.engines.dask import _labelled, _Spec
+    from bansos_linkage.engines.dask_resolve import FAM, POS
+
+    left, right = registers
+    local = runs[0]
+    spec = _Spec(
+        local.rules_,
+        local.comparisons_,
+        local.family_columns,
+        local.chunk_size,
+        local.term_frequency,
+        similarities=True,
+    )
+    frames = [
+        r.reset_index(drop=True).assign(**{POS: np.arange(len(r)), FAM: -1}) for r in registers
+    ]
+    lp, rp = local.prepare(left, right)
+    found = candidate_pairs(lp, rp, local.rules_)
+    pairs = np.column_stack([found.left, found.right, found.rule]).astype(np.int64)
+    candidate = pairs[0, :2]
+    theirs = set(pairs[pairs[:, 0] == candidate[0], 1].tolist())
+    outside = np.array([candidate[0], min(set(range(len(right))) - theirs)])
+    labelled = np.array([[7, *candidate], [3, *outside]], dtype=np.int64)
+    got = _labelled(frames[0], [frames[1]], labelled, pairs, spec, (), local.tf_typical_)
+    assert got["rows"].tolist() == [7, 3] and got["candidate"].tolist() == [True, False]
+    levels, sims = local.compare_pairs(lp, rp, labelled[:, 1], labelled[:, 2], similarities=True)
+    np.testing.assert_array_equal(got["levels"], levels)
+    np.testing.assert_allclose(got["similarities"], sims, rtol=1e-6)
+
+
 def test_link_files_with_labels_on_the_dask_engine_writes_the_local_run(client, reviewed, tmp_path):
     """``link --labels --engine dask``: the run trains the ML matcher on the cluster and
     writes the links, summary and model that the local run does."""
