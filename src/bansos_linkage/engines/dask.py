@@ -1036,14 +1036,19 @@ class DaskEngine:
             args = (frames["left"][p], takes, mine, pairs[p], spec, values.tf_labels["right"])
             tasks.append(client.submit(_labelled, *args, linker.tf_typical_, pure=False))
         got = client.gather(tasks)
-        order = np.argsort(np.concatenate([np.zeros(0, np.int64), *(g["rows"] for g in got)]))
         n = len(linker.comparisons_)
-        levels = np.concatenate([np.zeros((0, n), np.int8), *(g["levels"] for g in got)])[order]
-        sims = np.concatenate([np.zeros((0, n), np.float32), *(g["similarities"] for g in got)])
-        tf = np.concatenate([np.zeros(0, np.float32), *(g["tf"] for g in got)])[order]
-        candidate = np.concatenate([np.zeros(0, bool), *(g["candidate"] for g in got)])[order]
+        empty = {  # each partition's rows joined (none: no labelled pair found)
+            "rows": np.zeros(0, np.int64),
+            "levels": np.zeros((0, n), np.int8),
+            "similarities": np.zeros((0, n), np.float32),
+            "tf": np.zeros(0, np.float32),
+            "candidate": np.zeros(0, bool),
+        }
+        joined = {k: np.concatenate([e, *(g[k] for g in got)]) for k, e in empty.items()}
+        order = np.argsort(joined["rows"])  # the labels' order, as in process
+        levels, sims, tf, candidate = (joined[k][order] for k in list(empty)[1:])
         fs = r.decision.weights.weights(levels, tf)
-        X = pair_features(levels, [c.label for c in linker.comparisons_], sims[order], fs)
+        X = pair_features(levels, [c.label for c in linker.comparisons_], sims, fs)
         # as in process (flags of the scored candidates): a pair linked only as a family
         # pair, which no rule found, counts as not linked
         judged = candidate & fs_links.holds(rows[:, 1], rows[:, 2])
