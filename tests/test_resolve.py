@@ -24,6 +24,20 @@ def test_threshold_and_singletons():
     assert not one_to_one(np.array([0]), np.array([0]), np.array([0.1]), 0.5).any()
 
 
+def _best_total(pairs: np.ndarray, gain: np.ndarray, n: int) -> float:
+    """The largest total gain of a one-to-one matching, each record free to stay
+    unlinked: the assignment over the records plus one "unlinked" column per left
+    record and one "unlinked" row per right record (gain 0, only its own)."""
+    forbidden = -1e12
+    matrix = np.full((2 * n, 2 * n), forbidden)
+    matrix[pairs[:, 0], pairs[:, 1]] = gain
+    matrix[np.arange(n), n + np.arange(n)] = 0.0  # left record unlinked
+    matrix[n + np.arange(n), np.arange(n)] = 0.0  # right record unlinked
+    matrix[n:, n:] = 0.0
+    r, c = linear_sum_assignment(matrix, maximize=True)
+    return float(matrix[r, c].sum())
+
+
 def test_no_record_gets_two_counterparts_on_random_graphs():
     rng = np.random.default_rng(4)
     for _ in range(20):
@@ -35,13 +49,24 @@ def test_no_record_gets_two_counterparts_on_random_graphs():
         keep = one_to_one(pairs[:, 0], pairs[:, 1], score, 0.2)
         kept = pairs[keep]
         assert len(np.unique(kept[:, 0])) == len(kept) == len(np.unique(kept[:, 1]))
-        # the total equals the optimum of the whole problem
-        matrix = np.full((15, 15), -1e9)
+        assert (score[keep] >= 0.2).all()
+        # the total above the threshold is the best any matching of candidates gets
         ok = score >= 0.2
-        matrix[pairs[ok, 0], pairs[ok, 1]] = score[ok]
-        r, c = linear_sum_assignment(matrix, maximize=True)
-        best = matrix[r, c][matrix[r, c] > -1e9].sum()
-        assert abs(score[keep].sum() - best) < 1e-9
+        best = _best_total(pairs[ok], score[ok] - 0.2, 15)
+        assert abs((score[keep] - 0.2).sum() - best) < 1e-9
+
+
+def test_one_strong_link_beats_two_weaker_ones():
+    # left 0 holds the person's NIK and name (43 bits with right 0); right 1 is a
+    # relative whose row carries the same NIK (12 bits with left 0), left 1 a weaker
+    # registration of the person (9 bits with right 0). As many links as possible
+    # would be 12 + 9 = 21 bits; the best total is the single 43-bit link
+    left, right = np.array([0, 0, 1]), np.array([0, 1, 0])
+    keep = one_to_one(left, right, np.array([42.7, 12.5, 9.4]), 0.0)
+    assert keep.tolist() == [True, False, False]
+    # the same shape with the two links worth more together still links both
+    keep = one_to_one(left, right, np.array([20.0, 12.5, 9.4]), 0.0)
+    assert keep.tolist() == [False, True, True]
 
 
 def test_huge_component_is_resolved_greedily_within_memory(monkeypatch):

@@ -69,7 +69,7 @@ def one_to_one(
     for c in np.flatnonzero(sizes > 1):
         members = sorted_cand[starts[c] : starts[c + 1]]
         solve = _assign if len(members) <= MAX_DENSE_PAIRS else _greedy
-        keep[members[solve(left[members], right[members], score[members])]] = True
+        keep[members[solve(left[members], right[members], score[members] - threshold)]] = True
     return keep
 
 
@@ -92,14 +92,22 @@ def _greedy(left: np.ndarray, right: np.ndarray, score: np.ndarray) -> np.ndarra
     return np.array(sorted(chosen), dtype=int)
 
 
-def _assign(left: np.ndarray, right: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """Indices (into the component's pairs) of the best one-to-one assignment."""
+def _assign(left: np.ndarray, right: np.ndarray, gain: np.ndarray) -> np.ndarray:
+    """Indices (into the component's pairs) of the one-to-one links of the largest total
+    ``gain`` (each pair's score above the threshold, >= 0).
+
+    Leaving a record unlinked gains 0, so a pair that is not a candidate counts 0 in
+    the assignment matrix and is dropped if chosen: the assignment then maximises the
+    total, not the number of links. With a large penalty instead, the solver took as
+    many links as it could first (two links of 12 and 9 bits over one of 43: a relative
+    holding the person's NIK linked in the person's place)."""
     lu, li = np.unique(left, return_inverse=True)
     ru, ri = np.unique(right, return_inverse=True)
-    matrix = np.full((len(lu), len(ru)), -1e9)
-    matrix[li, ri] = score
+    matrix = np.zeros((len(lu), len(ru)))
+    edge = np.zeros((len(lu), len(ru)), dtype=bool)
+    matrix[li, ri], edge[li, ri] = gain, True
     rows, cols = linear_sum_assignment(matrix, maximize=True)
-    chosen = matrix[rows, cols] > -1e9
+    chosen = edge[rows, cols]
     lookup = {(a, b): k for k, (a, b) in enumerate(zip(li, ri, strict=True))}
     return np.array(
         [lookup[(r, c)] for r, c in zip(rows[chosen], cols[chosen], strict=True)], dtype=int
