@@ -256,7 +256,13 @@ def test_link_writes_every_output_and_loses_no_record(registers, tmp_path, capsy
     assert again.equals(links)
     strict = tmp_path / "strict"
     assert _link(registers, strict, "--model", str(run / "model.json"), "--threshold", "0.99") == 0
-    assert len(read_table(strict / "links.csv")) < len(links)
+    surer = read_table(strict / "links.csv")
+    above = surer["match_probability"].astype(float) >= 0.99
+    assert above.sum() < len(links)
+    # below it as pairs only the records that are each other's only candidate
+    sole = json.loads((strict / "summary.json").read_text())["sole_candidates"]
+    assert (~above).sum() == sole
+    assert surer.loc[~above, "left_id"].isin(surer.loc[above, "left_id"]).sum() == 0
 
 
 def test_link_rejects_a_bad_threshold_and_a_bad_model(registers, tmp_path, capsys):

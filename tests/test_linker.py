@@ -139,7 +139,8 @@ def test_links_table_columns_and_level_names(linked):
         *labels,
         "duplicate_of",
     ]
-    assert result.links["match_probability"].min() >= linker.threshold
+    below = result.links["match_probability"] < linker.threshold  # sole candidates only
+    assert below.sum() == result.summary["sole_candidates"] < len(result.links) / 100
     assert set(result.links["name"]) <= set(linker.comparisons[0].levels) | {"missing"}
     assert len(calls) == len(linker.rules)  # one progress call per blocking rule
     assert (result.pairs["link"].sum()) == len(result.links)
@@ -353,7 +354,8 @@ def ml_linked(linked, dtks_regsosek):
     """An ML matcher that beats a deliberately poor Fellegi-Sunter cut-off on the labels."""
     p = dtks_regsosek
     labels = _labels(p, linked[1])
-    linker = Linker(threshold=1 - 1e-12)  # the unsupervised model misses most matches
+    # the unsupervised model misses most matches (nor links each other's only candidates)
+    linker = Linker(threshold=1 - 1e-12, sole_candidates=False)
     ml_result = linker.fit_link(p.left, p.right, keep_pairs=True, labels=labels)
     return linker, ml_result, labels
 
@@ -392,7 +394,7 @@ def test_the_ml_matcher_decides_where_it_beats_the_unsupervised_model(ml_linked,
     assert t["ml_cv_errors_on_labels"] < t["fs_errors_on_labels"]
     assert "fs_match_weight" in result.links and "ml_probability" in result.pairs
     # within the labels' band the ML matcher rescues what the poor cut-off misses
-    alone = Linker(threshold=linker.threshold).fit_link(p.left, p.right)
+    alone = Linker(threshold=linker.threshold, sole_candidates=False).fit_link(p.left, p.right)
     assert len(result.links) > len(alone.links) + 100
     assert _f1(p, result.links)[0] > 0.99
     # every record still ends in exactly one output
@@ -483,3 +485,38 @@ def test_the_error_estimate_groups_records_by_age(linked, dtks_regsosek, monkeyp
     # Regsosek holds children born after the DTKS snapshot: every band is present
     assert set(np.unique(groups[1]).tolist()) >= set(range(len(AGE_BANDS)))
     np.testing.assert_array_equal(groups[0], outputs.record_age_groups(p.left, p.right)[0])
+
+
+def test_sole_candidates_add_links_that_nothing_else_claims(mixed_registers, tmp_path):
+    p = mixed_registers
+    sole = Linker(n_jobs=1).fit(p.left, p.right)
+    result = sole.link(p.left, p.right)
+    pairs_only = Linker(n_jobs=1, sole_candidates=False).fit(p.left, p.right)
+    plain = pairs_only.link(p.left, p.right).links
+    keys = ["left_id", "right_id"]
+    both = result.links.merge(plain[keys], on=keys, how="left", indicator=True)
+    added = both[both["_merge"] == "left_only"]
+    # the pairs' links all stay; the sole candidates come on top, each below the
+    # threshold as a pair, and their records are linked nowhere else
+    assert len(both) - len(added) == len(plain) and len(added) > 0
+    assert (added["match_probability"] < sole.threshold).all()
+    assert not added["left_id"].isin(plain["left_id"]).any()
+    assert not added["right_id"].isin(plain["right_id"]).any()
+    assert result.links["left_id"].value_counts()[added["left_id"]].eq(1).all()
+    # most of them are one person, and F1 rises
+    truth_left = p.data.truth["dtks"].set_index("record_id")["person_id"]
+    truth_right = p.data.truth["regsosek"].set_index("record_id")["person_id"]
+    right = (
+        truth_left.loc[added["left_id"]].to_numpy() == truth_right.loc[added["right_id"]].to_numpy()
+    )
+    assert right.mean() >= 0.75
+    assert _f1(p, result.links)[2] > _f1(p, plain)[2]
+    # the setting is saved; a model file from before it links by the pairs alone
+    assert Linker.load(sole.save(tmp_path / "model.json")).sole_candidates
+    content = json.loads(pairs_only.save(tmp_path / "old.json").read_text())
+    del content["settings"]["sole_candidates"]
+    (tmp_path / "old.json").write_text(json.dumps(content))
+    assert not Linker.load(tmp_path / "old.json").sole_candidates
+    assert not Linker.load(
+        Path(__file__).parent / "data" / "model_before_phonetic_words.json"
+    ).sole_candidates

@@ -292,3 +292,27 @@ def test_record_age_groups_read_the_birth_date_else_the_nik_date():
     groups = record_age_groups(frame, only_names)
     assert groups is not None
     assert groups[0].tolist() == [0, 3, 5] and groups[1].tolist() == [5, 5]
+
+
+def test_sole_candidates_link_where_nothing_else_claims_either_record():
+    from bansos_linkage.linkage.resolve import sole_candidates
+
+    # pairs: 0 a link; 1 alone below the threshold; 2 and 3 share left 2 (rivals);
+    # 4 below the floor; 5 shares right 0 with the link (held: no rival), so left 5
+    # is alone with right 5 (pair 6)
+    left = np.array([0, 1, 2, 2, 3, 5, 5])
+    right = np.array([0, 1, 2, 3, 4, 0, 5])
+    weight = np.array([30.0, -2.0, -1.0, -3.0, -9.0, -1.0, -4.0])
+    keep = np.array([True, False, False, False, False, False, False])
+    sole = sole_candidates(left, right, weight, keep, -5.0, 0.0)
+    assert sole.tolist() == [False, True, False, False, False, False, True]
+    # a threshold of 0 bits with (1 - pi) shares 0.05 and 0.5: the link's odds o / 0.025
+    # reach even odds at o = 0.025, -5.32 bits
+    from bansos_linkage.linkage.fellegi_sunter import logit2
+    from bansos_linkage.linkage.resolve import sole_floor
+
+    n_left, n_right = 1000, 1900  # 950 matches: 5% and 50% without a counterpart
+    prior = 950 / (n_left * n_right)
+    floor = sole_floor(0.0, prior, (n_left, n_right))
+    assert floor == pytest.approx(np.log2(0.05 * 0.5), abs=1e-6)
+    assert sole_floor(logit2(0.9), prior, (n_left, n_right)) == pytest.approx(floor + logit2(0.9))

@@ -135,8 +135,10 @@ def test_edited_settings_take_effect(registers, fitted, tmp_path):
     assert linker.threshold == 0.95 and linker.comparisons[0].high == 0.9
     assert "nik" not in [r.name for r in linker.rules]
     result = linker.fit_link(left, right, keep_pairs=True)
-    assert (result.links["match_probability"] >= 0.95).all()
-    assert len(result.links) < len(default.links)
+    # every link at the threshold as a pair, but the sole candidates (at it as a link)
+    above = result.links["match_probability"] >= 0.95
+    assert (~above).sum() == result.summary["sole_candidates"]
+    assert above.sum() < len(default.links)
     assert "nik" not in set(result.pairs["rule"]) and "nik" in set(default.pairs["rule"])
     assert set(result.links["name"]) <= set(name["levels"]) | {"missing"}
     assert linker.comparisons[0].levels[2] == "jw>=0.9" and linker_settings(linker) == settings
@@ -191,6 +193,7 @@ _DELETE = object()
         (_set(["threshold"], 1.5), "threshold"),
         (_set(["threshold"], "high"), "threshold"),
         (_set(["resolution"], "best"), "resolution"),
+        (_set(["sole_candidates"], "yes"), "sole_candidates"),
         (_set(["u_pairs"], -1), "u_pairs"),
         (_set(["comparisons", 0, "high"], "high"), "comparisons[0].high"),
         (_set(["comparisons", 5, "name"], "name"), "comparisons[5].name"),
@@ -258,7 +261,13 @@ def test_a_model_file_holds_the_settings_to_extract_edit_and_refit(registers, fi
     edited = write_settings(settings, tmp_path / "edited.yaml")
     refit = _linker(edited).fit_link(left, right)
     assert refit.summary["threshold"] == 0.9
-    assert (refit.links["match_probability"] >= 0.9).all()
+    below = (refit.links["match_probability"] < 0.9).sum()
+    assert below == refit.summary["sole_candidates"] < len(refit.links) / 50
+    # a setting file that turns sole candidates off links by the pairs alone
+    settings["sole_candidates"] = False
+    pairs_only = _linker(write_settings(settings, tmp_path / "pairs.yaml")).fit_link(left, right)
+    assert (pairs_only.links["match_probability"] >= 0.9).all()
+    assert pairs_only.summary["sole_candidates"] == 0
     same = _linker(path).fit_link(left, right)  # a model file's settings, refitted
     pd.testing.assert_frame_equal(same.links, result.links)
 
@@ -418,7 +427,9 @@ def test_cli_settings_prints_yaml_that_link_accepts(exports, tmp_path, capsys):
     path.write_text(text.replace("threshold: 0.5\n", "threshold: 0.9\n", 1))
     assert _link(exports, tmp_path / "run", "--settings", str(path)) == EXIT_OK
     links = read_table(tmp_path / "run" / "links.csv")
-    assert len(links) and (links["match_probability"].astype(float) >= 0.9).all()
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    below = (links["match_probability"].astype(float) < 0.9).sum()
+    assert len(links) and below == summary["sole_candidates"]
     model = tmp_path / "run" / "model.json"
     assert json.loads(model.read_text())["settings"]["threshold"] == 0.9
     # the model's settings, printed and written, and --threshold still overrides

@@ -147,8 +147,8 @@ def run_link(args: argparse.Namespace) -> int:
     print(
         f"{s['links']:,} links from {s['candidate_pairs']:,} candidate pairs; "
         f"{s['duplicates_left']:,} left and {s['duplicates_right']:,} right records linked as "
-        f"duplicates; estimated false links {s['expected_false_links']:,.0f} "
-        f"(FDR {s['estimated_fdr']:.2%}, label-free)"
+        f"duplicates, {s['sole_candidates']:,} as each other's only candidate; estimated false "
+        f"links {s['expected_false_links']:,.0f} (FDR {s['estimated_fdr']:.2%}, label-free)"
     )
     left_out = s.get("left_out") or {}
     for what in ("comparisons", "blocking_rules"):

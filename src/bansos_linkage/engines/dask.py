@@ -93,8 +93,8 @@ from bansos_linkage.linkage.blocking import (
     rule_keys,
 )
 from bansos_linkage.linkage.comparisons import Comparison
-from bansos_linkage.linkage.decision import Decision, duplicate_shifts
-from bansos_linkage.linkage.fellegi_sunter import FellegiSunter, logit2
+from bansos_linkage.linkage.decision import Decision, duplicate_shifts, lowest_link_weight
+from bansos_linkage.linkage.fellegi_sunter import FellegiSunter
 from bansos_linkage.linkage.fitting import FittedModel
 from bansos_linkage.linkage.frequencies import tf_bits, typical_frequencies
 from bansos_linkage.linkage.linker import Linker
@@ -109,6 +109,7 @@ from bansos_linkage.linkage.outputs import (
     pairs_table,
     record_age_groups,
     record_ids,
+    sole_links,
     summary_counts,
     unlinked_rows,
 )
@@ -1080,7 +1081,8 @@ class DaskEngine:
             client.submit(_weighted, f, state["spec"], typical, resolver, path, pure=False)
             for f, path in zip(compared, paths, strict=True)
         ]
-        threshold = logit2(r.decision.threshold)
+        # every pair resolution may link joins the components, sole candidates' too
+        threshold = lowest_link_weight(r.decision, r.sizes)
         edge = client.gather([client.submit(_edges, t, threshold, r.sizes) for t in tables])
         edge = np.concatenate(edge)
         n_groups = self.resolve_groups or _default_groups(client, r.sizes)
@@ -1240,8 +1242,10 @@ def _resolver(
     keep_pairs: bool | float,
 ) -> Resolver:
     """What the resolution tasks need of the fitted Linker."""
-    decision = replace(linker._decision(), compare=spec.compare)
     left, right = registers
+    # the groups decide a part of the registers each: the shares without a counterpart
+    # are the whole registers'
+    decision = replace(linker._decision(), compare=spec.compare, sizes=(len(left), len(right)))
     reviewed = None
     if linker.reviewed_ is not None and len(linker.reviewed_):
         ids = linker.reviewed_
@@ -1276,7 +1280,7 @@ def _result(
     duplicates = [g["duplicates"] for g in done]
     pairs = (sum(s["n"] for s in settled), sum(g["family_pairs"] for g in done))
     dups = [sum(len(g[side][0]) for g in duplicates) for side in (0, 1)]
-    counts = (len(link[0]), dups[0], dups[1])
+    counts = (len(link[0]), dups[0], dups[1], sole_links(link[2], d.threshold))
     summary = summary_counts(
         r.sizes, pairs, counts, (unlinked[0], unlinked[1]), link_p, d.threshold, d.resolution
     )

@@ -16,7 +16,14 @@ from bansos_linkage.linkage.duplicates import cap_levels, person_evidence, recor
 from bansos_linkage.linkage.fellegi_sunter import logit2
 from bansos_linkage.linkage.fitting import PairWeights
 from bansos_linkage.linkage.ml_matcher import MLMatcher
-from bansos_linkage.linkage.resolve import Links, duplicate_shift, own_prior_weight, resolve_links
+from bansos_linkage.linkage.resolve import (
+    Links,
+    duplicate_shift,
+    own_prior_weight,
+    resolve_links,
+    sole_candidates,
+    sole_floor,
+)
 from bansos_linkage.linkage.scoring import (
     FAMILY,
     PairCompare,
@@ -47,6 +54,15 @@ class Decision:
     #: right; :func:`~bansos_linkage.linkage.resolve.duplicate_shift`) for the duplicate
     #: test; None: :func:`decide` estimates them from the pairs it tests.
     duplicate_shift: tuple[float, float] | None = None
+    #: Link two records that are each other's only candidate when their link, not the
+    #: pair alone, reaches the threshold
+    #: (:func:`~bansos_linkage.linkage.resolve.sole_candidates`; where the
+    #: Fellegi-Sunter model decides, :func:`fs_decides`).
+    sole_candidates: bool = True
+    #: The registers' record counts (left, right) for the share of records without a
+    #: counterpart; None: those of the frames decided (an engine deciding a part of the
+    #: registers at a time gives the whole's).
+    sizes: tuple[int, int] | None = None
 
 
 def decision_weights(
@@ -188,8 +204,41 @@ def decide(
     timings = {**scored.timings, "score": time.perf_counter() - start}
     start = time.perf_counter()
     resolved = resolve(d, left, right, scored, weight, shift)
+    floor = sole_floor_of(d, (len(left), len(right)))
+    if floor is not None:
+        args = (resolved.keep, floor, logit2(d.threshold), fs_decides(d, fs_weight))
+        resolved.keep |= sole_candidates(scored.left, scored.right, weight, *args)
     timings["resolve"] = time.perf_counter() - start
     return weight, fs_weight, resolved, timings
+
+
+def sole_floor_of(d: Decision, sizes: tuple[int, int]) -> float | None:
+    """The weight from which two records that are each other's only candidate link
+    (:func:`~bansos_linkage.linkage.resolve.sole_floor`; ``sizes``: the frames decided,
+    unless ``d`` gives the registers'); None when the decision links no such pairs."""
+    if not d.sole_candidates or d.resolution == "many_to_one":
+        return None
+    floor = sole_floor(logit2(d.threshold), d.weights.model.lambda_, d.sizes or sizes)
+    return min(floor, logit2(d.threshold))
+
+
+def fs_decides(d: Decision, fs_weight: np.ndarray) -> np.ndarray | None:
+    """Which pairs the Fellegi-Sunter weights decide (None: all): outside the band
+    of weights where the ML matcher decides. Only those may be sole candidates: the
+    ML matcher's probabilities are those of candidate pairs already, not of a pair of
+    all the registers', so the odds of "neither has a counterpart" do not apply."""
+    if d.ml_model is None:
+        return None
+    lo, hi = d.ml_band or (-np.inf, np.inf)
+    return (fs_weight < lo) | (fs_weight > hi)
+
+
+def lowest_link_weight(d: Decision, sizes: tuple[int, int]) -> float:
+    """The lowest weight a pair may be linked at (the threshold's, or the floor of
+    pairs that are each other's only candidate): an engine keeps every pair from there
+    together when it resolves a part of the registers at a time."""
+    floor = sole_floor_of(d, sizes)
+    return logit2(d.threshold) if floor is None else floor
 
 
 def fs_links(
@@ -233,9 +282,12 @@ __all__ = [
     "decision_weights",
     "duplicate_shifts",
     "duplicate_test",
+    "fs_decides",
     "fs_links",
+    "lowest_link_weight",
     "model_weights",
     "resolve",
+    "sole_floor_of",
     "tested_duplicates",
     "train_ml",
 ]

@@ -130,6 +130,13 @@ class Linker:
         present on a side: a Regsosek household id, else the KK number). Members of
         two families that share a link are compared with each other even when no
         blocking rule paired them; ``()`` turns this off.
+    sole_candidates
+        Also link two records that are each other's only candidate (neither linked,
+        no other candidate not linked elsewhere) when their link reaches the
+        threshold: its odds are the pair's against "neither record has a counterpart"
+        (most DTKS records have one), not against every pair of the registers (see
+        :func:`~bansos_linkage.linkage.resolve.sole_candidates`). The Fellegi-Sunter
+        model only; ``False`` links by the pairs' probabilities alone.
 
     Examples
     --------
@@ -161,6 +168,7 @@ class Linker:
         sessions: Sequence[training.Session] = training.DEFAULT_SESSIONS,
         random_state: int = 0,
         family_columns: Sequence[str] = FAMILY_COLUMNS,
+        sole_candidates: bool = True,
     ) -> None:
         self.rules = tuple(rules)
         self.comparisons = tuple(comparisons)
@@ -177,6 +185,7 @@ class Linker:
         self.sessions = tuple(sessions)
         self.random_state = random_state
         self.family_columns = tuple(family_columns)
+        self.sole_candidates = bool(sole_candidates)
         # what is used: the given rules and comparisons less those whose columns
         # neither register has (decided at fit)
         self.rules_: tuple[Rule, ...] = self.rules
@@ -475,7 +484,15 @@ class Linker:
         links = (threshold, self.resolution, self.duplicate_threshold, self.chunk_size)
         ml = (self.ml_model_, self.ml_threshold, self.ml_training_.get("fs_weight_band"))
         weights, compare = self._pair_weights(), compare or self.compare_pairs
-        return Decision(weights, compare, *links, len(self.rules_), *ml, self.reviewed_)
+        return Decision(
+            weights,
+            compare,
+            *links,
+            len(self.rules_),
+            *ml,
+            self.reviewed_,
+            sole_candidates=self.sole_candidates,
+        )
 
     def _fit_ml(
         self, left: pd.DataFrame, right: pd.DataFrame, labels: pd.DataFrame, scored: ScoredPairs

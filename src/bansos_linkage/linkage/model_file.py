@@ -127,6 +127,9 @@ def load(path: str | Path) -> dict[str, Any]:
         fitted_key = "fitted"
         if not isinstance(run, dict):
             raise SchemaError(f"{path}: key 'run' must be a mapping")
+        if isinstance(settings, dict) and "sole_candidates" not in settings:
+            # files from before sole candidates linked by the pairs' probabilities alone
+            settings = {**settings, "sole_candidates": False}
     options = linkage_settings.linker_options(
         settings, source=path, complete=True, prefix="settings."
     )
@@ -159,6 +162,7 @@ def _version_1(
         "term_frequency": old.pop("term_frequency"),
         # model files from before family context: none
         "family_columns": old.pop("family_columns", []),
+        "sole_candidates": False,
         "blocking_rules": rules,
         "comparisons": comparisons,
         # not saved in version 1: the defaults of the time

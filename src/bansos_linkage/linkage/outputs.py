@@ -40,6 +40,9 @@ class LinkSummary(TypedDict):
     unlinked_right: int
     duplicates_left: int  #: records linked as a duplicate of another of their register
     duplicates_right: int
+    #: links below the threshold as pairs: two records each other's only candidate,
+    #: their link at the threshold (:func:`~bansos_linkage.linkage.resolve.sole_candidates`)
+    sole_candidates: int
     threshold: float
     resolution: str
     expected_false_links: float
@@ -207,26 +210,37 @@ def count_summary(
     link_p: np.ndarray,
     threshold: float,
     resolution: str,
+    link_weight: np.ndarray,
 ) -> dict[str, Any]:
     """The counts and error estimates of a run (the first keys of :class:`LinkSummary`);
-    ``link_p``: the probability that each link is right."""
+    ``link_p``: the probability that each link is right; ``link_weight``: the links'
+    deciding weights."""
     pairs = (int(len(scored.left)), int(scored.family_pairs))
     duplicates = (resolved.left_duplicate_of >= 0).sum(), (resolved.right_duplicate_of >= 0).sum()
-    links = (int(resolved.keep.sum()), int(duplicates[0]), int(duplicates[1]))
+    sole = sole_links(link_weight, threshold)
+    links = (int(resolved.keep.sum()), int(duplicates[0]), int(duplicates[1]), sole)
     return summary_counts((n_left, n_right), pairs, links, unlinked, link_p, threshold, resolution)
+
+
+def sole_links(link_weight: np.ndarray, threshold: float) -> int:
+    """How many links are below the threshold as pairs: the sole candidates (every
+    other link, duplicates and reviewed pairs too, is at or above it)."""
+    weight = np.round(np.asarray(link_weight, dtype=float), SCORE_DECIMALS)
+    return int((weight < logit2(threshold)).sum())
 
 
 def summary_counts(
     sizes: tuple[int, int],
     pairs: tuple[int, int],
-    links: tuple[int, int, int],
+    links: tuple[int, int, int, int],
     unlinked: tuple[pd.DataFrame, pd.DataFrame],
     link_p: np.ndarray,
     threshold: float,
     resolution: str,
 ) -> dict[str, Any]:
     """:func:`count_summary` from counts: ``sizes`` of the registers, ``pairs`` (candidate
-    pairs, family pairs among them), ``links`` (links, duplicates left and right)."""
+    pairs, family pairs among them), ``links`` (links, duplicates left and right, sole
+    candidates)."""
     n_left, n_right = sizes
     errors = expected_errors(link_p, 0.0)
     return {
@@ -241,6 +255,7 @@ def summary_counts(
         "unlinked_right": len(unlinked[1]),
         "duplicates_left": links[1],
         "duplicates_right": links[2],
+        "sole_candidates": links[3],
         "threshold": threshold,
         "resolution": resolution,
         "expected_false_links": round(errors["expected_false_links"], 2),
@@ -356,6 +371,7 @@ def link_result(
         link_p,
         run["threshold"],
         run["resolution"],
+        weight[keep],
     )
     pairs = None
     if keep_pairs is not False:
@@ -413,6 +429,7 @@ __all__ = [
     "record_age_groups",
     "record_ids",
     "run_summary",
+    "sole_links",
     "summary_counts",
     "unlinked_rows",
     "unlinked_table",

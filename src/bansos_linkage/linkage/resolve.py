@@ -386,6 +386,61 @@ def rival_fixed_point(
     return p
 
 
+def sole_floor(threshold: float, prior: float, sizes: tuple[int, int]) -> float:
+    """The lowest weight at which two records that are each other's only candidate
+    link (:func:`sole_candidates`): their link's odds ``o / (s_l * s_r)`` (each side's
+    share of records without a counterpart, :func:`unmatched_shares`) reach the odds
+    of the ``threshold`` weight."""
+    s_l, s_r = unmatched_shares(prior, sizes[0], sizes[1])
+    return round(threshold + float(np.log2(s_l * s_r)), SCORE_DECIMALS)
+
+
+def sole_candidates(
+    left: np.ndarray,
+    right: np.ndarray,
+    weight: np.ndarray,
+    keep: np.ndarray,
+    floor: float,
+    threshold: float,
+    eligible: np.ndarray | None = None,
+) -> np.ndarray:
+    """Pairs below the ``threshold`` weight to link too: both records left unlinked,
+    the pair at least ``floor`` (:func:`sole_floor`), and neither record with another
+    such pair to a record left unlinked; only pairs ``eligible`` link (those whose
+    weight is the Fellegi-Sunter model's), though every pair counts as a rival.
+
+    A pair's match probability takes it as one of all the registers' pairs. Most DTKS
+    records have a counterpart in Regsosek (share ``1 - s_l``), and a record has one
+    at most: when two records are each other's only candidate and nothing else claims
+    them, the odds that they are one person are the pair's odds against "neither has a
+    counterpart", ``o / (s_l * s_r)`` (:func:`link_probabilities` with no rivals), not
+    ``o``. A candidate whose other record is linked is no rival (that record is
+    held), as in the error estimate. On the tuning scenarios mix02, mix04 and ``hard``
+    at 20,000 households, such pairs between -4 and 0 bits were one person 132 times
+    in 146, as the odds say (about 0.1 / 0.027).
+
+    Examples
+    --------
+    >>> left, right = np.array([0, 1, 1]), np.array([0, 1, 2])
+    >>> weight, keep = np.array([9.0, -2.0, -3.0]), np.array([True, False, False])
+    >>> sole_candidates(left, right, weight, keep, -5.0, 0.0).tolist()  # 1 has two
+    [False, False, False]
+    >>> sole_candidates(left[:2], right[:2], weight[:2], keep[:2], -5.0, 0.0).tolist()
+    [False, True]
+    """
+    left, right = np.asarray(left), np.asarray(right)
+    weight = np.round(np.asarray(weight, dtype=float), SCORE_DECIMALS)
+    n_left = int(left.max(initial=-1)) + 1
+    n_right = int(right.max(initial=-1)) + 1
+    linked_left = np.bincount(left[keep], minlength=n_left) > 0
+    linked_right = np.bincount(right[keep], minlength=n_right) > 0
+    open_pair = ~linked_left[left] & ~linked_right[right] & (weight >= floor)
+    per_left = np.bincount(left[open_pair], minlength=n_left)
+    per_right = np.bincount(right[open_pair], minlength=n_right)
+    sole = open_pair & (per_left[left] == 1) & (per_right[right] == 1) & (weight < threshold)
+    return sole if eligible is None else sole & eligible
+
+
 #: Ages (in whole years before the registers' latest birth year) where a group of
 #: :func:`age_groups` starts: under 3 (born after an older snapshot), school age,
 #: working age, older, oldest (deaths between snapshots); records without a year are
@@ -536,5 +591,7 @@ __all__ = [
     "own_prior_weight",
     "resolve_links",
     "rival_fixed_point",
+    "sole_candidates",
+    "sole_floor",
     "unmatched_shares",
 ]
