@@ -196,6 +196,9 @@ def test_the_links_are_the_in_process_links(runs):
     assert a["duplicate_of"].notna().any()
     assert remote.summary["duplicate_prior"] == local.summary["duplicate_prior"]
     assert local.summary["duplicate_prior"]["left"] < local.summary["em"]["lambda"]
+    # sole candidates (below the threshold as pairs) found where their pairs are, from
+    # the whole registers' shares without a counterpart
+    assert local.summary["sole_candidates"] == remote.summary["sole_candidates"] > 0
 
 
 def test_a_fitted_linker_links_on_the_cluster_as_in_process(registers, runs):

@@ -316,3 +316,15 @@ def test_sole_candidates_link_where_nothing_else_claims_either_record():
     floor = sole_floor(0.0, prior, (n_left, n_right))
     assert floor == pytest.approx(np.log2(0.05 * 0.5), abs=1e-6)
     assert sole_floor(logit2(0.9), prior, (n_left, n_right)) == pytest.approx(floor + logit2(0.9))
+
+
+def test_sole_candidates_are_estimated_as_they_were_decided():
+    from bansos_linkage.linkage.resolve import sole_link_probabilities, unmatched_shares
+
+    prior, sizes = 950 / (1000 * 1900), (1000, 1900)
+    link_p = np.array([0.999, 0.4])
+    out = sole_link_probabilities(np.array([12.0, -3.0]), link_p, 0.0, prior, sizes)
+    s_l, s_r = unmatched_shares(prior, *sizes)
+    assert out[0] == 0.999  # at the threshold as a pair: its estimate stays
+    assert out[1] == pytest.approx(2.0**-3 / (2.0**-3 + s_l * s_r))
+    assert link_p.tolist() == [0.999, 0.4]  # not changed in place

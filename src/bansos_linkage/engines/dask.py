@@ -94,7 +94,7 @@ from bansos_linkage.linkage.blocking import (
 )
 from bansos_linkage.linkage.comparisons import Comparison
 from bansos_linkage.linkage.decision import Decision, duplicate_shifts, lowest_link_weight
-from bansos_linkage.linkage.fellegi_sunter import FellegiSunter
+from bansos_linkage.linkage.fellegi_sunter import FellegiSunter, logit2
 from bansos_linkage.linkage.fitting import FittedModel
 from bansos_linkage.linkage.frequencies import tf_bits, typical_frequencies
 from bansos_linkage.linkage.linker import Linker
@@ -113,7 +113,7 @@ from bansos_linkage.linkage.outputs import (
     summary_counts,
     unlinked_rows,
 )
-from bansos_linkage.linkage.resolve import Links, age_bands, newest_year
+from bansos_linkage.linkage.resolve import Links, age_bands, newest_year, sole_link_probabilities
 from bansos_linkage.linkage.scoring import (
     ScoredPairs,
     compare_chunk,
@@ -1203,7 +1203,9 @@ def _error_estimate(
     fixed = [s["fixed"] for s in settled]
     duplicates = [g["duplicates"] for g in done]
     prior = r.decision.weights.model.lambda_
-    return link_error(link, fixed, round_sums, duplicates, prior, r.sizes, groups)
+    link_p = link_error(link, fixed, round_sums, duplicates, prior, r.sizes, groups)
+    threshold = logit2(r.decision.threshold)
+    return sole_link_probabilities(link[2], link_p, threshold, prior, r.sizes)
 
 
 class _Laps:

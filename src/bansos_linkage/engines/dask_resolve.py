@@ -1,8 +1,9 @@
 """Resolution on the workers: the Dask engine's last stage, per group of components.
 
 Resolution (:func:`~bansos_linkage.linkage.decision.decide`: family pairs, one-to-one,
-duplicates) reads only the pairs at or above the threshold, and what it decides in one
-connected component of them does not depend on the others. Family pairs join members
+duplicates, sole candidates) reads only the pairs from the lowest weight a link may have
+(:func:`~bansos_linkage.linkage.decision.lowest_link_weight`), and what it decides in
+one connected component of them does not depend on the others. Family pairs join members
 of two families that share a link, so a component is taken with the whole families of
 its records (families of at most
 :data:`~bansos_linkage.linkage.blocking.FAMILY_MAX_MEMBERS`: larger ones are never
@@ -188,8 +189,9 @@ def _similarities(table: pd.DataFrame) -> np.ndarray | None:
 
 
 def edges(table: pd.DataFrame, threshold: float, sizes: tuple[int, int]) -> np.ndarray:
-    """The positions of the pairs resolution may link (at the threshold, less a margin):
-    the edges of the components, four bytes a position where they fit."""
+    """The positions of the pairs resolution may link (from ``threshold``, the lowest
+    weight a link may have, less a margin): the edges of the components, four bytes a
+    position where they fit."""
     at = table["weight"].to_numpy() >= threshold - EDGE_MARGIN
     dtype = np.int32 if max(sizes) < 2**31 else np.int64
     return table.loc[at, ["left", "right"]].to_numpy(dtype=dtype)

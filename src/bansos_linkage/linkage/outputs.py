@@ -22,6 +22,7 @@ from bansos_linkage.linkage.resolve import (
     Links,
     age_groups,
     link_probabilities,
+    sole_link_probabilities,
 )
 from bansos_linkage.linkage.scoring import FAMILY_RULE, ScoredPairs
 
@@ -362,6 +363,8 @@ def link_result(
         (resolved.left_duplicate_weight, resolved.right_duplicate_weight),
         record_age_groups(left, right),
     )
+    sizes, threshold = (len(left), len(right)), logit2(run["threshold"])
+    link_p = sole_link_probabilities(weight[keep], link_p, threshold, run["prior"], sizes)
     summary = count_summary(
         len(left),
         len(right),
