@@ -21,6 +21,7 @@ from bansos_linkage.linkage.resolve import (
     SCORE_DECIMALS,
     Links,
     age_groups,
+    below_threshold,
     link_probabilities,
     sole_link_probabilities,
 )
@@ -226,8 +227,7 @@ def count_summary(
 def sole_links(link_weight: np.ndarray, threshold: float) -> int:
     """How many links are below the threshold as pairs: the sole candidates (every
     other link, duplicates and reviewed pairs too, is at or above it)."""
-    weight = np.round(np.asarray(link_weight, dtype=float), SCORE_DECIMALS)
-    return int((weight < logit2(threshold)).sum())
+    return int(below_threshold(link_weight, logit2(threshold)).sum())
 
 
 def summary_counts(

@@ -441,6 +441,13 @@ def sole_candidates(
     return sole if eligible is None else sole & eligible
 
 
+def below_threshold(link_weight: np.ndarray, threshold: float) -> np.ndarray:
+    """Which links are below the ``threshold`` weight as pairs (weights compared as
+    resolution compares them): the sole candidates, every other link (duplicates,
+    reviewed pairs) being at or above it."""
+    return np.round(np.asarray(link_weight, dtype=float), SCORE_DECIMALS) < threshold
+
+
 def sole_link_probabilities(
     link_weight: np.ndarray,
     link_p: np.ndarray,
@@ -457,12 +464,11 @@ def sole_link_probabilities(
     candidates of four tuning scenarios at 20,000 households (mix01, mix02, mix04,
     ``hard``) where there were 59; with the registers' shares, as decided, 70.
     """
-    weight = np.round(np.asarray(link_weight, dtype=float), SCORE_DECIMALS)
-    sole = weight < threshold
+    sole = below_threshold(link_weight, threshold)
     if not sole.any():
         return link_p
     s_l, s_r = unmatched_shares(prior, sizes[0], sizes[1])
-    odds = link_odds(weight[sole])
+    odds = link_odds(np.asarray(link_weight, dtype=float)[sole])
     out = np.array(link_p, dtype=float)
     out[sole] = odds / (odds + s_l * s_r)
     return out
@@ -608,6 +614,7 @@ __all__ = [
     "SHIFT_ROUNDS",
     "age_bands",
     "age_groups",
+    "below_threshold",
     "duplicate_probability",
     "duplicate_shift",
     "explained_away",
