@@ -82,7 +82,15 @@ from bansos_linkage.engines.dask_resolve import (
     weighted,
 )
 from bansos_linkage.engines.dask_score import score_on_cluster
-from bansos_linkage.engines.dask_values import Values, ValueStats, count_values, record_values
+from bansos_linkage.engines.dask_values import (
+    Regional,
+    Values,
+    ValueStats,
+    count_values,
+    record_values,
+    regional_columns,
+    with_regional_keys,
+)
 from bansos_linkage.linkage import preparation as prep
 from bansos_linkage.linkage import training
 from bansos_linkage.linkage.blocking import (
@@ -96,7 +104,7 @@ from bansos_linkage.linkage.comparisons import Comparison
 from bansos_linkage.linkage.decision import Decision, duplicate_shifts, lowest_link_weight
 from bansos_linkage.linkage.fellegi_sunter import FellegiSunter, logit2
 from bansos_linkage.linkage.fitting import FittedModel
-from bansos_linkage.linkage.frequencies import tf_bits, typical_frequencies
+from bansos_linkage.linkage.frequencies import regional_label, tf_bits, typical_frequencies
 from bansos_linkage.linkage.linker import Linker
 from bansos_linkage.linkage.linking import fitted_summary
 from bansos_linkage.linkage.ml_matcher import MLMatcher, pair_features
@@ -168,6 +176,11 @@ class _Spec:
             if c.label in self.term_frequency and isinstance(getattr(c, "column", None), str)
         }
 
+    def regional(self) -> Regional:
+        """The counted columns of each term-frequency comparison's frequencies within
+        the region, by their label (:func:`~bansos_linkage.linkage.frequencies.regional_label`)."""
+        return {regional_label(k): regional_columns(c) for k, c in self.tf_columns().items()}
+
     def count_columns(self) -> dict[str, str]:
         """Columns whose values are counted: exact columns (u of exact agreement) and
         term-frequency columns, by column."""
@@ -193,13 +206,15 @@ def _side_keys(frame: pd.DataFrame, spec: _Spec) -> tuple[pd.DataFrame, Values]:
         columns = [POS, *dict.fromkeys(rule_keys(spec.rules))]
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}), {}
     prepared, _ = spec.prepare(frame, frame.iloc[:0])
+    prepared = with_regional_keys(prepared, spec.tf_columns().values())
     positions = frame[POS].to_numpy()
     keys = pd.DataFrame({POS: positions})
     for column in dict.fromkeys(rule_keys(spec.rules)):
         if column in prepared:
             keys[column] = decoded(prepared[column]).to_numpy()
-    columns = list(spec.count_columns())
-    return keys, record_values(prepared, positions, columns, spec.tf_columns().values())
+    regional = [c for cs in spec.regional().values() for c in cs]
+    tf = [*spec.tf_columns().values(), *regional]
+    return keys, record_values(prepared, positions, [*spec.count_columns(), *regional], tf)
 
 
 def _usable(keys: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
@@ -904,7 +919,12 @@ class DaskEngine:
         # the value counts, on the workers: exact agreement (u), and each record's term
         # frequencies carried by its partition's records from here on
         values = count_values(
-            client, state.pop("values"), state["frames"], spec.tf_columns(), self.buckets or n_parts
+            client,
+            state.pop("values"),
+            state["frames"],
+            spec.tf_columns(),
+            self.buckets or n_parts,
+            spec.regional(),
         )
         state["frames"] = values.frames
         # the random pairs of the in-process run (global positions, the Linker's seed)
@@ -1089,7 +1109,8 @@ class DaskEngine:
         groups = component_groups(edge, state["families"], n_groups)
         lap("edges")
         frames, columns = state["frames"], linker.columns_read()
-        columns = [*columns, *(freq_column(k) for k in linker.term_frequency)]
+        tf = [*linker.term_frequency, *map(regional_label, linker.term_frequency)]
+        columns = [*columns, *(freq_column(k) for k in tf)]
         inputs = self._group_inputs(client, tables, frames, columns, groups)
         if r.decision.duplicate_shift is None:
             # the registers' own priors, from every group's tested pairs, before any

@@ -46,6 +46,7 @@ from bansos_linkage.linkage.decision import (
 )
 from bansos_linkage.linkage.fellegi_sunter import probability
 from bansos_linkage.linkage.fitting import PairWeights
+from bansos_linkage.linkage.frequencies import regional_label
 from bansos_linkage.linkage.linking import Prepare
 from bansos_linkage.linkage.outputs import best_candidates, links_table, record_ids
 from bansos_linkage.linkage.resolve import (
@@ -96,7 +97,8 @@ class _WholeRegisterWeights(PairWeights):
     records (a group holds only part of each register)."""
 
     def frequencies(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-        columns = {label: freq_column(label) for label in self.term_frequency}
+        labels = [*self.term_frequency, *map(regional_label, self.term_frequency)]
+        columns = {label: freq_column(label) for label in labels}
         return {k: frame[c].to_numpy(dtype=float) for k, c in columns.items() if c in frame}
 
 

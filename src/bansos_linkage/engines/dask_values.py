@@ -24,6 +24,33 @@ import pandas as pd
 from dask.distributed import Client, Future
 
 from bansos_linkage.engines.dask_resolve import POS, decoded, freq_column
+from bansos_linkage.linkage.frequencies import REGION_COLUMN, leave_one_out
+
+#: A term-frequency label's frequency within the region: the counted columns of its
+#: records' (region, value) and of their region (where they have a value), by label.
+Regional = dict[str, tuple[str, str]]
+
+
+def regional_columns(column: str) -> tuple[str, str]:
+    """The counted columns of ``column``'s values within :data:`REGION_COLUMN`: each
+    record's region and value together, and its region where it has a value."""
+    return f"{column}@{REGION_COLUMN}", f"{REGION_COLUMN}@{column}"
+
+
+def with_regional_keys(prepared: pd.DataFrame, columns: Collection[str]) -> pd.DataFrame:
+    """A partition's prepared records with the :func:`regional_columns` of ``columns``
+    (those it has, when it has the region), to be counted as any column is."""
+    if REGION_COLUMN not in prepared:
+        return prepared
+    region = decoded(prepared[REGION_COLUMN]).astype("string")
+    added = {}
+    for column in columns:
+        if column in prepared:
+            value = decoded(prepared[column]).astype("string")
+            pair, total = regional_columns(column)
+            added[pair] = region + "\x1f" + value
+            added[total] = region.where(value.notna())
+    return prepared.assign(**added)
 
 
 @dataclass(frozen=True)
@@ -135,29 +162,45 @@ def _count_bucket(
     return sums, lookups
 
 
+def _register_counts(
+    frame: pd.DataFrame, values: Values, pieces: list[Lookup], column: str
+) -> np.ndarray:
+    """Per record of a partition, the whole register's count of its value of
+    ``column`` (NaN without a value)."""
+    out = np.full(len(frame), np.nan)
+    part = values.get(column)
+    if part is not None and part.codes is not None and part.positions is not None:
+        totals = np.full(len(part.distinct) + 1, np.nan)  # the last: no value (-1)
+        for piece in pieces:
+            if column in piece:
+                totals[piece[column][0]] = piece[column][1]
+        out[pd.Index(frame[POS].to_numpy()).get_indexer(part.positions)] = totals[part.codes]
+    return out
+
+
 def _with_frequencies(
     frame: pd.DataFrame,
     values: Values,
     pieces: list[Lookup],
     labels: dict[str, str],
     present: dict[str, int],
+    regional: Regional | None = None,
 ) -> pd.DataFrame:
     """A partition's records with the frequency of their value in the whole register,
-    per term-frequency label (``labels``: label -> column); NaN without a value."""
-    if not labels:
+    per term-frequency label (``labels``: label -> column), and within their region
+    (``regional``, as :func:`~bansos_linkage.linkage.frequencies.regional_frequencies`
+    gives it); NaN without a value."""
+    if not labels and not regional:
         return frame
-    rows = pd.Index(frame[POS].to_numpy())
     columns = {}
     for label, column in labels.items():
-        out = np.full(len(frame), np.nan)
-        part = values.get(column)
-        if part is not None and part.codes is not None and part.positions is not None:
-            totals = np.full(len(part.distinct) + 1, np.nan)  # the last: no value (-1)
-            for piece in pieces:
-                if column in piece:
-                    totals[piece[column][0]] = piece[column][1]
-            out[rows.get_indexer(part.positions)] = totals[part.codes]
-        columns[freq_column(label)] = out / max(present[column], 1)
+        counts = _register_counts(frame, values, pieces, column)
+        columns[freq_column(label)] = counts / max(present[column], 1)
+    for label, (pair, total) in (regional or {}).items():
+        columns[freq_column(label)] = leave_one_out(
+            _register_counts(frame, values, pieces, pair),
+            _register_counts(frame, values, pieces, total),
+        )
     return frame.assign(**columns)
 
 
@@ -167,14 +210,17 @@ def count_values(
     frames: dict[str, list[Future]],
     tf_columns: dict[str, str],
     buckets: int,
+    regional: Regional | None = None,
 ) -> ValueStats:
     """The exact agreement of every column counted on both sides and the records'
-    term frequencies (``tf_columns``: label -> column), from each partition's
+    term frequencies (``tf_columns``: label -> column; ``regional``: within the
+    region, label -> :func:`regional_columns`), from each partition's
     :func:`record_values` (``values``, per side), bucket by bucket on the workers."""
+    regional = regional or {}
     split = {
         s: [client.submit(_buckets, v, buckets, pure=False) for v in values[s]] for s in values
     }
-    asked = sorted(set(tf_columns.values()))
+    asked = sorted({*tf_columns.values(), *(c for cs in regional.values() for c in cs)})
     done = []
     for b in range(buckets):
         lefts = [client.submit(operator.getitem, f, b) for f in split["left"]]
@@ -188,7 +234,10 @@ def count_values(
     for k, side in enumerate(("left", "right")):
         labels = {label: c for label, c in tf_columns.items() if c in total and total[c][3 + k]}
         totals = {c: total[c][1 + k] for c in labels.values()}
-        tf_labels[side] = tuple(labels)
+        local = {
+            label: cs for label, cs in regional.items() if cs[0] in total and total[cs[0]][3 + k]
+        }
+        tf_labels[side] = (*labels, *local)
         out_frames[side] = [
             client.submit(
                 _with_frequencies,
@@ -197,6 +246,7 @@ def count_values(
                 [client.submit(_pick, f, side, p) for f in lookups],
                 labels,
                 totals,
+                local,
                 pure=False,
             )
             for p, frame in enumerate(frames[side])
@@ -228,9 +278,12 @@ __all__ = [
     "Lookup",
     "PartValues",
     "Piece",
+    "Regional",
     "Sums",
     "ValueStats",
     "Values",
     "count_values",
     "record_values",
+    "regional_columns",
+    "with_regional_keys",
 ]
