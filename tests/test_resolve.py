@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from bansos_linkage.linkage.resolve import link_probabilities, one_to_one
+from bansos_linkage.linkage.resolve import (
+    duplicate_evidence,
+    duplicate_probability,
+    link_probabilities,
+    one_to_one,
+)
 
 
 def test_best_total_assignment_not_greedy():
@@ -328,3 +333,27 @@ def test_sole_candidates_are_estimated_as_they_were_decided():
     assert out[0] == 0.999  # at the threshold as a pair: its estimate stays
     assert out[1] == pytest.approx(2.0**-3 / (2.0**-3 + s_l * s_r))
     assert link_p.tolist() == [0.999, 0.4]  # not changed in place
+
+
+def test_a_duplicate_is_as_sure_as_the_stronger_of_its_pair_and_its_link() -> None:
+    # left records 0 and 1 both hold right record 0; 1 was taken for 0's duplicate on
+    # a weak pair (its date mistyped on 0) but links right record 0 strongly
+    left, right = np.array([0, 1, 2]), np.array([0, 0, 1])
+    weight = np.array([40.0, 35.0, 10.0])
+    dup_weight = np.array([np.nan, 1.0, np.nan])
+    shift = -20.0
+    evidence = duplicate_evidence(left, weight, dup_weight, shift)
+    assert evidence[1] == 15.0  # the link, moved to the register's own prior
+    assert np.isnan(evidence[0]) and np.isnan(evidence[2])  # no duplicate: none
+    # a link weaker than the pair leaves the pair's weight
+    assert duplicate_evidence(left, weight, np.array([np.nan, 30.0, np.nan]), shift)[1] == 30.0
+    p_pair = link_probabilities(
+        left, right, weight, np.ones(3, bool), 1e-4, 3, 2, (dup_weight, np.full(2, np.nan))
+    )
+    p_link = link_probabilities(
+        left, right, weight, np.ones(3, bool), 1e-4, 3, 2, (evidence, np.full(2, np.nan))
+    )
+    assert p_link[1] > p_pair[1]
+    assert p_link[1] == pytest.approx(
+        p_pair[1] / duplicate_probability(dup_weight)[1] * duplicate_probability(evidence)[1]
+    )

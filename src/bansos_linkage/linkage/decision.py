@@ -18,6 +18,7 @@ from bansos_linkage.linkage.fitting import PairWeights
 from bansos_linkage.linkage.ml_matcher import MLMatcher
 from bansos_linkage.linkage.resolve import (
     Links,
+    duplicate_evidence,
     duplicate_shift,
     own_prior_weight,
     resolve_links,
@@ -136,6 +137,14 @@ def resolve(
         right_is_duplicate=duplicate_test(d, right, shift[1], sinks[1]),
     )
     links.duplicate_shift = shift
+    if d.ml_model is None:  # the links' weights are the model's, across the registers
+        kept = np.flatnonzero(links.keep)
+        links.left_duplicate_weight = duplicate_evidence(
+            scored.left[kept], weight[kept], links.left_duplicate_weight, shift[0]
+        )
+        links.right_duplicate_weight = duplicate_evidence(
+            scored.right[kept], weight[kept], links.right_duplicate_weight, shift[1]
+        )
     return links
 
 
