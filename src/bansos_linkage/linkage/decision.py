@@ -33,7 +33,7 @@ from bansos_linkage.linkage.scoring import (
     compare_in_chunks,
     new_family_pairs,
 )
-from bansos_linkage.linkage.supervised import ml_weights, reviewed_weights, train
+from bansos_linkage.linkage.supervised import in_band, ml_weights, reviewed_weights, train
 
 
 @dataclass(frozen=True)
@@ -238,8 +238,7 @@ def fs_decides(d: Decision, fs_weight: np.ndarray) -> np.ndarray | None:
     all the registers', so the odds of "neither has a counterpart" do not apply."""
     if d.ml_model is None:
         return None
-    lo, hi = d.ml_band or (-np.inf, np.inf)
-    return (fs_weight < lo) | (fs_weight > hi)
+    return ~in_band(fs_weight, d.ml_band)
 
 
 def lowest_link_weight(d: Decision, sizes: tuple[int, int]) -> float:

@@ -144,6 +144,14 @@ def reviewed_at(
     return out
 
 
+def in_band(fs_weight: np.ndarray, band: Sequence[float] | None) -> np.ndarray:
+    """Which pairs the ML matcher decides: those whose Fellegi-Sunter weight lies in
+    its ``band`` (ends included; None: every pair)."""
+    lo, hi = band or (-np.inf, np.inf)
+    weight = np.asarray(fs_weight, dtype=float)
+    return (weight >= lo) & (weight <= hi)
+
+
 def ml_weights(
     model: MLMatcher,
     scored: ScoredPairs,
@@ -157,9 +165,8 @@ def ml_weights(
     so that its threshold falls where the Fellegi-Sunter one does, within the ``band``
     of Fellegi-Sunter weights its labels cover; the Fellegi-Sunter weight outside it."""
     assert scored.similarities is not None
-    lo_w, hi_w = band or [-np.inf, np.inf]
     out = np.asarray(fs_weight, dtype=float).copy()
-    inside = np.flatnonzero((fs_weight >= lo_w) & (fs_weight <= hi_w))
+    inside = np.flatnonzero(in_band(fs_weight, band))
     for lo in range(0, len(inside), chunk_size):
         part = inside[lo : lo + chunk_size]
         X = pair_features(scored.levels[part], labels, scored.similarities[part], fs_weight[part])
@@ -172,6 +179,7 @@ __all__ = [
     "REVIEWED_BITS",
     "check_labels",
     "fit_matcher",
+    "in_band",
     "label_positions",
     "ml_weights",
     "reviewed_table",
