@@ -18,8 +18,9 @@ from bansos_linkage.errors import (
     UnknownRecordError,
 )
 from bansos_linkage.evaluation import exact_nik_links
+from bansos_linkage.linkage.blocking import family_codes, pairable
 from bansos_linkage.linkage.fellegi_sunter import logit2
-from bansos_linkage.linkage.linker import Linker
+from bansos_linkage.linkage.linker import FAMILY_COLUMNS, Linker
 
 
 @pytest.fixture(scope="module")
@@ -503,6 +504,14 @@ def test_sole_candidates_add_links_that_nothing_else_claims(mixed_registers, tmp
     assert not added["left_id"].isin(plain["left_id"]).any()
     assert not added["right_id"].isin(plain["right_id"]).any()
     assert result.links["left_id"].value_counts()[added["left_id"]].eq(1).all()
+    # none joins two families that no other link reaches (an orphan pair)
+    fam_l = pd.Series(pairable(family_codes(p.left, FAMILY_COLUMNS)), index=p.left["record_id"])
+    fam_r = pd.Series(pairable(family_codes(p.right, FAMILY_COLUMNS)), index=p.right["record_id"])
+    holds_l = set(fam_l.loc[plain["left_id"]]) - {-1}
+    holds_r = set(fam_r.loc[plain["right_id"]]) - {-1}
+    al, ar = fam_l.loc[added["left_id"]].to_numpy(), fam_r.loc[added["right_id"]].to_numpy()
+    orphan = (al >= 0) & (ar >= 0) & ~np.isin(al, list(holds_l)) & ~np.isin(ar, list(holds_r))
+    assert not orphan.any()
     # most of them are one person, and F1 rises
     truth_left = p.data.truth["dtks"].set_index("record_id")["person_id"]
     truth_right = p.data.truth["regsosek"].set_index("record_id")["person_id"]

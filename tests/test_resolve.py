@@ -8,6 +8,7 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 from bansos_linkage.linkage.resolve import (
+    MIN_UNMATCHED,
     duplicate_evidence,
     duplicate_probability,
     link_probabilities,
@@ -333,6 +334,57 @@ def test_sole_candidates_are_estimated_as_they_were_decided():
     assert out[0] == 0.999  # at the threshold as a pair: its estimate stays
     assert out[1] == pytest.approx(2.0**-3 / (2.0**-3 + s_l * s_r))
     assert link_p.tolist() == [0.999, 0.4]  # not changed in place
+
+
+def test_sole_candidates_of_two_families_no_link_reaches_are_not_linked():
+    from bansos_linkage.linkage.resolve import orphan_pairs, sole_candidates
+
+    # families: left 0, 1 one family (0), left 2 family 1, left 3 none; right 0, 1
+    # family 0, right 2 family 1, right 3 family 2
+    family = (np.array([0, 0, 1, -1]), np.array([0, 0, 1, 2]))
+    left, right = np.array([0, 1, 2, 3]), np.array([0, 1, 2, 3])
+    weight = np.array([30.0, -3.0, -3.0, -3.0])
+    keep = np.array([True, False, False, False])
+    orphans = orphan_pairs(family, left, right, keep)
+    # 1: its family holds the link; 2: neither family holds one; 3: left 3 has no family
+    assert orphans.tolist() == [False, False, True, False]
+    sole = sole_candidates(left, right, weight, keep, -5.0, 0.0, ~orphans)
+    assert sole.tolist() == [False, True, False, True]
+    # an orphan pair still rivals: right 2's other pair is no sole candidate
+    left2, right2 = np.append(left, 3), np.append(right, 2)
+    keep2, weight2 = np.append(keep, False), np.append(weight, -4.0)
+    orphans2 = orphan_pairs(family, left2, right2, keep2)
+    sole2 = sole_candidates(left2, right2, weight2, keep2, -5.0, 0.0, ~orphans2)
+    assert sole2.tolist() == [False, True, False, False, False]
+
+
+def test_a_sole_link_between_joined_families_takes_their_members_shares():
+    from bansos_linkage.linkage.resolve import (
+        FamilyLinks,
+        sole_link_probabilities,
+        unmatched_shares,
+    )
+
+    # four left and six right records; links: (0, 0) and (1, 1) at the threshold or
+    # above; (2, 2) below it, between the families (0, 0) the first link joins; (3, 4)
+    # below it, between families no other link joins
+    family = (np.array([0, 0, 0, 1]), np.array([0, 0, 0, 0, 1, 1]))
+    links = FamilyLinks(np.array([0, 1, 2, 3]), np.array([0, 1, 2, 4]), family)
+    sole = np.array([False, False, True, True])
+    assert links.joined(~sole).tolist() == [True, True, True, False]
+    # left family 0: all three linked; right family 0: three of four
+    assert links.unmatched(~sole) == pytest.approx((MIN_UNMATCHED, 0.25))
+    prior, sizes = 3 / (4 * 6), (4, 6)
+    weight = np.array([10.0, 10.0, -3.0, -3.0])
+    link_p = np.array([0.99, 0.99, 0.5, 0.5])
+    out = sole_link_probabilities(weight, link_p, 0.0, prior, sizes, links)
+    s_l, s_r = unmatched_shares(prior, *sizes)
+    odds = 2.0**-3
+    assert out[:2].tolist() == [0.99, 0.99]
+    assert out[2] == pytest.approx(odds / (odds + MIN_UNMATCHED * 0.25))
+    assert out[3] == pytest.approx(odds / (odds + s_l * s_r))
+    plain = sole_link_probabilities(weight, link_p, 0.0, prior, sizes)
+    assert out[2] > plain[2] and out[3] == plain[3]
 
 
 def test_a_duplicate_is_as_sure_as_the_stronger_of_its_pair_and_its_link() -> None:

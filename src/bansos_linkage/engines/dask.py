@@ -121,7 +121,13 @@ from bansos_linkage.linkage.outputs import (
     summary_counts,
     unlinked_rows,
 )
-from bansos_linkage.linkage.resolve import Links, age_bands, newest_year, sole_link_probabilities
+from bansos_linkage.linkage.resolve import (
+    FamilyLinks,
+    Links,
+    age_bands,
+    newest_year,
+    sole_link_probabilities,
+)
 from bansos_linkage.linkage.scoring import (
     ScoredPairs,
     compare_chunk,
@@ -1147,10 +1153,11 @@ class DaskEngine:
         settled += [g["family"] for g in done]
         lap("settle")
         link_p = np.zeros(0)
+        families = state["families"]
         if done:
             holders = settling + resolved  # the rivals' tasks: partitions, then groups
             ages = state["ages"]
-            link_p = _error_estimate(client, holders, links, link, settled, done, r, ages)
+            link_p = _error_estimate(client, holders, links, link, settled, done, r, ages, families)
         lap("estimate")
         self.resolution_ = {
             "pairs": sum(s["n"] for s in settled),
@@ -1159,7 +1166,6 @@ class DaskEngine:
             "largest_group": max((g["size"][0] for g in done), default=0),
             "rivals_between_links": sum(s["rivals"] for s in settled),
         }
-        families = state["families"]
         result = _result(linker, r, done, settled, (link, link_p), registers, families)
         lap("tables")
         return result
@@ -1208,10 +1214,12 @@ def _error_estimate(
     done: list[dict[str, Any]],
     r: Resolver,
     groups: tuple[np.ndarray, np.ndarray] | None,
+    families: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
     """The probability that each link is right, the rounds' rival sums computed where
     the rivals between two linked records are (the second result of each holder);
-    ``groups``: every record's age band (None: one share per register)."""
+    ``groups``: every record's age band (None: one share per register); ``families``:
+    every record's family (pairable codes), for the links below the threshold."""
     # the rivals stay where they are, indexed once by the linked records' ranks
     rivals = [
         client.submit(index_rivals, client.submit(operator.getitem, f, 1), links) for f in holders
@@ -1226,7 +1234,8 @@ def _error_estimate(
     prior = r.decision.weights.model.lambda_
     link_p = link_error(link, fixed, round_sums, duplicates, prior, r.sizes, groups)
     threshold = logit2(r.decision.threshold)
-    return sole_link_probabilities(link[2], link_p, threshold, prior, r.sizes)
+    family = FamilyLinks(link[0], link[1], families)
+    return sole_link_probabilities(link[2], link_p, threshold, prior, r.sizes, family)
 
 
 class _Laps:

@@ -36,7 +36,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from bansos_linkage.linkage.blocking import FAMILY_MAX_MEMBERS, family_codes
+from bansos_linkage.linkage.blocking import family_codes, pairable
 from bansos_linkage.linkage.decision import (
     Decision,
     decide,
@@ -80,10 +80,7 @@ def decoded(column: pd.Series) -> pd.Series:
 def pairable_families(records: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     """Each record's family code (as :meth:`Linker.prepare` gives it), -1 for families
     too large to be paired member by member."""
-    codes = family_codes(records, columns)
-    size = np.bincount(codes[codes >= 0], minlength=1)
-    small = size[np.maximum(codes, 0)] <= FAMILY_MAX_MEMBERS
-    return np.where((codes >= 0) & small, codes, -1)
+    return pairable(family_codes(records, columns))
 
 
 def freq_column(label: str) -> str:

@@ -578,6 +578,19 @@ def family_codes(records: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     return np.full(len(records), -1, dtype=np.int64)
 
 
+def pairable(family: np.ndarray, max_members: int = FAMILY_MAX_MEMBERS) -> np.ndarray:
+    """Family codes with the families of more than ``max_members`` records as none
+    (-1), as family pairs take them.
+
+    >>> pairable(np.array([0, 0, 1, -1]), max_members=1).tolist()
+    [-1, -1, 1, -1]
+    """
+    family = np.asarray(family)
+    size = np.bincount(family[family >= 0], minlength=1)
+    small = size[np.maximum(family, 0)] <= max_members
+    return np.where((family >= 0) & small, family, -1)
+
+
 def family_pairs(
     left_family: np.ndarray,
     right_family: np.ndarray,
@@ -634,6 +647,7 @@ __all__ = [
     "family_codes",
     "family_pairs",
     "iter_candidate_pairs",
+    "pairable",
     "pair_recall",
     "rule_keys",
     "sorted_unique",

@@ -20,6 +20,7 @@ from bansos_linkage.linkage.resolve import (
     Links,
     duplicate_evidence,
     duplicate_shift,
+    orphan_pairs,
     own_prior_weight,
     resolve_links,
     sole_candidates,
@@ -32,6 +33,7 @@ from bansos_linkage.linkage.scoring import (
     append_pairs,
     compare_in_chunks,
     new_family_pairs,
+    pairable_families,
 )
 from bansos_linkage.linkage.supervised import in_band, ml_weights, reviewed_weights, train
 
@@ -215,7 +217,8 @@ def decide(
     resolved = resolve(d, left, right, scored, weight, shift)
     floor = sole_floor_of(d, (len(left), len(right)))
     if floor is not None:
-        args = (resolved.keep, floor, logit2(d.threshold), fs_decides(d, fs_weight))
+        eligible = sole_eligible(d, (left, right), scored, resolved.keep, fs_weight)
+        args = (resolved.keep, floor, logit2(d.threshold), eligible)
         resolved.keep |= sole_candidates(scored.left, scored.right, weight, *args)
     timings["resolve"] = time.perf_counter() - start
     return weight, fs_weight, resolved, timings
@@ -229,6 +232,24 @@ def sole_floor_of(d: Decision, sizes: tuple[int, int]) -> float | None:
         return None
     floor = sole_floor(logit2(d.threshold), d.weights.model.lambda_, d.sizes or sizes)
     return min(floor, logit2(d.threshold))
+
+
+def sole_eligible(
+    d: Decision,
+    frames: tuple[pd.DataFrame, pd.DataFrame],
+    scored: ScoredPairs,
+    keep: np.ndarray,
+    fs_weight: np.ndarray,
+) -> np.ndarray | None:
+    """Which pairs may link as sole candidates (None: all): those the Fellegi-Sunter
+    weights decide (:func:`fs_decides`), but no pair of two families that none of the
+    links ``keep`` reaches (:func:`~bansos_linkage.linkage.resolve.orphan_pairs`)."""
+    eligible = fs_decides(d, fs_weight)
+    families = pairable_families(*frames)
+    if families is None:
+        return eligible
+    fresh = ~orphan_pairs(families, scored.left, scored.right, keep)
+    return fresh if eligible is None else eligible & fresh
 
 
 def fs_decides(d: Decision, fs_weight: np.ndarray) -> np.ndarray | None:
@@ -295,6 +316,7 @@ __all__ = [
     "lowest_link_weight",
     "model_weights",
     "resolve",
+    "sole_eligible",
     "sole_floor_of",
     "tested_duplicates",
     "train_ml",

@@ -19,13 +19,14 @@ from bansos_linkage.linkage.fellegi_sunter import (
 )
 from bansos_linkage.linkage.resolve import (
     SCORE_DECIMALS,
+    FamilyLinks,
     Links,
     age_groups,
     below_threshold,
     link_probabilities,
     sole_link_probabilities,
 )
-from bansos_linkage.linkage.scoring import FAMILY_RULE, ScoredPairs
+from bansos_linkage.linkage.scoring import FAMILY_RULE, ScoredPairs, pairable_families
 
 
 class LinkSummary(TypedDict):
@@ -327,6 +328,17 @@ def record_age_groups(
     return age_groups((birth_years(left), birth_years(right)))
 
 
+def link_families(
+    left: pd.DataFrame, right: pd.DataFrame, scored: ScoredPairs, keep: np.ndarray
+) -> FamilyLinks | None:
+    """The links' records and every record's family, for the error estimate of links
+    below the threshold; None when the registers carry no families."""
+    families = pairable_families(left, right)
+    if families is None:
+        return None
+    return FamilyLinks(scored.left[keep], scored.right[keep], families)
+
+
 def link_result(
     left: pd.DataFrame,
     right: pd.DataFrame,
@@ -364,7 +376,8 @@ def link_result(
         record_age_groups(left, right),
     )
     sizes, threshold = (len(left), len(right)), logit2(run["threshold"])
-    link_p = sole_link_probabilities(weight[keep], link_p, threshold, run["prior"], sizes)
+    families = link_families(left, right, scored, keep)
+    link_p = sole_link_probabilities(weight[keep], link_p, threshold, run["prior"], sizes, families)
     summary = count_summary(
         len(left),
         len(right),
@@ -426,6 +439,7 @@ __all__ = [
     "count_summary",
     "estimated_fnr",
     "level_names",
+    "link_families",
     "link_result",
     "links_table",
     "pairs_table",

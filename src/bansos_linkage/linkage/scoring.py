@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bansos_linkage.linkage import training
-from bansos_linkage.linkage.blocking import Rule, family_pairs, iter_candidate_pairs
+from bansos_linkage.linkage.blocking import Rule, family_pairs, iter_candidate_pairs, pairable
 from bansos_linkage.linkage.comparisons import Comparison, compare
 from bansos_linkage.progress import Progress
 
@@ -256,6 +256,17 @@ def new_family_pairs(
     return li[new], ri[new]
 
 
+def pairable_families(
+    left: pd.DataFrame, right: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each prepared record's family per side, as family pairs take them (-1: none, or
+    too large; :func:`~bansos_linkage.linkage.blocking.pairable`); None when the
+    registers carry no families."""
+    if FAMILY not in left or FAMILY not in right:
+        return None
+    return pairable(left[FAMILY].to_numpy()), pairable(right[FAMILY].to_numpy())
+
+
 def append_pairs(
     scored: ScoredPairs,
     li: np.ndarray,
@@ -326,5 +337,6 @@ __all__ = [
     "not_among",
     "pair_flags",
     "pair_index",
+    "pairable_families",
     "score_candidates",
 ]
