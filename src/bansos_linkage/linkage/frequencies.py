@@ -32,25 +32,31 @@ def regional_label(label: str) -> str:
 
 
 def value_frequencies(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """Relative frequency of each record's value in ``frame`` (NaN where missing)."""
-    values = frame[column]
-    if isinstance(values.dtype, pd.CategoricalDtype):  # encoded: count the codes
-        codes = values.array.codes
-        present = codes >= 0
-        counts = np.bincount(codes[present], minlength=len(values.dtype.categories))
-        freq = np.full(len(codes), np.nan)
-        freq[present] = counts[codes[present]] / max(int(present.sum()), 1)
-        return freq
-    values = values.astype("string")
-    shares = values.value_counts(normalize=True, dropna=True)
-    return values.map(shares).to_numpy(dtype=float, na_value=np.nan)
+    """Relative frequency of each record's value in ``frame`` (NaN where missing).
+
+    >>> value_frequencies(pd.DataFrame({"name": ["ADE", "SRI", "ADE", None]}), "name").tolist()
+    [0.6666666666666666, 0.3333333333333333, 0.6666666666666666, nan]
+    """
+    codes = _codes(frame[column])
+    present = codes >= 0
+    counts = np.bincount(codes[present])
+    freq = np.full(len(codes), np.nan)
+    freq[present] = counts[codes[present]] / max(int(present.sum()), 1)
+    return freq
 
 
 def _codes(values: pd.Series) -> np.ndarray:
-    """Each record's value as a code (-1: missing)."""
+    """Each record's value as a code (-1: missing); encoded columns keep their codes."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         return np.asarray(values.array.codes, dtype=np.int64)
     return pd.factorize(values.astype("string"), use_na_sentinel=True)[0].astype(np.int64)
+
+
+def same_region_from(comparison: RegionComparison) -> int:
+    """The lowest level (codes count up from the weakest) at which the region
+    ``comparison`` finds two records in one :data:`REGION_COLUMN` (its ``province``
+    level, or any level above it)."""
+    return tuple(reversed(comparison.levels)).index("province")
 
 
 def leave_one_out(count: np.ndarray, total: np.ndarray) -> np.ndarray:
@@ -128,7 +134,11 @@ def tf_bits(
     """Term-frequency bits of each pair (``levels`` rows, right positions ``b``): the
     exact levels' adjustments, from the right record's value."""
     tf = np.zeros(len(b), dtype=np.float32)
-    regions = [k for k, c in enumerate(comparisons) if isinstance(c, RegionComparison)]
+    regions = [
+        (k, same_region_from(c))
+        for k, c in enumerate(comparisons)
+        if isinstance(c, RegionComparison)
+    ]
     for k, comp in enumerate(comparisons):
         u_exact = typical.get(comp.label)
         if comp.label not in freqs or u_exact is None:
@@ -137,7 +147,8 @@ def tf_bits(
         freq = freqs[comp.label][b[exact]]
         local = freqs.get(regional_label(comp.label))
         if local is not None and regions:
-            same = levels[exact, regions[0]] >= 1
+            region, same_region = regions[0]
+            same = levels[exact, region] >= same_region
             freq = np.where(same & np.isfinite(local[b[exact]]), local[b[exact]], freq)
         bits = frequency_bits(freq, u_exact, clip=TF_CLIP)
         tf[exact] += bits.astype(np.float32)
@@ -151,6 +162,7 @@ __all__ = [
     "register_frequencies",
     "regional_frequencies",
     "regional_label",
+    "same_region_from",
     "tf_bits",
     "typical_frequencies",
     "value_frequencies",
