@@ -536,10 +536,12 @@ def family_holds(family: np.ndarray, linked: np.ndarray) -> np.ndarray:
 
     >>> family_holds(np.array([0, 0, 1, -1]), np.array([1])).tolist()
     [True, True, False, False]
+    >>> family_holds(np.array([-1, -1]), np.array([0])).tolist()
+    [False, False]
     """
     family = np.asarray(family)
     known = family >= 0
-    has = np.zeros(int(family.max(initial=-1)) + 1, dtype=bool)
+    has = np.zeros(max(int(family.max(initial=-1)) + 1, 1), dtype=bool)  # no family: one
     at = family[np.asarray(linked, dtype=np.intp)]
     has[at[at >= 0]] = True
     return known & has[np.maximum(family, 0)]
