@@ -212,6 +212,30 @@ def test_a_fitted_linker_links_on_the_cluster_as_in_process(registers, runs):
     )
 
 
+def test_members_of_joined_families_link_on_the_cluster_as_in_process(client):
+    from bansos_linkage.engines import DaskEngine
+
+    data = generate(scenario("mix01", households=1500, seed=3))
+    left, right = (
+        standardise(data.registers[n], n, reference_date=REFERENCE_DATE).records
+        for n in ("dtks", "regsosek")
+    )
+    linker = Linker(n_jobs=1).fit(left, right)
+    local = linker.link(left, right)
+    remote = DaskEngine(client).link(linker, left, right)
+    key = ["left_id", "right_id"]
+    assert remote.links[key].equals(local.links[key])
+    np.testing.assert_allclose(
+        remote.links["match_probability"], local.links["match_probability"], atol=1e-9
+    )
+    np.testing.assert_allclose(remote.links["match_weight"], local.links["match_weight"], atol=1e-9)
+    # some of them are members' links, which a group of whole families finds too
+    linker.family_members = False
+    plain = linker.link(left, right).links
+    added = set(map(tuple, local.links[key].to_numpy())) - set(map(tuple, plain[key].to_numpy()))
+    assert len(added) > 0
+
+
 def test_resolution_runs_on_the_workers(registers, runs, monkeypatch):
     """The driver gathers the pairs resolution may link (their positions), never the
     scored pairs, and never prepares the registers; the outputs are the in-process ones."""

@@ -513,19 +513,55 @@ def test_sole_candidates_add_links_that_nothing_else_claims(mixed_registers, tmp
     orphan = (al >= 0) & (ar >= 0) & ~np.isin(al, list(holds_l)) & ~np.isin(ar, list(holds_r))
     assert not orphan.any()
     # most of them are one person, and F1 rises
-    truth_left = p.data.truth["dtks"].set_index("record_id")["person_id"]
-    truth_right = p.data.truth["regsosek"].set_index("record_id")["person_id"]
-    right = (
-        truth_left.loc[added["left_id"]].to_numpy() == truth_right.loc[added["right_id"]].to_numpy()
-    )
-    assert right.mean() >= 0.75
+    assert _one_person_share(p, added) >= 0.75
     assert _f1(p, result.links)[2] > _f1(p, plain)[2]
     # the setting is saved; a model file from before it links by the pairs alone
-    assert Linker.load(sole.save(tmp_path / "model.json")).sole_candidates
-    content = json.loads(pairs_only.save(tmp_path / "old.json").read_text())
-    del content["settings"]["sole_candidates"]
-    (tmp_path / "old.json").write_text(json.dumps(content))
-    assert not Linker.load(tmp_path / "old.json").sole_candidates
+    _saved_and_off_in_older_files("sole_candidates", sole, pairs_only, tmp_path)
     assert not Linker.load(
         Path(__file__).parent / "data" / "model_before_phonetic_words.json"
     ).sole_candidates
+
+
+def test_members_of_joined_families_link_on_their_family_prior(mixed_registers, tmp_path):
+    p = mixed_registers
+    linker = Linker(n_jobs=1).fit(p.left, p.right)
+    result = linker.link(p.left, p.right, keep_pairs=True)
+    without = Linker(n_jobs=1, family_members=False).fit(p.left, p.right)
+    plain = without.link(p.left, p.right).links
+    keys = ["left_id", "right_id"]
+    both = result.links.merge(plain[keys], on=keys, how="outer", indicator=True)
+    added = both[both["_merge"] == "left_only"]
+    # every other link stays; the members' links come on top
+    assert (both["_merge"] != "right_only").all() and len(added) > 0
+    # each reaches the threshold on its family's prior, not as a pair of the registers
+    at = list(zip(added["left_id"], added["right_id"], strict=True))
+    pairs = result.pairs.set_index(keys).loc[at]
+    assert (added["match_weight"] >= logit2(linker.threshold)).all()
+    assert (pairs["match_weight"].to_numpy() < logit2(linker.threshold)).all()
+    # between two families that another link joins
+    fam_l = pd.Series(pairable(family_codes(p.left, FAMILY_COLUMNS)), index=p.left["record_id"])
+    fam_r = pd.Series(pairable(family_codes(p.right, FAMILY_COLUMNS)), index=p.right["record_id"])
+    joined = set(zip(fam_l.loc[plain["left_id"]], fam_r.loc[plain["right_id"]], strict=True))
+    assert all((fam_l[a], fam_r[b]) in joined for a, b in at)
+    # they are one person, and F1 rises
+    assert _one_person_share(p, added) >= 0.9
+    assert _f1(p, result.links)[2] > _f1(p, plain)[2]
+    # the setting is saved; a model file from before it does not link members so
+    _saved_and_off_in_older_files("family_members", linker, without, tmp_path)
+
+
+def _one_person_share(p, links: pd.DataFrame) -> float:
+    """The share of the links whose two records are one person."""
+    truth_left = p.data.truth["dtks"].set_index("record_id")["person_id"]
+    truth_right = p.data.truth["regsosek"].set_index("record_id")["person_id"]
+    same = truth_left.loc[links["left_id"]].to_numpy() == truth_right.loc[links["right_id"]]
+    return float(np.mean(same))
+
+
+def _saved_and_off_in_older_files(key: str, on: Linker, off: Linker, tmp_path: Path) -> None:
+    """A setting ``key`` is saved with the model, and off in model files without it."""
+    assert getattr(Linker.load(on.save(tmp_path / "model.json")), key)
+    content = json.loads(off.save(tmp_path / "old.json").read_text())
+    del content["settings"][key]
+    (tmp_path / "old.json").write_text(json.dumps(content))
+    assert not getattr(Linker.load(tmp_path / "old.json"), key)

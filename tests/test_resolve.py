@@ -409,3 +409,31 @@ def test_a_duplicate_is_as_sure_as_the_stronger_of_its_pair_and_its_link() -> No
     assert p_link[1] == pytest.approx(
         p_pair[1] / duplicate_probability(dup_weight)[1] * duplicate_probability(evidence)[1]
     )
+
+
+def test_members_of_joined_families_link_one_to_one_on_their_family_prior():
+    from bansos_linkage.linkage.resolve import family_prior_weight, member_links, member_pool
+
+    # families: left 0 = {0, 1, 2}, left 1 = {3}; right 0 = {0, 1, 2}, right 1 = {3}
+    family = (np.array([0, 0, 0, 1]), np.array([0, 0, 0, 1]))
+    left = np.array([0, 1, 1, 2, 2, 3, 1])
+    right = np.array([0, 1, 2, 1, 2, 2, 3])
+    keep = np.array([True, False, False, False, False, False, False])
+    pool = member_pool(family, left, right, keep)
+    # the link joins family 0 to family 0; left 3 and right 3 are of other families
+    assert pool.tolist() == [False, True, True, True, True, False, False]
+    prior = family_prior_weight(family, left, right)
+    assert prior[1] == pytest.approx(-1.0)  # three members: 1 : 2
+    assert prior[6] == pytest.approx(-1.0)  # the larger family's
+    one = (np.array([0]), np.array([0]))
+    assert family_prior_weight(one, np.array([0]), np.array([0])).tolist() == [0.0]  # at most even
+    # left 1 prefers right 2, but the assignment that both members gain from is 1-1, 2-2
+    weight = np.array([40.0, 3.0, 3.5, 2.0, 4.0, 9.0, 9.0])
+    linked = member_links(left, right, weight, pool, 0.0)
+    assert linked.tolist() == [False, True, False, False, True, False, False]
+    # below the threshold, or outside the pool, nothing links
+    assert not member_links(left, right, weight - 10.0, pool, 0.0).any()
+    assert not member_links(left, right, weight, np.zeros(len(left), bool), 0.0).any()
+    # a record of no family has no family prior
+    none = (np.array([-1]), np.array([0]))
+    assert np.isnan(family_prior_weight(none, np.array([0]), np.array([0]))).all()

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bansos_linkage.linkage.comparisons import RegionComparison
 from bansos_linkage.linkage.duplicates import cap_levels, person_evidence, recorded_dates
 from bansos_linkage.linkage.fellegi_sunter import logit2
 from bansos_linkage.linkage.fitting import PairWeights
@@ -20,6 +21,9 @@ from bansos_linkage.linkage.resolve import (
     Links,
     duplicate_evidence,
     duplicate_shift,
+    family_prior_weight,
+    member_links,
+    member_pool,
     orphan_pairs,
     own_prior_weight,
     resolve_links,
@@ -62,6 +66,9 @@ class Decision:
     #: (:func:`~bansos_linkage.linkage.resolve.sole_candidates`; where the
     #: Fellegi-Sunter model decides, :func:`fs_decides`).
     sole_candidates: bool = True
+    #: Link the unlinked members of two families that a link joins on their family's
+    #: prior (:func:`link_members`).
+    family_members: bool = True
     #: The registers' record counts (left, right) for the share of records without a
     #: counterpart; None: those of the frames decided (an engine deciding a part of the
     #: registers at a time gives the whole's).
@@ -215,6 +222,7 @@ def decide(
     timings = {**scored.timings, "score": time.perf_counter() - start}
     start = time.perf_counter()
     resolved = resolve(d, left, right, scored, weight, shift)
+    weight = link_members(d, (left, right), scored, (weight, fs_weight), resolved.keep)
     floor = sole_floor_of(d, (len(left), len(right)))
     if floor is not None:
         eligible = sole_eligible(d, (left, right), scored, resolved.keep, fs_weight)
@@ -222,6 +230,56 @@ def decide(
         resolved.keep |= sole_candidates(scored.left, scored.right, weight, *args)
     timings["resolve"] = time.perf_counter() - start
     return weight, fs_weight, resolved, timings
+
+
+def link_members(
+    d: Decision,
+    frames: tuple[pd.DataFrame, pd.DataFrame],
+    scored: ScoredPairs,
+    weights: tuple[np.ndarray, np.ndarray],
+    keep: np.ndarray,
+) -> np.ndarray:
+    """Link the unlinked members of two families that a link joins on their family's
+    prior (:func:`~bansos_linkage.linkage.resolve.member_links`; ``keep`` gets them) and
+    return the deciding weights with those links' weights on that prior. Only pairs the
+    Fellegi-Sunter weights decide (:func:`fs_decides`; not reviewed as no match) are
+    weighed so: their weight less the registers' prior and the region comparisons'
+    bits, plus the family's prior. ``weights``: the deciding and the Fellegi-Sunter
+    weights."""
+    weight, fs_weight = weights
+    families = pairable_families(*frames)
+    if not d.family_members or d.resolution == "many_to_one" or families is None:
+        return weight
+    pool = member_pool(families, scored.left, scored.right, keep) & np.isfinite(weight)
+    eligible = fs_decides(d, fs_weight)
+    if eligible is not None:
+        pool &= eligible
+    if not pool.any():
+        return weight
+    rows = np.flatnonzero(pool)
+    on_family = weight[rows] - family_evidence_shift(d, scored.levels[rows])
+    on_family += family_prior_weight(families, scored.left[rows], scored.right[rows])
+    member = np.zeros(len(weight), dtype=float)
+    member[rows] = on_family
+    linked = member_links(scored.left, scored.right, member, pool, logit2(d.threshold))
+    if not linked.any():
+        return weight
+    keep |= linked
+    weight = np.array(weight, dtype=float)
+    weight[linked] = member[linked]
+    return weight
+
+
+def family_evidence_shift(d: Decision, levels: np.ndarray) -> np.ndarray:
+    """Per pair, the bits of its weight that say "one household" rather than "one
+    person": the registers' prior and the region comparisons' bits (the household, the
+    KK), which a pair of two joined families' members owes to its family."""
+    model = d.weights.model
+    shift = np.full(len(levels), model.prior_weight())
+    for k, comparison in enumerate(d.weights.comparisons):
+        if isinstance(comparison, RegionComparison):
+            shift += model.comparison_weight(levels, k)
+    return shift
 
 
 def sole_floor_of(d: Decision, sizes: tuple[int, int]) -> float | None:

@@ -257,12 +257,30 @@ class FellegiSunter(ClassifierMixin, BaseEstimator):
             raise ValueError("comparison levels must be >= -1 (-1 = missing)")
         # one lookup table per comparison: millions of pairs are scored without widening
         # their int8 levels
-        prior = np.log(self.lambda_ / (1 - self.lambda_))
-        out = np.full(len(levels), prior)
-        for k, (m, u) in enumerate(zip(self.m_, self.u_, strict=True)):
-            weights = np.log(np.maximum(m, _EPS)) - np.log(np.maximum(u, _EPS))
-            out += _looked_up(weights, levels[:, k])
+        out = np.full(len(levels), self._prior_nats())
+        for k in range(len(self.m_)):
+            out += _looked_up(self._level_nats(k), levels[:, k])
         return out / np.log(2)
+
+    def _prior_nats(self) -> float:
+        return float(np.log(self.lambda_ / (1 - self.lambda_)))
+
+    def _level_nats(self, k: int) -> np.ndarray:
+        return np.log(np.maximum(self.m_[k], _EPS)) - np.log(np.maximum(self.u_[k], _EPS))
+
+    def prior_weight(self) -> float:
+        """log2 of the prior odds of a match (``lambda_``)."""
+        check_is_fitted(self)
+        return self._prior_nats() / np.log(2)
+
+    def level_weights(self, k: int) -> np.ndarray:
+        """log2(m / u) of each level of the ``k``-th comparison: the bits it adds."""
+        check_is_fitted(self)
+        return self._level_nats(k) / np.log(2)
+
+    def comparison_weight(self, X, k: int) -> np.ndarray:
+        """The bits the ``k``-th comparison adds to each pair's weight (0 where missing)."""
+        return _looked_up(self.level_weights(k), np.asarray(X)[:, k])
 
     def predict_proba(self, X) -> np.ndarray:
         """Columns: P(non-match), P(match)."""

@@ -137,6 +137,13 @@ class Linker:
         (most DTKS records have one), not against every pair of the registers (see
         :func:`~bansos_linkage.linkage.resolve.sole_candidates`). The Fellegi-Sunter
         model only; ``False`` links by the pairs' probabilities alone.
+    family_members
+        Also link the unlinked members of two families that a link joins, on their
+        family's prior (about 1 : (n - 1) for families of n members) rather than the
+        registers': a member whose NIK and birth date are missing and whose sex was
+        mistyped links on its name within its family (see
+        :func:`~bansos_linkage.linkage.resolve.member_links`). The Fellegi-Sunter model
+        only; ``False`` turns this off.
 
     Examples
     --------
@@ -169,6 +176,7 @@ class Linker:
         random_state: int = 0,
         family_columns: Sequence[str] = FAMILY_COLUMNS,
         sole_candidates: bool = True,
+        family_members: bool = True,
     ) -> None:
         self.rules = tuple(rules)
         self.comparisons = tuple(comparisons)
@@ -186,6 +194,7 @@ class Linker:
         self.random_state = random_state
         self.family_columns = tuple(family_columns)
         self.sole_candidates = bool(sole_candidates)
+        self.family_members = bool(family_members)
         # what is used: the given rules and comparisons less those whose columns
         # neither register has (decided at fit)
         self.rules_: tuple[Rule, ...] = self.rules
@@ -492,6 +501,7 @@ class Linker:
             *ml,
             self.reviewed_,
             sole_candidates=self.sole_candidates,
+            family_members=self.family_members,
         )
 
     def _fit_ml(

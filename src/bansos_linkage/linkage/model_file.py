@@ -130,6 +130,9 @@ def load(path: str | Path) -> dict[str, Any]:
         if isinstance(settings, dict) and "sole_candidates" not in settings:
             # files from before sole candidates linked by the pairs' probabilities alone
             settings = {**settings, "sole_candidates": False}
+        if isinstance(settings, dict) and "family_members" not in settings:
+            # nor did they link families' members on the family's prior
+            settings = {**settings, "family_members": False}
     options = linkage_settings.linker_options(
         settings, source=path, complete=True, prefix="settings."
     )
@@ -163,6 +166,7 @@ def _version_1(
         # model files from before family context: none
         "family_columns": old.pop("family_columns", []),
         "sole_candidates": False,
+        "family_members": False,
         "blocking_rules": rules,
         "comparisons": comparisons,
         # not saved in version 1: the defaults of the time

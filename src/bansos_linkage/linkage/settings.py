@@ -64,6 +64,7 @@ KEYS = (
     "term_frequency",
     "family_columns",
     "sole_candidates",
+    "family_members",
     "blocking_rules",
     "comparisons",
     "u_pairs",
@@ -140,6 +141,7 @@ def linker_settings(linker: Linker) -> dict[str, Any]:
         "term_frequency": list(linker.term_frequency),
         "family_columns": list(linker.family_columns),
         "sole_candidates": bool(linker.sole_candidates),
+        "family_members": bool(linker.family_members),
         "blocking_rules": [rule_to_dict(r) for r in linker.rules],
         "comparisons": [comparison_to_dict(c) for c in linker.comparisons],
         "u_pairs": int(linker.u_pairs),
@@ -353,10 +355,11 @@ def linker_options(
     for key in ("term_frequency", "family_columns"):
         if key in settings:
             out[key] = _texts(settings[key], err(key, "must be a list of texts"))
-    if "sole_candidates" in settings:
-        if not isinstance(settings["sole_candidates"], bool):
-            raise err("sole_candidates", "must be true or false")
-        out["sole_candidates"] = settings["sole_candidates"]
+    for key in ("sole_candidates", "family_members"):
+        if key in settings:
+            if not isinstance(settings[key], bool):
+                raise err(key, "must be true or false")
+            out[key] = settings[key]
     if "blocking_rules" in settings:
         rules = _nonempty(
             settings["blocking_rules"], err("blocking_rules", "must be a non-empty list of rules")
