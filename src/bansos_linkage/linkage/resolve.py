@@ -507,11 +507,7 @@ class FamilyLinks:
 
     def joined(self, which: np.ndarray) -> np.ndarray:
         """Per link, whether its two records' families share one of the links ``which``."""
-        fam_l, fam_r = self.family[0][self.left], self.family[1][self.right]
-        both = (fam_l >= 0) & (fam_r >= 0)
-        width = int(self.family[1].max(initial=-1)) + 1
-        key = fam_l.astype(np.int64) * width + fam_r
-        return both & np.isin(key, key[which & both])
+        return families_joined(self.family, self.left, self.right, which)
 
     def unmatched(self, which: np.ndarray) -> tuple[float, float]:
         """Per side, the share of the records of families holding one of the links
@@ -579,15 +575,27 @@ def member_pool(
     >>> member_pool(fam, left, right, np.array([True, False, False, False])).tolist()
     [False, True, False, False]
     """
+    held_l = np.bincount(left[keep], minlength=len(family[0])) > 0
+    held_r = np.bincount(right[keep], minlength=len(family[1])) > 0
+    return families_joined(family, left, right, keep) & ~held_l[left] & ~held_r[right]
+
+
+def families_joined(
+    family: tuple[np.ndarray, np.ndarray], left: np.ndarray, right: np.ndarray, which: np.ndarray
+) -> np.ndarray:
+    """Per pair (positions ``left``, ``right``), whether its two records' families
+    (codes per side, -1 for none) are those of one of the pairs ``which``.
+
+    >>> fam = (np.array([0, 0, -1]), np.array([0, 0]))
+    >>> left, right = np.array([0, 1, 2]), np.array([0, 1, 1])
+    >>> families_joined(fam, left, right, np.array([True, False, False])).tolist()
+    [True, True, False]
+    """
     fam_l, fam_r = family[0][left], family[1][right]
     both = (fam_l >= 0) & (fam_r >= 0)
     width = int(family[1].max(initial=-1)) + 1
     key = fam_l.astype(np.int64) * width + fam_r
-    joined = both & np.isin(key, key[keep & both])
-    n_left, n_right = len(family[0]), len(family[1])
-    held_l = np.bincount(left[keep], minlength=n_left) > 0
-    held_r = np.bincount(right[keep], minlength=n_right) > 0
-    return joined & ~held_l[left] & ~held_r[right]
+    return both & np.isin(key, key[which & both])
 
 
 def family_prior_weight(
@@ -808,6 +816,7 @@ __all__ = [
     "duplicate_probability",
     "duplicate_shift",
     "explained_away",
+    "families_joined",
     "family_holds",
     "family_prior_weight",
     "link_odds",
