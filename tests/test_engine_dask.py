@@ -234,6 +234,7 @@ def test_members_of_joined_families_link_on_the_cluster_as_in_process(client):
     plain = linker.link(left, right).links
     added = set(map(tuple, local.links[key].to_numpy())) - set(map(tuple, plain[key].to_numpy()))
     assert len(added) > 0
+    assert remote.summary["family_members"] == local.summary["family_members"] >= len(added)
 
 
 def test_resolution_runs_on_the_workers(registers, runs, monkeypatch):

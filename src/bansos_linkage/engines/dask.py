@@ -1312,7 +1312,8 @@ def _result(
     duplicates = [g["duplicates"] for g in done]
     pairs = (sum(s["n"] for s in settled), sum(g["family_pairs"] for g in done))
     dups = [sum(len(g[side][0]) for g in duplicates) for side in (0, 1)]
-    counts = (len(link[0]), dups[0], dups[1], sole_links(link[2], d.threshold))
+    members = sum(g["family_members"] for g in done)
+    counts = (len(link[0]), dups[0], dups[1], sole_links(link[2], d.threshold), members)
     summary = summary_counts(
         r.sizes, pairs, counts, (unlinked[0], unlinked[1]), link_p, d.threshold, d.resolution
     )

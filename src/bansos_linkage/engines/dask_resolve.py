@@ -326,6 +326,7 @@ def resolve_group(
             _found(rpos, links.right_duplicate_weight),
         ],
         "family_pairs": int(scored.family_pairs),
+        "family_members": links.family_members,
         "family": settled,
         "timings": timings,
         "size": (len(g.left) + len(g.right), n),

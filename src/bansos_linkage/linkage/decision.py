@@ -222,7 +222,7 @@ def decide(
     timings = {**scored.timings, "score": time.perf_counter() - start}
     start = time.perf_counter()
     resolved = resolve(d, left, right, scored, weight, shift)
-    weight = link_members(d, (left, right), scored, (weight, fs_weight), resolved.keep)
+    weight = link_members(d, (left, right), scored, (weight, fs_weight), resolved)
     floor = sole_floor_of(d, (len(left), len(right)))
     if floor is not None:
         eligible = sole_eligible(d, (left, right), scored, resolved.keep, fs_weight)
@@ -237,10 +237,10 @@ def link_members(
     frames: tuple[pd.DataFrame, pd.DataFrame],
     scored: ScoredPairs,
     weights: tuple[np.ndarray, np.ndarray],
-    keep: np.ndarray,
+    links: Links,
 ) -> np.ndarray:
     """Link the unlinked members of two families that a link joins on their family's
-    prior (:func:`~bansos_linkage.linkage.resolve.member_links`; ``keep`` gets them) and
+    prior (:func:`~bansos_linkage.linkage.resolve.member_links`; ``links`` gets them) and
     return the deciding weights with those links' weights on that prior. Only pairs the
     Fellegi-Sunter weights decide (:func:`fs_decides`; not reviewed as no match) are
     weighed so: their weight less the registers' prior and the region comparisons'
@@ -250,7 +250,7 @@ def link_members(
     families = pairable_families(*frames)
     if not d.family_members or d.resolution == "many_to_one" or families is None:
         return weight
-    pool = member_pool(families, scored.left, scored.right, keep) & np.isfinite(weight)
+    pool = member_pool(families, scored.left, scored.right, links.keep) & np.isfinite(weight)
     eligible = fs_decides(d, fs_weight)
     if eligible is not None:
         pool &= eligible
@@ -264,7 +264,8 @@ def link_members(
     linked = member_links(scored.left, scored.right, member, pool, logit2(d.threshold))
     if not linked.any():
         return weight
-    keep |= linked
+    links.keep |= linked
+    links.family_members = int(linked.sum())
     weight = np.array(weight, dtype=float)
     weight[linked] = member[linked]
     return weight

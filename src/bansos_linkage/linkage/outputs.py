@@ -46,6 +46,9 @@ class LinkSummary(TypedDict):
     #: links below the threshold as pairs: two records each other's only candidate,
     #: their link at the threshold (:func:`~bansos_linkage.linkage.resolve.sole_candidates`)
     sole_candidates: int
+    #: links of members of two families another link joins, on the family's prior
+    #: (:func:`~bansos_linkage.linkage.resolve.member_links`)
+    family_members: int
     threshold: float
     resolution: str
     expected_false_links: float
@@ -221,7 +224,13 @@ def count_summary(
     pairs = (int(len(scored.left)), int(scored.family_pairs))
     duplicates = (resolved.left_duplicate_of >= 0).sum(), (resolved.right_duplicate_of >= 0).sum()
     sole = sole_links(link_weight, threshold)
-    links = (int(resolved.keep.sum()), int(duplicates[0]), int(duplicates[1]), sole)
+    links = (
+        int(resolved.keep.sum()),
+        int(duplicates[0]),
+        int(duplicates[1]),
+        sole,
+        resolved.family_members,
+    )
     return summary_counts((n_left, n_right), pairs, links, unlinked, link_p, threshold, resolution)
 
 
@@ -234,7 +243,7 @@ def sole_links(link_weight: np.ndarray, threshold: float) -> int:
 def summary_counts(
     sizes: tuple[int, int],
     pairs: tuple[int, int],
-    links: tuple[int, int, int, int],
+    links: tuple[int, int, int, int, int],
     unlinked: tuple[pd.DataFrame, pd.DataFrame],
     link_p: np.ndarray,
     threshold: float,
@@ -242,7 +251,7 @@ def summary_counts(
 ) -> dict[str, Any]:
     """:func:`count_summary` from counts: ``sizes`` of the registers, ``pairs`` (candidate
     pairs, family pairs among them), ``links`` (links, duplicates left and right, sole
-    candidates)."""
+    candidates, members of joined families)."""
     n_left, n_right = sizes
     errors = expected_errors(link_p, 0.0)
     return {
@@ -258,6 +267,7 @@ def summary_counts(
         "duplicates_left": links[1],
         "duplicates_right": links[2],
         "sole_candidates": links[3],
+        "family_members": links[4],
         "threshold": threshold,
         "resolution": resolution,
         "expected_false_links": round(errors["expected_false_links"], 2),

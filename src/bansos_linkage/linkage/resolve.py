@@ -143,6 +143,9 @@ class Links:
     #: The bits the duplicate test added to a pair's weight per register (left, right):
     #: from the prior across the registers to the register's own (:func:`duplicate_shift`).
     duplicate_shift: tuple[float, float] = (0.0, 0.0)
+    #: How many links are of members of two joined families, decided on the family's
+    #: prior (:func:`member_links`).
+    family_members: int = 0
 
 
 def resolve_links(
