@@ -510,7 +510,9 @@ class FamilyLinks:
 
     def joined(self, which: np.ndarray) -> np.ndarray:
         """Per link, whether its two records' families share one of the links ``which``."""
-        return families_joined(self.family, self.left, self.right, which)
+        return families_joined(
+            self.family, (self.left, self.right), (self.left[which], self.right[which])
+        )
 
     def unmatched(self, which: np.ndarray) -> tuple[float, float]:
         """Per side, the share of the records of families holding one of the links
@@ -580,25 +582,35 @@ def member_pool(
     """
     held_l = np.bincount(left[keep], minlength=len(family[0])) > 0
     held_r = np.bincount(right[keep], minlength=len(family[1])) > 0
-    return families_joined(family, left, right, keep) & ~held_l[left] & ~held_r[right]
+    # few pairs have both records unlinked: only those are looked up
+    free = np.flatnonzero(~held_l[left] & ~held_r[right])
+    out = np.zeros(len(left), dtype=bool)
+    out[free] = families_joined(family, (left[free], right[free]), (left[keep], right[keep]))
+    return out
 
 
 def families_joined(
-    family: tuple[np.ndarray, np.ndarray], left: np.ndarray, right: np.ndarray, which: np.ndarray
+    family: tuple[np.ndarray, np.ndarray],
+    pairs: tuple[np.ndarray, np.ndarray],
+    anchors: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
-    """Per pair (positions ``left``, ``right``), whether its two records' families
-    (codes per side, -1 for none) are those of one of the pairs ``which``.
+    """Per pair (positions left, right), whether its two records' families (codes per
+    side, -1 for none) are those of one of the ``anchors`` (pairs of positions too).
 
     >>> fam = (np.array([0, 0, -1]), np.array([0, 0]))
-    >>> left, right = np.array([0, 1, 2]), np.array([0, 1, 1])
-    >>> families_joined(fam, left, right, np.array([True, False, False])).tolist()
+    >>> pairs = (np.array([0, 1, 2]), np.array([0, 1, 1]))
+    >>> families_joined(fam, pairs, (np.array([0]), np.array([0]))).tolist()
     [True, True, False]
     """
-    fam_l, fam_r = family[0][left], family[1][right]
-    both = (fam_l >= 0) & (fam_r >= 0)
     width = int(family[1].max(initial=-1)) + 1
-    key = fam_l.astype(np.int64) * width + fam_r
-    return both & np.isin(key, key[which & both])
+
+    def keys(at: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        fam_l, fam_r = family[0][at[0]], family[1][at[1]]
+        return (fam_l >= 0) & (fam_r >= 0), fam_l.astype(np.int64) * width + fam_r
+
+    both, key = keys(pairs)
+    known, anchor = keys(anchors)
+    return both & np.isin(key, anchor[known])
 
 
 def family_prior_weight(
