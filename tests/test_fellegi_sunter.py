@@ -210,3 +210,16 @@ def test_fixed_m_is_kept_and_u_lambda_learned():
         np.testing.assert_allclose(model.m_[k], M[k])
         np.testing.assert_allclose(model.u_[k], U[k], atol=0.03)
     assert model.lambda_ == pytest.approx(match.mean(), abs=0.01)
+
+
+def test_a_weight_is_the_prior_plus_each_comparisons_bits():
+    X, _ = simulate(n=5_000, missing=0.2)
+    model = FellegiSunter().fit(X)
+    parts = model.prior_weight() + sum(model.comparison_weight(X, k) for k in range(len(M)))
+    np.testing.assert_allclose(parts, model.match_weight(X), atol=1e-9)
+    # a comparison's bits are log2(m / u) of its level, none where it is missing
+    k, level = 0, 2
+    bits = model.comparison_weight(np.array([[level, 0, 0, 0, 0], [-1, 0, 0, 0, 0]]), k)
+    assert bits[0] == pytest.approx(np.log2(model.m_[k][level] / model.u_[k][level]))
+    assert bits[1] == 0.0
+    assert model.prior_weight() == pytest.approx(np.log2(model.lambda_ / (1 - model.lambda_)))
