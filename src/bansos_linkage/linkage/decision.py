@@ -222,10 +222,11 @@ def decide(
     timings = {**scored.timings, "score": time.perf_counter() - start}
     start = time.perf_counter()
     resolved = resolve(d, left, right, scored, weight, shift)
-    weight = link_members(d, (left, right), scored, (weight, fs_weight), resolved)
+    families = pairable_families(left, right)
+    weight = link_members(d, families, scored, (weight, fs_weight), resolved)
     floor = sole_floor_of(d, (len(left), len(right)))
     if floor is not None:
-        eligible = sole_eligible(d, (left, right), scored, resolved.keep, fs_weight)
+        eligible = sole_eligible(d, families, scored, resolved.keep, fs_weight)
         args = (resolved.keep, floor, logit2(d.threshold), eligible)
         resolved.keep |= sole_candidates(scored.left, scored.right, weight, *args)
     timings["resolve"] = time.perf_counter() - start
@@ -234,7 +235,7 @@ def decide(
 
 def link_members(
     d: Decision,
-    frames: tuple[pd.DataFrame, pd.DataFrame],
+    families: tuple[np.ndarray, np.ndarray] | None,
     scored: ScoredPairs,
     weights: tuple[np.ndarray, np.ndarray],
     links: Links,
@@ -244,10 +245,10 @@ def link_members(
     return the deciding weights with those links' weights on that prior. Only pairs the
     Fellegi-Sunter weights decide (:func:`fs_decides`; not reviewed as no match) are
     weighed so: their weight less the registers' prior and the region comparisons'
-    bits, plus the family's prior. ``weights``: the deciding and the Fellegi-Sunter
-    weights."""
+    bits, plus the family's prior. ``families``: each record's, as
+    :func:`~bansos_linkage.linkage.scoring.pairable_families` gives them; ``weights``:
+    the deciding and the Fellegi-Sunter weights."""
     weight, fs_weight = weights
-    families = pairable_families(*frames)
     if not d.family_members or d.resolution == "many_to_one" or families is None:
         return weight
     pool = member_pool(families, scored.left, scored.right, links.keep) & np.isfinite(weight)
@@ -295,16 +296,16 @@ def sole_floor_of(d: Decision, sizes: tuple[int, int]) -> float | None:
 
 def sole_eligible(
     d: Decision,
-    frames: tuple[pd.DataFrame, pd.DataFrame],
+    families: tuple[np.ndarray, np.ndarray] | None,
     scored: ScoredPairs,
     keep: np.ndarray,
     fs_weight: np.ndarray,
 ) -> np.ndarray | None:
     """Which pairs may link as sole candidates (None: all): those the Fellegi-Sunter
     weights decide (:func:`fs_decides`), but no pair of two families that none of the
-    links ``keep`` reaches (:func:`~bansos_linkage.linkage.resolve.orphan_pairs`)."""
+    links ``keep`` reaches (:func:`~bansos_linkage.linkage.resolve.orphan_pairs`;
+    ``families`` as :func:`link_members` takes them)."""
     eligible = fs_decides(d, fs_weight)
-    families = pairable_families(*frames)
     if families is None:
         return eligible
     fresh = ~orphan_pairs(families, scored.left, scored.right, keep)
