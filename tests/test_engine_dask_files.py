@@ -6,8 +6,10 @@ a whole register."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -119,6 +121,10 @@ def test_workers_read_and_standardise_each_file_and_give_the_local_run(
     found = run.held[0].records_of(ids, ["full_name", "no_such_column"])
     assert list(found.columns) == ["record_id", "full_name"]
     assert sorted(found["record_id"]) == sorted(ids)
+    # the records written a part (an input file) at a time, the digests the workers'
+    parts = sorted((tmp_path / "dask" / "records_left.parquet").iterdir())
+    assert [p.name for p in parts] == [f"part-{k:05d}.parquet" for k in range(len(parts))]
+    assert len(parts) == len(exports["dtks"])
     rejected = read_table(tmp_path / "dask" / "rejected.csv")
     assert sorted(rejected["reason"]) == ["duplicate_id", "missing_id"]
     repeated = rejected[rejected["reason"] == "duplicate_id"]
@@ -186,6 +192,9 @@ def _same_run(local, remote) -> None:
     a, b = read_run(local), read_run(remote)  # each checked against its manifest
     pd.testing.assert_frame_equal(a.left, b.left)
     pd.testing.assert_frame_equal(a.right, b.right)
+    # the records as one file in process, one file per part on the cluster
+    assert (local / "records_left.parquet").is_file()
+    assert (remote / "records_left.parquet").is_dir()
     assert len(a.pairs) == len(b.pairs) > len(a.links)
     # the error estimate, its age bands read where the records are
     for key in ("expected_false_links", "estimated_fdr", "estimated_fnr"):
@@ -194,3 +203,41 @@ def _same_run(local, remote) -> None:
     assert files == sorted(p.relative_to(remote) for p in (remote / "links").rglob("*.parquet"))
     for file in files:  # the partitioned links, file by file
         _same_table(pd.read_parquet(local / file), pd.read_parquet(remote / file))
+
+
+def test_a_cut_records_part_is_refused_naming_it(exports, client, tmp_path):
+    from bansos_linkage.engines import DaskEngine
+
+    left, right = exports["root"] / "dtks", exports["root"] / "regsosek"
+    _run(left, right, tmp_path / "dask", engine=DaskEngine(client))
+    part = sorted((tmp_path / "dask" / "records_left.parquet").iterdir())[-1]
+    part.write_bytes(part.read_bytes()[:-10])
+    with pytest.raises(InputError, match="truncated") as caught:
+        read_run(tmp_path / "dask")
+    assert caught.value.file == str(part)
+
+
+def test_records_parts_are_written_in_one_schema(client, tmp_path):
+    """A column missing throughout one part (no type of its own) is written, and read
+    back, in the type the other parts give it; the parts in their order."""
+    from bansos_linkage.engines.dask_files import WorkerRegister
+    from bansos_linkage.runs.link import read_records
+
+    text = pd.StringDtype("pyarrow")
+    first = pd.DataFrame({"record_id": ["a", "b"], "nik": [None, None]})
+    second = pd.DataFrame({"record_id": ["c"], "nik": pd.array(["3201"], dtype=text)})
+    third = pd.DataFrame({"record_id": ["d"], "nik": pd.array([None], dtype=text)})
+    frames = [first, second, third]
+    parts = client.scatter([{"records": f} for f in frames])
+    sizes = np.array([len(f) for f in frames])
+    register = WorkerRegister(
+        client, "left", parts, sizes, ["record_id", "nik"], pd.DataFrame(), 4, 0
+    )
+    written = register.write_records(tmp_path / "records_left.parquet")
+    assert [p.name for p in written] == [f"part-{k:05d}.parquet" for k in range(3)]
+    for path, digest in written.items():
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+    back = read_records(tmp_path / "records_left.parquet")
+    assert back["nik"].dtype == text
+    assert back["record_id"].tolist() == ["a", "b", "c", "d"]
+    assert back["nik"].isna().tolist() == [True, True, False, True]

@@ -276,6 +276,24 @@ def test_manifest_json_is_plain_json_and_lists_subfolders(tmp_path):
         verify_run(tmp_path / "out")
 
 
+def test_the_manifest_takes_digests_known_where_files_were_written(tmp_path):
+    """A digest given for a file (computed by the worker that encoded it) is listed as
+    given, not computed again: a wrong one is listed, and the folder then refused."""
+    import hashlib
+
+    digests: dict[Path, str] = {}
+    with atomic_folder(tmp_path / "out", digests=digests) as work:
+        for name in ("a.bin", "b.bin"):
+            (work / name).write_bytes(name.encode())
+        digests[work / "a.bin"] = hashlib.sha256(b"a.bin").hexdigest()
+        digests[work / "b.bin"] = "0" * 64  # not b.bin's
+    files = json.loads((tmp_path / "out" / MANIFEST).read_text())["files"]
+    assert files["a.bin"]["sha256"] == hashlib.sha256(b"a.bin").hexdigest()
+    assert files["b.bin"] == {"bytes": 5, "sha256": "0" * 64}
+    with pytest.raises(InputError, match="b.bin"):
+        verify_run(tmp_path / "out")
+
+
 def test_cli_score_and_standardise_write_whole_outputs(tmp_path, capsys):
     from bansos_linkage import sample_path
     from bansos_linkage.cli import main

@@ -95,8 +95,10 @@ class HeldRegister(Protocol):
         records have; None: every column)."""
         ...
 
-    def write_records(self, path: str | Path) -> Path:
-        """Every record to one Parquet file (as ``to_parquet`` of the records would)."""
+    def write_records(self, path: str | Path) -> dict[Path, str]:
+        """Every record to the folder ``path``, Parquet files that
+        :func:`~bansos_linkage.runs.link.read_records` reads back as the records in
+        their order; returns each file written with its SHA-256."""
         ...
 
 

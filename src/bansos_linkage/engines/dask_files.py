@@ -12,12 +12,15 @@ when the folder is standardised whole), by hash buckets on the workers.
 :class:`WorkerRegister` is what the run and the engine use instead of a table of
 records: its size and columns, the few columns they need per record (ids, families,
 regions) gathered on demand, the records of given ids (the links' review table), and
-the whole register written to one Parquet file a file's records at a time.
+the whole register written as a folder of Parquet files, one per input file, each
+encoded on a worker (the driver writes the bytes it gets, a few parts at a time).
 """
 
 from __future__ import annotations
 
+import hashlib
 import operator
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,6 +146,21 @@ def _spilled(part: dict[str, Any], path: str) -> dict[str, Any]:
     return {**rest, "path": path, "columns": list(records.columns)}
 
 
+def _schema(part: dict[str, Any], columns: list[str]) -> pa.Schema:
+    return pa.Schema.from_pandas(part_records(part, columns), preserve_index=False)
+
+
+def _encoded(part: dict[str, Any], columns: list[str], schema: pa.Schema) -> tuple[bytes, str]:
+    """A part's records as the bytes of a Parquet file of ``schema`` (as ``to_parquet``
+    writes them), with their SHA-256."""
+    records = part_records(part, columns)
+    table = pa.Table.from_pandas(records, preserve_index=False).cast(schema)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    data = sink.getvalue().to_pybytes()
+    return data, hashlib.sha256(data).hexdigest()
+
+
 def _of_ids(part: dict[str, Any], ids: np.ndarray, columns: list[str] | None) -> pd.DataFrame:
     records = part_records(part, columns)
     return records[records["record_id"].astype("string").isin(ids).to_numpy()]
@@ -224,23 +242,39 @@ class WorkerRegister:
         )
         return pd.concat(pieces, ignore_index=True)
 
-    def write_records(self, path: str | Path) -> Path:
-        """Every record to one Parquet file, a part at a time (as ``to_parquet`` of the
-        whole register writes it, without holding the register)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        writer: pq.ParquetWriter | None = None
-        try:
-            for part in self.parts:
-                records = self.client.submit(part_records, part, self.columns).result()
-                table = pa.Table.from_pandas(records, preserve_index=False)
-                if writer is None:
-                    writer = pq.ParquetWriter(path, table.schema)
-                writer.write_table(table.cast(writer.schema))
-        finally:
-            if writer is not None:
-                writer.close()
-        return path
+    def write_records(self, path: str | Path) -> dict[Path, str]:
+        """Every record to the folder ``path``, one Parquet file per part in their order
+        (``part-00000.parquet``, ...; :func:`~bansos_linkage.runs.link.read_records`
+        reads them back as one table), each of the parts' common schema. The workers
+        encode the parts; the driver writes the bytes unread, a few parts at a time
+        (on a cluster the workers need no share of the run folder's disk). Returns
+        each file with its SHA-256, computed where it was encoded."""
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        columns = self.columns
+        schemas = self.client.gather([self.client.submit(_schema, p, columns) for p in self.parts])
+        schema = _common_schema(schemas)
+        window = 2 * max(1, len(self.client.nthreads()))
+        pending: deque[tuple[Path, Future]] = deque()
+        written: dict[Path, str] = {}
+        for k, part in enumerate(self.parts):
+            encoded = self.client.submit(_encoded, part, columns, schema, pure=False)
+            pending.append((folder / f"part-{k:05d}.parquet", encoded))
+            while len(pending) > window or (pending and k == len(self.parts) - 1):
+                file, future = pending.popleft()
+                data, digest = future.result()
+                file.write_bytes(data)
+                written[file] = digest
+        return written
+
+
+def _common_schema(schemas: list[pa.Schema]) -> pa.Schema:
+    """The parts' schemas as one: a column missing throughout one part takes the type
+    the others give it, and pandas' dtypes (the metadata) are those of the first part
+    where every column has a type."""
+    common = pa.unify_schemas(schemas, promote_options="permissive")
+    typed = [s for s in schemas if not any(pa.types.is_null(f.type) for f in s)]
+    return common.with_metadata((typed or schemas)[0].metadata)
 
 
 def standardise_on_workers(

@@ -61,6 +61,7 @@ def write_manifest(
     *,
     command: Sequence[str] | Mapping[str, Any] | None = None,
     settings: Mapping[str, Any] | None = None,
+    digests: Mapping[Path, str] | None = None,
 ) -> Path:
     """Write ``folder/manifest.json`` listing every file now in ``folder``.
 
@@ -72,6 +73,9 @@ def write_manifest(
         The command line (argv) or the command's parsed options, if any.
     settings
         Settings of the run worth keeping with it (threshold, reference date, ...).
+    digests
+        SHA-256 of files in ``folder`` known already (computed where they were
+        encoded, e.g. on a Dask worker), by path: not read again.
 
     Returns
     -------
@@ -79,10 +83,11 @@ def write_manifest(
         The manifest's path.
     """
     folder = Path(folder)
+    known = {Path(path).absolute(): digest for path, digest in (digests or {}).items()}
     files = {
         path.relative_to(folder).as_posix(): {
             "bytes": path.stat().st_size,
-            "sha256": file_digest(path),
+            "sha256": known.get(path.absolute()) or file_digest(path),
         }
         for path in sorted(folder.rglob("*"))
         if path.is_file() and path.relative_to(folder).as_posix() != MANIFEST
@@ -347,6 +352,7 @@ def atomic_folder(
     outputs: Collection[str] = (),
     command: Sequence[str] | Mapping[str, Any] | None = None,
     settings: Mapping[str, Any] | None = None,
+    digests: Mapping[Path, str] | None = None,
 ) -> Iterator[Path]:
     """Write a run folder that appears whole, with its manifest, or not at all.
 
@@ -365,6 +371,9 @@ def atomic_folder(
         File names this kind of run writes (see :func:`check_replaceable`).
     command, settings
         Recorded in the manifest (see :func:`write_manifest`).
+    digests
+        Filled by the block, if it likes, with the SHA-256 of files it wrote
+        (:func:`write_manifest` then reads them no more).
 
     Raises
     ------
@@ -387,7 +396,7 @@ def atomic_folder(
         work = _new_sibling(final, "partial")
         try:
             yield work
-            write_manifest(work, command=command, settings=settings)
+            write_manifest(work, command=command, settings=settings, digests=digests)
             if final.is_dir():
                 carry_over(final, work)
             _swap_into_place(work, final)

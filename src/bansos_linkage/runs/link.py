@@ -32,6 +32,7 @@ import pandas as pd
 from bansos_linkage.io import (
     ATTR_PARTS,
     NULL_PARTITION,
+    dataset_files,
     locate_rows,
     read_table,
     restore_formulas,
@@ -606,15 +607,20 @@ def write_link_outputs(
     """
     out = Path(out_dir)
     settings = _jsonable({"threshold": run.linker.threshold, **run.linker.settings})
-    with atomic_folder(out, outputs=OUTPUT_FILES, command=command, settings=settings) as work:
-        names = [path.relative_to(work).as_posix() for path in _write_outputs(run, work)]
+    digests: dict[Path, str] = {}  # of files written where their digest is known
+    folder = atomic_folder(
+        out, outputs=OUTPUT_FILES, command=command, settings=settings, digests=digests
+    )
+    with folder as work:
+        written = _write_outputs(run, work, digests)
+        names = [path.relative_to(work).as_posix() for path in written]
         if not run.partitioned_output and (out / PARTITIONED_LINKS).is_dir():
             # an earlier run's partitioned links must not be carried over as this run's
             (work / PARTITIONED_LINKS).mkdir()
     return [out / name for name in [*names, "manifest.json"]]
 
 
-def _write_outputs(run: LinkRun, out: Path) -> list[Path]:
+def _write_outputs(run: LinkRun, out: Path, digests: dict[Path, str]) -> list[Path]:
     result = run.result
     paths = [
         write_table(result.links, out / "links.csv", for_people=True),
@@ -632,8 +638,8 @@ def _write_outputs(run: LinkRun, out: Path) -> list[Path]:
         paths.append(write_table(run.households, out / "household_links.csv", for_people=True))
     if result.pairs is not None:
         paths.append(write_table(result.pairs, out / "pairs.parquet"))
-        paths.append(_write_records(run, "left", out / "records_left.parquet"))
-        paths.append(_write_records(run, "right", out / "records_right.parquet"))
+        for side in ("left", "right"):
+            paths.extend(_write_records(run, side, out / f"records_{side}.parquet", digests))
     if run.partitioned_output:
         paths.extend(write_partitioned_links(result.links, run.left_records, out))
     summary = out / "summary.json"
@@ -652,12 +658,27 @@ def _linked_records(run: LinkRun) -> tuple[pd.DataFrame, pd.DataFrame]:
     return out[0], out[1]
 
 
-def _write_records(run: LinkRun, side: str, path: Path) -> Path:
-    """One side's standardised records (``records_<side>.parquet``)."""
+def _write_records(run: LinkRun, side: str, path: Path, digests: dict[Path, str]) -> list[Path]:
+    """One side's standardised records (``records_<side>.parquet``: a file, or a folder
+    of files when the engine holds the register; :func:`read_records`)."""
     held = run.held[0 if side == "left" else 1]
-    if held is not None:  # written by the engine a part at a time
-        return held.write_records(path)
-    return write_table(run.left_records if side == "left" else run.right_records, path)
+    if held is not None:  # written by the engine a part at a time, their digests known
+        written = held.write_records(path)
+        digests.update(written)
+        return list(written)
+    return [write_table(run.left_records if side == "left" else run.right_records, path)]
+
+
+def read_records(path: str | Path) -> pd.DataFrame:
+    """A run's standardised records (``records_left.parquet``, ``records_right.parquet``):
+    one Parquet file, as an in-process run writes them, or a folder of Parquet files
+    read in the order of their names, as the Dask engine writes them (one file per
+    part of the register, encoded on its worker), which gives the same table."""
+    path = Path(path)
+    if not path.is_dir():
+        return pd.read_parquet(path)
+    parts = [pd.read_parquet(file) for file in dataset_files(path)]
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
 def write_partitioned_links(
@@ -770,8 +791,8 @@ def read_run(run_dir: str | Path) -> RunFolder:
     pairs = pd.read_parquet(folder / "pairs.parquet")
     return RunFolder(
         pairs=pairs,
-        left=pd.read_parquet(folder / "records_left.parquet"),
-        right=pd.read_parquet(folder / "records_right.parquet"),
+        left=read_records(folder / "records_left.parquet"),
+        right=read_records(folder / "records_right.parquet"),
         links=restore_formulas(read_table(folder / "links.csv")),
         summary=json.loads((folder / "summary.json").read_text(encoding="utf-8")),
         model_path=folder / "model.json",
@@ -810,6 +831,7 @@ __all__ = [
     "link_files",
     "link_new_files",
     "links_for_review",
+    "read_records",
     "read_run",
     "write_link_outputs",
     "write_partitioned_links",
