@@ -161,9 +161,10 @@ def _encoded(part: dict[str, Any], columns: list[str], schema: pa.Schema) -> tup
     return data, hashlib.sha256(data).hexdigest()
 
 
-def _of_ids(part: dict[str, Any], ids: np.ndarray, columns: list[str] | None) -> pd.DataFrame:
+def _of_ids(part: dict[str, Any], ids: pd.Index, columns: list[str] | None) -> pd.DataFrame:
     records = part_records(part, columns)
-    return records[records["record_id"].astype("string").isin(ids).to_numpy()]
+    # a hashed lookup: isin on Arrow text iterates the wanted ids in Python, every part
+    return records[ids.get_indexer(pd.Index(records["record_id"].astype("string"))) >= 0]
 
 
 def _summary(part: dict[str, Any]) -> tuple[int, list[str], pd.DataFrame, tuple[int, int]]:
@@ -235,7 +236,8 @@ class WorkerRegister:
         """The records of these record ids (the links' review table), in register order:
         ``record_id`` and ``columns`` (None: every column; only those asked cross to
         the driver, which holds a national run's linked records no other way)."""
-        wanted = self.client.scatter(pd.unique(ids.astype("string").dropna()), broadcast=True)
+        unique = pd.Index(pd.unique(ids.astype("string").dropna()))
+        wanted = self.client.scatter(unique, broadcast=True)
         read = None if columns is None else ["record_id", *columns]
         pieces = self.client.gather(
             [self.client.submit(_of_ids, p, wanted, read) for p in self.parts]
